@@ -1,0 +1,1 @@
+"""Connectors: partner sources, recipient sinks and the synthetic partnership generator."""

@@ -1,0 +1,61 @@
+"""Audit record shapes, shared by the ``hub.audit.v1`` topic (JSON) and the audit store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One decision about one event for one candidate recipient (DPA 2018 s62 disclosure log:
+    justification, date and time, who disclosed, recipients)."""
+
+    decision_id: str
+    event_id: str
+    event_type: str
+    provider: str
+    recipient: str
+    outcome: str
+    reason: str
+    agreement_id: str | None
+    agreement_version: int | None
+    legal_basis: str | None
+    gateways: tuple[str, ...]
+    disclosure_id: str | None
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
+    decided_at: str = ""
+    processor_instance: str = ""
+    source_topic: str = ""
+    source_partition: int = -1
+    source_offset: int = -1
+    output_topic: str | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> AuditRecord:
+        data: dict[str, Any] = json.loads(raw)
+        data["gateways"] = tuple(data.get("gateways", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    """One input the hub could not process, with what is wrong and what the partner should fix."""
+
+    dead_letter_id: str
+    partner: str | None
+    topic: str
+    partition: int
+    offset: int
+    reason_code: str
+    reason: str
+    fix: str
+    at: str
+    processor_instance: str = ""
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()

@@ -1,0 +1,136 @@
+"""Load event schemas from ``schemas/avro`` and expose their fields and tags.
+
+Policy and privacy act on the ``hub.tags`` each field carries, never on field names,
+so this module flattens every schema into ``FieldInfo`` entries addressed by path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fastavro
+
+from hub.errors import ConfigError
+
+TAGS_ATTR = "hub.tags"
+EVENT_TYPE_ATTR = "hub.event_type"
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of an event schema. ``path`` is dotted from the record root."""
+
+    path: str
+    name: str
+    avro_type: Any
+    tags: frozenset[str]
+    doc: str
+    nullable: bool
+    is_record: bool
+    children: tuple[FieldInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    slug: str
+    schema: dict[str, Any]
+    schema_str: str
+    fields: tuple[FieldInfo, ...]
+    parsed: Any = field(repr=False, compare=False, default=None)
+
+    def walk(self) -> list[FieldInfo]:
+        """Every field, depth first, records before their children."""
+        out: list[FieldInfo] = []
+
+        def visit(items: tuple[FieldInfo, ...]) -> None:
+            for f in items:
+                out.append(f)
+                visit(f.children)
+
+        visit(self.fields)
+        return out
+
+    def field(self, path: str) -> FieldInfo | None:
+        return next((f for f in self.walk() if f.path == path), None)
+
+    def paths_with_tag(self, tag: str) -> list[str]:
+        return [f.path for f in self.walk() if tag in f.tags]
+
+
+def _strip_null(avro_type: Any) -> tuple[Any, bool]:
+    if isinstance(avro_type, list):
+        rest = [t for t in avro_type if t != "null"]
+        nullable = len(rest) < len(avro_type)
+        return (rest[0] if len(rest) == 1 else rest), nullable
+    return avro_type, False
+
+
+def _fields(record: dict[str, Any], prefix: str) -> tuple[FieldInfo, ...]:
+    out = []
+    for f in record.get("fields", []):
+        path = f"{prefix}{f['name']}"
+        inner, nullable = _strip_null(f["type"])
+        is_record = isinstance(inner, dict) and inner.get("type") == "record"
+        children = _fields(inner, path + ".") if is_record else ()
+        out.append(
+            FieldInfo(
+                path=path,
+                name=f["name"],
+                avro_type=f["type"],
+                tags=frozenset(f.get(TAGS_ATTR, [])),
+                doc=f.get("doc", ""),
+                nullable=nullable,
+                is_record=is_record,
+                children=children,
+            )
+        )
+    return tuple(out)
+
+
+def event_type_from_schema(schema: dict[str, Any], source: str = "<schema>") -> EventType:
+    slug = schema.get(EVENT_TYPE_ATTR)
+    if not isinstance(slug, str):
+        raise ConfigError(f"{source}: top-level record needs a '{EVENT_TYPE_ATTR}' attribute")
+    try:
+        parsed = fastavro.parse_schema(schema)
+    except Exception as exc:
+        raise ConfigError(f"{source}: invalid Avro schema: {exc}") from exc
+    return EventType(
+        name=schema["name"],
+        slug=slug,
+        schema=schema,
+        schema_str=json.dumps(schema, sort_keys=False),
+        fields=_fields(schema, ""),
+        parsed=parsed,
+    )
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every event type the partnership exchanges, by slug (e.g. ``safeguarding-concern``)."""
+
+    event_types: dict[str, EventType]
+
+    def get(self, slug: str) -> EventType | None:
+        return self.event_types.get(slug)
+
+    def by_name(self, name: str) -> EventType | None:
+        return next((e for e in self.event_types.values() if e.name == name), None)
+
+
+def load_catalogue(schemas_dir: Path) -> Catalogue:
+    if not schemas_dir.is_dir():
+        raise ConfigError(f"schema folder {schemas_dir} does not exist")
+    types: dict[str, EventType] = {}
+    for path in sorted(schemas_dir.glob("*.avsc")):
+        try:
+            schema = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+        et = event_type_from_schema(schema, str(path))
+        types[et.slug] = et
+    return Catalogue(types)

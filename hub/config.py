@@ -1,0 +1,64 @@
+"""Typed settings for every hub service.
+
+Values come from arguments first, then ``HUB_*`` environment variables, then defaults
+that run everything locally (embedded broker, embedded registry, SQLite under ``.hub/``).
+Nothing is read at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def project_root() -> Path:
+    """The checkout the hub runs from: holds schemas/ and partnership/."""
+    return Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Settings shared by the processor, sinks and the demo."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".hub"),
+        description="Where local state lives: SQLite databases, development keys, logs.",
+    )
+    schemas_dir: Path = Field(default_factory=lambda: project_root() / "schemas" / "avro")
+    partnership_dir: Path = Field(default_factory=lambda: project_root() / "partnership")
+
+    bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset means start the embedded broker."
+    )
+    schema_registry_url: str | None = Field(
+        default=None, description="Schema registry URL; unset means start the embedded registry."
+    )
+    audit_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the audit store; unset means SQLite in data_dir.",
+    )
+
+    pseudonym_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            "Pseudonymisation keys by linkage domain, base64 (HUB_PSEUDONYM_KEYS__<DOMAIN>). "
+            "Unset domains get a development key generated into data_dir on first use."
+        ),
+    )
+
+    consumer_group: str = "hub-processor"
+    batch_size: int = Field(default=2000, ge=1)
+    max_record_bytes: int = Field(default=1_000_000, ge=1024)
+    processor_instance: str = Field(default="hub-processor-0")
+
+    def resolved_audit_url(self) -> str:
+        return self.audit_url or f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,5 @@
+"""``hub demo``: the whole path on embedded defaults, with a synthetic police feed."""
+
+from hub.demo.run import DemoOptions, DemoSummary, run_demo
+
+__all__ = ["DemoOptions", "DemoSummary", "run_demo"]

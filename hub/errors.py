@@ -1,0 +1,110 @@
+"""The hub's error tree.
+
+    HubError
+    ├── ConfigError (Terminal)              settings or partnership files are wrong
+    ├── BrokerError                         the broker could not be started or reached
+    │   ├── BrokerStartError (Terminal)
+    │   └── BrokerUnavailable (Retryable)
+    ├── RegistryError                       schema registry trouble
+    │   ├── SchemaNotFound (Terminal)
+    │   └── RegistryUnavailable (Retryable)
+    ├── AgreementError (Terminal)           an agreement file is invalid
+    ├── InputRejected (Terminal)            one input record cannot be processed: dead-letter it
+    │   ├── MalformedRecord                 not Confluent wire format, or not decodable
+    │   ├── UnknownSchema                   schema id unknown to the registry
+    │   └── PartnerMismatch                 event claims a partner other than the topic owner
+    ├── KeyMaterialError (Terminal)         pseudonymisation key missing or unreadable
+    └── SinkError
+        ├── SinkUnavailable (Retryable)
+        └── SinkRejected (Terminal)
+
+Whether to retry or dead-letter is decided by the ``Retryable`` / ``Terminal`` mixins,
+never by parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+
+class Retryable:
+    """Mixin: the operation may succeed if tried again later (transient infrastructure)."""
+
+
+class Terminal:
+    """Mixin: trying again will fail the same way; report it, dead-letter it or stop."""
+
+
+class ConfigError(HubError, Terminal):
+    """Settings or partnership configuration are invalid."""
+
+
+class BrokerError(HubError):
+    """The Kafka broker could not be started or reached."""
+
+
+class BrokerStartError(BrokerError, Terminal):
+    """The embedded broker process did not start."""
+
+
+class BrokerUnavailable(BrokerError, Retryable):
+    """The broker did not answer in time."""
+
+
+class RegistryError(HubError):
+    """Schema registry trouble."""
+
+
+class SchemaNotFound(RegistryError, Terminal):
+    """No schema with that id or subject exists."""
+
+
+class RegistryUnavailable(RegistryError, Retryable):
+    """The schema registry did not answer."""
+
+
+class AgreementError(HubError, Terminal):
+    """An agreement file is invalid; the message names the file and what to fix."""
+
+
+class InputRejected(HubError, Terminal):
+    """One input record cannot be processed and goes to the dead letter topic.
+
+    ``code`` is a stable, machine-readable reason carried in the dead letter headers.
+    """
+
+    code = "rejected"
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+class MalformedRecord(InputRejected):
+    code = "malformed"
+
+
+class UnknownSchema(InputRejected):
+    code = "unknown-schema"
+
+
+class PartnerMismatch(InputRejected):
+    code = "partner-mismatch"
+
+
+class KeyMaterialError(HubError, Terminal):
+    """A pseudonymisation key is missing, unreadable or too weak."""
+
+
+class SinkError(HubError):
+    """A sink could not write a disclosure."""
+
+
+class SinkUnavailable(SinkError, Retryable):
+    """The recipient system is temporarily unavailable."""
+
+
+class SinkRejected(SinkError, Terminal):
+    """The recipient system refused the record."""

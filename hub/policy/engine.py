@@ -1,0 +1,140 @@
+"""The decision engine: (event, agreements, now) -> one decision per candidate recipient.
+
+Pure: no Kafka, no database, no clock (``now`` is an argument). Default deny: a recipient
+gets an event only when an approved agreement in force covers the provider, the event
+type and the recipient, its condition holds, and its field plan compiles. Anything that
+goes wrong while deciding withholds, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hub.agreements.models import Agreement
+from hub.catalogue.schemas import EventType
+from hub.policy.conditions import Condition, ConditionError, compile_condition
+from hub.policy.decision import Decision, Outcome
+from hub.policy.facts import derive_facts, to_cel
+from hub.policy.plan import PlanError, RecordPlan, compile_plan
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    agreement: Agreement
+    condition: Condition | None
+    condition_error: str | None
+
+
+class PolicyEngine:
+    """Holds agreements compiled once; ``decide`` is then cheap and deterministic."""
+
+    def __init__(self, agreements: Sequence[Agreement]) -> None:
+        # Sorted so the same inputs always give the same decisions, whatever the file order.
+        self._agreements = sorted(agreements, key=lambda a: (a.id, a.version))
+        self._compiled: list[_Compiled] = []
+        for a in self._agreements:
+            try:
+                self._compiled.append(_Compiled(a, compile_condition(a.condition), None))
+            except ConditionError as exc:
+                self._compiled.append(_Compiled(a, None, str(exc)))
+        self._plans: dict[tuple[str, int, str], RecordPlan | str] = {}
+
+    @property
+    def agreements(self) -> list[Agreement]:
+        return list(self._agreements)
+
+    def candidates(self, provider: str, event_type: str) -> list[str]:
+        """Recipients named by any agreement (in any state) for this provider and event type."""
+        out = {
+            r
+            for a in self._agreements
+            if provider in a.providers and event_type in a.event_types
+            for r in a.recipients
+        }
+        return sorted(out)
+
+    def plan(self, agreement: Agreement, event_type: EventType) -> RecordPlan | str:
+        key = (agreement.id, agreement.version, event_type.slug)
+        if key not in self._plans:
+            try:
+                self._plans[key] = compile_plan(agreement, event_type)
+            except PlanError as exc:
+                self._plans[key] = str(exc)
+        return self._plans[key]
+
+    def decide(
+        self,
+        event: Mapping[str, Any],
+        event_type: EventType,
+        provider: str,
+        now: datetime,
+    ) -> list[Decision]:
+        event_id = str(event.get("event_id"))
+        activation: dict[str, Any] | None = None
+        decisions = []
+        for recipient in self.candidates(provider, event_type.slug):
+            reasons: list[str] = []
+            considered: Agreement | None = None
+            shared: Decision | None = None
+            for c in self._compiled:
+                a = c.agreement
+                if recipient not in a.recipients or provider not in a.providers:
+                    continue
+                if event_type.slug not in a.event_types:
+                    continue
+                considered = considered or a
+                why_not = a.not_in_force_reason(now.date())
+                if why_not:
+                    reasons.append(why_not)
+                    continue
+                if c.condition_error:
+                    reasons.append(f"condition of {a.ref} does not compile: {c.condition_error}")
+                    continue
+                if c.condition is not None:
+                    if activation is None:
+                        activation = {
+                            "event": to_cel(event),
+                            "facts": derive_facts(event, event_type),
+                        }
+                    try:
+                        if not c.condition.holds(activation):
+                            reasons.append(f"condition of {a.ref} is false: {a.condition}")
+                            continue
+                    except ConditionError as exc:
+                        reasons.append(f"condition of {a.ref} could not be evaluated: {exc}")
+                        continue
+                plan = self.plan(a, event_type)
+                if isinstance(plan, str):
+                    reasons.append(f"field plan of {a.ref} is invalid: {plan}")
+                    continue
+                shared = Decision(
+                    event_id=event_id,
+                    event_type=event_type.slug,
+                    provider=provider,
+                    recipient=recipient,
+                    outcome=Outcome.SHARED,
+                    reason=f"allowed by {a.ref}",
+                    agreement_id=a.id,
+                    agreement_version=a.version,
+                    plan=plan,
+                )
+                break
+            if shared is None:
+                decisions.append(
+                    Decision(
+                        event_id=event_id,
+                        event_type=event_type.slug,
+                        provider=provider,
+                        recipient=recipient,
+                        outcome=Outcome.WITHHELD,
+                        reason="; ".join(reasons) or "no agreement covers this recipient",
+                        agreement_id=considered.id if considered else None,
+                        agreement_version=considered.version if considered else None,
+                    )
+                )
+            else:
+                decisions.append(shared)
+        return decisions

@@ -1,0 +1,165 @@
+"""Field plans: an agreement's clauses compiled against one event schema.
+
+A plan says, for every field that reaches the recipient, which treatment applies and
+which clause allowed it. Fields without a plan entry are absent: field-level default deny.
+
+Resolution for each field, first match wins:
+  1. a clause naming the field's path;
+  2. the first clause (in agreement order) naming one of the field's tags;
+  3. for a child of a record whose own clause is ``keep``: keep, under that clause;
+  4. otherwise drop.
+A record appears in the output when it is tokenised or any child survives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.agreements.models import KNOWN_TREATMENTS, Agreement, FieldClause
+from hub.catalogue.schemas import EventType, FieldInfo
+
+# Generalisations: target -> (tags the source field must carry, output field name suffix).
+GENERALISERS: dict[str, tuple[str, str]] = {
+    "age_band": ("dob", "age_band"),
+    "year_of_birth": ("dob", "year_of_birth"),
+    "postcode_district": ("postcode", "postcode_district"),
+    "postcode_sector": ("postcode", "postcode_sector"),
+    "day": ("event-time", "day"),
+    "week": ("event-time", "week"),
+    "month": ("event-time", "month"),
+}
+
+
+class PlanError(Exception):
+    """The agreement cannot be applied to this schema; the engine withholds (fails closed)."""
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    field: FieldInfo
+    out_name: str
+    treatment: str
+    clause_id: str
+    domain: str | None = None
+    generalise_to: str | None = None
+    children: tuple[FieldPlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    agreement_ref: str
+    event_type: str
+    fields: tuple[FieldPlan, ...]
+
+    def clauses(self) -> dict[str, str]:
+        """Output field path -> clause id that allowed it (for the audit)."""
+        out: dict[str, str] = {}
+
+        def visit(items: tuple[FieldPlan, ...], prefix: str) -> None:
+            for f in items:
+                path = prefix + f.out_name
+                if f.children:
+                    if f.treatment == "token":
+                        out[path + ".token"] = f.clause_id
+                    visit(f.children, path + ".")
+                else:
+                    out[path] = f.clause_id
+
+        visit(self.fields, "")
+        return out
+
+    def treatments(self) -> dict[str, str]:
+        """Input field path -> treatment, for every field that reaches the output."""
+        out: dict[str, str] = {}
+
+        def visit(items: tuple[FieldPlan, ...]) -> None:
+            for f in items:
+                label = f.treatment
+                if f.generalise_to:
+                    label = f"generalise:{f.generalise_to}"
+                elif f.domain:
+                    label = f"token:{f.domain}"
+                out[f.field.path] = label
+                visit(f.children)
+
+        visit(self.fields)
+        return out
+
+
+def _validate(clause: FieldClause, event_type: EventType, agreement: Agreement) -> None:
+    where = f"clause '{clause.id}' of {agreement.ref}"
+    if clause.treatment not in KNOWN_TREATMENTS:
+        raise PlanError(f"{where}: unknown treatment '{clause.treatment}'")
+    if clause.field is not None and event_type.field(clause.field) is None:
+        raise PlanError(f"{where}: field '{clause.field}' is not in {event_type.name}")
+    if clause.tag is not None and not event_type.paths_with_tag(clause.tag):
+        raise PlanError(f"{where}: no field of {event_type.name} has tag '{clause.tag}'")
+    if clause.treatment == "token" and not clause.domain:
+        raise PlanError(f"{where}: token needs a linkage 'domain'")
+    if clause.treatment == "generalise":
+        target = GENERALISERS.get(clause.to or "")
+        if target is None:
+            raise PlanError(f"{where}: cannot generalise to '{clause.to}'")
+        if clause.field is not None:
+            info = event_type.field(clause.field)
+            assert info is not None
+            if target[0] not in info.tags:
+                raise PlanError(
+                    f"{where}: '{clause.to}' needs a field tagged '{target[0]}', "
+                    f"'{clause.field}' is not"
+                )
+
+
+def _resolve(
+    info: FieldInfo, clauses: tuple[FieldClause, ...], inherited: FieldClause | None
+) -> FieldClause | None:
+    for c in clauses:
+        if c.field == info.path:
+            return c
+    for c in clauses:
+        if c.tag is not None and c.tag in info.tags:
+            return c
+    return inherited
+
+
+def _plan_field(
+    info: FieldInfo, agreement: Agreement, inherited: FieldClause | None
+) -> FieldPlan | None:
+    clause = _resolve(info, agreement.fields, inherited)
+    if clause is None or clause.treatment == "drop":
+        return None
+    if info.is_record:
+        if clause.treatment not in ("keep", "token"):
+            raise PlanError(
+                f"clause '{clause.id}' of {agreement.ref}: '{clause.treatment}' does not apply "
+                f"to the record '{info.path}'; treat its fields instead"
+            )
+        child_default = clause if clause.treatment == "keep" else None
+        children = tuple(
+            p for c in info.children if (p := _plan_field(c, agreement, child_default)) is not None
+        )
+        if clause.treatment == "keep" and not children:
+            return None
+        return FieldPlan(
+            info, info.name, clause.treatment, clause.id, clause.domain, None, children
+        )
+    if clause.treatment == "generalise":
+        source_tag, out_name = GENERALISERS[clause.to or ""]
+        if source_tag not in info.tags:
+            raise PlanError(
+                f"clause '{clause.id}' of {agreement.ref}: '{clause.to}' needs a field tagged "
+                f"'{source_tag}', '{info.path}' is not"
+            )
+        name = out_name if source_tag != "event-time" else f"{info.name}_{out_name}"
+        return FieldPlan(info, name, "generalise", clause.id, None, clause.to)
+    return FieldPlan(info, info.name, clause.treatment, clause.id, clause.domain)
+
+
+def compile_plan(agreement: Agreement, event_type: EventType) -> RecordPlan:
+    """Compile the agreement's field clauses for ``event_type``; raises PlanError."""
+    for clause in agreement.fields:
+        _validate(clause, event_type, agreement)
+    fields = tuple(
+        p for f in event_type.fields if (p := _plan_field(f, agreement, None)) is not None
+    )
+    return RecordPlan(agreement.ref, event_type.slug, fields)

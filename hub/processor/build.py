@@ -1,0 +1,45 @@
+"""Wire a Processor from settings: the one place that creates its clients."""
+
+from __future__ import annotations
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from hub.agreements.loader import load_agreements
+from hub.audit.store import AuditStore
+from hub.broker.client_config import consumer_config, producer_config
+from hub.catalogue.schemas import load_catalogue
+from hub.config import Settings
+from hub.policy.engine import PolicyEngine
+from hub.privacy.keys import LocalKeyProvider
+from hub.privacy.transform import Transformer
+from hub.processor.processor import Processor
+from hub.processor.schemas import SchemaCache
+
+
+def build_processor(
+    settings: Settings, *, bootstrap: str, registry_url: str, audit: AuditStore
+) -> Processor:
+    catalogue = load_catalogue(settings.schemas_dir)
+    agreements = load_agreements(settings.partnership_dir / "agreements")
+    keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
+    consumer = Consumer(
+        consumer_config(
+            bootstrap,
+            settings.consumer_group,
+            # Pick up partner topics created after start (regex subscription).
+            **{"topic.metadata.refresh.interval.ms": 5000},
+        )
+    )
+    producer = Producer(producer_config(bootstrap))
+    return Processor(
+        consumer=consumer,
+        producer=producer,
+        schemas=SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue),
+        engine=PolicyEngine(agreements),
+        transformer=Transformer(keys),
+        audit=audit,
+        instance=settings.processor_instance,
+        batch_size=settings.batch_size,
+        max_record_bytes=settings.max_record_bytes,
+    )

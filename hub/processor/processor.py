@@ -1,0 +1,288 @@
+"""The hub processor: validate -> identify -> decide -> transform -> route, in batches.
+
+Nothing lost: offsets are committed only after every output, audit record and dead letter
+of the batch is acknowledged by the broker and the audit store has the batch. Nothing
+duplicated: every output carries its disclosure id and the sinks and the audit store are
+idempotent on it, so redelivery after a crash is harmless. Bad input never stops the loop:
+it is dead-lettered with its reason; only infrastructure failure stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from hub.agreements.models import Agreement
+from hub.audit.records import AuditRecord, DeadLetterRecord
+from hub.audit.store import AuditStore
+from hub.broker.records import Headers, coordinates
+from hub.catalogue.schemas import EventType
+from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
+from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, PartnerMismatch
+from hub.policy.decision import Decision, Outcome
+from hub.policy.engine import PolicyEngine
+from hub.privacy.transform import Transformer, TransformError
+from hub.processor import deadletter, wire
+from hub.processor.schemas import SchemaCache
+
+log = logging.getLogger("hub.processor")
+
+PARTNER_TOPICS = r"^partner\..*"
+
+
+@dataclass
+class Stats:
+    consumed: int = 0
+    decisions: int = 0
+    shared: Counter[str] = field(default_factory=Counter)
+    withheld: int = 0
+    deadlettered: Counter[str] = field(default_factory=Counter)
+    batches: int = 0
+
+
+class Processor:
+    def __init__(
+        self,
+        *,
+        consumer: Consumer,
+        producer: Producer,
+        schemas: SchemaCache,
+        engine: PolicyEngine,
+        transformer: Transformer,
+        audit: AuditStore,
+        instance: str,
+        batch_size: int = 2000,
+        max_record_bytes: int = 1_000_000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._schemas = schemas
+        self._engine = engine
+        self._transformer = transformer
+        self._audit = audit
+        self._instance = instance
+        self._batch_size = batch_size
+        self._max_bytes = max_record_bytes
+        self._clock = clock
+        self._agreements: dict[tuple[str, int], Agreement] = {
+            (a.id, a.version): a for a in engine.agreements
+        }
+        self._delivery_errors: list[str] = []
+        self.stats = Stats()
+
+    # -- loop ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        until: Callable[[Stats], bool] | None = None,
+        on_batch: Callable[[Stats], None] | None = None,
+        poll_timeout: float = 0.5,
+    ) -> Stats:
+        self._consumer.subscribe([PARTNER_TOPICS])
+        while not stop.is_set() and not (until and until(self.stats)):
+            messages = self._consumer.consume(self._batch_size, poll_timeout)
+            if not messages:
+                continue
+            self.process_batch(messages)
+            if on_batch:
+                on_batch(self.stats)
+        return self.stats
+
+    def process_batch(self, messages: list[Message]) -> None:
+        audit_rows: list[AuditRecord] = []
+        dead: list[DeadLetterRecord] = []
+        offsets: dict[tuple[str, int], int] = {}
+        now = self._clock()
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise BrokerUnavailable(f"consumer error: {err}")
+            topic, partition, offset = coordinates(msg)
+            offsets[(topic, partition)] = offset + 1
+            self.stats.consumed += 1
+            try:
+                audit_rows.extend(self._handle(msg, now))
+            except InputRejected as exc:
+                pt = parse_partner_topic(topic)
+                record, headers = deadletter.dead_letter(
+                    exc,
+                    partner=pt.partner if pt else None,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    instance=self._instance,
+                )
+                log.warning(deadletter.describe(record))
+                self._produce(DEADLETTER_TOPIC, msg.value(), msg.key(), headers)
+                dead.append(record)
+                self.stats.deadlettered[exc.code] += 1
+        for row in audit_rows:
+            self._produce(AUDIT_TOPIC, row.to_json(), row.decision_id.encode(), [])
+        self._flush()
+        self._audit.write_decisions(audit_rows)
+        self._audit.write_dead_letters(dead)
+        if offsets:
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
+            )
+        self.stats.batches += 1
+
+    def close(self) -> None:
+        """Leave the group cleanly so partitions move to another instance at once."""
+        self._producer.flush(10)
+        self._producer.close()
+        self._consumer.close()
+
+    # -- one record ---------------------------------------------------------------------
+
+    def _handle(self, msg: Message, now: datetime) -> list[AuditRecord]:
+        topic, _partition, _offset = coordinates(msg)
+        owner = parse_partner_topic(topic)
+        if owner is None:
+            raise MalformedRecord(f"topic {topic} is not a partner topic")
+        value = msg.value()
+        if value is not None and len(value) > self._max_bytes:
+            raise MalformedRecord(
+                f"record is {len(value)} bytes, over the {self._max_bytes}-byte limit",
+                fix="split large attachments out of the event",
+            )
+        schema_id, body = wire.split(value)
+        writer = self._schemas.writer(schema_id)
+        event_type = writer.event_type
+        if event_type.slug != owner.event_type:
+            raise MalformedRecord(
+                f"schema id {schema_id} is {event_type.slug}, but topic {topic} carries "
+                f"{owner.event_type}",
+                fix=f"publish {event_type.slug} events to their own topic",
+            )
+        event = wire.decode(body, writer.parsed, event_type.parsed)
+        claimed = event.get("source_partner")
+        if claimed != owner.partner:
+            raise PartnerMismatch(
+                f"event claims source_partner={claimed!r} on {owner.partner}'s topic {topic}",
+                fix="publish only your own events, on your own partner topics",
+            )
+        rows = []
+        for decision in self._engine.decide(event, event_type, owner.partner, now):
+            rows.append(self._route(decision, event, event_type, msg, now))
+        return rows
+
+    def _route(
+        self,
+        d: Decision,
+        event: dict[str, Any],
+        event_type: EventType,
+        msg: Message,
+        now: datetime,
+    ) -> AuditRecord:
+        output_topic: str | None = None
+        fields: dict[str, dict[str, str]] = {}
+        plan = d.plan
+        if d.shared and plan is not None:
+            try:
+                record = self._transformer.apply(plan, event, event_type)
+                out = self._schemas.output(plan, event_type, d.recipient)
+                payload = wire.encode(out.schema_id, out.parsed, record)
+            except (TransformError, ValueError, TypeError) as exc:
+                d = Decision(
+                    d.event_id,
+                    d.event_type,
+                    d.provider,
+                    d.recipient,
+                    Outcome.WITHHELD,
+                    f"treatment failed under {d.agreement_id}@v{d.agreement_version}: {exc}",
+                    d.agreement_id,
+                    d.agreement_version,
+                )
+            else:
+                disclosure = d.disclosure_id or ""
+                headers = [
+                    ("hub.disclosure_id", disclosure.encode()),
+                    ("hub.event_id", d.event_id.encode()),
+                    ("hub.provider", d.provider.encode()),
+                    ("hub.recipient", d.recipient.encode()),
+                    ("hub.agreement", f"{d.agreement_id}@v{d.agreement_version}".encode()),
+                ]
+                self._produce(out.topic, payload, disclosure.encode(), headers)
+                output_topic = out.topic
+                treatments = plan.treatments()
+                fields = {
+                    path: {"clause": clause, "treatment": treatments.get(path, "keep")}
+                    for path, clause in plan.clauses().items()
+                }
+                self.stats.shared[d.recipient] += 1
+        if not d.shared:
+            self.stats.withheld += 1
+        self.stats.decisions += 1
+        topic, partition, offset = coordinates(msg)
+        agreement = (
+            self._agreements.get((d.agreement_id, d.agreement_version))
+            if d.agreement_id and d.agreement_version
+            else None
+        )
+        return AuditRecord(
+            decision_id=d.decision_id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            provider=d.provider,
+            recipient=d.recipient,
+            outcome=d.outcome.value,
+            reason=d.reason,
+            agreement_id=d.agreement_id,
+            agreement_version=d.agreement_version,
+            legal_basis=agreement.legal_basis.summary() if agreement else None,
+            gateways=agreement.legal_basis.gateways if agreement else (),
+            disclosure_id=d.disclosure_id,
+            fields=fields,
+            decided_at=now.isoformat(),
+            processor_instance=self._instance,
+            source_topic=topic,
+            source_partition=partition,
+            source_offset=offset,
+            output_topic=output_topic,
+        )
+
+    # -- producing ----------------------------------------------------------------------
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._delivery_errors.append(f"{msg.topic()}: {err}")
+
+    def _produce(
+        self, topic: str, value: bytes | None, key: bytes | None, headers: Headers
+    ) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=list(headers),  # type: ignore[arg-type]  # stub is invariant
+                    on_delivery=self._on_delivery,
+                )
+                return
+            except BufferError:
+                # Local queue full: let deliveries drain, then try again.
+                self._producer.poll(0.1)
+
+    def _flush(self, timeout: float = 30.0) -> None:
+        remaining = self._producer.flush(timeout)
+        if remaining or self._delivery_errors:
+            errors, self._delivery_errors = self._delivery_errors[:5], []
+            raise BrokerUnavailable(
+                f"{remaining} records undelivered after {timeout:.0f}s; errors: {errors}. "
+                "Offsets not committed: the batch will be redelivered."
+            )

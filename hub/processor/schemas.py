@@ -1,0 +1,87 @@
+"""Schemas the processor needs from the registry, cached: writer schemas by id, and the
+recipient output schemas it derives and registers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from hub.catalogue.schemas import EVENT_TYPE_ATTR, Catalogue, EventType
+from hub.catalogue.topics import share_topic
+from hub.errors import RegistryUnavailable, UnknownSchema
+from hub.policy.plan import RecordPlan
+from hub.privacy.output_schema import derive_output_schema
+
+
+@dataclass(frozen=True)
+class WriterSchema:
+    schema_id: int
+    event_type: EventType
+    parsed: Any
+
+
+@dataclass(frozen=True)
+class OutputSchema:
+    schema_id: int
+    topic: str
+    parsed: Any
+
+
+class SchemaCache:
+    def __init__(self, client: SchemaRegistryClient, catalogue: Catalogue) -> None:
+        self._client = client
+        self._catalogue = catalogue
+        self._writers: dict[int, WriterSchema] = {}
+        self._outputs: dict[tuple[str, str], OutputSchema] = {}
+
+    def writer(self, schema_id: int) -> WriterSchema:
+        cached = self._writers.get(schema_id)
+        if cached is not None:
+            return cached
+        try:
+            schema = self._client.get_schema(schema_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise UnknownSchema(
+                    f"schema id {schema_id} is not registered",
+                    fix="register the schema (the Confluent serializer does this) before producing",
+                ) from exc
+            raise RegistryUnavailable(f"schema registry error for id {schema_id}: {exc}") from exc
+        except Exception as exc:  # connection refused, timeouts
+            raise RegistryUnavailable(f"schema registry unreachable: {exc}") from exc
+        try:
+            raw = json.loads(schema.schema_str or "")
+        except json.JSONDecodeError as exc:
+            raise UnknownSchema(f"schema id {schema_id} is not JSON Avro") from exc
+        slug = raw.get(EVENT_TYPE_ATTR) if isinstance(raw, dict) else None
+        event_type = self._catalogue.get(slug) if isinstance(slug, str) else None
+        if event_type is None:
+            raise UnknownSchema(
+                f"schema id {schema_id} is not a catalogue event type ({slug!r})",
+                fix="use a schema from the hub catalogue (schemas/avro)",
+            )
+        written = WriterSchema(schema_id, event_type, fastavro.parse_schema(raw))
+        self._writers[schema_id] = written
+        return written
+
+    def output(self, plan: RecordPlan, event_type: EventType, recipient: str) -> OutputSchema:
+        key = (recipient, plan.agreement_ref)
+        cached = self._outputs.get(key)
+        if cached is not None:
+            return cached
+        schema = derive_output_schema(plan, event_type, recipient)
+        topic = share_topic(recipient, event_type.slug)
+        try:
+            schema_id = self._client.register_schema(
+                f"{topic}-value", Schema(json.dumps(schema), "AVRO")
+            )
+        except Exception as exc:
+            raise RegistryUnavailable(f"cannot register output schema for {topic}: {exc}") from exc
+        out = OutputSchema(schema_id, topic, fastavro.parse_schema(schema))
+        self._outputs[key] = out
+        return out

@@ -1,0 +1,309 @@
+"""The end-to-end slice on the real broker: police events reach the Liverpool MASH
+identified and the Modern Slavery Network pseudonymised, every decision is audited,
+malformed input is dead-lettered and the processor carries on.
+
+Expected recipients are computed by a small, independent oracle written from the
+agreements' plain-English terms, not by the engine under test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer
+
+from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
+from connectors.sources.publisher import PartnerPublisher
+from connectors.synthetic.police import PoliceFeed, malformed_records
+from hub.audit.store import AuditStore
+from hub.broker import EmbeddedBroker, ensure_topics
+from hub.broker.client_config import consumer_config
+from hub.catalogue import DEADLETTER_TOPIC, EventType, partner_topic, share_topic
+from hub.config import Settings
+from hub.policy.facts import age_on
+from hub.processor import Processor, build_processor
+
+pytestmark = pytest.mark.integration
+
+MASH, MSN = "liverpool-mash", "modern-slavery-network"
+EXPLOITATION = {"CCE", "CSE", "COUNTY_LINES", "MODERN_SLAVERY"}
+TOKEN = re.compile(r"tok\.[a-z0-9-]+\.[a-z0-9]+\.[a-z2-7]{40}")
+
+
+def for_mash(e: dict[str, Any]) -> bool:
+    dob: date | None = e["subject"]["date_of_birth"]
+    child = dob is not None and age_on(dob, e["occurred_at"].date()) < 18
+    return child and e["borough"] == "LIVERPOOL" and e["risk_level"] in ("MEDIUM", "HIGH")
+
+
+def for_msn(e: dict[str, Any]) -> bool:
+    return bool(e["concern_category"] in EXPLOITATION)
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    return t, errors
+
+
+def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
+    c = Consumer(consumer_config(bootstrap, f"reader-{topic}-{time.monotonic_ns()}"))
+    c.subscribe([topic])
+    out: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(out) < expected and time.monotonic() < deadline:
+        out.extend(m for m in c.consume(500, 0.5) if m.error() is None)
+    c.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(
+    broker: EmbeddedBroker,
+    registry_url: str,
+    concern_type: EventType,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """Publish a known feed with malformed records mixed in, process it, sink it."""
+    work = tmp_path_factory.mktemp("e2e")
+    settings = Settings(data_dir=work)
+    topic = partner_topic("merseyside-police", "safeguarding-concern")
+    ensure_topics(
+        broker.bootstrap,
+        [
+            topic,
+            DEADLETTER_TOPIC,
+            "hub.audit.v1",
+            *(share_topic(r, "safeguarding-concern") for r in (MASH, MSN)),
+        ],
+    )
+    publisher = PartnerPublisher(
+        partner="merseyside-police",
+        event_type=concern_type,
+        bootstrap=broker.bootstrap,
+        registry_url=registry_url,
+    )
+    events = PoliceFeed(seed=2026).events(300)
+    first = publisher.serialize(events[0])
+    bad = [raw for _label, raw in malformed_records(int.from_bytes(first[1:5], "big"), first)]
+    spoofed = {**PoliceFeed(seed=99).next_event(), "source_partner": "wirral-mbc"}
+    sent = 0
+    for i, e in enumerate(events):
+        publisher.publish(e)
+        sent += 1
+        if i % 50 == 25 and bad:  # malformed records in the middle of good ones
+            publisher.send_raw(bad.pop())
+            sent += 1
+    for raw in bad:
+        publisher.send_raw(raw)
+        sent += 1
+    publisher.publish(spoofed)
+    sent += 1
+    publisher.close()
+
+    audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
+    stop = threading.Event()
+    processor: Processor = build_processor(
+        settings, bootstrap=broker.bootstrap, registry_url=registry_url, audit=audit
+    )
+    sinks = {
+        r: SqliteCaseSystemSink(
+            recipient=r,
+            db_path=work / f"{r}.db",
+            bootstrap=broker.bootstrap,
+            registry_url=registry_url,
+        )
+        for r in (MASH, MSN)
+    }
+    expected = {
+        MASH: {e["event_id"] for e in events if for_mash(e)},
+        MSN: {e["event_id"] for e in events if for_msn(e)},
+    }
+    threads = [run_in_thread(lambda: processor.run(stop, until=lambda s: s.consumed >= sent))]
+    threads += [run_in_thread(lambda s=s: s.run(stop)) for s in sinks.values()]
+    try:
+        wait_for(lambda: processor.stats.consumed >= sent, 90, "processor to consume the feed")
+        for r, s in sinks.items():
+            wait_for(lambda s=s, r=r: s.count() >= len(expected[r]), 60, f"sink {r}")
+        time.sleep(1.0)  # anything extra (a duplicate, an over-share) would arrive now
+    finally:
+        stop.set()
+        for t, errors in threads:
+            t.join(15)
+            assert not errors, errors
+    processor.close()
+    result = {
+        "events": events,
+        "sent": sent,
+        "malformed": sent - len(events),
+        "expected": expected,
+        "sinks": {r: s.records() for r, s in sinks.items()},
+        "audit": audit.all_decisions(),
+        "dead_letters": audit.all_dead_letters(),
+        "stats": processor.stats,
+        "topic": topic,
+        "settings": settings,
+        "registry_url": registry_url,
+        "work": work,
+    }
+    for s in sinks.values():
+        s.close()
+    audit.close()
+    return result
+
+
+def test_each_recipient_gets_exactly_what_its_agreement_allows(run: dict[str, Any]) -> None:
+    for recipient in (MASH, MSN):
+        got = [r["record"]["event_id"] for r in run["sinks"][recipient]]
+        assert len(got) == len(set(got)), f"duplicate in {recipient} sink"
+        assert set(got) == run["expected"][recipient], recipient
+    assert run["expected"][MASH] and run["expected"][MSN]
+    assert run["expected"][MASH] - run["expected"][MSN], "some MASH-only events expected"
+
+
+def test_mash_receives_identified_records(run: dict[str, Any]) -> None:
+    by_id = {e["event_id"]: e for e in run["events"]}
+    for row in run["sinks"][MASH]:
+        rec = row["record"]
+        src = by_id[rec["event_id"]]
+        assert rec["subject"]["given_name"] == src["subject"]["given_name"]
+        assert rec["subject"]["postcode"] == src["subject"]["postcode"]
+        assert rec["narrative"] == src["narrative"]
+        assert row["agreement"] == "police-liverpool-mash@v1"
+
+
+def test_msn_output_has_no_identifier_of_any_subject(
+    run: dict[str, Any], broker: EmbeddedBroker
+) -> None:
+    expected_fields = {
+        "event_id",
+        "event_type",
+        "source_partner",
+        "occurred_at",
+        "recorded_at",
+        "subject",
+        "concern_category",
+        "risk_level",
+        "borough",
+    }
+    for row in run["sinks"][MSN]:
+        rec = row["record"]
+        assert set(rec) == expected_fields
+        assert set(rec["subject"]) == {"token", "age_band", "postcode_district"}
+        assert TOKEN.fullmatch(rec["subject"]["token"])
+    secrets: set[str] = set()
+    for e in run["events"]:
+        s = e["subject"]
+        secrets |= {s["given_name"], s["family_name"], s["address"], s["postcode"], e["narrative"]}
+        if s["date_of_birth"]:
+            secrets.add(s["date_of_birth"].isoformat())
+    sink_text = TOKEN.sub("", json.dumps(run["sinks"][MSN])).casefold()
+    raw = read_topic(
+        broker.bootstrap, share_topic(MSN, "safeguarding-concern"), len(run["sinks"][MSN])
+    )
+    raw_text = TOKEN.sub("", b"".join(m.value() for m in raw).decode("utf-8", "replace")).casefold()
+    for secret in secrets:
+        assert secret.casefold() not in sink_text, secret
+        assert secret.casefold() not in raw_text, secret
+
+
+def test_one_audit_decision_per_event_and_candidate(run: dict[str, Any]) -> None:
+    audit = run["audit"]
+    per_event = Counter((a["event_id"], a["recipient"]) for a in audit)
+    assert all(n == 1 for n in per_event.values())
+    valid_ids = {e["event_id"] for e in run["events"]}
+    assert {eid for eid, _ in per_event} == valid_ids
+    assert len(audit) == 2 * len(valid_ids) == run["stats"].decisions
+    for a in audit:
+        assert a["agreement_id"] in ("police-liverpool-mash", "police-msn")
+        assert a["agreement_version"] == 1
+        assert a["reason"]
+        if a["outcome"] == "shared":
+            assert a["disclosure_id"] and a["legal_basis"] and json.loads(a["gateways"])
+            assert json.loads(a["fields"]), "shared fields and their clauses are recorded"
+        else:
+            assert a["disclosure_id"] is None and json.loads(a["fields"]) == {}
+    shared = Counter(a["recipient"] for a in audit if a["outcome"] == "shared")
+    assert shared[MASH] == len(run["expected"][MASH]) and shared[MSN] == len(run["expected"][MSN])
+
+
+def test_malformed_input_is_dead_lettered_and_processing_continues(
+    run: dict[str, Any], broker: EmbeddedBroker
+) -> None:
+    dead = run["dead_letters"]
+    assert len(dead) == run["malformed"] == 7
+    codes = Counter(d["reason_code"] for d in dead)
+    assert codes["partner-mismatch"] == 1 and codes["unknown-schema"] == 1
+    assert codes["malformed"] == 5
+    for d in dead:
+        assert d["partner"] == "merseyside-police" and d["topic"] == run["topic"]
+        assert d["offset"] >= 0 and d["reason"]
+    records = read_topic(broker.bootstrap, DEADLETTER_TOPIC, len(dead))
+    assert len(records) == len(dead)
+    for m in records:
+        headers = dict(m.headers())
+        assert headers["hub.dlq.topic"].decode() == run["topic"]
+        assert headers["hub.dlq.partner"].decode() == "merseyside-police"
+        assert int(headers["hub.dlq.offset"]) >= 0 and headers["hub.dlq.reason"]
+
+
+def test_redelivery_creates_no_second_record(run: dict[str, Any], broker: EmbeddedBroker) -> None:
+    """Reprocess the whole topic with a fresh consumer group (a crash before commit, at its
+    worst): the audit store and sinks are keyed by decision and disclosure id."""
+    work = run["work"]
+    audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
+    before = audit.count_decisions()
+    settings = run["settings"].model_copy(update={"consumer_group": "hub-processor-replay"})
+    processor = build_processor(
+        settings, bootstrap=broker.bootstrap, registry_url=run["registry_url"], audit=audit
+    )
+    stop = threading.Event()
+    processor.run(stop, until=lambda s: s.consumed >= run["sent"])
+    processor.close()
+    assert audit.count_decisions() == before
+    sinks = {
+        r: SqliteCaseSystemSink(
+            recipient=r,
+            db_path=work / f"{r}.db",
+            bootstrap=broker.bootstrap,
+            registry_url=run["registry_url"],
+        )
+        for r in (MASH, MSN)
+    }
+    # The sinks' own group already committed the first copies; the replayed copies arrive now.
+    for r, s in sinks.items():
+        n = len(run["expected"][r])
+        t, errors = run_in_thread(
+            lambda s=s, n=n: s.run(threading.Event(), until=lambda k: k.consumed >= n)
+        )
+        t.join(60)
+        assert not errors
+        assert s.count() == len(run["expected"][r]), (
+            "a redelivered disclosure created a second record"
+        )
+        s.close()
+    audit.close()
