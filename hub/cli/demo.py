@@ -78,8 +78,9 @@ def _print_table(console: Console, s: DemoSummary) -> None:
     table.add_row("decisions / audit records", f"{s.decisions} / {s.audit_records}")
     console.print(table)
     out = s.outputs
-    console.print(f"audit store:   {out['audit_db']}")
+    # soft_wrap: paths are copied into other commands, so never break them across lines.
+    console.print(f"audit store: {out['audit_db']}", soft_wrap=True)
     for recipient, path in out["sinks"].items():
-        console.print(f"sink {recipient}: {path}")
+        console.print(f"sink {recipient}: {path}", soft_wrap=True)
     console.print(f"finished in {s.seconds:.1f}s; broker stopped.")
     sys.stdout.flush()

@@ -1,0 +1,134 @@
+"""The processor's batch logic against stub clients: routing, dead letters, offsets."""
+
+from __future__ import annotations
+
+import io
+import struct
+from datetime import UTC, datetime
+from typing import Any
+
+import fastavro
+import pytest
+
+from connectors.synthetic.police import PoliceFeed
+from hub.agreements import Agreement
+from hub.audit.store import AuditStore
+from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType
+from hub.errors import BrokerUnavailable
+from hub.policy import PolicyEngine
+from hub.privacy import Transformer
+from hub.privacy.keys import LocalKeyProvider
+from hub.processor import Processor
+from hub.processor.schemas import SchemaCache
+from tests.processor.stubs import FakeConsumer, FakeMessage, FakeProducer, FakeRegistry
+
+TOPIC = "partner.merseyside-police.safeguarding-concern.v1"
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def encode(schema_id: int, event_type: EventType, event: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    buf.write(struct.pack(">bI", 0, schema_id))
+    fastavro.schemaless_writer(buf, event_type.parsed, event)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def setup(
+    concern_type: EventType,
+    catalogue: Any,
+    reference_agreements: list[Agreement],
+    keys: LocalKeyProvider,
+    tmp_path: Any,
+) -> tuple[Processor, FakeConsumer, FakeProducer, AuditStore, int]:
+    registry = FakeRegistry()
+    schema_id = registry.add(concern_type.schema)
+    consumer, producer = FakeConsumer(), FakeProducer()
+    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    processor = Processor(
+        consumer=consumer,  # type: ignore[arg-type]
+        producer=producer,  # type: ignore[arg-type]
+        schemas=SchemaCache(registry, catalogue),  # type: ignore[arg-type]
+        engine=PolicyEngine(reference_agreements),
+        transformer=Transformer(keys),
+        audit=audit,
+        instance="test-0",
+        clock=lambda: NOW,
+    )
+    return processor, consumer, producer, audit, schema_id
+
+
+def county_lines_child() -> dict[str, Any]:
+    event = PoliceFeed(seed=1).next_event()
+    event["subject"]["date_of_birth"] = datetime(2012, 5, 1).date()
+    event.update(borough="LIVERPOOL", risk_level="HIGH", concern_category="COUNTY_LINES")
+    return event
+
+
+def test_good_and_bad_records_in_one_batch(setup: Any, concern_type: EventType) -> None:
+    processor, consumer, producer, audit, schema_id = setup
+    good = county_lines_child()
+    spoofed = {
+        **county_lines_child(),
+        "event_id": "5d1c8c9e-0000-4000-8000-000000000001",
+        "source_partner": "sefton-mbc",
+    }
+    batch = [
+        FakeMessage(TOPIC, 0, 10, b"\x01garbage"),
+        FakeMessage(TOPIC, 0, 11, encode(schema_id, concern_type, good)),
+        FakeMessage(TOPIC, 0, 12, encode(schema_id + 50, concern_type, good)),
+        FakeMessage(TOPIC, 0, 13, encode(schema_id, concern_type, spoofed)),
+        FakeMessage(TOPIC, 1, 4, encode(schema_id, concern_type, good)[:20]),
+    ]
+    processor.process_batch(batch)  # type: ignore[arg-type]
+
+    shared_topics = sorted(
+        {p["topic"] for p in producer.produced if p["topic"].startswith("share.")}
+    )
+    assert shared_topics == [
+        "share.liverpool-mash.safeguarding-concern.v1",
+        "share.modern-slavery-network.safeguarding-concern.v1",
+    ]
+    for p in producer.produced:
+        if p["topic"].startswith("share."):
+            assert p["headers"]["hub.event_id"] == good["event_id"].encode()
+            assert p["key"] == p["headers"]["hub.disclosure_id"]
+    dead = producer.on(DEADLETTER_TOPIC)
+    assert [d["headers"]["hub.dlq.reason_code"] for d in dead] == [
+        b"malformed",
+        b"unknown-schema",
+        b"partner-mismatch",
+        b"malformed",
+    ]
+    assert dead[0]["value"] == b"\x01garbage", "the original bytes are kept for replay"
+    assert dead[3]["headers"]["hub.dlq.offset"] == b"4"
+    assert len(producer.on(AUDIT_TOPIC)) == 2 == audit.count_decisions()
+    assert audit.count_dead_letters() == 4
+    committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.commits[-1]}
+    assert committed == {(TOPIC, 0): 14, (TOPIC, 1): 5}
+
+
+def test_no_commit_when_outputs_are_not_acknowledged(setup: Any, concern_type: EventType) -> None:
+    processor, consumer, producer, audit, schema_id = setup
+    producer.undelivered = 3
+    msg = FakeMessage(TOPIC, 0, 0, encode(schema_id, concern_type, county_lines_child()))
+    with pytest.raises(BrokerUnavailable, match="not committed"):
+        processor.process_batch([msg])  # type: ignore[arg-type]
+    assert consumer.commits == [] and audit.count_decisions() == 0
+
+
+def test_redelivered_batch_is_idempotent_in_the_audit(setup: Any, concern_type: EventType) -> None:
+    processor, _consumer, _producer, audit, schema_id = setup
+    msg = FakeMessage(TOPIC, 0, 0, encode(schema_id, concern_type, county_lines_child()))
+    processor.process_batch([msg])  # type: ignore[arg-type]
+    processor.process_batch([msg])  # type: ignore[arg-type]
+    assert audit.count_decisions() == 2
+
+
+def test_oversize_record_is_dead_lettered(setup: Any, concern_type: EventType) -> None:
+    processor, _consumer, producer, _audit, schema_id = setup
+    event = county_lines_child()
+    event["narrative"] = "x" * 1_200_000
+    processor.process_batch([FakeMessage(TOPIC, 0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    [dead] = producer.on(DEADLETTER_TOPIC)
+    assert b"over the" in dead["headers"]["hub.dlq.reason"]
