@@ -96,11 +96,12 @@ class SqliteCaseSystemSink:
                 record = self._deserialize(
                     msg.value(), SerializationContext(topic, MessageField.VALUE)
                 )
+                envelope = record.get("envelope") or {}
                 rows.append(
                     (
                         disclosure,
-                        str(record.get("event_id")),
-                        str(record.get("event_type")),
+                        str(envelope.get("event_id")),
+                        str(envelope.get("event_type")),
                         header(msg, "hub.agreement") or "",
                         datetime.now(UTC).isoformat(),
                         topic,

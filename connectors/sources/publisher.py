@@ -44,7 +44,7 @@ class PartnerPublisher:
         self._producer.poll(0)
 
     def publish(self, event: dict[str, Any]) -> None:
-        key = str(event["event_id"]).encode()
+        key = str(event["envelope"]["event_id"]).encode()
         while True:
             try:
                 self._producer.produce(

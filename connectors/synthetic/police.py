@@ -140,6 +140,26 @@ _NARRATIVE = {
 }
 
 
+def nhs_number(rng: random.Random) -> str:
+    """A 10-digit number with a valid modulus-11 check digit, formatted 3-3-4 as on letters.
+    Starts with 9 like real numbers issued since the 1990s; none is a real patient's."""
+    while True:
+        digits = [9] + [rng.randint(0, 9) for _ in range(8)]
+        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
+        if check == 11:
+            check = 0
+        if check != 10:  # 10 is never issued
+            s = "".join(map(str, [*digits, check]))
+            return f"{s[:3]} {s[3:6]} {s[6:]}"
+
+
+def pnc_id(rng: random.Random, year: int) -> str:
+    """PNC id shape: year / 7-digit serial + check letter, e.g. '2019/0123456X'."""
+    serial = rng.randint(0, 9_999_999)
+    letter = "ZABCDEFGHJKLMNPQRTUVWXY"[(int(str(year)[2:] + f"{serial:07d}")) % 23]
+    return f"{year}/{serial:07d}{letter}"
+
+
 @dataclass
 class PoliceFeed:
     """Generates SafeguardingConcern events as Python dicts ready for the Avro serializer."""
@@ -160,10 +180,17 @@ class PoliceFeed:
         dob: date | None = (occurred - timedelta(days=age_days)).date()
         if rng.random() < 0.03:
             dob = None  # unknown date of birth happens in real records
+        family = rng.choice(_FAMILY)
+        aliases = [f"{rng.choice(_GIVEN)} {family}"] if rng.random() < 0.1 else []
+        known_to_police = age_days > 12 * 365 and rng.random() < 0.3
         return {
             "given_name": rng.choice(_GIVEN),
-            "family_name": rng.choice(_FAMILY),
+            "family_name": family,
+            "aliases": aliases,
             "date_of_birth": dob,
+            "gender": rng.choice(["FEMALE", "MALE", "MALE", "FEMALE", "UNKNOWN"]),
+            "nhs_number": nhs_number(rng) if rng.random() < 0.4 else None,
+            "pnc_id": pnc_id(rng, occurred.year - rng.randint(0, 4)) if known_to_police else None,
             "address": f"{rng.randint(1, 240)} {rng.choice(_STREETS)}",
             "postcode": None,
         }
@@ -184,11 +211,16 @@ class PoliceFeed:
             name=name, street=rng.choice(_STREETS), town="Blackpool", address=subject["address"]
         )
         return {
-            "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "event_type": EVENT_TYPE,
-            "source_partner": PARTNER,
-            "occurred_at": occurred,
-            "recorded_at": occurred + timedelta(minutes=rng.randint(5, 240)),
+            "envelope": {
+                "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "event_type": EVENT_TYPE,
+                "source_partner": PARTNER,
+                "occurred_at": occurred,
+                "recorded_at": occurred + timedelta(minutes=rng.randint(5, 240)),
+                "schema_version": 1,
+                "correlation_id": None,
+                "classification": "OFFICIAL_SENSITIVE",
+            },
             "source_reference": f"MP-{occurred.year}-{self._seq:06d}",
             "subject": subject,
             "concern_category": category,

@@ -7,12 +7,14 @@ so this module flattens every schema into ``FieldInfo`` entries addressed by pat
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import fastavro
 
+from hub.catalogue.expand import collect_named, load_named_types, standalone
 from hub.errors import ConfigError
 
 TAGS_ATTR = "hub.tags"
@@ -60,6 +62,22 @@ class EventType:
     def paths_with_tag(self, tag: str) -> list[str]:
         return [f.path for f in self.walk() if tag in f.tags]
 
+    def value_at_tag(self, record: Mapping[str, Any], tag: str) -> Any:
+        """The value of the first field carrying ``tag`` (e.g. ``event-id``), or None."""
+        for path in self.paths_with_tag(tag):
+            value: Any = record
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
+            if value is not None:
+                return value
+        return None
+
+    def event_id(self, record: Mapping[str, Any]) -> str:
+        return str(self.value_at_tag(record, "event-id"))
+
+    def source_partner(self, record: Mapping[str, Any]) -> Any:
+        return self.value_at_tag(record, "source-partner")
+
 
 def _strip_null(avro_type: Any) -> tuple[Any, bool]:
     if isinstance(avro_type, list):
@@ -69,13 +87,17 @@ def _strip_null(avro_type: Any) -> tuple[Any, bool]:
     return avro_type, False
 
 
-def _fields(record: dict[str, Any], prefix: str) -> tuple[FieldInfo, ...]:
+def _fields(
+    record: dict[str, Any], prefix: str, named: dict[str, dict[str, Any]]
+) -> tuple[FieldInfo, ...]:
     out = []
     for f in record.get("fields", []):
         path = f"{prefix}{f['name']}"
         inner, nullable = _strip_null(f["type"])
+        if isinstance(inner, str) and inner in named:  # a later use of a named type
+            inner = named[inner]
         is_record = isinstance(inner, dict) and inner.get("type") == "record"
-        children = _fields(inner, path + ".") if is_record else ()
+        children = _fields(inner, path + ".", named) if is_record else ()
         out.append(
             FieldInfo(
                 path=path,
@@ -91,10 +113,21 @@ def _fields(record: dict[str, Any], prefix: str) -> tuple[FieldInfo, ...]:
     return tuple(out)
 
 
-def event_type_from_schema(schema: dict[str, Any], source: str = "<schema>") -> EventType:
+def event_type_from_schema(
+    schema: dict[str, Any],
+    source: str = "<schema>",
+    shared: dict[str, dict[str, Any]] | None = None,
+) -> EventType:
+    """Build an event type; ``shared`` named types are inlined to make it standalone."""
     slug = schema.get(EVENT_TYPE_ATTR)
     if not isinstance(slug, str):
         raise ConfigError(f"{source}: top-level record needs a '{EVENT_TYPE_ATTR}' attribute")
+    try:
+        schema = standalone(schema, shared or {})
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    named: dict[str, dict[str, Any]] = {}
+    collect_named(schema, None, named)
     try:
         parsed = fastavro.parse_schema(schema)
     except Exception as exc:
@@ -104,7 +137,7 @@ def event_type_from_schema(schema: dict[str, Any], source: str = "<schema>") -> 
         slug=slug,
         schema=schema,
         schema_str=json.dumps(schema, sort_keys=False),
-        fields=_fields(schema, ""),
+        fields=_fields(schema, "", named),
         parsed=parsed,
     )
 
@@ -125,12 +158,13 @@ class Catalogue:
 def load_catalogue(schemas_dir: Path) -> Catalogue:
     if not schemas_dir.is_dir():
         raise ConfigError(f"schema folder {schemas_dir} does not exist")
+    shared = load_named_types(schemas_dir / "common")
     types: dict[str, EventType] = {}
     for path in sorted(schemas_dir.glob("*.avsc")):
         try:
             schema = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
-        et = event_type_from_schema(schema, str(path))
+        et = event_type_from_schema(schema, str(path), shared)
         types[et.slug] = et
     return Catalogue(types)

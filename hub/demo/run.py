@@ -118,7 +118,8 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         events = feed.events(options.events)
         first = publisher.serialize(events[0])
         bad = malformed_records(int.from_bytes(first[1:5], "big"), first, seed=options.seed)
-        spoofed = {**feed.next_event(), "source_partner": "liverpool-cc"}
+        spoofed = feed.next_event()
+        spoofed["envelope"]["source_partner"] = "liverpool-cc"  # claims to be someone else
         every = max(1, len(events) // (len(bad) + 1))
         sent = 0
         for i, event in enumerate(events):

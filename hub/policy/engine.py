@@ -72,7 +72,7 @@ class PolicyEngine:
         provider: str,
         now: datetime,
     ) -> list[Decision]:
-        event_id = str(event.get("event_id"))
+        event_id = event_type.event_id(event)
         activation: dict[str, Any] | None = None
         decisions = []
         for recipient in self.candidates(provider, event_type.slug):

@@ -169,7 +169,7 @@ class Processor:
                 fix=f"publish {event_type.slug} events to their own topic",
             )
         event = wire.decode(body, writer.parsed, event_type.parsed)
-        claimed = event.get("source_partner")
+        claimed = event_type.source_partner(event)
         if claimed != owner.partner:
             raise PartnerMismatch(
                 f"event claims source_partner={claimed!r} on {owner.partner}'s topic {topic}",

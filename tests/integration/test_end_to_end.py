@@ -40,7 +40,7 @@ TOKEN = re.compile(r"tok\.[a-z0-9-]+\.[a-z0-9]+\.[a-z2-7]{40}")
 
 def for_mash(e: dict[str, Any]) -> bool:
     dob: date | None = e["subject"]["date_of_birth"]
-    child = dob is not None and age_on(dob, e["occurred_at"].date()) < 18
+    child = dob is not None and age_on(dob, e["envelope"]["occurred_at"].date()) < 18
     return child and e["borough"] == "LIVERPOOL" and e["risk_level"] in ("MEDIUM", "HIGH")
 
 
@@ -110,7 +110,8 @@ def run(
     events = PoliceFeed(seed=2026).events(300)
     first = publisher.serialize(events[0])
     bad = [raw for _label, raw in malformed_records(int.from_bytes(first[1:5], "big"), first)]
-    spoofed = {**PoliceFeed(seed=99).next_event(), "source_partner": "wirral-mbc"}
+    spoofed = PoliceFeed(seed=99).next_event()
+    spoofed["envelope"]["source_partner"] = "wirral-mbc"
     sent = 0
     for i, e in enumerate(events):
         publisher.publish(e)
@@ -140,8 +141,8 @@ def run(
         for r in (MASH, MSN)
     }
     expected = {
-        MASH: {e["event_id"] for e in events if for_mash(e)},
-        MSN: {e["event_id"] for e in events if for_msn(e)},
+        MASH: {e["envelope"]["event_id"] for e in events if for_mash(e)},
+        MSN: {e["envelope"]["event_id"] for e in events if for_msn(e)},
     }
     threads = [run_in_thread(lambda: processor.run(stop, until=lambda s: s.consumed >= sent))]
     threads += [run_in_thread(lambda s=s: s.run(stop)) for s in sinks.values()]
@@ -178,7 +179,7 @@ def run(
 
 def test_each_recipient_gets_exactly_what_its_agreement_allows(run: dict[str, Any]) -> None:
     for recipient in (MASH, MSN):
-        got = [r["record"]["event_id"] for r in run["sinks"][recipient]]
+        got = [r["record"]["envelope"]["event_id"] for r in run["sinks"][recipient]]
         assert len(got) == len(set(got)), f"duplicate in {recipient} sink"
         assert set(got) == run["expected"][recipient], recipient
     assert run["expected"][MASH] and run["expected"][MSN]
@@ -186,10 +187,10 @@ def test_each_recipient_gets_exactly_what_its_agreement_allows(run: dict[str, An
 
 
 def test_mash_receives_identified_records(run: dict[str, Any]) -> None:
-    by_id = {e["event_id"]: e for e in run["events"]}
+    by_id = {e["envelope"]["event_id"]: e for e in run["events"]}
     for row in run["sinks"][MASH]:
         rec = row["record"]
-        src = by_id[rec["event_id"]]
+        src = by_id[rec["envelope"]["event_id"]]
         assert rec["subject"]["given_name"] == src["subject"]["given_name"]
         assert rec["subject"]["postcode"] == src["subject"]["postcode"]
         assert rec["narrative"] == src["narrative"]
@@ -199,17 +200,7 @@ def test_mash_receives_identified_records(run: dict[str, Any]) -> None:
 def test_msn_output_has_no_identifier_of_any_subject(
     run: dict[str, Any], broker: EmbeddedBroker
 ) -> None:
-    expected_fields = {
-        "event_id",
-        "event_type",
-        "source_partner",
-        "occurred_at",
-        "recorded_at",
-        "subject",
-        "concern_category",
-        "risk_level",
-        "borough",
-    }
+    expected_fields = {"envelope", "subject", "concern_category", "risk_level", "borough"}
     for row in run["sinks"][MSN]:
         rec = row["record"]
         assert set(rec) == expected_fields
@@ -219,6 +210,8 @@ def test_msn_output_has_no_identifier_of_any_subject(
     for e in run["events"]:
         s = e["subject"]
         secrets |= {s["given_name"], s["family_name"], s["address"], s["postcode"], e["narrative"]}
+        secrets |= {v for v in (s["nhs_number"], s["pnc_id"], *s["aliases"]) if v}
+        secrets.add(e["source_reference"])
         if s["date_of_birth"]:
             secrets.add(s["date_of_birth"].isoformat())
     sink_text = TOKEN.sub("", json.dumps(run["sinks"][MSN])).casefold()
@@ -235,7 +228,7 @@ def test_one_audit_decision_per_event_and_candidate(run: dict[str, Any]) -> None
     audit = run["audit"]
     per_event = Counter((a["event_id"], a["recipient"]) for a in audit)
     assert all(n == 1 for n in per_event.values())
-    valid_ids = {e["event_id"] for e in run["events"]}
+    valid_ids = {e["envelope"]["event_id"] for e in run["events"]}
     assert {eid for eid, _ in per_event} == valid_ids
     assert len(audit) == 2 * len(valid_ids) == run["stats"].decisions
     for a in audit:

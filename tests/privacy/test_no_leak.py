@@ -50,6 +50,8 @@ def test_msn_output_carries_no_identifier(
             text = _text(out)
             subject = event["subject"]
             for secret in (
+                *subject["aliases"],
+                *(v for v in (subject["nhs_number"], subject["pnc_id"]) if v),
                 subject["given_name"],
                 subject["family_name"],
                 subject["address"],

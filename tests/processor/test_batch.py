@@ -68,11 +68,8 @@ def county_lines_child() -> dict[str, Any]:
 def test_good_and_bad_records_in_one_batch(setup: Any, concern_type: EventType) -> None:
     processor, consumer, producer, audit, schema_id = setup
     good = county_lines_child()
-    spoofed = {
-        **county_lines_child(),
-        "event_id": "5d1c8c9e-0000-4000-8000-000000000001",
-        "source_partner": "sefton-mbc",
-    }
+    spoofed = county_lines_child()
+    spoofed["envelope"].update(source_partner="sefton-mbc")
     batch = [
         FakeMessage(TOPIC, 0, 10, b"\x01garbage"),
         FakeMessage(TOPIC, 0, 11, encode(schema_id, concern_type, good)),
@@ -91,7 +88,7 @@ def test_good_and_bad_records_in_one_batch(setup: Any, concern_type: EventType) 
     ]
     for p in producer.produced:
         if p["topic"].startswith("share."):
-            assert p["headers"]["hub.event_id"] == good["event_id"].encode()
+            assert p["headers"]["hub.event_id"] == good["envelope"]["event_id"].encode()
             assert p["key"] == p["headers"]["hub.disclosure_id"]
     dead = producer.on(DEADLETTER_TOPIC)
     assert [d["headers"]["hub.dlq.reason_code"] for d in dead] == [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.catalogue import load_catalogue
 from hub.errors import RegistryError, SchemaNotFound, Terminal
 from hub.registry import SchemaStore
 from hub.registry.exceptions import (
@@ -20,9 +21,11 @@ from hub.registry.exceptions import (
     VersionNotFound,
 )
 
-CONCERN = (
-    Path(__file__).resolve().parents[2] / "schemas" / "avro" / "SafeguardingConcern.avsc"
-).read_text()
+_CONCERN_TYPE = load_catalogue(Path(__file__).resolve().parents[2] / "schemas" / "avro").get(
+    "safeguarding-concern"
+)
+assert _CONCERN_TYPE is not None
+CONCERN = _CONCERN_TYPE.schema_str
 
 
 def record(name: str = "Ping", field: dict[str, object] | None = None) -> str:
@@ -68,8 +71,8 @@ def test_text_is_stored_as_submitted_with_custom_attributes(store: SchemaStore) 
     assert stored is not None
     assert stored.schema_str == CONCERN
     assert stored.schema_type == "AVRO"
-    fields = json.loads(stored.schema_str)["fields"]
-    assert fields[5]["hub.tags"] == ["pii.quasi", "reference"]
+    fields = {f["name"]: f for f in json.loads(stored.schema_str)["fields"]}
+    assert fields["source_reference"]["hub.tags"] == ["pii.quasi", "reference"]
     assert store.get_by_guid(stored.guid) == stored
 
 
