@@ -6,10 +6,12 @@ decision engine (``hub.policy``) reads these; nothing here talks to Kafka or a d
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hub.agreements.gateways import ARTICLE6, ARTICLE9, GATEWAYS, code_of
 
 # Treatments the privacy operators implement. Kept as plain strings on the clause so an
 # unknown one loads, and the engine withholds (fails closed) instead of crashing the loader.
@@ -17,9 +19,22 @@ KNOWN_TREATMENTS = frozenset({"keep", "drop", "token", "generalise", "redact"})
 
 
 class Status(StrEnum):
+    """What the parties decided. Whether it is *in force* also depends on dates: see State."""
+
     DRAFT = "draft"
     APPROVED = "approved"
     SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+class State(StrEnum):
+    """Lifecycle state at a moment: draft -> approved -> in force -> suspended/expired."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"  # approved and signed, but its effective window has not begun
+    IN_FORCE = "in force"
+    SUSPENDED = "suspended"
+    EXPIRED = "expired"
     REVOKED = "revoked"
 
 
@@ -55,7 +70,35 @@ class LegalBasis(BaseModel):
     dpa_part3: str | None = Field(
         default=None, description="DPA 2018 Part 3 purpose, for law-enforcement processing."
     )
-    gateways: tuple[str, ...] = Field(default=(), description="Statutory gateways relied on.")
+    gateways: tuple[str, ...] = Field(
+        default=(),
+        description="Statutory gateways relied on, cited as in hub/agreements/gateways.py.",
+    )
+
+    @field_validator("article6")
+    @classmethod
+    def _known_article6(cls, value: str | None) -> str | None:
+        if value is not None and code_of(value) not in ARTICLE6:
+            raise ValueError(f"Article 6 basis must start with one of {sorted(ARTICLE6)}")
+        return value
+
+    @field_validator("article9")
+    @classmethod
+    def _known_article9(cls, value: str | None) -> str | None:
+        if value is not None and code_of(value) not in ARTICLE9:
+            raise ValueError(f"Article 9 condition must start with one of {sorted(ARTICLE9)}")
+        return value
+
+    @field_validator("gateways")
+    @classmethod
+    def _known_gateways(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [g for g in value if g not in GATEWAYS]
+        if unknown:
+            raise ValueError(
+                f"unknown gateway(s) {unknown}: cite one of the maintained list in "
+                "hub/agreements/gateways.py, or add it there with its summary"
+            )
+        return value
 
     def summary(self) -> str:
         parts = [
@@ -113,19 +156,55 @@ class Agreement(BaseModel):
     effective_from: date
     effective_to: date | None = None
     approval: Approval = Approval()
+    children_data: str | None = Field(
+        default=None,
+        description="How children's data is protected under this agreement (required by the "
+        "linter when the agreement can share data about children).",
+    )
+    supersedes: int | None = Field(default=None, description="The version this one replaces.")
+    change_note: str = Field(default="", description="What changed from the previous version.")
+
+    @model_validator(mode="after")
+    def _window(self) -> Agreement:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to is before effective_from")
+        return self
 
     @property
     def ref(self) -> str:
         return f"{self.id}@v{self.version}"
 
-    def not_in_force_reason(self, today: date) -> str | None:
-        """Why this agreement cannot share today, or None when it is in force."""
+    def signed_at(self) -> datetime | None:
+        """When the last required signature was given; None when unsigned."""
+        if self.approval.dpo_review is None or not self.approval.sign_off:
+            return None
+        times = [self.approval.dpo_review.at, *(s.at for s in self.approval.sign_off)]
+        return max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in times)
+
+    def not_in_force_reason(self, now: datetime) -> str | None:
+        """Why this agreement cannot share at ``now``, or None when it is in force."""
         if self.status is not Status.APPROVED:
             return f"agreement {self.ref} is {self.status.value}, not approved"
-        if self.approval.dpo_review is None or not self.approval.sign_off:
+        signed = self.signed_at()
+        if signed is None:
             return f"agreement {self.ref} lacks a DPO review or sign-off"
+        today = now.date()
         if today < self.effective_from:
             return f"agreement {self.ref} is not in force until {self.effective_from}"
+        # Sharing can never begin before the last signature, whatever effective_from says.
+        if now < signed:
+            return f"agreement {self.ref} is not signed until {signed.isoformat()}"
         if self.effective_to is not None and today > self.effective_to:
             return f"agreement {self.ref} expired on {self.effective_to}"
         return None
+
+    def state(self, now: datetime) -> State:
+        if self.status is Status.DRAFT:
+            return State.DRAFT
+        if self.status is Status.SUSPENDED:
+            return State.SUSPENDED
+        if self.status is Status.REVOKED:
+            return State.REVOKED
+        if self.effective_to is not None and now.date() > self.effective_to:
+            return State.EXPIRED
+        return State.IN_FORCE if self.not_in_force_reason(now) is None else State.APPROVED

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__
-from hub.cli import demo
+from hub.cli import agreements, demo
 from hub.errors import HubError
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     commands = parser.add_subparsers(dest="command", required=True)
     demo.register(commands)
+    agreements.register(commands)
     return parser
 
 

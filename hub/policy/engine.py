@@ -32,8 +32,9 @@ class PolicyEngine:
     """Holds agreements compiled once; ``decide`` is then cheap and deterministic."""
 
     def __init__(self, agreements: Sequence[Agreement]) -> None:
-        # Sorted so the same inputs always give the same decisions, whatever the file order.
-        self._agreements = sorted(agreements, key=lambda a: (a.id, a.version))
+        # Sorted so the same inputs always give the same decisions, whatever the file order;
+        # newest version of each agreement first, so a new version in force takes over.
+        self._agreements = sorted(agreements, key=lambda a: (a.id, -a.version))
         self._compiled: list[_Compiled] = []
         for a in self._agreements:
             try:
@@ -86,7 +87,7 @@ class PolicyEngine:
                 if event_type.slug not in a.event_types:
                     continue
                 considered = considered or a
-                why_not = a.not_in_force_reason(now.date())
+                why_not = a.not_in_force_reason(now)
                 if why_not:
                     reasons.append(why_not)
                     continue

@@ -33,6 +33,10 @@ GENERALISERS: dict[str, tuple[str, str]] = {
 class PlanError(Exception):
     """The agreement cannot be applied to this schema; the engine withholds (fails closed)."""
 
+    def __init__(self, message: str, clause_id: str | None = None) -> None:
+        super().__init__(message)
+        self.clause_id = clause_id
+
 
 @dataclass(frozen=True)
 class FieldPlan:
@@ -89,24 +93,25 @@ class RecordPlan:
 def _validate(clause: FieldClause, event_type: EventType, agreement: Agreement) -> None:
     where = f"clause '{clause.id}' of {agreement.ref}"
     if clause.treatment not in KNOWN_TREATMENTS:
-        raise PlanError(f"{where}: unknown treatment '{clause.treatment}'")
+        raise PlanError(f"{where}: unknown treatment '{clause.treatment}'", clause.id)
     if clause.field is not None and event_type.field(clause.field) is None:
-        raise PlanError(f"{where}: field '{clause.field}' is not in {event_type.name}")
+        raise PlanError(f"{where}: field '{clause.field}' is not in {event_type.name}", clause.id)
     if clause.tag is not None and not event_type.paths_with_tag(clause.tag):
-        raise PlanError(f"{where}: no field of {event_type.name} has tag '{clause.tag}'")
+        raise PlanError(f"{where}: no field of {event_type.name} has tag '{clause.tag}'", clause.id)
     if clause.treatment == "token" and not clause.domain:
-        raise PlanError(f"{where}: token needs a linkage 'domain'")
+        raise PlanError(f"{where}: token needs a linkage 'domain'", clause.id)
     if clause.treatment == "generalise":
         target = GENERALISERS.get(clause.to or "")
         if target is None:
-            raise PlanError(f"{where}: cannot generalise to '{clause.to}'")
+            raise PlanError(f"{where}: cannot generalise to '{clause.to}'", clause.id)
         if clause.field is not None:
             info = event_type.field(clause.field)
             assert info is not None
             if target[0] not in info.tags:
                 raise PlanError(
                     f"{where}: '{clause.to}' needs a field tagged '{target[0]}', "
-                    f"'{clause.field}' is not"
+                    f"'{clause.field}' is not",
+                    clause.id,
                 )
 
 
@@ -132,7 +137,8 @@ def _plan_field(
         if clause.treatment not in ("keep", "token"):
             raise PlanError(
                 f"clause '{clause.id}' of {agreement.ref}: '{clause.treatment}' does not apply "
-                f"to the record '{info.path}'; treat its fields instead"
+                f"to the record '{info.path}'; treat its fields instead",
+                clause.id,
             )
         child_default = clause if clause.treatment == "keep" else None
         children = tuple(
@@ -148,7 +154,8 @@ def _plan_field(
         if source_tag not in info.tags:
             raise PlanError(
                 f"clause '{clause.id}' of {agreement.ref}: '{clause.to}' needs a field tagged "
-                f"'{source_tag}', '{info.path}' is not"
+                f"'{source_tag}', '{info.path}' is not",
+                clause.id,
             )
         name = out_name if source_tag != "event-time" else f"{info.name}_{out_name}"
         return FieldPlan(info, name, "generalise", clause.id, None, clause.to)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,19 +14,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_reference_agreements_are_in_force(reference_agreements: list[Agreement]) -> None:
     assert {a.id for a in reference_agreements} == {"police-liverpool-mash", "police-msn"}
     for a in reference_agreements:
-        assert a.not_in_force_reason(date(2026, 11, 23)) is None
+        assert a.not_in_force_reason(datetime(2026, 11, 23, tzinfo=UTC)) is None
         assert a.legal_basis.article6 and a.legal_basis.gateways
 
 
 def test_invalid_agreement_names_file_and_field(tmp_path: Path) -> None:
-    text = (ROOT / "partnership" / "agreements" / "police-msn.yaml").read_text()
+    text = (ROOT / "partnership" / "agreements" / "police-msn" / "v1.yaml").read_text()
     (tmp_path / "broken.yaml").write_text(text.replace("version: 1", "version: zero"))
     with pytest.raises(AgreementError, match=r"broken.yaml.*version"):
         load_agreements(tmp_path)
 
 
 def test_clause_needs_exactly_one_selector(tmp_path: Path) -> None:
-    text = (ROOT / "partnership" / "agreements" / "police-msn.yaml").read_text()
+    text = (ROOT / "partnership" / "agreements" / "police-msn" / "v1.yaml").read_text()
     text = text.replace(
         "{id: category, field: concern_category,", "{id: category, field: concern_category, tag: x,"
     )
@@ -36,7 +36,7 @@ def test_clause_needs_exactly_one_selector(tmp_path: Path) -> None:
 
 
 def test_duplicate_versions_refused(tmp_path: Path) -> None:
-    text = (ROOT / "partnership" / "agreements" / "police-msn.yaml").read_text()
+    text = (ROOT / "partnership" / "agreements" / "police-msn" / "v1.yaml").read_text()
     (tmp_path / "a.yaml").write_text(text)
     (tmp_path / "b.yaml").write_text(text)
     with pytest.raises(AgreementError, match="also defined"):

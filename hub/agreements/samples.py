@@ -1,0 +1,20 @@
+"""Sample events used to check agreement conditions against real-shaped data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hub.catalogue.schemas import EventType
+
+SAMPLES_PER_TYPE = 200
+
+
+def sample_events(event_type: EventType) -> Sequence[Mapping[str, Any]]:
+    """Seeded, schema-valid events of ``event_type`` (synthetic: no real person)."""
+    # Imported here: the generators live with the connectors, and importing hub stays cheap.
+    if event_type.slug == "safeguarding-concern":
+        from connectors.synthetic.police import PoliceFeed
+
+        return PoliceFeed(seed=11).events(SAMPLES_PER_TYPE)
+    return []

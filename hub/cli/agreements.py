@@ -1,0 +1,93 @@
+"""``hub agreements``: the register of agreements, their lint, and the JSON Schema for editors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hub.agreements.loader import load_agreements
+from hub.agreements.models import Agreement
+from hub.config import load_settings
+
+SCHEMA_PATH = Path("partnership") / "agreement.schema.json"
+
+
+def register(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "agreements", help="list, lint and describe information sharing agreements"
+    )
+    sub = p.add_subparsers(dest="agreements_command", required=True)
+    lint = sub.add_parser("lint", help="check every agreement; exit 1 on errors")
+    lint.add_argument("--strict", action="store_true", help="fail on warnings too")
+    lint.add_argument(
+        "--now",
+        type=datetime.fromisoformat,
+        default=None,
+        help="lint as at this time (ISO 8601), default now",
+    )
+    lint.set_defaults(handler=handle_lint)
+    listing = sub.add_parser("list", help="the register: every version with its state")
+    listing.add_argument("--now", type=datetime.fromisoformat, default=None)
+    listing.set_defaults(handler=handle_list)
+    schema = sub.add_parser("schema", help="print the JSON Schema of agreement files")
+    schema.set_defaults(handler=handle_schema)
+
+
+def json_schema() -> str:
+    return json.dumps(Agreement.model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def _now(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _agreements() -> tuple[Sequence[Agreement], Path]:
+    settings = load_settings()
+    return load_agreements(settings.partnership_dir / "agreements"), settings.partnership_dir
+
+
+def handle_lint(args: argparse.Namespace) -> int:
+    from hub.agreements.lint import Linter, Severity
+    from hub.agreements.partnership import load_partnership
+    from hub.agreements.samples import sample_events
+    from hub.catalogue.schemas import load_catalogue
+
+    settings = load_settings()
+    agreements = load_agreements(settings.partnership_dir / "agreements")
+    linter = Linter(
+        load_catalogue(settings.schemas_dir),
+        load_partnership(settings.partnership_dir),
+        sample_events,
+        _now(args.now),
+    )
+    findings = linter.lint(agreements)
+    for finding in findings:
+        print(finding.line())
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    warnings = len(findings) - errors
+    print(f"{len(agreements)} agreement versions checked: {errors} errors, {warnings} warnings")
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    agreements, _ = _agreements()
+    now = _now(args.now)
+    for a in sorted(agreements, key=lambda x: (x.id, x.version)):
+        window = f"{a.effective_from}..{a.effective_to or ''}"
+        print(
+            f"{a.ref:<34} {a.state(now).value:<10} {window:<24} review {a.review_date}  "
+            f"{', '.join(a.providers)} -> {', '.join(a.recipients)}"
+        )
+    return 0
+
+
+def handle_schema(_args: argparse.Namespace) -> int:
+    sys.stdout.write(json_schema())
+    return 0

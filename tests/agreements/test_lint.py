@@ -1,0 +1,155 @@
+"""`hub agreements lint` passes on the reference partnership and catches each problem."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.agreements import Agreement
+from hub.agreements.lint import Finding, Linter, Severity
+from hub.agreements.partnership import Partnership, load_partnership
+from hub.agreements.samples import sample_events
+from hub.catalogue import Catalogue
+from hub.cli.agreements import json_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def partnership() -> Partnership:
+    return load_partnership(ROOT / "partnership")
+
+
+@pytest.fixture
+def linter(catalogue: Catalogue, partnership: Partnership) -> Linter:
+    return Linter(catalogue, partnership, sample_events, NOW)
+
+
+def variant(base: Agreement, **changes: Any) -> Agreement:
+    data = base.model_dump(mode="json")
+    for key, value in changes.items():
+        target = data
+        *parents, leaf = key.split("__")
+        for p in parents:
+            target = target[p]
+        target[leaf] = value
+    return Agreement.model_validate(data)
+
+
+def codes(findings: list[Finding]) -> set[str]:
+    return {f.code for f in findings}
+
+
+def by_id(agreements: list[Agreement], agreement_id: str) -> Agreement:
+    return next(a for a in agreements if a.id == agreement_id)
+
+
+def test_reference_partnership_is_clean(
+    linter: Linter, reference_agreements: list[Agreement]
+) -> None:
+    assert linter.lint(reference_agreements) == []
+
+
+def test_special_category_without_article9(
+    linter: Linter, reference_agreements: list[Agreement]
+) -> None:
+    a = variant(
+        by_id(reference_agreements, "police-msn"),
+        legal_basis__article9=None,
+        legal_basis__schedule1=None,
+        legal_basis__dpa_part3=None,
+    )
+    [f] = [f for f in linter.lint([a]) if f.code == "special-category-without-art9"]
+    assert f.clause == "category" and "concern_category" in f.message
+
+
+def test_article9_needs_schedule1(linter: Linter, reference_agreements: list[Agreement]) -> None:
+    a = variant(by_id(reference_agreements, "police-msn"), legal_basis__schedule1=None)
+    assert "article9-without-schedule1" in codes(linter.lint([a]))
+
+
+def test_patient_information_under_s16(
+    linter: Linter, reference_agreements: list[Agreement]
+) -> None:
+    a = variant(
+        by_id(reference_agreements, "police-msn"),
+        providers=["nhs-cm"],
+        legal_basis__gateways=["Police, Crime, Sentencing and Courts Act 2022 s16"],
+    )
+    [f] = [f for f in linter.lint([a]) if f.code == "patient-information-gateway"]
+    assert "nhs-cm" in f.message and f.severity is Severity.ERROR
+
+
+def test_children_need_a_stated_treatment(
+    linter: Linter, reference_agreements: list[Agreement]
+) -> None:
+    a = variant(by_id(reference_agreements, "police-msn"), children_data=None)
+    assert "children-without-high-privacy" in codes(linter.lint([a]))
+
+
+def test_unknown_field_and_tag(linter: Linter, reference_agreements: list[Agreement]) -> None:
+    base = by_id(reference_agreements, "police-msn")
+    clauses = [c.model_dump() for c in base.fields]
+    bad_field = variant(
+        base, fields=[*clauses, {"id": "x", "field": "subject.shoe_size", "treatment": "keep"}]
+    )
+    [f] = [f for f in linter.lint([bad_field]) if f.code == "clause-invalid"]
+    assert f.clause == "x" and "shoe_size" in f.message
+    bad_tag = variant(
+        base, fields=[*clauses, {"id": "y", "tag": "pii.secret", "treatment": "drop"}]
+    )
+    [g] = [f for f in linter.lint([bad_tag]) if f.code == "clause-invalid"]
+    assert g.clause == "y"
+
+
+def test_conditions_are_checked(linter: Linter, reference_agreements: list[Agreement]) -> None:
+    base = by_id(reference_agreements, "police-msn")
+    wrong_type = variant(base, condition="event.risk_level > 2")
+    [f] = [f for f in linter.lint([wrong_type]) if f.code == "condition-type"]
+    assert f.severity is Severity.ERROR
+    missing = variant(base, condition='event.risk == "HIGH"')
+    assert "condition-type" in codes(linter.lint([missing]))
+    syntax = variant(base, condition="event.risk_level ==")
+    assert "condition-syntax" in codes(linter.lint([syntax]))
+    unguarded = variant(
+        by_id(reference_agreements, "police-liverpool-mash"), condition="facts.subject_age < 18"
+    )
+    [w] = [f for f in linter.lint([unguarded]) if f.code == "condition-type"]
+    assert w.severity is Severity.WARNING, "fails only when the date of birth is unknown"
+
+
+def test_overlapping_agreements(linter: Linter, reference_agreements: list[Agreement]) -> None:
+    mash = by_id(reference_agreements, "police-liverpool-mash")
+    twin = variant(mash, id="police-liverpool-mash-copy", condition='event.borough == "LIVERPOOL"')
+    [f] = [f for f in linter.lint([mash, twin]) if f.code == "overlap"]
+    assert "liverpool-mash" in f.message
+    disjoint = variant(mash, id="police-liverpool-mash-low", condition='event.risk_level == "LOW"')
+    assert "overlap" not in codes(linter.lint([mash, disjoint]))
+    v2 = variant(mash, version=2, supersedes=1)
+    assert "versions-overlap" in codes(linter.lint([mash, v2]))
+
+
+def test_review_overdue_and_unknown_parties(
+    linter: Linter, reference_agreements: list[Agreement]
+) -> None:
+    a = variant(
+        by_id(reference_agreements, "police-msn"),
+        review_date="2026-01-01",
+        recipients=["atlantis-mash"],
+        event_types=["safeguarding-concern", "telepathy"],
+    )
+    found = codes(linter.lint([a]))
+    assert {"review-overdue", "unknown-party", "unknown-event-type"} <= found
+
+
+def test_unknown_gateway_is_refused_on_load(reference_agreements: list[Agreement]) -> None:
+    with pytest.raises(ValueError, match="maintained list"):
+        variant(reference_agreements[0], legal_basis__gateways=["Made Up Act 2030 s1"])
+
+
+def test_published_json_schema_is_current() -> None:
+    assert (ROOT / "partnership" / "agreement.schema.json").read_text() == json_schema()
