@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test lint typecheck setup setup-test clean
+.PHONY: demo test lint typecheck check-agreements setup setup-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ lint: setup-test
 typecheck: setup-test
 	$(BIN)/mypy
 
-test: setup-test lint typecheck
+# The partnership's agreements must lint clean: an agreement that would fail closed (or
+# over-share) is caught before it reaches a processor.
+check-agreements: setup
+	$(BIN)/hub agreements lint --strict
+
+test: setup-test lint typecheck check-agreements
 	$(BIN)/python -m pytest $(ARGS)
 
 clean:
