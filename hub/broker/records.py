@@ -31,3 +31,10 @@ def headers_dict(msg: Message) -> dict[str, str]:
         for k, v in items
         if v is not None
     }
+
+
+def headers_bytes(msg: Message) -> dict[str, bytes]:
+    """Headers as bytes; when a name repeats, the last one wins (as Kafka clients read them)."""
+    raw = msg.headers() or []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return {k: (v.encode() if isinstance(v, str) else v) for k, v in items if v is not None}

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed, malformed_records
@@ -25,8 +27,9 @@ from hub.catalogue.schemas import load_catalogue
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
 from hub.config import Settings
 from hub.errors import HubError
+from hub.identity.keys import PartnerKeyStore, SigningKey
 from hub.policy.engine import PolicyEngine
-from hub.processor.build import build_processor
+from hub.processor.build import build_processor, partner_keys
 from hub.processor.processor import Stats
 from hub.registry import RegistryServer, SchemaStore
 
@@ -108,11 +111,13 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         audit = AuditStore(settings.resolved_audit_url())
 
         # 1. The police connector publishes the feed, with a few malformed records mixed in.
+        keys = partner_keys(settings)
         publisher = PartnerPublisher(
             partner=PARTNER,
             event_type=event_type,
             bootstrap=broker.bootstrap,
             registry_url=registry.url,
+            signer=keys.dev_signing_key(PARTNER),
         )
         feed = PoliceFeed(seed=options.seed)
         events = feed.events(options.events)
@@ -133,7 +138,12 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
             publisher.send_raw(raw)
             sent += 1
         publisher.publish(spoofed)
-        sent += 1
+        # Identity failures: unsigned, tampered after signing, and another partner's key.
+        genuine = publisher.serialize(feed.next_event())
+        publisher.send_raw(genuine, signer=None)
+        publisher.send_raw(genuine[:-1] + bytes([genuine[-1] ^ 1]), signer=_tampering(keys))
+        publisher.send_raw(genuine, signer=keys.dev_signing_key("liverpool-cc"))
+        sent += 4
         publisher.close()
         malformed = sent - len(events)
 
@@ -231,6 +241,12 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         )
         audit.close()
         return summary
+
+
+def _tampering(keys: PartnerKeyStore) -> SigningKey:
+    """A key that signs as the police but is not theirs: its signatures never verify."""
+    real = keys.dev_signing_key(PARTNER)
+    return SigningKey(real.key_id, Ed25519PrivateKey.generate())
 
 
 def newest_run(data_dir: Path) -> Path | None:

@@ -10,11 +10,19 @@ from hub.audit.store import AuditStore
 from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue.schemas import load_catalogue
 from hub.config import Settings
+from hub.identity.keys import PartnerKeyStore
 from hub.policy.engine import PolicyEngine
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
 from hub.processor.processor import Processor
 from hub.processor.schemas import SchemaCache
+
+
+def partner_keys(settings: Settings) -> PartnerKeyStore:
+    """Registered partner public keys, plus development keys generated into the data dir."""
+    return PartnerKeyStore(
+        settings.partnership_dir / "partner-keys", settings.data_dir / "partner-keys"
+    )
 
 
 def build_processor(
@@ -40,6 +48,7 @@ def build_processor(
         transformer=Transformer(keys),
         audit=audit,
         instance=settings.processor_instance,
+        public_keys=partner_keys(settings).public_keys(),
         batch_size=settings.batch_size,
         max_record_bytes=settings.max_record_bytes,
     )

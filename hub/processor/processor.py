@@ -12,20 +12,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.models import Agreement
 from hub.audit.records import AuditRecord, DeadLetterRecord
 from hub.audit.store import AuditStore
-from hub.broker.records import Headers, coordinates
+from hub.broker.records import Headers, coordinates, headers_bytes
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
 from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, PartnerMismatch
+from hub.identity.signing import verify
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.privacy.transform import Transformer, TransformError
@@ -58,6 +60,7 @@ class Processor:
         transformer: Transformer,
         audit: AuditStore,
         instance: str,
+        public_keys: Mapping[str, Ed25519PublicKey],
         batch_size: int = 2000,
         max_record_bytes: int = 1_000_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -75,6 +78,7 @@ class Processor:
         self._agreements: dict[tuple[str, int], Agreement] = {
             (a.id, a.version): a for a in engine.agreements
         }
+        self._public_keys = public_keys
         self._delivery_errors: list[str] = []
         self.stats = Stats()
 
@@ -159,6 +163,13 @@ class Processor:
                 f"record is {len(value)} bytes, over the {self._max_bytes}-byte limit",
                 fix="split large attachments out of the event",
             )
+        # Identity first: nothing from an unproven sender is decoded, let alone shared.
+        signer = verify(headers_bytes(msg), topic, msg.key(), value, self._public_keys)
+        if signer != owner.partner:
+            raise PartnerMismatch(
+                f"record signed by {signer} was published on {owner.partner}'s topic {topic}",
+                fix="publish only to your own partner topics",
+            )
         schema_id, body = wire.split(value)
         writer = self._schemas.writer(schema_id)
         event_type = writer.event_type
@@ -172,7 +183,8 @@ class Processor:
         claimed = event_type.source_partner(event)
         if claimed != owner.partner:
             raise PartnerMismatch(
-                f"event claims source_partner={claimed!r} on {owner.partner}'s topic {topic}",
+                f"event claims source_partner={claimed!r} but is signed by {signer} "
+                f"(topic {topic})",
                 fix="publish only your own events, on your own partner topics",
             )
         rows = []

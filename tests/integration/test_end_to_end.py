@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
 from connectors.sources.publisher import PartnerPublisher
@@ -28,8 +29,10 @@ from hub.broker import EmbeddedBroker, ensure_topics
 from hub.broker.client_config import consumer_config
 from hub.catalogue import DEADLETTER_TOPIC, EventType, partner_topic, share_topic
 from hub.config import Settings
+from hub.identity import SigningKey
 from hub.policy.facts import age_on
 from hub.processor import Processor, build_processor
+from hub.processor.build import partner_keys
 
 pytestmark = pytest.mark.integration
 
@@ -101,11 +104,13 @@ def run(
             *(share_topic(r, "safeguarding-concern") for r in (MASH, MSN)),
         ],
     )
+    keys = partner_keys(settings)
     publisher = PartnerPublisher(
         partner="merseyside-police",
         event_type=concern_type,
         bootstrap=broker.bootstrap,
         registry_url=registry_url,
+        signer=keys.dev_signing_key("merseyside-police"),
     )
     events = PoliceFeed(seed=2026).events(300)
     first = publisher.serialize(events[0])
@@ -123,7 +128,13 @@ def run(
         publisher.send_raw(raw)
         sent += 1
     publisher.publish(spoofed)
-    sent += 1
+    # Identity failures: unsigned, signed by a key that is not the police's, another partner.
+    genuine = publisher.serialize(PoliceFeed(seed=98).next_event())
+    impostor = SigningKey("merseyside-police/dev1", Ed25519PrivateKey.generate())
+    publisher.send_raw(genuine, signer=None)
+    publisher.send_raw(genuine, signer=impostor)
+    publisher.send_raw(genuine, signer=keys.dev_signing_key("wirral-mbc"))
+    sent += 4
     publisher.close()
 
     audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
@@ -248,10 +259,15 @@ def test_malformed_input_is_dead_lettered_and_processing_continues(
     run: dict[str, Any], broker: EmbeddedBroker
 ) -> None:
     dead = run["dead_letters"]
-    assert len(dead) == run["malformed"] == 7
+    assert len(dead) == run["malformed"] == 10
     codes = Counter(d["reason_code"] for d in dead)
-    assert codes["partner-mismatch"] == 1 and codes["unknown-schema"] == 1
-    assert codes["malformed"] == 5
+    assert codes == {
+        "malformed": 5,
+        "unknown-schema": 1,
+        "partner-mismatch": 2,
+        "unsigned": 1,
+        "bad-signature": 1,
+    }
     for d in dead:
         assert d["partner"] == "merseyside-police" and d["topic"] == run["topic"]
         assert d["offset"] >= 0 and d["reason"]

@@ -15,6 +15,7 @@ from hub.agreements import Agreement
 from hub.audit.store import AuditStore
 from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType
 from hub.errors import BrokerUnavailable
+from hub.identity import PartnerKeyStore, SigningKey, sign
 from hub.policy import PolicyEngine
 from hub.privacy import Transformer
 from hub.privacy.keys import LocalKeyProvider
@@ -23,6 +24,17 @@ from hub.processor.schemas import SchemaCache
 from tests.processor.stubs import FakeConsumer, FakeMessage, FakeProducer, FakeRegistry
 
 TOPIC = "partner.merseyside-police.safeguarding-concern.v1"
+SIGNERS: dict[str, SigningKey] = {}
+
+
+def signed(
+    partition: int, offset: int, value: bytes, signer: str | None = "merseyside-police"
+) -> FakeMessage:
+    """A record as the partner's connector sends it: signed over (topic, key, value)."""
+    headers = sign(SIGNERS[signer], TOPIC, None, value) if signer else None
+    return FakeMessage(TOPIC, partition, offset, value, None, headers)
+
+
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
@@ -42,6 +54,9 @@ def setup(
     tmp_path: Any,
 ) -> tuple[Processor, FakeConsumer, FakeProducer, AuditStore, int]:
     registry = FakeRegistry()
+    partners = PartnerKeyStore(None, tmp_path / "partner-keys")
+    for partner in ("merseyside-police", "sefton-mbc"):
+        SIGNERS[partner] = partners.dev_signing_key(partner)
     schema_id = registry.add(concern_type.schema)
     consumer, producer = FakeConsumer(), FakeProducer()
     audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
@@ -53,6 +68,7 @@ def setup(
         transformer=Transformer(keys),
         audit=audit,
         instance="test-0",
+        public_keys=partners.public_keys(),
         clock=lambda: NOW,
     )
     return processor, consumer, producer, audit, schema_id
@@ -71,11 +87,13 @@ def test_good_and_bad_records_in_one_batch(setup: Any, concern_type: EventType) 
     spoofed = county_lines_child()
     spoofed["envelope"].update(source_partner="sefton-mbc")
     batch = [
-        FakeMessage(TOPIC, 0, 10, b"\x01garbage"),
-        FakeMessage(TOPIC, 0, 11, encode(schema_id, concern_type, good)),
-        FakeMessage(TOPIC, 0, 12, encode(schema_id + 50, concern_type, good)),
-        FakeMessage(TOPIC, 0, 13, encode(schema_id, concern_type, spoofed)),
-        FakeMessage(TOPIC, 1, 4, encode(schema_id, concern_type, good)[:20]),
+        signed(0, 10, b"\x01garbage"),
+        signed(0, 11, encode(schema_id, concern_type, good)),
+        signed(0, 12, encode(schema_id + 50, concern_type, good)),
+        signed(0, 13, encode(schema_id, concern_type, spoofed)),
+        signed(1, 4, encode(schema_id, concern_type, good)[:20]),
+        signed(1, 5, encode(schema_id, concern_type, good), signer=None),
+        signed(1, 6, encode(schema_id, concern_type, good), signer="sefton-mbc"),
     ]
     processor.process_batch(batch)  # type: ignore[arg-type]
 
@@ -96,19 +114,22 @@ def test_good_and_bad_records_in_one_batch(setup: Any, concern_type: EventType) 
         b"unknown-schema",
         b"partner-mismatch",
         b"malformed",
+        b"unsigned",
+        b"partner-mismatch",
     ]
+    assert b"signed by sefton-mbc" in dead[5]["headers"]["hub.dlq.reason"]
     assert dead[0]["value"] == b"\x01garbage", "the original bytes are kept for replay"
     assert dead[3]["headers"]["hub.dlq.offset"] == b"4"
     assert len(producer.on(AUDIT_TOPIC)) == 2 == audit.count_decisions()
-    assert audit.count_dead_letters() == 4
+    assert audit.count_dead_letters() == 6
     committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.commits[-1]}
-    assert committed == {(TOPIC, 0): 14, (TOPIC, 1): 5}
+    assert committed == {(TOPIC, 0): 14, (TOPIC, 1): 7}
 
 
 def test_no_commit_when_outputs_are_not_acknowledged(setup: Any, concern_type: EventType) -> None:
     processor, consumer, producer, audit, schema_id = setup
     producer.undelivered = 3
-    msg = FakeMessage(TOPIC, 0, 0, encode(schema_id, concern_type, county_lines_child()))
+    msg = signed(0, 0, encode(schema_id, concern_type, county_lines_child()))
     with pytest.raises(BrokerUnavailable, match="not committed"):
         processor.process_batch([msg])  # type: ignore[arg-type]
     assert consumer.commits == [] and audit.count_decisions() == 0
@@ -116,7 +137,7 @@ def test_no_commit_when_outputs_are_not_acknowledged(setup: Any, concern_type: E
 
 def test_redelivered_batch_is_idempotent_in_the_audit(setup: Any, concern_type: EventType) -> None:
     processor, _consumer, _producer, audit, schema_id = setup
-    msg = FakeMessage(TOPIC, 0, 0, encode(schema_id, concern_type, county_lines_child()))
+    msg = signed(0, 0, encode(schema_id, concern_type, county_lines_child()))
     processor.process_batch([msg])  # type: ignore[arg-type]
     processor.process_batch([msg])  # type: ignore[arg-type]
     assert audit.count_decisions() == 2
@@ -126,6 +147,6 @@ def test_oversize_record_is_dead_lettered(setup: Any, concern_type: EventType) -
     processor, _consumer, producer, _audit, schema_id = setup
     event = county_lines_child()
     event["narrative"] = "x" * 1_200_000
-    processor.process_batch([FakeMessage(TOPIC, 0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
     [dead] = producer.on(DEADLETTER_TOPIC)
     assert b"over the" in dead["headers"]["hub.dlq.reason"]
