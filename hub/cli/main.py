@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__
-from hub.cli import agreements, demo
+from hub.cli import agreements, demo, process
 from hub.errors import HubError
 
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo.register(commands)
     agreements.register(commands)
+    process.register(commands)
     return parser
 
 
