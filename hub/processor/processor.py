@@ -129,7 +129,10 @@ class Processor:
                     instance=self._instance,
                 )
                 log.warning(deadletter.describe(record))
-                self._produce(DEADLETTER_TOPIC, msg.value(), msg.key(), headers)
+                # Original headers (signature, trace context) kept, so a fixed cause can be
+                # replayed exactly as the partner sent it.
+                original = [(k, v) for k, v in headers_bytes(msg).items()]
+                self._produce(DEADLETTER_TOPIC, msg.value(), msg.key(), original + headers)
                 dead.append(record)
                 self.stats.deadlettered[exc.code] += 1
         for row in audit_rows:

@@ -119,6 +119,7 @@ def test_good_and_bad_records_in_one_batch(setup: Any, concern_type: EventType) 
     ]
     assert b"signed by sefton-mbc" in dead[5]["headers"]["hub.dlq.reason"]
     assert dead[0]["value"] == b"\x01garbage", "the original bytes are kept for replay"
+    assert "hub.sig" in dead[0]["headers"], "and the original headers, signature included"
     assert dead[3]["headers"]["hub.dlq.offset"] == b"4"
     assert len(producer.on(AUDIT_TOPIC)) == 2 == audit.count_decisions()
     assert audit.count_dead_letters() == 6
