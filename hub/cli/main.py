@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__
-from hub.cli import agreements, demo, process
+from hub.cli import agreements, deadletter, demo, process
 from hub.errors import HubError
 
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(commands)
     agreements.register(commands)
     process.register(commands)
+    deadletter.register(commands)
     return parser
 
 
