@@ -178,6 +178,18 @@ class Linter:
     ) -> Iterator[Finding]:
         basis = a.legal_basis
         leaves = list(_leaves(plan))
+        if basis.article6 is None and basis.dpa_part3 is None:
+            yield f(
+                "no-lawful-basis",
+                "names neither a UK GDPR Article 6 basis nor a DPA 2018 Part 3 purpose",
+                "add legal_basis.article6 (or dpa_part3 for law-enforcement processing)",
+            )
+        if not basis.gateways:
+            yield f(
+                "no-gateway",
+                "names no statutory gateway or common-law basis for the disclosure",
+                "add legal_basis.gateways from the maintained list",
+            )
         special = [p for p in leaves if "special-category" in p.field.tags]
         if special and basis.article9 is None and basis.dpa_part3 is None:
             yield f(

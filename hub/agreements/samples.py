@@ -13,8 +13,12 @@ SAMPLES_PER_TYPE = 200
 def sample_events(event_type: EventType) -> Sequence[Mapping[str, Any]]:
     """Seeded, schema-valid events of ``event_type`` (synthetic: no real person)."""
     # Imported here: the generators live with the connectors, and importing hub stays cheap.
+    from connectors.synthetic import samples
+
+    generic = samples.sample_events(event_type, "sample-partner", SAMPLES_PER_TYPE, seed=11)
     if event_type.slug == "safeguarding-concern":
+        # The police feed has the realistic mix (ages, boroughs, risk) conditions select on.
         from connectors.synthetic.police import PoliceFeed
 
-        return PoliceFeed(seed=11).events(SAMPLES_PER_TYPE)
-    return []
+        return [*PoliceFeed(seed=11).events(SAMPLES_PER_TYPE), *generic]
+    return generic

@@ -14,9 +14,10 @@ import threading
 from types import FrameType
 from typing import Any
 
+from hub.agreements.loader import load_agreements
 from hub.audit.store import AuditStore
 from hub.broker.admin import ensure_topics
-from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC
+from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
 from hub.config import load_settings
 from hub.errors import ConfigError
 from hub.processor.build import build_processor
@@ -39,7 +40,11 @@ def handle(args: argparse.Namespace) -> int:
             "hub process needs HUB_BOOTSTRAP_SERVERS and HUB_SCHEMA_REGISTRY_URL "
             "(for a self-contained local run use `hub demo`)"
         )
-    ensure_topics(settings.bootstrap_servers, [DEADLETTER_TOPIC, AUDIT_TOPIC])
+    agreements = load_agreements(settings.partnership_dir / "agreements")
+    recipient_topics = {
+        share_topic(r, e) for a in agreements for r in a.recipients for e in a.event_types
+    }
+    ensure_topics(settings.bootstrap_servers, [DEADLETTER_TOPIC, AUDIT_TOPIC, *recipient_topics])
     audit = AuditStore(settings.resolved_audit_url())
     processor = build_processor(
         settings,

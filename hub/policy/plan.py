@@ -18,16 +18,32 @@ from dataclasses import dataclass
 from hub.agreements.models import KNOWN_TREATMENTS, Agreement, FieldClause
 from hub.catalogue.schemas import EventType, FieldInfo
 
-# Generalisations: target -> (tags the source field must carry, output field name suffix).
+# Generalisations: target -> (what the source must be, output field name suffix). A tag
+# names what a value means (a date of birth); TIME means any date or timestamp field, by type.
+TIME = "<date or timestamp>"
 GENERALISERS: dict[str, tuple[str, str]] = {
     "age_band": ("dob", "age_band"),
     "year_of_birth": ("dob", "year_of_birth"),
     "postcode_district": ("postcode", "postcode_district"),
     "postcode_sector": ("postcode", "postcode_sector"),
-    "day": ("event-time", "day"),
-    "week": ("event-time", "week"),
-    "month": ("event-time", "month"),
+    "day": (TIME, "day"),
+    "week": (TIME, "week"),
+    "month": (TIME, "month"),
 }
+_TIME_TYPES = frozenset({"date", "timestamp-millis", "timestamp-micros"})
+
+
+def _unfit_for(info: FieldInfo, target: str) -> str | None:
+    """Why ``info`` cannot be generalised to ``target``, or None when it can."""
+    need, _suffix = GENERALISERS[target]
+    if need == TIME:
+        branches = info.avro_type if isinstance(info.avro_type, list) else [info.avro_type]
+        if any(isinstance(b, dict) and b.get("logicalType") in _TIME_TYPES for b in branches):
+            return None
+        return f"'{target}' needs a date or timestamp field, '{info.path}' is not"
+    if need not in info.tags:
+        return f"'{target}' needs a field tagged '{need}', '{info.path}' is not"
+    return None
 
 
 class PlanError(Exception):
@@ -107,12 +123,9 @@ def _validate(clause: FieldClause, event_type: EventType, agreement: Agreement) 
         if clause.field is not None:
             info = event_type.field(clause.field)
             assert info is not None
-            if target[0] not in info.tags:
-                raise PlanError(
-                    f"{where}: '{clause.to}' needs a field tagged '{target[0]}', "
-                    f"'{clause.field}' is not",
-                    clause.id,
-                )
+            problem = _unfit_for(info, clause.to or "")
+            if problem:
+                raise PlanError(f"{where}: {problem}", clause.id)
 
 
 def _resolve(
@@ -150,14 +163,11 @@ def _plan_field(
             info, info.name, clause.treatment, clause.id, clause.domain, None, children
         )
     if clause.treatment == "generalise":
-        source_tag, out_name = GENERALISERS[clause.to or ""]
-        if source_tag not in info.tags:
-            raise PlanError(
-                f"clause '{clause.id}' of {agreement.ref}: '{clause.to}' needs a field tagged "
-                f"'{source_tag}', '{info.path}' is not",
-                clause.id,
-            )
-        name = out_name if source_tag != "event-time" else f"{info.name}_{out_name}"
+        need, out_name = GENERALISERS[clause.to or ""]
+        problem = _unfit_for(info, clause.to or "")
+        if problem:
+            raise PlanError(f"clause '{clause.id}' of {agreement.ref}: {problem}", clause.id)
+        name = out_name if need != TIME else f"{info.name}_{out_name}"
         return FieldPlan(info, name, "generalise", clause.id, None, clause.to)
     return FieldPlan(info, info.name, clause.treatment, clause.id, clause.domain)
 

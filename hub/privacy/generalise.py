@@ -60,14 +60,14 @@ def generalise(target: str, value: Any, when: date) -> Any:
         return postcode_district(value)
     if target == "postcode_sector":
         return postcode_sector(value)
-    if isinstance(value, datetime):
+    if isinstance(value, date) and target in ("day", "week", "month"):
+        day = value.date() if isinstance(value, datetime) else value
         if target == "day":
-            return value.date().isoformat()
+            return day.isoformat()
         if target == "week":
-            iso = value.isocalendar()
+            iso = day.isocalendar()
             return f"{iso.year}-W{iso.week:02d}"
-        if target == "month":
-            return f"{value.year}-{value.month:02d}"
+        return f"{day.year}-{day.month:02d}"
     if value is None:
         return None
     raise ValueError(f"cannot generalise {type(value).__name__} to {target}")

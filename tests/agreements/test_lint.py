@@ -153,3 +153,15 @@ def test_unknown_gateway_is_refused_on_load(reference_agreements: list[Agreement
 
 def test_published_json_schema_is_current() -> None:
     assert (ROOT / "partnership" / "agreement.schema.json").read_text() == json_schema()
+
+
+def test_a_lawful_basis_and_gateway_are_required(
+    linter: Linter, reference_agreements: list[Agreement]
+) -> None:
+    a = variant(
+        by_id(reference_agreements, "police-msn"),
+        legal_basis__article6=None,
+        legal_basis__dpa_part3=None,
+        legal_basis__gateways=[],
+    )
+    assert {"no-lawful-basis", "no-gateway"} <= codes(linter.lint([a]))

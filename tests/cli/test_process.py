@@ -16,7 +16,7 @@ from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
 from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import EventType, partner_topic, share_topic
+from hub.catalogue import EventType, partner_topic
 from hub.config import Settings
 from hub.processor.build import partner_keys
 from hub.registry import RegistryServer, SchemaStore
@@ -42,16 +42,8 @@ def test_process_runs_and_stops_gracefully(tmp_path: Path, concern_type: EventTy
     audit_url = f"sqlite:///{tmp_path / 'audit.db'}"
     with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
         topic = partner_topic("merseyside-police", "safeguarding-concern")
-        ensure_topics(
-            broker.bootstrap,
-            [
-                topic,
-                *(
-                    share_topic(r, "safeguarding-concern")
-                    for r in ("liverpool-mash", "modern-slavery-network")
-                ),
-            ],
-        )
+        # Only the partner's topic: `hub process` creates the hub's and recipients' topics.
+        ensure_topics(broker.bootstrap, [topic])
         publisher = PartnerPublisher(
             partner="merseyside-police",
             event_type=concern_type,
@@ -73,9 +65,9 @@ def test_process_runs_and_stops_gracefully(tmp_path: Path, concern_type: EventTy
         proc = start(env)
         audit = AuditStore(audit_url)
         deadline = time.monotonic() + 60
-        while audit.count_decisions() < 200 and time.monotonic() < deadline:
+        while audit.count_decisions() < 300 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert audit.count_decisions() == 200
+        assert audit.count_decisions() == 300  # 3 candidate recipients per concern
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
@@ -87,13 +79,13 @@ def test_process_runs_and_stops_gracefully(tmp_path: Path, concern_type: EventTy
         publisher.close()
         proc = start(env)
         deadline = time.monotonic() + 60
-        while audit.count_decisions() < 240 and time.monotonic() < deadline:
+        while audit.count_decisions() < 360 and time.monotonic() < deadline:
             time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "stopped: 20 records" in out, out
-        assert audit.count_decisions() == 240
+        assert audit.count_decisions() == 360
         audit.close()
 
 

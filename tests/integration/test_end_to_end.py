@@ -36,15 +36,16 @@ from hub.processor.build import partner_keys
 
 pytestmark = pytest.mark.integration
 
-MASH, MSN = "liverpool-mash", "modern-slavery-network"
+MASH, MSN, KNOWSLEY = "liverpool-mash", "modern-slavery-network", "knowsley-mash"
+CANDIDATES = (MASH, KNOWSLEY, MSN)  # every recipient an agreement names for police concerns
 EXPLOITATION = {"CCE", "CSE", "COUNTY_LINES", "MODERN_SLAVERY"}
 TOKEN = re.compile(r"tok\.[a-z0-9-]+\.[a-z0-9]+\.[a-z2-7]{40}")
 
 
-def for_mash(e: dict[str, Any]) -> bool:
+def for_mash(e: dict[str, Any], borough: str = "LIVERPOOL") -> bool:
     dob: date | None = e["subject"]["date_of_birth"]
     child = dob is not None and age_on(dob, e["envelope"]["occurred_at"].date()) < 18
-    return child and e["borough"] == "LIVERPOOL" and e["risk_level"] in ("MEDIUM", "HIGH")
+    return child and e["borough"] == borough and e["risk_level"] in ("MEDIUM", "HIGH")
 
 
 def for_msn(e: dict[str, Any]) -> bool:
@@ -101,7 +102,7 @@ def run(
             topic,
             DEADLETTER_TOPIC,
             "hub.audit.v1",
-            *(share_topic(r, "safeguarding-concern") for r in (MASH, MSN)),
+            *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
         ],
     )
     keys = partner_keys(settings)
@@ -149,10 +150,11 @@ def run(
             bootstrap=broker.bootstrap,
             registry_url=registry_url,
         )
-        for r in (MASH, MSN)
+        for r in CANDIDATES
     }
     expected = {
         MASH: {e["envelope"]["event_id"] for e in events if for_mash(e)},
+        KNOWSLEY: {e["envelope"]["event_id"] for e in events if for_mash(e, "KNOWSLEY")},
         MSN: {e["envelope"]["event_id"] for e in events if for_msn(e)},
     }
     threads = [run_in_thread(lambda: processor.run(stop, until=lambda s: s.consumed >= sent))]
@@ -189,7 +191,7 @@ def run(
 
 
 def test_each_recipient_gets_exactly_what_its_agreement_allows(run: dict[str, Any]) -> None:
-    for recipient in (MASH, MSN):
+    for recipient in CANDIDATES:
         got = [r["record"]["envelope"]["event_id"] for r in run["sinks"][recipient]]
         assert len(got) == len(set(got)), f"duplicate in {recipient} sink"
         assert set(got) == run["expected"][recipient], recipient
@@ -241,9 +243,9 @@ def test_one_audit_decision_per_event_and_candidate(run: dict[str, Any]) -> None
     assert all(n == 1 for n in per_event.values())
     valid_ids = {e["envelope"]["event_id"] for e in run["events"]}
     assert {eid for eid, _ in per_event} == valid_ids
-    assert len(audit) == 2 * len(valid_ids) == run["stats"].decisions
+    assert len(audit) == len(CANDIDATES) * len(valid_ids) == run["stats"].decisions
     for a in audit:
-        assert a["agreement_id"] in ("police-liverpool-mash", "police-msn")
+        assert a["agreement_id"] in ("police-liverpool-mash", "police-knowsley-mash", "police-msn")
         assert a["agreement_version"] == 1
         assert a["reason"]
         if a["outcome"] == "shared":
@@ -252,7 +254,7 @@ def test_one_audit_decision_per_event_and_candidate(run: dict[str, Any]) -> None
         else:
             assert a["disclosure_id"] is None and json.loads(a["fields"]) == {}
     shared = Counter(a["recipient"] for a in audit if a["outcome"] == "shared")
-    assert shared[MASH] == len(run["expected"][MASH]) and shared[MSN] == len(run["expected"][MSN])
+    assert shared == {r: len(run["expected"][r]) for r in CANDIDATES}
 
 
 def test_malformed_input_is_dead_lettered_and_processing_continues(
@@ -301,7 +303,7 @@ def test_redelivery_creates_no_second_record(run: dict[str, Any], broker: Embedd
             bootstrap=broker.bootstrap,
             registry_url=run["registry_url"],
         )
-        for r in (MASH, MSN)
+        for r in CANDIDATES
     }
     # The sinks' own group already committed the first copies; the replayed copies arrive now.
     for r, s in sinks.items():
