@@ -36,6 +36,8 @@ def register(commands: Any) -> None:
     listing.set_defaults(handler=handle_list)
     schema = sub.add_parser("schema", help="print the JSON Schema of agreement files")
     schema.set_defaults(handler=handle_schema)
+    reg = sub.add_parser("register", help="print the register of agreements as Markdown")
+    reg.set_defaults(handler=handle_register)
 
 
 def json_schema() -> str:
@@ -90,4 +92,12 @@ def handle_list(args: argparse.Namespace) -> int:
 
 def handle_schema(_args: argparse.Namespace) -> int:
     sys.stdout.write(json_schema())
+    return 0
+
+
+def handle_register(_args: argparse.Namespace) -> int:
+    from hub.agreements.register import render_register
+
+    agreements, _ = _agreements()
+    sys.stdout.write(render_register(agreements))
     return 0

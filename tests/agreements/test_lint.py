@@ -165,3 +165,11 @@ def test_a_lawful_basis_and_gateway_are_required(
         legal_basis__gateways=[],
     )
     assert {"no-lawful-basis", "no-gateway"} <= codes(linter.lint([a]))
+
+
+def test_published_register_is_current(reference_agreements: list[Agreement]) -> None:
+    from hub.agreements.register import render_register
+
+    assert (ROOT / "docs" / "governance" / "register.md").read_text() == render_register(
+        reference_agreements
+    )
