@@ -31,11 +31,12 @@ def render_register(agreements: Sequence[Agreement]) -> str:
     ]
     for a in sorted(agreements, key=lambda x: (x.id, x.version)):
         basis = a.legal_basis.summary() or "none"
+        gateways = "; ".join(a.legal_basis.gateways)
         lines.append(
             f"| **{a.ref}**<br>{_cell(a.title)} | {a.status.value} | "
             f"{a.effective_from} → {a.effective_to or 'open'} | {a.review_date} | "
             f"{', '.join(a.providers)} → {', '.join(a.recipients)} | "
-            f"{', '.join(a.event_types)} | {_cell(basis)} | {_cell('; '.join(a.legal_basis.gateways))} |"
+            f"{', '.join(a.event_types)} | {_cell(basis)} | {_cell(gateways)} |"
         )
     lines += ["", "## Purposes", ""]
     for a in sorted(agreements, key=lambda x: (x.id, x.version)):
