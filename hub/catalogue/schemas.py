@@ -14,7 +14,13 @@ from typing import Any
 
 import fastavro
 
-from hub.catalogue.expand import collect_named, load_named_types, standalone
+from hub.catalogue.expand import (
+    PRIMITIVES,
+    collect_named,
+    full_name,
+    load_named_types,
+    standalone,
+)
 from hub.errors import ConfigError
 
 TAGS_ATTR = "hub.tags"
@@ -33,6 +39,9 @@ class FieldInfo:
     nullable: bool
     is_record: bool
     children: tuple[FieldInfo, ...] = ()
+    # Namespace of the record holding this field: short type names in ``avro_type``
+    # resolve against it (Avro's rule), which derived schemas need to keep names intact.
+    namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,16 +97,21 @@ def _strip_null(avro_type: Any) -> tuple[Any, bool]:
 
 
 def _fields(
-    record: dict[str, Any], prefix: str, named: dict[str, dict[str, Any]]
+    record: dict[str, Any], prefix: str, named: dict[str, dict[str, Any]], ns: str | None
 ) -> tuple[FieldInfo, ...]:
     out = []
     for f in record.get("fields", []):
         path = f"{prefix}{f['name']}"
         inner, nullable = _strip_null(f["type"])
-        if isinstance(inner, str) and inner in named:  # a later use of a named type
-            inner = named[inner]
+        inner_ns = ns
+        if isinstance(inner, str) and inner not in PRIMITIVES:  # a later use of a named type
+            full = inner if "." in inner else (f"{ns}.{inner}" if ns else inner)
+            inner = named.get(full, inner)
         is_record = isinstance(inner, dict) and inner.get("type") == "record"
-        children = _fields(inner, path + ".", named) if is_record else ()
+        if is_record:
+            full = full_name(inner, ns)
+            inner_ns = full.rsplit(".", 1)[0] if "." in full else None
+        children = _fields(inner, path + ".", named, inner_ns) if is_record else ()
         out.append(
             FieldInfo(
                 path=path,
@@ -108,6 +122,7 @@ def _fields(
                 nullable=nullable,
                 is_record=is_record,
                 children=children,
+                namespace=ns,
             )
         )
     return tuple(out)
@@ -137,7 +152,7 @@ def event_type_from_schema(
         slug=slug,
         schema=schema,
         schema_str=json.dumps(schema, sort_keys=False),
-        fields=_fields(schema, "", named),
+        fields=_fields(schema, "", named, schema.get("namespace")),
         parsed=parsed,
     )
 

@@ -46,6 +46,10 @@ def _unfit_for(info: FieldInfo, target: str) -> str | None:
     return None
 
 
+# Clause id of a record present only because clauses allowed some of its fields.
+CONTAINER = "(container)"
+
+
 class PlanError(Exception):
     """The agreement cannot be applied to this schema; the engine withholds (fails closed)."""
 
@@ -144,24 +148,32 @@ def _plan_field(
     info: FieldInfo, agreement: Agreement, inherited: FieldClause | None
 ) -> FieldPlan | None:
     clause = _resolve(info, agreement.fields, inherited)
-    if clause is None or clause.treatment == "drop":
+    if clause is not None and clause.treatment == "drop":
         return None
     if info.is_record:
-        if clause.treatment not in ("keep", "token"):
+        if clause is not None and clause.treatment not in ("keep", "token"):
             raise PlanError(
                 f"clause '{clause.id}' of {agreement.ref}: '{clause.treatment}' does not apply "
                 f"to the record '{info.path}'; treat its fields instead",
                 clause.id,
             )
-        child_default = clause if clause.treatment == "keep" else None
+        child_default = clause if clause is not None and clause.treatment == "keep" else None
         children = tuple(
             p for c in info.children if (p := _plan_field(c, agreement, child_default)) is not None
         )
+        if clause is None:
+            # No clause for the record itself: it is only a container for the fields a clause
+            # allowed inside it (e.g. `location.lsoa`), present when one of them is.
+            if not children:
+                return None
+            return FieldPlan(info, info.name, "keep", CONTAINER, None, None, children)
         if clause.treatment == "keep" and not children:
             return None
         return FieldPlan(
             info, info.name, clause.treatment, clause.id, clause.domain, None, children
         )
+    if clause is None:
+        return None
     if clause.treatment == "generalise":
         need, out_name = GENERALISERS[clause.to or ""]
         problem = _unfit_for(info, clause.to or "")

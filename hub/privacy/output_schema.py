@@ -2,13 +2,23 @@
 
 Dropped fields are absent, tokenised fields become strings, generalised fields change
 name and type. The schema a recipient sees is the exact contract of what it receives.
+
+Avro defines each named type once and refers to it by full name afterwards. The input
+event may define a type where the output no longer has it (the defining field dropped), so
+named types are re-emitted at their first use in the *output*. Enums and fixed types keep
+their original full names (they are unchanged); records are rebuilt (fields removed, a
+token added), so they get the recipient's namespace, and a second, differently-shaped use
+of the same record type gets a name suffixed with its path.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from typing import Any
 
+from hub.catalogue.expand import NAMED, PRIMITIVES, collect_named, full_name
 from hub.catalogue.schemas import EventType, FieldInfo
 from hub.policy.plan import FieldPlan, RecordPlan
 
@@ -19,21 +29,59 @@ def _namespace(recipient: str) -> str:
     return "uk.partnership.hub.share." + re.sub(r"[^a-zA-Z0-9]", "_", recipient)
 
 
-def _nullable(t: Any) -> list[Any]:
-    return ["null", t]
+def _ns_of(full: str) -> str | None:
+    return full.rsplit(".", 1)[0] if "." in full else None
 
 
-def _field(p: FieldPlan, clause_note: str) -> dict[str, Any]:
-    info: FieldInfo = p.field
-    doc = info.doc
-    out: dict[str, Any] = {"name": p.out_name}
-    if p.field.is_record:
-        inner = (
-            info.avro_type
-            if not isinstance(info.avro_type, list)
-            else next(t for t in info.avro_type if t != "null")
-        )
-        fields = [_field(c, clause_note) for c in p.children]
+class _Builder:
+    def __init__(self, event_type: EventType, recipient: str, note: str) -> None:
+        self._named: dict[str, dict[str, Any]] = {}
+        collect_named(event_type.schema, None, self._named)
+        self._ns = _namespace(recipient)
+        self._note = note
+        self._defined: set[str] = set()
+        self._records: dict[str, str] = {}  # full name -> canonical JSON of its fields
+
+    # -- types copied unchanged from the input ----------------------------------------
+
+    def copy_type(self, avro_type: Any, ns: str | None) -> Any:
+        """``avro_type`` with every named type defined at first use, full names elsewhere."""
+        if isinstance(avro_type, str):
+            if avro_type in PRIMITIVES:
+                return avro_type
+            full = avro_type if "." in avro_type else (f"{ns}.{avro_type}" if ns else avro_type)
+            if full in self._defined:
+                return full
+            return self.copy_type(copy.deepcopy(self._named[full]), _ns_of(full))
+        if isinstance(avro_type, list):
+            return [self.copy_type(t, ns) for t in avro_type]
+        node = dict(avro_type)
+        kind = node.get("type")
+        if kind in NAMED:
+            full = full_name(node, ns)
+            if full in self._defined:
+                return full
+            self._defined.add(full)
+            node["name"], node["namespace"] = full.rsplit(".", 1)[-1], _ns_of(full)
+            node["fields"] = [
+                {**f, "type": self.copy_type(f["type"], _ns_of(full))}
+                for f in node.get("fields", [])
+            ]
+            if kind != "record":
+                node.pop("fields")
+            return node
+        if kind == "array":
+            node["items"] = self.copy_type(node["items"], ns)
+        elif kind == "map":
+            node["values"] = self.copy_type(node["values"], ns)
+        elif isinstance(kind, str) and kind not in PRIMITIVES:
+            return self.copy_type(kind, ns)
+        return node
+
+    # -- the recipient's fields -------------------------------------------------------
+
+    def record_type(self, p: FieldPlan, inner: dict[str, Any], path: str) -> Any:
+        fields = [self.field(c, f"{path}.{c.out_name}") for c in p.children]
         if p.treatment == "token":
             fields.insert(
                 0,
@@ -46,39 +94,55 @@ def _field(p: FieldPlan, clause_note: str) -> dict[str, Any]:
                     "hub.tags": ["pseudonym"],
                 },
             )
-        record = {
+        shape = json.dumps(fields, sort_keys=True)
+        name = inner["name"].rsplit(".", 1)[-1]
+        full = f"{self._ns}.{name}"
+        if full in self._records and self._records[full] == shape:
+            return full  # the same shape again: refer to it
+        if full in self._records:
+            name = f"{name}_{re.sub(r'[^a-zA-Z0-9]', '_', path)}"
+            full = f"{self._ns}.{name}"
+        self._records[full] = shape
+        self._defined.add(full)
+        return {
             "type": "record",
-            "name": inner["name"],
+            "name": name,
+            "namespace": self._ns,
             "doc": inner.get("doc", ""),
             "fields": fields,
         }
-        out["type"] = _nullable(record) if info.nullable else record
-        if info.nullable:
-            out["default"] = None
-    elif p.treatment in ("keep", "redact"):
-        out["type"] = info.avro_type
-        if "default" in _raw_default(info):
-            out["default"] = None
-        if p.treatment == "redact":
-            doc += " Free text redacted: identifying values removed."
-    elif p.treatment == "token":
-        out["type"] = ["null", "string"]
-        out["default"] = None
-        doc = f"Pseudonym (linkage domain '{p.domain}') of: {doc}"
-    else:  # generalise
-        out["type"] = ["null", _GENERALISED_TYPE.get(p.generalise_to or "", "string")]
-        out["default"] = None
-        doc = f"Generalised ({p.generalise_to}) from '{info.name}': {doc}"
-    out["doc"] = f"{doc} [clause '{p.clause_id}' of {clause_note}]"
-    out["hub.tags"] = sorted(info.tags) if p.treatment == "keep" else []
-    return out
 
-
-def _raw_default(info: FieldInfo) -> dict[str, Any]:
-    return {"default": None} if info.nullable else {}
+    def field(self, p: FieldPlan, path: str) -> dict[str, Any]:
+        info: FieldInfo = p.field
+        doc = info.doc
+        out: dict[str, Any] = {"name": p.out_name}
+        if info.is_record:
+            branches = info.avro_type if isinstance(info.avro_type, list) else [info.avro_type]
+            inner = next(b for b in branches if b != "null")
+            if isinstance(inner, str):  # a later use of a named record: its definition
+                full = inner if "." in inner else f"{info.namespace}.{inner}"
+                inner = self._named[full]
+            record = self.record_type(p, inner, path)
+            out["type"] = ["null", record] if info.nullable else record
+        elif p.treatment in ("keep", "redact"):
+            out["type"] = self.copy_type(info.avro_type, info.namespace)
+            if p.treatment == "redact":
+                doc += " Free text redacted: identifying values removed."
+        elif p.treatment == "token":
+            out["type"] = ["null", "string"]
+            doc = f"Pseudonym (linkage domain '{p.domain}') of: {doc}"
+        else:  # generalise
+            out["type"] = ["null", _GENERALISED_TYPE.get(p.generalise_to or "", "string")]
+            doc = f"Generalised ({p.generalise_to}) from '{info.name}': {doc}"
+        if isinstance(out["type"], list) and out["type"][0] == "null":
+            out["default"] = None
+        out["doc"] = f"{doc} [clause '{p.clause_id}' of {self._note}]"
+        out["hub.tags"] = sorted(info.tags) if p.treatment == "keep" else []
+        return out
 
 
 def derive_output_schema(plan: RecordPlan, event_type: EventType, recipient: str) -> dict[str, Any]:
+    builder = _Builder(event_type, recipient, plan.agreement_ref)
     return {
         "type": "record",
         "name": event_type.name,
@@ -87,5 +151,5 @@ def derive_output_schema(plan: RecordPlan, event_type: EventType, recipient: str
         f"{event_type.schema.get('doc', '')}",
         "hub.event_type": event_type.slug,
         "hub.agreement": plan.agreement_ref,
-        "fields": [_field(p, plan.agreement_ref) for p in plan.fields],
+        "fields": [builder.field(p, p.out_name) for p in plan.fields],
     }
