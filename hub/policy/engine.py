@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.agreements.models import Agreement
+from hub.agreements.models import Agreement, Status
 from hub.catalogue.schemas import EventType
 from hub.policy.conditions import Condition, ConditionError, compile_condition
 from hub.policy.decision import Decision, Outcome
@@ -46,6 +46,28 @@ class PolicyEngine:
     @property
     def agreements(self) -> list[Agreement]:
         return list(self._agreements)
+
+    def _governing(self, now: datetime) -> list[_Compiled]:
+        """One version per agreement: the newest that has taken effect.
+
+        A draft never governs (v1 stays in force while v2 is under review); an approved,
+        suspended or revoked version governs from its effective date, so suspending an
+        agreement is issuing a suspended version. When no version has taken effect, the
+        newest is returned so the withholding names why.
+        """
+        by_id: dict[str, list[_Compiled]] = {}
+        for c in self._compiled:  # newest version of each id first
+            by_id.setdefault(c.agreement.id, []).append(c)
+        chosen = []
+        for versions in by_id.values():
+            effective = [
+                c
+                for c in versions
+                if c.agreement.status is not Status.DRAFT
+                and c.agreement.effective_from <= now.date()
+            ]
+            chosen.append(effective[0] if effective else versions[0])
+        return chosen
 
     def candidates(self, provider: str, event_type: str) -> list[str]:
         """Recipients named by any agreement (in any state) for this provider and event type."""
@@ -80,7 +102,7 @@ class PolicyEngine:
             reasons: list[str] = []
             considered: Agreement | None = None
             shared: Decision | None = None
-            for c in self._compiled:
+            for c in self._governing(now):
                 a = c.agreement
                 if recipient not in a.recipients or provider not in a.providers:
                     continue

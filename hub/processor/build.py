@@ -5,16 +5,15 @@ from __future__ import annotations
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hub.agreements.loader import load_agreements
 from hub.audit.store import AuditStore
 from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue.schemas import load_catalogue
 from hub.config import Settings
 from hub.identity.keys import PartnerKeyStore
-from hub.policy.engine import PolicyEngine
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
 from hub.processor.processor import Processor
+from hub.processor.reload import RuleSource
 from hub.processor.schemas import SchemaCache
 
 
@@ -29,7 +28,13 @@ def build_processor(
     settings: Settings, *, bootstrap: str, registry_url: str, audit: AuditStore
 ) -> Processor:
     catalogue = load_catalogue(settings.schemas_dir)
-    agreements = load_agreements(settings.partnership_dir / "agreements")
+    partner_store = partner_keys(settings)
+    rule_source = RuleSource(
+        settings.partnership_dir / "agreements",
+        partner_store,
+        [settings.partnership_dir / "partner-keys", settings.data_dir / "partner-keys"],
+    )
+    rules = rule_source.load()
     keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
     consumer = Consumer(
         consumer_config(
@@ -44,11 +49,12 @@ def build_processor(
         consumer=consumer,
         producer=producer,
         schemas=SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue),
-        engine=PolicyEngine(agreements),
+        engine=rules.engine,
         transformer=Transformer(keys),
         audit=audit,
         instance=settings.processor_instance,
-        public_keys=partner_keys(settings).public_keys(),
+        public_keys=rules.public_keys,
+        rules=rule_source,
         batch_size=settings.batch_size,
         max_record_bytes=settings.max_record_bytes,
     )

@@ -32,6 +32,7 @@ from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter, wire
+from hub.processor.reload import RuleSource
 from hub.processor.schemas import SchemaCache
 
 log = logging.getLogger("hub.processor")
@@ -47,6 +48,7 @@ class Stats:
     withheld: int = 0
     deadlettered: Counter[str] = field(default_factory=Counter)
     batches: int = 0
+    reloads: int = 0
 
 
 class Processor:
@@ -64,6 +66,7 @@ class Processor:
         batch_size: int = 2000,
         max_record_bytes: int = 1_000_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rules: RuleSource | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -79,6 +82,7 @@ class Processor:
             (a.id, a.version): a for a in engine.agreements
         }
         self._public_keys = public_keys
+        self._rules = rules
         self._delivery_errors: list[str] = []
         self.stats = Stats()
 
@@ -94,6 +98,7 @@ class Processor:
     ) -> Stats:
         self._consumer.subscribe([PARTNER_TOPICS])
         while not stop.is_set() and not (until and until(self.stats)):
+            self._maybe_reload()
             messages = self._consumer.consume(self._batch_size, poll_timeout)
             if not messages:
                 continue
@@ -101,6 +106,17 @@ class Processor:
             if on_batch:
                 on_batch(self.stats)
         return self.stats
+
+    def _maybe_reload(self) -> None:
+        """Between batches only: every record of a batch is decided under the same rules."""
+        if self._rules is None:
+            return
+        new = self._rules.changed()
+        if new is not None:
+            self._engine = new.engine
+            self._agreements = {(a.id, a.version): a for a in new.engine.agreements}
+            self._public_keys = new.public_keys
+            self.stats.reloads += 1
 
     def process_batch(self, messages: list[Message]) -> None:
         audit_rows: list[AuditRecord] = []

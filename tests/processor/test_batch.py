@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -23,6 +24,7 @@ from hub.processor import Processor
 from hub.processor.schemas import SchemaCache
 from tests.processor.stubs import FakeConsumer, FakeMessage, FakeProducer, FakeRegistry
 
+ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "partner.merseyside-police.safeguarding-concern.v1"
 SIGNERS: dict[str, SigningKey] = {}
 
@@ -152,3 +154,37 @@ def test_oversize_record_is_dead_lettered(setup: Any, concern_type: EventType) -
     processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
     [dead] = producer.on(DEADLETTER_TOPIC)
     assert b"over the" in dead["headers"]["hub.dlq.reason"]
+
+
+def test_suspension_takes_effect_between_batches(
+    setup: Any, concern_type: EventType, tmp_path: Any
+) -> None:
+    """IG suspends the MSN agreement (a new version) while the processor runs: the next batch
+    is withheld from the MSN with that reason, without a restart."""
+    import shutil
+
+    from hub.processor.reload import RuleSource
+
+    processor, _consumer, _producer, audit, schema_id = setup
+    folder = tmp_path / "agreements"
+    shutil.copytree(ROOT / "partnership" / "agreements", folder)
+    processor._rules = RuleSource(
+        folder,
+        PartnerKeyStore(None, tmp_path / "partner-keys"),
+        [tmp_path / "partner-keys"],
+        interval=0.0,
+    )
+    v1 = (folder / "police-msn" / "v1.yaml").read_text()
+    (folder / "police-msn" / "v2.yaml").write_text(
+        v1.replace("version: 1", "version: 2").replace("status: approved", "status: suspended")
+    )
+    processor._maybe_reload()
+    event = county_lines_child()
+    processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    [msn] = [
+        d
+        for d in audit.decisions_for_event(event["envelope"]["event_id"])
+        if d["recipient"] == "modern-slavery-network"
+    ]
+    assert msn["outcome"] == "withheld" and "police-msn@v2 is suspended" in msn["reason"]
+    assert msn["agreement_version"] == 2
