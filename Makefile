@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test lint typecheck check-agreements setup setup-test clean
+.PHONY: demo test lint typecheck check-agreements check-schemas setup setup-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,11 @@ typecheck: setup-test
 check-agreements: setup
 	$(BIN)/hub agreements lint --strict
 
-test: setup-test lint typecheck check-agreements
+# Schemas must be documented, tagged and compatible with the previous commit's.
+check-schemas: setup
+	$(BIN)/hub schemas check --base HEAD~1
+
+test: setup-test lint typecheck check-agreements check-schemas
 	$(BIN)/python -m pytest $(ARGS)
 
 clean:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__
-from hub.cli import agreements, deadletter, demo, process
+from hub.cli import agreements, deadletter, demo, process, registry, schemas
 from hub.errors import HubError
 
 
@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     agreements.register(commands)
     process.register(commands)
     deadletter.register(commands)
+    registry.register(commands)
+    schemas.register(commands)
     return parser
 
 

@@ -33,7 +33,7 @@ from hub.policy.engine import PolicyEngine
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter, wire
 from hub.processor.reload import RuleSource
-from hub.processor.schemas import SchemaCache
+from hub.processor.schemas import OutputSchemaRejected, SchemaCache
 
 log = logging.getLogger("hub.processor")
 
@@ -227,7 +227,7 @@ class Processor:
                 record = self._transformer.apply(plan, event, event_type)
                 out = self._schemas.output(plan, event_type, d.recipient)
                 payload = wire.encode(out.schema_id, out.parsed, record)
-            except (TransformError, ValueError, TypeError) as exc:
+            except (TransformError, OutputSchemaRejected, ValueError, TypeError) as exc:
                 d = Decision(
                     d.event_id,
                     d.event_type,

@@ -13,9 +13,14 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from hub.catalogue.schemas import EVENT_TYPE_ATTR, Catalogue, EventType
 from hub.catalogue.topics import share_topic
-from hub.errors import RegistryUnavailable, UnknownSchema
+from hub.errors import HubError, RegistryUnavailable, Terminal, UnknownSchema
 from hub.policy.plan import RecordPlan
 from hub.privacy.output_schema import derive_output_schema
+
+
+class OutputSchemaRejected(HubError, Terminal):
+    """The registry refused a derived recipient schema: that disclosure is withheld (and
+    audited with the reason), the processor goes on."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class SchemaCache:
         self._catalogue = catalogue
         self._writers: dict[int, WriterSchema] = {}
         self._outputs: dict[tuple[str, str], OutputSchema] = {}
+        self._configured: set[str] = set()
 
     def writer(self, schema_id: int) -> WriterSchema:
         cached = self._writers.get(schema_id)
@@ -76,11 +82,24 @@ class SchemaCache:
             return cached
         schema = derive_output_schema(plan, event_type, recipient)
         topic = share_topic(recipient, event_type.slug)
+        # One subject per (recipient topic, agreement): several agreements can feed one
+        # recipient topic with different shapes (e.g. NRM referrals identified, Duty to
+        # Notify reports anonymous), and the subject's versions are then the history of
+        # that agreement's contract. The agreement, approved by IG, decides the shape, so
+        # registry compatibility rules must not veto it: the subject is set to NONE.
+        subject = f"{topic}-{plan.agreement_ref.split('@')[0]}-value"
         try:
-            schema_id = self._client.register_schema(
-                f"{topic}-value", Schema(json.dumps(schema), "AVRO")
-            )
-        except Exception as exc:
+            if subject not in self._configured:
+                self._client.set_compatibility(subject_name=subject, level="NONE")
+                self._configured.add(subject)
+            schema_id = self._client.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
+        except SchemaRegistryError as exc:
+            if exc.http_status_code in (409, 422):
+                raise OutputSchemaRejected(
+                    f"registry refused the {recipient} schema of {plan.agreement_ref}: {exc}"
+                ) from exc
+            raise RegistryUnavailable(f"cannot register output schema for {topic}: {exc}") from exc
+        except Exception as exc:  # connection refused, timeouts
             raise RegistryUnavailable(f"cannot register output schema for {topic}: {exc}") from exc
         out = OutputSchema(schema_id, topic, fastavro.parse_schema(schema))
         self._outputs[key] = out

@@ -24,14 +24,8 @@ from hub.registry.exceptions import (
     RegistryApiError,
     SchemaNotRegistered,
 )
-from hub.registry.store import (
-    AVRO,
-    SUPPORTED_TYPES,
-    SchemaStore,
-    StoredSchema,
-    SubjectVersion,
-    Version,
-)
+from hub.registry.identity import AVRO, SUPPORTED_TYPES
+from hub.registry.store import SchemaStore, StoredSchema, SubjectVersion, Version
 
 MEDIA_TYPE = "application/vnd.schemaregistry.v1+json"
 MAX_VERSION = 2**31 - 1  # Confluent's version ids are positive Java ints
@@ -39,6 +33,7 @@ _log = logging.getLogger(__name__)
 
 JsonBody = Annotated[dict[str, Any], Body()]
 Deleted = Annotated[bool, Query()]
+Flag = Annotated[bool, Query()]
 
 
 class RegistryResponse(JSONResponse):
@@ -96,6 +91,19 @@ def _schema_request(body: dict[str, Any]) -> tuple[str, str]:
     return schema, schema_type
 
 
+def _level_request(body: dict[str, Any]) -> str:
+    level = body.get("compatibility")
+    # An empty level is rejected by the store with the list of valid levels (42203).
+    return level if isinstance(level, str) else ""
+
+
+def _compatibility_body(problems: list[str], verbose: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"is_compatible": not problems}
+    if verbose:  # Confluent sends messages only when asked
+        body["messages"] = problems
+    return body
+
+
 def _page(items: list[Any], offset: int, limit: int) -> list[Any]:
     start = max(offset, 0)
     return items[start:] if limit < 0 else items[start : start + limit]
@@ -112,6 +120,8 @@ def create_app(store: SchemaStore) -> FastAPI:
     _add_error_handlers(app)
     _add_schema_routes(app, store)
     _add_subject_routes(app, store)
+    _add_delete_routes(app, store)
+    _add_compatibility_routes(app, store)
     _add_config_routes(app, store)
     return app
 
@@ -215,6 +225,32 @@ def _add_subject_routes(app: FastAPI, store: SchemaStore) -> None:
         return _version_body(store.lookup(subject, schema, schema_type, deleted))
 
 
+def _add_delete_routes(app: FastAPI, store: SchemaStore) -> None:
+    @app.delete("/subjects/{subject}")
+    def delete_subject(subject: str, permanent: Flag = False) -> list[int]:
+        return store.delete_subject(subject, permanent)
+
+    @app.delete("/subjects/{subject}/versions/{version}")
+    def delete_version(subject: str, version: str, permanent: Flag = False) -> int:
+        return store.delete_version(subject, _parse_version(version), permanent)
+
+
+def _add_compatibility_routes(app: FastAPI, store: SchemaStore) -> None:
+    @app.post("/compatibility/subjects/{subject}/versions/{version}")
+    def test_version(
+        subject: str, version: str, body: JsonBody, verbose: Flag = False
+    ) -> dict[str, Any]:
+        number = _parse_version(version)
+        schema, schema_type = _schema_request(body)
+        problems = store.test_compatibility(subject, schema, schema_type, number)
+        return _compatibility_body(problems, verbose)
+
+    @app.post("/compatibility/subjects/{subject}/versions")
+    def test_all(subject: str, body: JsonBody, verbose: Flag = False) -> dict[str, Any]:
+        schema, schema_type = _schema_request(body)
+        return _compatibility_body(store.test_compatibility(subject, schema, schema_type), verbose)
+
+
 def _add_config_routes(app: FastAPI, store: SchemaStore) -> None:
     @app.get("/config")
     def get_config() -> dict[str, Any]:
@@ -222,7 +258,23 @@ def _add_config_routes(app: FastAPI, store: SchemaStore) -> None:
 
     @app.put("/config")
     def put_config(body: JsonBody) -> dict[str, Any]:
-        level = body.get("compatibility")
-        if not isinstance(level, str):
-            level = ""  # set_compatibility rejects it with the list of valid levels
-        return {"compatibility": store.set_compatibility(level)}
+        return {"compatibility": store.set_compatibility(_level_request(body))}
+
+    @app.delete("/config")
+    def delete_config() -> dict[str, Any]:
+        return {"compatibilityLevel": store.delete_compatibility()}
+
+    @app.get("/config/{subject}")
+    def get_subject_config(
+        subject: str,
+        default_to_global: Annotated[bool, Query(alias="defaultToGlobal")] = False,
+    ) -> dict[str, Any]:
+        return {"compatibilityLevel": store.get_compatibility(subject, default_to_global)}
+
+    @app.put("/config/{subject}")
+    def put_subject_config(subject: str, body: JsonBody) -> dict[str, Any]:
+        return {"compatibility": store.set_compatibility(_level_request(body), subject)}
+
+    @app.delete("/config/{subject}")
+    def delete_subject_config(subject: str) -> dict[str, Any]:
+        return {"compatibilityLevel": store.delete_compatibility(subject)}

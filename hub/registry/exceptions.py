@@ -58,5 +58,51 @@ class InvalidCompatibilityLevel(RegistryApiError, Terminal):
     http_status = 422
 
 
+class SubjectSoftDeleted(RegistryApiError, Terminal):
+    """The subject is already soft-deleted; only a permanent delete can remove it further."""
+
+    error_code = 40404
+    http_status = 404
+
+
+class SubjectNotSoftDeleted(RegistryApiError, Terminal):
+    """A permanent delete of a subject that still has live versions."""
+
+    error_code = 40405
+    http_status = 404
+
+
+class VersionSoftDeleted(RegistryApiError, Terminal):
+    """The version is already soft-deleted; only a permanent delete can remove it further."""
+
+    error_code = 40406
+    http_status = 404
+
+
+class VersionNotSoftDeleted(RegistryApiError, Terminal):
+    """A permanent delete of a version that was not soft-deleted first."""
+
+    error_code = 40407
+    http_status = 404
+
+
+class SubjectCompatibilityNotConfigured(RegistryApiError, Terminal):
+    """The subject has no compatibility level of its own (ask with defaultToGlobal=true)."""
+
+    error_code = 40408
+    http_status = 404
+
+
+class IncompatibleSchema(RegistryApiError, Terminal):
+    """The schema breaks the subject's compatibility level; ``problems`` says how."""
+
+    error_code = 409
+    http_status = 409
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 class RegistryStartError(RegistryError, Terminal):
     """The embedded registry server could not start listening."""

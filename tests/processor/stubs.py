@@ -91,6 +91,7 @@ class FakeRegistry:
     def __init__(self) -> None:
         self.schemas: dict[int, str] = {}
         self.subjects: dict[str, int] = {}
+        self.levels: dict[str, str] = {}
 
     def add(self, schema: dict[str, Any]) -> int:
         schema_id = len(self.schemas) + 1
@@ -103,6 +104,9 @@ class FakeRegistry:
         if schema_id not in self.schemas:
             raise SchemaRegistryError(404, 40403, "Schema not found")
         return Schema(self.schemas[schema_id], "AVRO")
+
+    def set_compatibility(self, subject_name: str | None = None, level: str | None = None) -> None:
+        self.levels[subject_name or ""] = level or ""
 
     def register_schema(self, subject: str, schema: Schema) -> int:
         schema_id = self.add(json.loads(schema.schema_str or "{}"))

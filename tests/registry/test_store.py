@@ -77,6 +77,7 @@ def test_text_is_stored_as_submitted_with_custom_attributes(store: SchemaStore) 
 
 
 def test_changed_schema_becomes_next_version(store: SchemaStore) -> None:
+    store.set_compatibility("NONE", "ping-value")  # Ping -> Pong is a breaking rename
     v1 = store.register("ping-value", record())
     v2 = store.register("ping-value", record(name="Pong"))
     assert v1 != v2
@@ -123,7 +124,7 @@ def test_invalid_schema_is_rejected_and_changes_nothing(
     assert store.subjects() == ["ping-value"]
     assert store.versions("ping-value") == [1]
     # No id was used up by the rejected request.
-    assert store.register("ping-value", record("Pong")) == first + 1
+    assert store.register("pong-value", record("Pong")) == first + 1
 
 
 def test_missing_subject_version_and_schema(store: SchemaStore) -> None:
@@ -144,6 +145,7 @@ def test_missing_subject_version_and_schema(store: SchemaStore) -> None:
 
 
 def test_lookup(store: SchemaStore) -> None:
+    store.set_compatibility("NONE")
     store.register("ping-value", record())
     store.register("ping-value", record("Pong"))
     found = store.lookup("ping-value", record("Pong"))
@@ -178,6 +180,7 @@ def test_errors_fit_the_hub_error_tree() -> None:
 
 def test_concurrent_registration_from_threads(tmp_path: Path) -> None:
     with SchemaStore(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        store.set_compatibility("NONE", "shared-value")
         schemas = [record(f"R{i % 5}") for i in range(40)]
         with ThreadPoolExecutor(max_workers=8) as pool:
             ids = list(pool.map(lambda s: store.register("shared-value", s), schemas))
