@@ -188,3 +188,25 @@ def test_suspension_takes_effect_between_batches(
     ]
     assert msn["outcome"] == "withheld" and "police-msn@v2 is suspended" in msn["reason"]
     assert msn["agreement_version"] == 2
+
+
+def test_refused_recipient_schema_withholds_and_goes_on(
+    setup: Any, concern_type: EventType
+) -> None:
+    """A registry that refuses a derived schema (409) must not stop the processor: that
+    disclosure is withheld, with the registry's reason in the audit."""
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    processor, _consumer, producer, audit, schema_id = setup
+    registry = processor._schemas._client
+
+    def refuse(subject: str, schema: Any) -> int:
+        raise SchemaRegistryError(409, 409, "Schema being registered is incompatible")
+
+    registry.register_schema = refuse
+    event = county_lines_child()
+    processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    decisions = audit.decisions_for_event(event["envelope"]["event_id"])
+    assert len(decisions) == 3 and all(d["outcome"] == "withheld" for d in decisions)
+    assert any("registry refused" in d["reason"] for d in decisions)
+    assert not [p for p in producer.produced if p["topic"].startswith("share.")]
