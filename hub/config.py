@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,8 +45,10 @@ class Settings(BaseSettings):
     pseudonym_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
         description=(
-            "Pseudonymisation keys by linkage domain, base64 (HUB_PSEUDONYM_KEYS__<DOMAIN>). "
-            "Unset domains get a development key generated into data_dir on first use."
+            "Pseudonymisation keys by linkage domain (HUB_PSEUDONYM_KEYS__<DOMAIN>): one "
+            "base64 key (key id 'cfg1'), or several versions '<id>:<base64>,<id>:<base64>' "
+            "with the current one first, e.g. 'k2:<new>,k1:<old>'. Unset domains get a "
+            "development key ring generated into data_dir on first use."
         ),
     )
 
@@ -54,6 +56,23 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=2000, ge=1)
     max_record_bytes: int = Field(default=1_000_000, ge=1024)
     processor_instance: str = Field(default="hub-processor-0")
+
+    @field_validator("pseudonym_keys")
+    @classmethod
+    def _keys_parse(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        """Fail at start-up, not at the first token, on a malformed or weak key.
+
+        Errors name the domain and key id only, and the value stays a SecretStr, so no
+        secret reaches a message or a log.
+        """
+        if not value:
+            return value
+        # Imported here: settings load without the privacy package unless keys are set.
+        from hub.privacy.keys import parse_key_spec
+
+        for domain, spec in value.items():
+            parse_key_spec(domain.lower(), spec.get_secret_value())
+        return {domain.lower(): spec for domain, spec in value.items()}
 
     def resolved_audit_url(self) -> str:
         return self.audit_url or f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"

@@ -13,7 +13,8 @@ REDACTED = "[REDACTED]"
 
 _PATTERNS = [
     re.compile(r"\b[A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2}\b", re.IGNORECASE),  # postcode
-    re.compile(r"\b\d{3}\s?\d{3}\s?\d{4}\b"),  # NHS number
+    re.compile(r"\b\d{3}[\s-]?\d{3}[\s-]?\d{4}\b"),  # NHS number, spaced or dashed
+    re.compile(r"\b\d{2}(?:\d{2})?/\d{1,7}[A-Z]\b", re.IGNORECASE),  # PNC id
     re.compile(r"\b(?:\+44\s?|0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b"),  # UK phone
     re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b"),  # email
     re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"),  # dates

@@ -7,6 +7,7 @@ plan, never by the input, so an unexpected input field can never leak into the o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,13 +17,22 @@ from hub.policy.facts import event_time
 from hub.policy.plan import FieldPlan, RecordPlan
 from hub.privacy.generalise import generalise
 from hub.privacy.keys import KeyProvider
-from hub.privacy.normalise import normalise_value
+from hub.privacy.normalise import normalise
 from hub.privacy.redact import redact
-from hub.privacy.token import make_token
+from hub.privacy.token import PERSON, make_token, person_input
 
 
 class TransformError(HubError, Terminal):
     """A treatment could not be applied; the disclosure is withheld, never sent raw."""
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """The recipient's record, and notes on values that could not be treated as asked
+    (e.g. an NHS number failing its check digit, so no token). Notes never quote values."""
+
+    record: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
 
 def _identifiers(record: Mapping[str, Any], event_type: EventType) -> list[str]:
@@ -34,9 +44,17 @@ def _identifiers(record: Mapping[str, Any], event_type: EventType) -> list[str]:
         value: Any = record
         for part in f.path.split("."):
             value = value.get(part) if isinstance(value, Mapping) else None
-        if isinstance(value, str):
-            out.append(value)
-            out.extend(w for w in value.split() if len(w) >= 3)
+        # Lists too: aliases are names, and narratives quote them.
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            out.append(item)
+            out.extend(w for w in item.split() if len(w) >= 3)
+            # The canonical form as well: a narrative may quote '2011/0123456X' where the
+            # field says '11/123456x'.
+            canonical = normalise(item, f.tags)
+            if canonical.kind in ("nhs-number", "pnc-id") and canonical.value:
+                out.append(canonical.value)
     return out
 
 
@@ -47,9 +65,15 @@ class Transformer:
     def apply(
         self, plan: RecordPlan, record: Mapping[str, Any], event_type: EventType
     ) -> dict[str, Any]:
+        return self.apply_with_notes(plan, record, event_type).record
+
+    def apply_with_notes(
+        self, plan: RecordPlan, record: Mapping[str, Any], event_type: EventType
+    ) -> Transformed:
         when = event_time(record, event_type)
         ctx = _Ctx(record, event_type, when.date() if when else date.today())
-        return self._record(plan.fields, record, ctx)
+        out = self._record(plan.fields, record, ctx)
+        return Transformed(out, tuple(ctx.notes))
 
     def _record(
         self, plans: tuple[FieldPlan, ...], record: Mapping[str, Any], ctx: _Ctx
@@ -64,16 +88,12 @@ class Transformer:
                         continue
                     sub = self._record(p.children, value, ctx)
                     if p.treatment == "token":
-                        sub = {"token": self._record_token(p, value), **sub}
+                        sub = {"token": self._record_token(p, value, ctx), **sub}
                     out[p.out_name] = sub
                 elif p.treatment == "keep":
                     out[p.out_name] = value
                 elif p.treatment == "token":
-                    out[p.out_name] = (
-                        None
-                        if value is None
-                        else self._token(p, normalise_value(value, p.field.tags))
-                    )
+                    out[p.out_name] = self._field_token(p, value, ctx)
                 elif p.treatment == "generalise":
                     out[p.out_name] = generalise(p.generalise_to or "", value, ctx.when)
                 elif p.treatment == "redact":
@@ -86,19 +106,28 @@ class Transformer:
                 ) from exc
         return out
 
-    def _token(self, p: FieldPlan, normalised: str) -> str:
-        return make_token(self._keys.current(p.domain or ""), normalised)
-
-    def _record_token(self, p: FieldPlan, value: Mapping[str, Any]) -> str | None:
-        """One token for a person, from the normalised fields tagged ``identity``."""
-        parts = [
-            normalise_value(value.get(c.name), c.tags)
-            for c in p.field.children
-            if "identity" in c.tags
-        ]
-        if not any(parts):
+    def _field_token(self, p: FieldPlan, value: Any, ctx: _Ctx) -> str | None:
+        """A value's token, normalised by its tags; None (with a note) if it is unusable:
+        an invalid NHS number must not become a token of its own, a false identity."""
+        norm = normalise(value, p.field.tags)
+        if norm.value is None:
+            if norm.reason:
+                ctx.notes.append(f"{p.field.path}: not tokenised: {norm.reason}")
             return None
-        return self._token(p, "|".join(parts))
+        return make_token(self._keys.current(p.domain or ""), norm.value, norm.kind)
+
+    def _record_token(self, p: FieldPlan, value: Mapping[str, Any], ctx: _Ctx) -> str | None:
+        """One token for a person, from the normalised fields tagged ``identity``; None
+        when none of them has a usable value."""
+        identity = [c for c in p.field.children if "identity" in c.tags]
+        parts = [normalise(value.get(c.name), c.tags) for c in identity]
+        for c, norm in zip(identity, parts, strict=True):
+            if norm.reason:
+                ctx.notes.append(f"{c.path}: left out of the person token: {norm.reason}")
+        text = person_input(parts)
+        if text is None:
+            return None
+        return make_token(self._keys.current(p.domain or ""), text, PERSON)
 
 
 class _Ctx:
@@ -106,6 +135,7 @@ class _Ctx:
         self.record = record
         self.event_type = event_type
         self.when = when
+        self.notes: list[str] = []
         self._ids: list[str] | None = None
 
     def identifiers(self) -> list[str]:
