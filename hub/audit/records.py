@@ -31,6 +31,8 @@ class AuditRecord:
     source_partition: int = -1
     source_offset: int = -1
     output_topic: str | None = None
+    # What a treatment could not do, e.g. an NHS number not tokenised (check digit wrong).
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -39,6 +41,7 @@ class AuditRecord:
     def from_json(cls, raw: bytes) -> AuditRecord:
         data: dict[str, Any] = json.loads(raw)
         data["gateways"] = tuple(data.get("gateways", ()))
+        data["notes"] = tuple(data.get("notes", ()))
         return cls(**data)
 
 

@@ -52,6 +52,7 @@ decisions = Table(
     Column("source_partition", Integer, nullable=False),
     Column("source_offset", Integer, nullable=False),
     Column("output_topic", String(249)),
+    Column("notes", Text, nullable=False, default="[]"),
 )
 
 dead_letters = Table(
@@ -95,6 +96,7 @@ class AuditStore:
             row = asdict(r)
             row["gateways"] = json.dumps(list(r.gateways))
             row["fields"] = json.dumps(r.fields, sort_keys=True)
+            row["notes"] = json.dumps(list(r.notes))
             rows.append(row)
         return self._insert_ignore(decisions, rows)
 

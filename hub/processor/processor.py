@@ -221,10 +221,12 @@ class Processor:
     ) -> AuditRecord:
         output_topic: str | None = None
         fields: dict[str, dict[str, str]] = {}
+        notes: tuple[str, ...] = ()
         plan = d.plan
         if d.shared and plan is not None:
             try:
-                record = self._transformer.apply(plan, event, event_type)
+                transformed = self._transformer.apply_with_notes(plan, event, event_type)
+                record, notes = transformed.record, transformed.notes
                 out = self._schemas.output(plan, event_type, d.recipient)
                 payload = wire.encode(out.schema_id, out.parsed, record)
             except (TransformError, OutputSchemaRejected, ValueError, TypeError) as exc:
@@ -284,6 +286,7 @@ class Processor:
             source_partition=partition,
             source_offset=offset,
             output_topic=output_topic,
+            notes=notes if d.shared else (),
         )
 
     # -- producing ----------------------------------------------------------------------

@@ -210,3 +210,28 @@ def test_refused_recipient_schema_withholds_and_goes_on(
     assert len(decisions) == 3 and all(d["outcome"] == "withheld" for d in decisions)
     assert any("registry refused" in d["reason"] for d in decisions)
     assert not [p for p in producer.produced if p["topic"].startswith("share.")]
+
+
+def test_untokenisable_identifier_is_noted_in_the_audit(
+    setup: Any,
+    concern_type: EventType,
+    reference_agreements: list[Agreement],
+    keys: Any,
+    catalogue: Any,
+    tmp_path: Any,
+) -> None:
+    """An NHS number with a wrong check digit is not tokenised (null, never a token of the
+    typo), and the audit says so."""
+    processor, _consumer, _producer, audit, schema_id = setup
+    msn = next(a for a in reference_agreements if a.id == "police-msn")
+    data = msn.model_dump(mode="json")
+    data["fields"].append(
+        {"id": "nhs", "field": "subject.nhs_number", "treatment": "token", "domain": "msn"}
+    )
+    processor._engine = PolicyEngine([Agreement.model_validate(data)])
+    event = county_lines_child()
+    event["subject"]["nhs_number"] = "943 476 5918"  # the check digit should be 9
+    processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    [row] = audit.decisions_for_event(event["envelope"]["event_id"])
+    assert row["outcome"] == "shared"
+    assert "subject.nhs_number" in row["notes"] and "check digit" in row["notes"]
