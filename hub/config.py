@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         ),
     )
 
+    tracing: str = Field(
+        default="none", description="Span exporter: none, console or otlp (HUB_TRACING)."
+    )
+    metrics_port: int | None = Field(
+        default=None, description="Serve Prometheus /metrics on this port (HUB_METRICS_PORT)."
+    )
     consumer_group: str = "hub-processor"
     batch_size: int = Field(default=2000, ge=1)
     max_record_bytes: int = Field(default=1_000_000, ge=1024)

@@ -24,8 +24,9 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from hub.broker.client_config import consumer_config
-from hub.broker.records import coordinates, header
+from hub.broker.records import coordinates, header, headers_bytes
 from hub.errors import SinkRejected
+from hub.telemetry.tracing import PROCESS, extract_context, messaging_attributes, tracer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS disclosures (
@@ -93,9 +94,22 @@ class SqliteCaseSystemSink:
                     raise SinkRejected(
                         f"record at {topic}:{partition}:{offset} has no disclosure id header"
                     )
-                record = self._deserialize(
-                    msg.value(), SerializationContext(topic, MessageField.VALUE)
-                )
+                # Continue the partner's trace: the delivery is the last hop of the concern.
+                with tracer().start_as_current_span(
+                    f"process {topic}",
+                    context=extract_context(headers_bytes(msg)),
+                    kind=PROCESS,
+                    attributes=messaging_attributes(
+                        "process",
+                        topic,
+                        partition=partition,
+                        offset=offset,
+                        group=f"sink-{self.recipient}",
+                    ),
+                ):
+                    record = self._deserialize(
+                        msg.value(), SerializationContext(topic, MessageField.VALUE)
+                    )
                 envelope = record.get("envelope") or {}
                 rows.append(
                     (

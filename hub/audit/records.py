@@ -33,6 +33,7 @@ class AuditRecord:
     output_topic: str | None = None
     # What a treatment could not do, e.g. an NHS number not tokenised (check digit wrong).
     notes: tuple[str, ...] = ()
+    trace_id: str | None = None  # follow the event end to end in the trace viewer
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()

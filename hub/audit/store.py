@@ -53,6 +53,7 @@ decisions = Table(
     Column("source_offset", Integer, nullable=False),
     Column("output_topic", String(249)),
     Column("notes", Text, nullable=False, default="[]"),
+    Column("trace_id", String(32)),
 )
 
 dead_letters = Table(

@@ -21,6 +21,7 @@ from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
 from hub.config import load_settings
 from hub.errors import ConfigError
 from hub.processor.build import build_processor
+from hub.telemetry.tracing import configure_tracing
 
 log = logging.getLogger("hub.process")
 
@@ -30,11 +31,15 @@ def register(commands: Any) -> None:
         "process", help="run the hub processor against the configured broker and registry"
     )
     p.add_argument("--instance", default=None, help="name of this instance in the audit")
+    p.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port"
+    )
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    settings = load_settings(processor_instance=args.instance)
+    settings = load_settings(processor_instance=args.instance, metrics_port=args.metrics_port)
+    configure_tracing(settings.tracing, f"hub-processor/{settings.processor_instance}")
     if not settings.bootstrap_servers or not settings.schema_registry_url:
         raise ConfigError(
             "hub process needs HUB_BOOTSTRAP_SERVERS and HUB_SCHEMA_REGISTRY_URL "
@@ -52,6 +57,8 @@ def handle(args: argparse.Namespace) -> int:
         registry_url=settings.schema_registry_url,
         audit=audit,
     )
+    if settings.metrics_port is not None:
+        processor.metrics.serve(settings.metrics_port)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -55,6 +55,7 @@ def build_processor(
         instance=settings.processor_instance,
         public_keys=rules.public_keys,
         rules=rule_source,
+        group=settings.consumer_group,
         batch_size=settings.batch_size,
         max_record_bytes=settings.max_record_bytes,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,15 @@ from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter, wire
 from hub.processor.reload import RuleSource
 from hub.processor.schemas import OutputSchemaRejected, SchemaCache
+from hub.telemetry.metrics import Metrics
+from hub.telemetry.tracing import (
+    PROCESS,
+    extract_context,
+    inject_context,
+    messaging_attributes,
+    trace_id_of,
+    tracer,
+)
 
 log = logging.getLogger("hub.processor")
 
@@ -67,6 +77,8 @@ class Processor:
         max_record_bytes: int = 1_000_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rules: RuleSource | None = None,
+        metrics: Metrics | None = None,
+        group: str = "",
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -83,6 +95,9 @@ class Processor:
         }
         self._public_keys = public_keys
         self._rules = rules
+        self.metrics = metrics or Metrics()
+        self._group = group
+        self._trace_id: str | None = None  # of the record being handled, for its audit rows
         self._delivery_errors: list[str] = []
         self.stats = Stats()
 
@@ -117,8 +132,10 @@ class Processor:
             self._agreements = {(a.id, a.version): a for a in new.engine.agreements}
             self._public_keys = new.public_keys
             self.stats.reloads += 1
+            self.metrics.reloads.inc()
 
     def process_batch(self, messages: list[Message]) -> None:
+        started = time.perf_counter()
         audit_rows: list[AuditRecord] = []
         dead: list[DeadLetterRecord] = []
         offsets: dict[tuple[str, int], int] = {}
@@ -132,25 +149,7 @@ class Processor:
             topic, partition, offset = coordinates(msg)
             offsets[(topic, partition)] = offset + 1
             self.stats.consumed += 1
-            try:
-                audit_rows.extend(self._handle(msg, now))
-            except InputRejected as exc:
-                pt = parse_partner_topic(topic)
-                record, headers = deadletter.dead_letter(
-                    exc,
-                    partner=pt.partner if pt else None,
-                    topic=topic,
-                    partition=partition,
-                    offset=offset,
-                    instance=self._instance,
-                )
-                log.warning(deadletter.describe(record))
-                # Original headers (signature, trace context) kept, so a fixed cause can be
-                # replayed exactly as the partner sent it.
-                original = [(k, v) for k, v in headers_bytes(msg).items()]
-                self._produce(DEADLETTER_TOPIC, msg.value(), msg.key(), original + headers)
-                dead.append(record)
-                self.stats.deadlettered[exc.code] += 1
+            self._one(msg, topic, partition, offset, now, audit_rows, dead)
         for row in audit_rows:
             self._produce(AUDIT_TOPIC, row.to_json(), row.decision_id.encode(), [])
         self._flush()
@@ -162,6 +161,64 @@ class Processor:
                 asynchronous=False,
             )
         self.stats.batches += 1
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._record_lag(offsets)
+
+    def _record_lag(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Consumer lag from the watermarks the client already holds (no broker round trip)."""
+        for (topic, partition), next_offset in offsets.items():
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except Exception:  # cached watermarks are best effort; lag is a gauge
+                continue
+            if high >= 0:
+                self.metrics.lag.labels(topic, str(partition)).set(max(0, high - next_offset))
+
+    def _one(
+        self,
+        msg: Message,
+        topic: str,
+        partition: int,
+        offset: int,
+        now: datetime,
+        audit_rows: list[AuditRecord],
+        dead: list[DeadLetterRecord],
+    ) -> None:
+        """Decide one record in its own ``process`` span, or dead-letter it."""
+        owner = parse_partner_topic(topic)
+        partner = owner.partner if owner else None
+        self.metrics.events_in.labels(partner or "?").inc()
+        headers = headers_bytes(msg)
+        attrs = messaging_attributes(
+            "process", topic, partition=partition, offset=offset, group=self._group
+        )
+        with tracer().start_as_current_span(
+            f"process {topic}", context=extract_context(headers), kind=PROCESS, attributes=attrs
+        ) as span:
+            self._trace_id = trace_id_of(span)
+            try:
+                audit_rows.extend(self._handle(msg, now))
+                return
+            except InputRejected as exc:
+                code = exc.code
+                span.set_attribute("error.type", code)
+                record, dlq_headers = deadletter.dead_letter(
+                    exc,
+                    partner=partner,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    instance=self._instance,
+                )
+        log.warning(deadletter.describe(record))
+        # Original headers (signature, trace context) kept, so a fixed cause can be
+        # replayed exactly as the partner sent it.
+        self._produce(DEADLETTER_TOPIC, msg.value(), msg.key(), [*headers.items(), *dlq_headers])
+        dead.append(record)
+        self.stats.deadlettered[code] += 1
+        self.metrics.deadletters.labels(partner or "?", code).inc()
 
     def close(self) -> None:
         """Leave the group cleanly so partitions move to another instance at once."""
@@ -242,14 +299,15 @@ class Processor:
                 )
             else:
                 disclosure = d.disclosure_id or ""
-                headers = [
+                out_headers = [
                     ("hub.disclosure_id", disclosure.encode()),
                     ("hub.event_id", d.event_id.encode()),
                     ("hub.provider", d.provider.encode()),
                     ("hub.recipient", d.recipient.encode()),
                     ("hub.agreement", f"{d.agreement_id}@v{d.agreement_version}".encode()),
                 ]
-                self._produce(out.topic, payload, disclosure.encode(), headers)
+                inject_context(out_headers)  # the recipient's sink continues this trace
+                self._produce(out.topic, payload, disclosure.encode(), out_headers)
                 output_topic = out.topic
                 treatments = plan.treatments()
                 fields = {
@@ -259,6 +317,9 @@ class Processor:
                 self.stats.shared[d.recipient] += 1
         if not d.shared:
             self.stats.withheld += 1
+        self.metrics.decisions.labels(
+            d.provider, d.recipient, d.agreement_id or "none", d.outcome.value
+        ).inc()
         self.stats.decisions += 1
         topic, partition, offset = coordinates(msg)
         agreement = (
@@ -287,6 +348,7 @@ class Processor:
             source_offset=offset,
             output_topic=output_topic,
             notes=notes if d.shared else (),
+            trace_id=self._trace_id,
         )
 
     # -- producing ----------------------------------------------------------------------
