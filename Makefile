@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test lint typecheck check-agreements check-schemas setup setup-test clean
+
+.PHONY: bench demo test lint typecheck check-agreements check-schemas setup setup-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 setup-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(VENV)/.installed $@
+
+# Benchmarks compare against baselines in the same run and print ratios (bench/README.md).
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/processor.py $(ARGS)
 
 demo: setup
 	$(BIN)/hub demo $(ARGS)

@@ -76,6 +76,7 @@ def _print_table(console: Console, s: DemoSummary) -> None:
     reasons = ", ".join(f"{k} {v}" for k, v in s.deadletter_reasons.items())
     table.add_row("dead-lettered", f"{s.deadlettered} ({reasons})" if reasons else "0")
     table.add_row("decisions / audit records", f"{s.decisions} / {s.audit_records}")
+    table.add_row("audit hash chain and signatures", "intact" if s.audit_intact else "PROBLEMS")
     console.print(table)
     out = s.outputs
     # soft_wrap: paths are copied into other commands, so never break them across lines.

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__
-from hub.cli import agreements, deadletter, demo, process, registry, schemas
+from hub.cli import agreements, audit, deadletter, demo, process, registry, schemas
 from hub.errors import HubError
 
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     deadletter.register(commands)
     registry.register(commands)
     schemas.register(commands)
+    audit.register(commands)
     return parser
 
 

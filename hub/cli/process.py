@@ -18,6 +18,7 @@ from hub.agreements.loader import load_agreements
 from hub.audit.store import AuditStore
 from hub.broker.admin import ensure_topics
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
+from hub.cli.audit import AUDIT_SIGNER, audit_keys
 from hub.config import load_settings
 from hub.errors import ConfigError
 from hub.processor.build import build_processor
@@ -50,7 +51,10 @@ def handle(args: argparse.Namespace) -> int:
         share_topic(r, e) for a in agreements for r in a.recipients for e in a.event_types
     }
     ensure_topics(settings.bootstrap_servers, [DEADLETTER_TOPIC, AUDIT_TOPIC, *recipient_topics])
-    audit = AuditStore(settings.resolved_audit_url())
+    audit = AuditStore(
+        settings.resolved_audit_url(),
+        signer=audit_keys(settings.data_dir).dev_signing_key(AUDIT_SIGNER),
+    )
     processor = build_processor(
         settings,
         bootstrap=settings.bootstrap_servers,

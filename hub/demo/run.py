@@ -21,6 +21,7 @@ from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed, malformed_records
 from hub.audit.store import AuditStore
+from hub.audit.verify import verify_store
 from hub.broker.admin import ensure_topics
 from hub.broker.embedded import EmbeddedBroker
 from hub.catalogue.schemas import load_catalogue
@@ -57,6 +58,7 @@ class DemoSummary:
     delivered: dict[str, int]
     outputs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    audit_intact: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +74,7 @@ class DemoSummary:
             "delivered": self.delivered,
             "outputs": self.outputs,
             "seconds": round(self.seconds, 2),
+            "audit_intact": self.audit_intact,
         }
 
 
@@ -108,7 +111,11 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
                 *(share_topic(r, EVENT_TYPE) for r in recipients),
             ],
         )
-        audit = AuditStore(settings.resolved_audit_url())
+        # The audit is hash-chained and each write signs a checkpoint with the hub's key.
+        audit_keys = PartnerKeyStore(None, settings.data_dir / "audit-keys")
+        audit = AuditStore(
+            settings.resolved_audit_url(), signer=audit_keys.dev_signing_key("hub-audit")
+        )
 
         # 1. The police connector publishes the feed, with a few malformed records mixed in.
         keys = partner_keys(settings)
@@ -239,6 +246,8 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
             },
             seconds=time.monotonic() - started,
         )
+        report = verify_store(audit, audit_keys.public_keys())
+        summary.audit_intact = report.ok
         audit.close()
         return summary
 

@@ -54,6 +54,7 @@ def test_demo_json_summary(tmp_path: Path) -> None:
     assert summary["deadlettered"] == summary["malformed_sent"] > 0
     assert summary["audit_records"] == summary["decisions"] == 900  # 3 candidates per event
     assert summary["delivered"] == summary["shared"]
+    assert summary["audit_intact"] is True
     assert Path(summary["outputs"]["audit_db"]).exists()
     assert _brokers() <= before, "the demo left a broker running"
     key = tmp_path / "keys" / "msn.key.json"

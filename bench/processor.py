@@ -1,0 +1,402 @@
+"""Processor benchmark: the hub against a raw copy and a per-event faust agent, in one run.
+
+On one embedded broker, with the reference partnership's agreements, N signed PoliceFeed
+safeguarding concerns are published to the partner topic before any clock starts. Then,
+each with its own consumer group over the same input:
+
+(a) raw copy with confluent-kafka (consume batches, produce the same bytes, flush): the limit;
+(b) the hub processor (``build_processor``, audit store on SQLite in a temp dir), then, with
+    it still running, end-to-end latency at a steady 2,000 events/s; peak RSS of this part;
+(c) a per-event faust-streaming agent doing the same work (``bench/faust_agent.py``).
+
+They run in the order (a), (c), (b): the hub's latency phase publishes more input, and every
+contender must read exactly the same N records.
+
+Usage: ``.venv/bin/python bench/processor.py [--events N] [--json]``. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from confluent_kafka import Consumer, Message, Producer
+
+from bench.latency import Latency, measure
+from bench.report import NOTE, Result, table
+from connectors.sources.publisher import PartnerPublisher
+from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed
+from hub.agreements.loader import load_agreements
+from hub.audit.store import AuditStore
+from hub.broker import EmbeddedBroker, ensure_topics
+from hub.broker.client_config import consumer_config, producer_config
+from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
+from hub.catalogue.schemas import load_catalogue
+from hub.catalogue.topics import partner_topic
+from hub.config import Settings
+from hub.policy.engine import PolicyEngine
+from hub.processor import Processor, build_processor
+from hub.processor.build import partner_keys
+from hub.registry import RegistryServer, SchemaStore
+
+RAW_COPY_TOPIC = "bench.raw-copy.v1"
+BATCH = 2000
+LATENCY_RATE = 2000
+
+
+def _status_kb(field: str) -> float | None:
+    with contextlib.suppress(OSError), open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return float(line.split()[1])
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0), so the peak is this phase's alone."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb() -> float:
+    hwm = _status_kb("VmHWM")
+    if hwm is not None:
+        return hwm / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- setup -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[tuple[EmbeddedBroker, str]]:
+    with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
+        yield broker, registry.url
+
+
+def recipients(settings: Settings) -> list[str]:
+    """Every recipient an agreement names for police safeguarding concerns."""
+    engine = PolicyEngine(load_agreements(settings.partnership_dir / "agreements"))
+    return engine.candidates(PARTNER, EVENT_TYPE)
+
+
+def publisher_for(settings: Settings, bootstrap: str, registry_url: str) -> PartnerPublisher:
+    concern = load_catalogue(settings.schemas_dir).get(EVENT_TYPE)
+    assert concern is not None
+    return PartnerPublisher(
+        partner=PARTNER,
+        event_type=concern,
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        signer=partner_keys(settings).dev_signing_key(PARTNER),
+    )
+
+
+# -- (a) raw copy ------------------------------------------------------------------------
+
+
+def consume_until(
+    consumer: Consumer, n: int, handle: Callable[[list[Message]], None], timeout: float
+) -> float:
+    """Feed batches to ``handle`` until ``n`` records; seconds from first record to the end
+    of the last batch."""
+    seen, first = 0, 0.0
+    deadline = time.monotonic() + timeout
+    while seen < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {seen} of {n} records consumed in {timeout:.0f}s")
+        # Ask for no more than what is left, so the last batch does not wait out the timeout.
+        batch = [m for m in consumer.consume(min(BATCH, n - seen), 0.5) if m.error() is None]
+        if not batch:
+            continue
+        if not first:
+            first = time.perf_counter()
+        handle(batch)
+        seen += len(batch)
+    return time.perf_counter() - first
+
+
+def raw_copy(bootstrap: str, topic: str, n: int) -> float:
+    consumer = Consumer(consumer_config(bootstrap, f"bench-raw-{time.time_ns()}"))
+    producer = Producer(producer_config(bootstrap))
+    consumer.subscribe([topic])
+
+    def copy(batch: list[Message]) -> None:
+        for m in batch:
+            while True:
+                try:
+                    producer.produce(
+                        RAW_COPY_TOPIC,
+                        value=m.value(),
+                        key=m.key(),
+                        headers=m.headers(),  # type: ignore[arg-type]
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        if producer.flush(30):
+            raise RuntimeError("raw copy: records not acknowledged")
+
+    try:
+        seconds = consume_until(consumer, n, copy, timeout=120)
+    finally:
+        consumer.close()
+    return n / seconds
+
+
+# -- (b) the hub -------------------------------------------------------------------------
+
+
+@dataclass
+class HubRun:
+    eps: float
+    shared: int
+    withheld: int
+    latency: Latency
+    steady: Latency | None  # at a rate the hub sustains, when 2,000/s is too much
+    peak_rss_mb: float
+    rss_before_mb: float
+
+
+def hub_run(
+    settings: Settings,
+    bootstrap: str,
+    registry_url: str,
+    publisher: PartnerPublisher,
+    n: int,
+    feed: PoliceFeed,
+    latency_seconds: float,
+    outputs: list[str],
+) -> HubRun:
+    gc.collect()
+    reset_peak_rss()
+    rss_before = (_status_kb("VmRSS") or 0) / 1024
+    group = f"bench-hub-{time.time_ns()}"
+    audit = AuditStore(f"sqlite:///{settings.data_dir / 'audit.db'}")
+    processor: Processor = build_processor(
+        settings.model_copy(update={"consumer_group": group}),
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        audit=audit,
+    )
+    times = {"first": 0.0, "last": 0.0}
+    original = processor.process_batch
+
+    def timed(messages: list[Message]) -> None:
+        if not times["first"]:
+            times["first"] = time.perf_counter()
+        original(messages)
+        if not times["last"] and processor.stats.consumed >= n:
+            times["last"] = time.perf_counter()  # after flush, audit write and commit
+
+    setattr(processor, "process_batch", timed)  # noqa: B010 - timing hook on this instance
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            processor.run(stop)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="bench-hub", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 300
+        while not times["last"]:
+            if errors:
+                raise errors[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"hub consumed {processor.stats.consumed} of {n}")
+            time.sleep(0.05)
+        stats = processor.stats
+        shared, withheld = sum(stats.shared.values()), stats.withheld
+        eps = n / (times["last"] - times["first"])
+        signer = partner_keys(settings).dev_signing_key(PARTNER)
+
+        def at(rate: int, seconds: float) -> Latency:
+            base = processor.stats.consumed
+            return measure(
+                bootstrap=bootstrap,
+                publisher=publisher,
+                signer=signer,
+                events=feed.events(int(rate * seconds)),
+                recipient_topics=outputs,
+                caught_up=lambda sent: processor.stats.consumed >= base + sent,
+                rate=rate,
+            )
+
+        # First (it leaves no backlog): a rate the hub sustains, if 2,000/s is beyond it.
+        steady = at(max(50, int(eps * 0.5) // 50 * 50), 8.0) if eps < LATENCY_RATE else None
+        lat = at(LATENCY_RATE, latency_seconds)
+    finally:
+        stop.set()
+        thread.join(30)
+        processor.close()
+        audit.close()
+    if errors:
+        raise errors[0]
+    return HubRun(
+        eps=eps,
+        shared=shared,
+        withheld=withheld,
+        latency=lat,
+        steady=steady,
+        peak_rss_mb=peak_rss_mb(),
+        rss_before_mb=rss_before,
+    )
+
+
+# -- (c) faust ---------------------------------------------------------------------------
+
+
+def faust_run(
+    settings: Settings, bootstrap: str, registry_url: str, topic: str, n: int
+) -> tuple[float | None, int | None, str | None]:
+    """(events/s, disclosures produced, note) of the per-event faust agent, in a child."""
+    try:
+        import faust  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:
+        return None, None, "faust-streaming not installed (pip install '.[bench]')"
+    result_file = settings.data_dir / "faust-result.json"
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve().parent / "faust_agent.py"),
+        "--bootstrap",
+        bootstrap,
+        "--registry",
+        registry_url,
+        "--data-dir",
+        str(settings.data_dir),
+        "--topic",
+        topic,
+        "--group",
+        f"bench-faust-{time.time_ns()}",
+        "--events",
+        str(n),
+        "--result",
+        str(result_file),
+    ]
+    timeout = 90 + n / 200
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None, None, f"faust agent did not consume {n} events in {timeout:.0f}s"
+    if proc.returncode == 0 and result_file.exists():
+        out = json.loads(result_file.read_text())
+        return float(out["eps"]), int(out["shared"]), None
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return None, None, f"faust agent failed (exit {proc.returncode}): {' | '.join(tail)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Hub processor benchmark (see bench/README.md)")
+    parser.add_argument("--events", type=int, default=10_000, help="input events (10000)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    parser.add_argument("--latency-seconds", type=float, default=12.0, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-faust", action="store_true", help="do not run (c)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    # Whole batches: the hub's loop asks for 2,000 records with a 0.5 s timeout, so a last,
+    # partial batch would add that wait to its time (and not to the raw copy's).
+    n: int = max(BATCH, -(-args.events // BATCH) * BATCH)
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp,
+        infrastructure() as (
+            broker,
+            registry_url,
+        ),
+    ):
+        settings = Settings(data_dir=Path(tmp))
+        topic = partner_topic(PARTNER, EVENT_TYPE)
+        outputs = [share_topic(r, EVENT_TYPE) for r in recipients(settings)]
+        ensure_topics(
+            broker.bootstrap, [topic, RAW_COPY_TOPIC, DEADLETTER_TOPIC, AUDIT_TOPIC, *outputs]
+        )
+        publisher = publisher_for(settings, broker.bootstrap, registry_url)
+        say(f"publishing {n:,} signed events to {topic} ...")
+        feed = PoliceFeed(seed=2026)
+        for e in feed.events(n):
+            publisher.publish(e)
+        publisher.flush(120)
+
+        say("(a) raw copy ...")
+        raw_eps = raw_copy(broker.bootstrap, topic, n)
+        faust_eps: float | None = None
+        faust_shared: int | None = None
+        faust_note: str | None = "skipped (--skip-faust)"
+        if not args.skip_faust:
+            say("(c) per-event faust agent ...")
+            faust_eps, faust_shared, faust_note = faust_run(
+                settings, broker.bootstrap, registry_url, topic, n
+            )
+        # The hub last: its latency phase publishes more input after the N records.
+        say(f"(b) hub processor, then latency at 2,000/s for {args.latency_seconds:.0f}s ...")
+        hub = hub_run(
+            settings,
+            broker.bootstrap,
+            registry_url,
+            publisher,
+            n,
+            feed,
+            args.latency_seconds,
+            outputs,
+        )
+        publisher.close()
+
+    result = Result(
+        events=n,
+        raw_eps=raw_eps,
+        hub_eps=hub.eps,
+        faust_eps=faust_eps,
+        hub_vs_raw=hub.eps / raw_eps,
+        hub_vs_faust=hub.eps / faust_eps if faust_eps else None,
+        p50_ms=hub.latency.p50_ms,
+        p99_ms=hub.latency.p99_ms,
+        latency_rate=hub.latency.rate,
+        latency_sent=hub.latency.sent,
+        latency_samples=hub.latency.samples,
+        latency_saturated=hub.eps < hub.latency.rate or not hub.latency.drained,
+        steady_rate=hub.steady.rate if hub.steady else None,
+        steady_p50_ms=hub.steady.p50_ms if hub.steady else None,
+        steady_p99_ms=hub.steady.p99_ms if hub.steady else None,
+        peak_rss_mb=hub.peak_rss_mb,
+        hub_shared=hub.shared,
+        hub_withheld=hub.withheld,
+        faust_shared=faust_shared,
+        faust_note=faust_note,
+    )
+    say(table(result, hub.latency, hub.rss_before_mb))
+    if args.json:
+        print(json.dumps({**asdict(result), "note": NOTE}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HUB_TRACING", "none")
+    sys.exit(main())

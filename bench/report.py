@@ -1,0 +1,86 @@
+"""The benchmark's result: one record, a plain-text table and the JSON line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.latency import Latency
+
+NOTE = (
+    "The machine is shared and noisy: absolute figures move between runs; the ratios from "
+    "the same run (same broker, same input, same moment) are the point."
+)
+
+
+@dataclass
+class Result:
+    events: int
+    raw_eps: float
+    hub_eps: float
+    faust_eps: float | None
+    hub_vs_raw: float
+    hub_vs_faust: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    latency_rate: int
+    latency_sent: int
+    latency_samples: int
+    latency_saturated: bool
+    steady_rate: int | None  # a rate the hub sustains, measured when 2,000/s is too much
+    steady_p50_ms: float | None
+    steady_p99_ms: float | None
+    peak_rss_mb: float
+    hub_shared: int
+    hub_withheld: int
+    faust_shared: int | None
+    faust_note: str | None
+
+
+def _fmt(v: float | None, spec: str = ",.0f") -> str:
+    return "not measured" if v is None else format(v, spec)
+
+
+def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
+    rows = [
+        ("(a) raw copy, confluent-kafka", f"{_fmt(r.raw_eps)} events/s"),
+        ("(b) hub processor", f"{_fmt(r.hub_eps)} events/s"),
+        ("(c) per-event faust agent", _fmt(r.faust_eps) + (" events/s" if r.faust_eps else "")),
+        ("hub / raw", _fmt(r.hub_vs_raw, ".3f")),
+        ("hub / faust", _fmt(r.hub_vs_faust, ".1f") + ("x" if r.hub_vs_faust else "")),
+        (
+            f"latency p50 / p99 at {lat.rate:,}/s",
+            f"{_fmt(r.p50_ms, '.0f')} ms / {_fmt(r.p99_ms, '.0f')} ms "
+            f"({lat.samples:,} disclosures of {lat.sent:,} events sent, "
+            f"max {_fmt(lat.max_ms, '.0f')} ms)",
+        ),
+        *(
+            [
+                (
+                    f"latency p50 / p99 at {r.steady_rate:,}/s",
+                    f"{_fmt(r.steady_p50_ms, '.0f')} ms / {_fmt(r.steady_p99_ms, '.0f')} ms "
+                    "(a rate the hub sustains here)",
+                )
+            ]
+            if r.steady_rate
+            else []
+        ),
+        (
+            "peak RSS, hub run",
+            f"{r.peak_rss_mb:,.0f} MB (process RSS before it: {rss_before_mb:,.0f} MB)",
+        ),
+        ("disclosures hub / faust", f"{r.hub_shared:,} / {_fmt(r.faust_shared, ',')}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    head = f"Processor benchmark: {r.events:,} signed safeguarding concerns, one embedded broker"
+    lines = [head, "-" * len(head)]
+    lines += [f"{k.ljust(width)}  {v}" for k, v in rows]
+    if r.latency_saturated:
+        lines.append(
+            f"latency: the hub ran below the offered {lat.rate:,}/s here, so a backlog built "
+            "up during the latency phase and the percentiles measure queueing, not a steady state"
+            + ("" if lat.drained else "; it was not drained in time (slowest records missing)")
+        )
+    if r.faust_note:
+        lines.append(f"faust: {r.faust_note}")
+    lines.append(f"note: {NOTE}")
+    return "\n".join(lines)

@@ -1,0 +1,256 @@
+"""Fuzz the processor's edge with thousands of hostile records (seeded): it must not crash,
+must dead-letter each one with a reason code, and must still decide the valid events
+interleaved with them (three audit decisions each)."""
+
+from __future__ import annotations
+
+import base64
+import random
+import struct
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.sources.publisher import PartnerPublisher
+from connectors.synthetic.police import PoliceFeed
+from hub.audit.store import AuditStore
+from hub.broker import EmbeddedBroker, ensure_topics
+from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topic, share_topic
+from hub.config import Settings
+from hub.identity.signing import SIGNATURE_HEADER, SIGNER_HEADER, sign
+from hub.processor import build_processor
+from hub.processor.build import partner_keys
+from tests.integration.checker import SignedSender, check, read_topics, topic_records
+
+pytestmark = pytest.mark.integration
+
+CANDIDATES = ("liverpool-mash", "knowsley-mash", "modern-slavery-network")
+SEED = 4242
+VALID = 800
+
+# What each kind of hostile record must be dead-lettered as.
+EXPECTED: dict[str, set[str]] = {
+    "random bytes": {"malformed", "unknown-schema"},
+    "empty value": {"malformed"},
+    "tombstone": {"malformed"},
+    "over the size limit": {"malformed"},
+    "truncated Avro": {"malformed"},
+    "random schema id": {"unknown-schema"},
+    "huge string": {"malformed"},
+    "string length bomb": {"malformed"},
+    "trailing bytes": {"malformed"},
+    "bad signature": {"bad-signature"},
+    "no headers": {"unsigned"},
+    "signature without key id": {"unsigned"},
+    "garbage base64 signature": {"bad-signature"},
+    "garbage key id": {"unknown-signer"},
+    "signature of another topic": {"bad-signature"},
+    "signature of another value": {"bad-signature"},
+    "signed by another partner": {"partner-mismatch"},
+    "spoofed source partner": {"partner-mismatch"},
+}
+
+
+def zigzag(n: int) -> bytes:
+    """Avro's variable-length zig-zag long."""
+    z = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while z > 0x7F:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+def hostile_records(
+    rng: random.Random,
+    publisher: PartnerPublisher,
+    settings: Settings,
+    topic: str,
+) -> list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]]:
+    """(label, value, key, headers or None for "signed by the police")."""
+    police = partner_keys(settings).dev_signing_key("merseyside-police")
+    wirral = partner_keys(settings).dev_signing_key("wirral-mbc")
+    feed = PoliceFeed(seed=SEED + 1)
+    template = publisher.serialize(feed.next_event())
+    schema_id = int.from_bytes(template[1:5], "big")
+    out: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]] = []
+
+    def key() -> bytes | None:
+        r = rng.random()
+        return None if r < 0.1 else rng.randbytes(rng.randint(0, 40))
+
+    for _ in range(1200):
+        n = rng.choice([0, 1, 4, 5, 6]) if rng.random() < 0.1 else rng.randint(0, 4000)
+        out.append(("random bytes", rng.randbytes(n), key(), None))
+    for n in (1_000_001, 1_200_000, 1_500_000):
+        out.append(("over the size limit", rng.randbytes(n), key(), None))
+    out.append(("empty value", b"", key(), None))
+    out.append(("tombstone", None, key(), None))
+    for _ in range(3):
+        valid = publisher.serialize(feed.next_event())
+        for cut in range(0, len(valid), 3):
+            out.append(("truncated Avro", valid[:cut], key(), None))
+        out.append(("trailing bytes", valid + rng.randbytes(rng.randint(1, 9)), key(), None))
+    for _ in range(300):
+        bogus = rng.choice([rng.randint(1000, 2**32 - 1), 2**32 - 1, 0])
+        body = rng.choice([template[5:], rng.randbytes(rng.randint(0, 300))])
+        out.append(("random schema id", struct.pack(">bI", 0, bogus) + body, key(), None))
+    for size in (1_100_000, 1_400_000):
+        event = feed.next_event()
+        event["narrative"] = "x" * size
+        out.append(("huge string", publisher.serialize(event), key(), None))
+    for n in (2**20, 2**31, 2**40, 2**62, -(2**40), -1):
+        # The first field (the envelope's event id string) claims n bytes; the body ends.
+        body = zigzag(n) + rng.randbytes(rng.randint(0, 30))
+        out.append(("string length bomb", struct.pack(">bI", 0, schema_id) + body, key(), None))
+    for _ in range(500):
+        value = publisher.serialize(feed.next_event())
+        k = key()
+        label = rng.choice(
+            [
+                "bad signature",
+                "no headers",
+                "signature without key id",
+                "garbage base64 signature",
+                "garbage key id",
+                "signature of another topic",
+                "signature of another value",
+                "signed by another partner",
+            ]
+        )
+        if label == "bad signature":
+            headers = [
+                (SIGNATURE_HEADER, base64.b64encode(rng.randbytes(rng.choice([1, 63, 64, 65])))),
+                (SIGNER_HEADER, police.key_id.encode()),
+            ]
+        elif label == "no headers":
+            headers = []
+        elif label == "signature without key id":
+            headers = sign(police, topic, k, value)[:1]
+        elif label == "garbage base64 signature":
+            headers = [
+                (SIGNATURE_HEADER, rng.choice([b"!!!not base64!!!", rng.randbytes(40), b"===="])),
+                (SIGNER_HEADER, police.key_id.encode()),
+            ]
+        elif label == "garbage key id":
+            sig = sign(police, topic, k, value)[0]
+            headers = [sig, (SIGNER_HEADER, rng.randbytes(rng.randint(1, 30)) + b"\xff")]
+        elif label == "signature of another topic":
+            other = rng.choice(
+                [
+                    partner_topic("merseyside-police", "missing-episode"),
+                    partner_topic("wirral-mbc", "safeguarding-concern"),
+                    topic + "x",
+                ]
+            )
+            headers = sign(police, other, k, value)
+        elif label == "signature of another value":
+            headers = sign(police, topic, k, publisher.serialize(feed.next_event()))
+        else:
+            headers = sign(wirral, topic, k, value)
+        out.append((label, value, k, headers))
+    for _ in range(50):
+        event = feed.next_event()
+        event["envelope"]["source_partner"] = rng.choice(["wirral-mbc", "", "MERSEYSIDE-POLICE"])
+        out.append(("spoofed source partner", publisher.serialize(event), key(), None))
+    assert {label for label, *_ in out} == set(EXPECTED)
+    return out
+
+
+def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
+    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, concern_type: EventType
+) -> None:
+    started = time.monotonic()
+    rng = random.Random(SEED)
+    settings = Settings(data_dir=tmp_path)
+    topic = partner_topic("merseyside-police", "safeguarding-concern")
+    ensure_topics(
+        broker.bootstrap,
+        [
+            topic,
+            DEADLETTER_TOPIC,
+            AUDIT_TOPIC,
+            *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
+        ],
+    )
+    police = partner_keys(settings).dev_signing_key("merseyside-police")
+    publisher = PartnerPublisher(
+        partner="merseyside-police",
+        event_type=concern_type,
+        bootstrap=broker.bootstrap,
+        registry_url=registry_url,
+        signer=police,
+    )
+    hostile = hostile_records(rng, publisher, settings, topic)
+    events = PoliceFeed(seed=SEED).events(VALID)
+    valid = [(publisher.serialize(e), e["envelope"]["event_id"]) for e in events]
+    publisher.close()
+    plan: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None, str]] = [
+        (label, value, k, headers, "") for label, value, k, headers in hostile
+    ]
+    for good, event_id in valid:
+        plan.insert(
+            rng.randrange(len(plan) + 1), ("valid", good, event_id.encode(), None, event_id)
+        )
+    sender = SignedSender(broker.bootstrap, topic, police)
+    for label, value, k, headers, event_id in plan:
+        sender.send(value, k, valid_id=event_id or None, label=label, headers=headers)
+    sent = sender.flush()
+    assert len(sent.valid) == VALID and len(sent.hostile) == len(hostile)
+
+    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    processor = build_processor(
+        settings, bootstrap=broker.bootstrap, registry_url=registry_url, audit=audit
+    )
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            processor.run(stop, until=lambda s: s.consumed >= sent.total)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(90)
+    stop.set()
+    thread.join(10)
+    processor.close()
+    assert not errors, f"the processor crashed: {errors!r}"
+    assert processor.stats.consumed == sent.total
+
+    dead = audit.all_dead_letters()
+    share = {r: share_topic(r, "safeguarding-concern") for r in CANDIDATES}
+    on_topics = read_topics(broker.bootstrap, list(share.values()))
+    problems = check(
+        sent=sent,
+        candidates=CANDIDATES,
+        decisions=audit.all_decisions(),
+        dead_letters=dead,
+        sinks={},
+        topics={r: topic_records(r, on_topics[t]) for r, t in share.items()},
+    )
+    assert not problems, problems
+    by_place: dict[Any, dict[str, Any]] = {
+        (d["topic"], d["partition"], d["offset"]): d for d in dead
+    }
+    wrong = Counter(
+        (label, by_place[where]["reason_code"])
+        for where, label in sent.hostile.items()
+        if by_place[where]["reason_code"] not in EXPECTED[label]
+    )
+    assert not wrong, f"dead-lettered with an unexpected reason: {wrong}"
+    assert len(dead) == len(hostile)
+    assert all(d["reason"] for d in dead)
+    audit.close()
+    codes = Counter(d["reason_code"] for d in dead)
+    print(
+        f"\nfuzz: {len(hostile)} hostile + {VALID} valid, dead letters {dict(codes)}, "
+        f"{time.monotonic() - started:.1f}s"
+    )
