@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+
+def shallow(record: Any) -> dict[str, Any]:
+    """A dataclass as a dict without ``asdict``'s deep copy: on the hot path (two conversions
+    per decision) the deep copy was about 40% of the processor's time in profiling."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class AuditRecord:
     trace_id: str | None = None  # follow the event end to end in the trace viewer
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        return json.dumps(shallow(self), sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> AuditRecord:
@@ -62,4 +68,4 @@ class DeadLetterRecord:
     processor_instance: str = ""
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        return json.dumps(shallow(self), sort_keys=True).encode()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from sqlalchemy import (
 )
 
 from hub.audit.chain import GENESIS, link, sign_checkpoint
-from hub.audit.records import AuditRecord, DeadLetterRecord
+from hub.audit.records import AuditRecord, DeadLetterRecord, shallow
 from hub.identity.keys import SigningKey
 
 metadata = MetaData()
@@ -176,7 +175,7 @@ class AuditStore:
     def write_decisions(self, records: Iterable[AuditRecord]) -> int:
         rows = []
         for r in records:
-            row = asdict(r)
+            row = shallow(r)
             row["gateways"] = json.dumps(list(r.gateways))
             row["fields"] = json.dumps(r.fields, sort_keys=True)
             row["notes"] = json.dumps(list(r.notes))
@@ -184,7 +183,7 @@ class AuditStore:
         return self._append("decision", rows)
 
     def write_dead_letters(self, records: Iterable[DeadLetterRecord]) -> int:
-        return self._append("dead_letter", [asdict(r) for r in records])
+        return self._append("dead_letter", [shallow(r) for r in records])
 
     def count_decisions(self, outcome: str | None = None) -> int:
         stmt = select(func.count()).select_from(decisions)
