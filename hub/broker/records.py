@@ -23,16 +23,6 @@ def header(msg: Message, name: str) -> str | None:
     return None
 
 
-def headers_dict(msg: Message) -> dict[str, str]:
-    raw = msg.headers() or []
-    items = raw.items() if isinstance(raw, dict) else raw
-    return {
-        k: (v.decode(errors="replace") if isinstance(v, bytes) else v)
-        for k, v in items
-        if v is not None
-    }
-
-
 def headers_bytes(msg: Message) -> dict[str, bytes]:
     """Headers as bytes; when a name repeats, the last one wins (as Kafka clients read them)."""
     raw = msg.headers() or []

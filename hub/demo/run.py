@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -256,8 +255,3 @@ def _tampering(keys: PartnerKeyStore) -> SigningKey:
     """A key that signs as the police but is not theirs: its signatures never verify."""
     real = keys.dev_signing_key(PARTNER)
     return SigningKey(real.key_id, Ed25519PrivateKey.generate())
-
-
-def newest_run(data_dir: Path) -> Path | None:
-    runs = sorted((data_dir / "runs").glob("*"))
-    return runs[-1] if runs else None

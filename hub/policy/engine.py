@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hub.agreements.models import Agreement, Status
@@ -42,12 +42,23 @@ class PolicyEngine:
             except ConditionError as exc:
                 self._compiled.append(_Compiled(a, None, str(exc)))
         self._plans: dict[tuple[str, int, str], RecordPlan | str] = {}
+        self._governing_day: date | None = None
+        self._candidates: dict[tuple[str, str], list[str]] = {}
+        self._governing_cache: list[_Compiled] = []
 
     @property
     def agreements(self) -> list[Agreement]:
         return list(self._agreements)
 
     def _governing(self, now: datetime) -> list[_Compiled]:
+        # Depends only on the date: computed once a day, not per event and recipient.
+        day = now.date()
+        if self._governing_day != day:
+            self._governing_cache = self._compute_governing(day)
+            self._governing_day = day
+        return self._governing_cache
+
+    def _compute_governing(self, today: date) -> list[_Compiled]:
         """One version per agreement: the newest that has taken effect.
 
         A draft never governs (v1 stays in force while v2 is under review); an approved,
@@ -63,21 +74,23 @@ class PolicyEngine:
             effective = [
                 c
                 for c in versions
-                if c.agreement.status is not Status.DRAFT
-                and c.agreement.effective_from <= now.date()
+                if c.agreement.status is not Status.DRAFT and c.agreement.effective_from <= today
             ]
             chosen.append(effective[0] if effective else versions[0])
         return chosen
 
     def candidates(self, provider: str, event_type: str) -> list[str]:
         """Recipients named by any agreement (in any state) for this provider and event type."""
-        out = {
-            r
-            for a in self._agreements
-            if provider in a.providers and event_type in a.event_types
-            for r in a.recipients
-        }
-        return sorted(out)
+        key = (provider, event_type)
+        if key not in self._candidates:
+            out = {
+                r
+                for a in self._agreements
+                if provider in a.providers and event_type in a.event_types
+                for r in a.recipients
+            }
+            self._candidates[key] = sorted(out)
+        return self._candidates[key]
 
     def plan(self, agreement: Agreement, event_type: EventType) -> RecordPlan | str:
         key = (agreement.id, agreement.version, event_type.slug)
@@ -98,11 +111,12 @@ class PolicyEngine:
         event_id = event_type.event_id(event)
         activation: dict[str, Any] | None = None
         decisions = []
+        governing = self._governing(now)
         for recipient in self.candidates(provider, event_type.slug):
             reasons: list[str] = []
             considered: Agreement | None = None
             shared: Decision | None = None
-            for c in self._governing(now):
+            for c in governing:
                 a = c.agreement
                 if recipient not in a.recipients or provider not in a.providers:
                     continue
