@@ -69,3 +69,24 @@ class DeadLetterRecord:
 
     def to_json(self) -> bytes:
         return json.dumps(shallow(self), sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """A recipient sink's account of one disclosure (``hub.receipts.v1``): delivered to the
+    recipient's system at a time, or failed with the reason."""
+
+    receipt_id: str  # "<disclosure_id>:<status>": a redelivered receipt is stored once
+    disclosure_id: str
+    recipient: str
+    sink: str  # which system took it, e.g. "mash-case-system"
+    status: str  # "delivered" | "failed"
+    at: str
+    reason: str | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps(shallow(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> ReceiptRecord:
+        return cls(**json.loads(raw))

@@ -14,13 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     func,
     insert,
@@ -29,87 +23,18 @@ from sqlalchemy import (
 )
 
 from hub.audit.chain import GENESIS, link, sign_checkpoint
-from hub.audit.records import AuditRecord, DeadLetterRecord, shallow
+from hub.audit.migrate import upgrade
+from hub.audit.records import AuditRecord, DeadLetterRecord, ReceiptRecord, shallow
+from hub.audit.tables import (
+    KINDS,
+    chain,
+    chain_head,
+    checkpoints,
+    dead_letters,
+    decisions,
+    receipts,
+)
 from hub.identity.keys import SigningKey
-
-metadata = MetaData()
-
-decisions = Table(
-    "decisions",
-    metadata,
-    Column("decision_id", String(36), primary_key=True),
-    Column("event_id", String(64), nullable=False, index=True),
-    Column("event_type", String(100), nullable=False),
-    Column("provider", String(100), nullable=False, index=True),
-    Column("recipient", String(100), nullable=False, index=True),
-    Column("outcome", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("agreement_id", String(100), index=True),
-    Column("agreement_version", Integer),
-    Column("legal_basis", Text),
-    Column("gateways", Text, nullable=False),
-    Column("disclosure_id", String(36), unique=True),
-    Column("fields", Text, nullable=False),
-    Column("decided_at", String(40), nullable=False, index=True),
-    Column("processor_instance", String(100), nullable=False),
-    Column("source_topic", String(249), nullable=False),
-    Column("source_partition", Integer, nullable=False),
-    Column("source_offset", Integer, nullable=False),
-    Column("output_topic", String(249)),
-    Column("notes", Text, nullable=False, default="[]"),
-    Column("trace_id", String(32)),
-)
-
-dead_letters = Table(
-    "dead_letters",
-    metadata,
-    Column("dead_letter_id", String(300), primary_key=True),
-    Column("partner", String(100), index=True),
-    Column("topic", String(249), nullable=False),
-    Column("partition", Integer, nullable=False),
-    Column("offset", Integer, nullable=False),
-    Column("reason_code", String(50), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("fix", Text, nullable=False),
-    Column("at", String(40), nullable=False),
-    Column("processor_instance", String(100), nullable=False),
-)
-
-
-chain = Table(
-    "chain",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("kind", String(16), nullable=False),
-    Column("record_id", String(300), nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-)
-
-# One row: the chain's head. Updating it first serialises concurrent writers (a row lock in
-# PostgreSQL, the write lock in SQLite), so links are computed in one order.
-chain_head = Table(
-    "chain_head",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", Integer, nullable=False),
-    Column("hash", String(64), nullable=False),
-)
-
-checkpoints = Table(
-    "checkpoints",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("hash", String(64), nullable=False),
-    Column("signed_at", String(40), nullable=False),
-    Column("key_id", String(200), nullable=False),
-    Column("signature", Text, nullable=False),
-)
-
-KINDS: dict[str, tuple[Table, str]] = {
-    "decision": (decisions, "decision_id"),
-    "dead_letter": (dead_letters, "dead_letter_id"),
-}
 
 
 class AuditStore:
@@ -119,7 +44,7 @@ class AuditStore:
         self.url = url
         self.engine: Engine = create_engine(url)
         self._signer = signer
-        metadata.create_all(self.engine)
+        upgrade(self.engine)
         with self.engine.begin() as conn:
             if conn.execute(select(chain_head.c.id)).first() is None:
                 conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
@@ -185,6 +110,9 @@ class AuditStore:
     def write_dead_letters(self, records: Iterable[DeadLetterRecord]) -> int:
         return self._append("dead_letter", [shallow(r) for r in records])
 
+    def write_receipts(self, records: Iterable[ReceiptRecord]) -> int:
+        return self._append("receipt", [shallow(r) for r in records])
+
     def count_decisions(self, outcome: str | None = None) -> int:
         stmt = select(func.count()).select_from(decisions)
         if outcome is not None:
@@ -208,6 +136,10 @@ class AuditStore:
     def all_dead_letters(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(dead_letters))]
+
+    def all_receipts(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(receipts))]
 
     def close(self) -> None:
         self.engine.dispose()

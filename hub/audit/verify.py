@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
 from hub.audit.chain import GENESIS, checkpoint_valid, link
-from hub.audit.store import KINDS, AuditStore, chain, chain_head, checkpoints
+from hub.audit.store import AuditStore
+from hub.audit.tables import KINDS, chain, chain_head, checkpoints
 
 
 @dataclass(frozen=True)

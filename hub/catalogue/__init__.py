@@ -4,6 +4,7 @@ from hub.catalogue.schemas import Catalogue, EventType, FieldInfo, load_catalogu
 from hub.catalogue.topics import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
+    RECEIPTS_TOPIC,
     PartnerTopic,
     parse_partner_topic,
     partner_topic,
@@ -13,6 +14,7 @@ from hub.catalogue.topics import (
 __all__ = [
     "AUDIT_TOPIC",
     "DEADLETTER_TOPIC",
+    "RECEIPTS_TOPIC",
     "Catalogue",
     "EventType",
     "FieldInfo",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 DEADLETTER_TOPIC = "hub.deadletter.v1"
 AUDIT_TOPIC = "hub.audit.v1"
+RECEIPTS_TOPIC = "hub.receipts.v1"  # delivery receipts from recipient sinks
 
 _ID = r"[a-z0-9][a-z0-9-]*"
 _PARTNER_TOPIC = re.compile(rf"^partner\.({_ID})\.({_ID})\.v([0-9]+)$")

@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 
 from hub.audit import AuditStore, DeadLetterRecord
 from hub.audit.chain import link
-from hub.audit.store import chain, chain_head, dead_letters, decisions
+from hub.audit.tables import chain, chain_head, dead_letters, decisions
 from hub.audit.verify import verify_store
 from hub.identity import PartnerKeyStore
 from tests.audit.test_store import record

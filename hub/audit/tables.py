@@ -1,0 +1,100 @@
+"""The audit store's tables (SQLAlchemy Core). The schema itself is created and changed only
+by the Alembic migrations in ``hub/audit/migrations``; these definitions must match them
+(``tests/audit/test_migrations.py`` compares the two)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", String(36), primary_key=True),
+    Column("event_id", String(64), nullable=False, index=True),
+    Column("event_type", String(100), nullable=False),
+    Column("provider", String(100), nullable=False, index=True),
+    Column("recipient", String(100), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("agreement_id", String(100), index=True),
+    Column("agreement_version", Integer),
+    Column("legal_basis", Text),
+    Column("gateways", Text, nullable=False),
+    Column("disclosure_id", String(36), unique=True),
+    Column("fields", Text, nullable=False),
+    Column("decided_at", String(40), nullable=False, index=True),
+    Column("processor_instance", String(100), nullable=False),
+    Column("source_topic", String(249), nullable=False),
+    Column("source_partition", Integer, nullable=False),
+    Column("source_offset", Integer, nullable=False),
+    Column("output_topic", String(249)),
+    Column("notes", Text, nullable=False, default="[]"),
+    Column("trace_id", String(32)),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("dead_letter_id", String(300), primary_key=True),
+    Column("partner", String(100), index=True),
+    Column("topic", String(249), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", Integer, nullable=False),
+    Column("reason_code", String(50), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("processor_instance", String(100), nullable=False),
+)
+
+# Delivery receipts from recipient sinks (``hub.receipts.v1``): "received by the MASH case
+# system at 10:32", or failed with the reason. One per (disclosure, attempt outcome).
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("receipt_id", String(300), primary_key=True),
+    Column("disclosure_id", String(36), nullable=False, index=True),
+    Column("recipient", String(100), nullable=False, index=True),
+    Column("sink", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # delivered | failed
+    Column("at", String(40), nullable=False, index=True),
+    Column("reason", Text),
+)
+
+chain = Table(
+    "chain",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("record_id", String(300), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the chain's head. Updating it first serialises concurrent writers (a row lock in
+# PostgreSQL, the write lock in SQLite), so links are computed in one order.
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("signed_at", String(40), nullable=False),
+    Column("key_id", String(200), nullable=False),
+    Column("signature", Text, nullable=False),
+)
+
+KINDS: dict[str, tuple[Table, str]] = {
+    "decision": (decisions, "decision_id"),
+    "dead_letter": (dead_letters, "dead_letter_id"),
+    "receipt": (receipts, "receipt_id"),
+}
