@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 
-.PHONY: bench demo test lint typecheck check-agreements check-schemas setup setup-test clean
+.PHONY: bench demo test system-deps lint typecheck check-agreements check-schemas setup setup-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,11 @@ check-agreements: setup
 check-schemas: setup
 	$(BIN)/hub schemas check --base HEAD~1
 
-test: setup-test lint typecheck check-agreements check-schemas
+# PostgreSQL and Chromium from Debian, for the tests that run on them (scripts/system-deps.sh).
+system-deps:
+	scripts/system-deps.sh
+
+test: system-deps setup-test lint typecheck check-agreements check-schemas
 	$(BIN)/python -m pytest $(ARGS)
 
 clean:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import create_engine, text
 
 from hub.agreements import Agreement, load_agreements
 from hub.catalogue import Catalogue, EventType, load_catalogue
 from hub.privacy.keys import LocalKeyProvider
+from tests.postgres import postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,3 +44,22 @@ def keys(tmp_path: Path) -> LocalKeyProvider:
         for i, d in enumerate(["msn", "mash", "research"], 1)
     }
     return LocalKeyProvider(tmp_path / "keys", fixed)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session; each test gets its own database from
+    ``postgres_db``."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> str:
+    """A new, empty database on the session's server: tests do not see each other's rows."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
