@@ -40,6 +40,9 @@ class AuditRecord:
     # What a treatment could not do, e.g. an NHS number not tokenised (check digit wrong).
     notes: tuple[str, ...] = ()
     trace_id: str | None = None  # follow the event end to end in the trace viewer
+    # Whom the event is about, as tokens in the hub-only "audit" linkage domain
+    # (hub/privacy/subjects.py): how a subject access request finds its disclosures.
+    subjects: tuple[str, ...] = ()
 
     def to_json(self) -> bytes:
         return json.dumps(shallow(self), sort_keys=True).encode()
@@ -49,6 +52,7 @@ class AuditRecord:
         data: dict[str, Any] = json.loads(raw)
         data["gateways"] = tuple(data.get("gateways", ()))
         data["notes"] = tuple(data.get("notes", ()))
+        data["subjects"] = tuple(data.get("subjects", ()))
         return cls(**data)
 
 

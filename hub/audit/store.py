@@ -8,12 +8,13 @@ signs a checkpoint of the chain head (``hub audit verify`` checks both).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Engine,
     create_engine,
     func,
@@ -31,6 +32,7 @@ from hub.audit.tables import (
     chain_head,
     checkpoints,
     dead_letters,
+    decision_subjects,
     decisions,
     receipts,
 )
@@ -49,7 +51,12 @@ class AuditStore:
             if conn.execute(select(chain_head.c.id)).first() is None:
                 conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
 
-    def _append(self, kind: str, rows: Sequence[dict[str, Any]]) -> int:
+    def _append(
+        self,
+        kind: str,
+        rows: Sequence[dict[str, Any]],
+        also: Callable[[Connection, Sequence[dict[str, Any]]], None] | None = None,
+    ) -> int:
         """Insert the records not yet stored and chain them, in one transaction."""
         if not rows:
             return 0
@@ -83,6 +90,8 @@ class AuditStore:
             if not new:
                 return 0
             conn.execute(insert(table), new)
+            if also is not None:
+                also(conn, new)
             conn.execute(insert(chain), links)
             conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=head))
             if self._signer is not None:
@@ -104,8 +113,19 @@ class AuditStore:
             row["gateways"] = json.dumps(list(r.gateways))
             row["fields"] = json.dumps(r.fields, sort_keys=True)
             row["notes"] = json.dumps(list(r.notes))
+            row["subjects"] = json.dumps(list(r.subjects))
             rows.append(row)
-        return self._append("decision", rows)
+        return self._append("decision", rows, self._index_subjects)
+
+    @staticmethod
+    def _index_subjects(conn: Connection, new: Sequence[dict[str, Any]]) -> None:
+        index = [
+            {"token": t, "decision_id": row["decision_id"]}
+            for row in new
+            for t in json.loads(row["subjects"])
+        ]
+        if index:
+            conn.execute(insert(decision_subjects), index)
 
     def write_dead_letters(self, records: Iterable[DeadLetterRecord]) -> int:
         return self._append("dead_letter", [shallow(r) for r in records])

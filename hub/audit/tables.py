@@ -32,6 +32,16 @@ decisions = Table(
     Column("output_topic", String(249)),
     Column("notes", Text, nullable=False, default="[]"),
     Column("trace_id", String(32)),
+    Column("subjects", Text, nullable=False, default="[]"),
+)
+
+# Index of decisions by subject token (the tokens are also in decisions.subjects, which the
+# hash chain covers; this table only makes the lookup fast).
+decision_subjects = Table(
+    "decision_subjects",
+    metadata,
+    Column("token", String(120), primary_key=True),
+    Column("decision_id", String(36), primary_key=True),
 )
 
 dead_letters = Table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,11 @@ class EventType:
 
     def walk(self) -> list[FieldInfo]:
         """Every field, depth first, records before their children."""
+        return list(self._walked)
+
+    @cached_property
+    def _walked(self) -> tuple[FieldInfo, ...]:
+        # Cached: the processor asks for tagged paths several times per event.
         out: list[FieldInfo] = []
 
         def visit(items: tuple[FieldInfo, ...]) -> None:
@@ -63,17 +69,29 @@ class EventType:
                 visit(f.children)
 
         visit(self.fields)
-        return out
+        return tuple(out)
+
+    @cached_property
+    def _by_tag(self) -> dict[str, tuple[str, ...]]:
+        index: dict[str, list[str]] = {}
+        for f in self._walked:
+            for tag in f.tags:
+                index.setdefault(tag, []).append(f.path)
+        return {tag: tuple(paths) for tag, paths in index.items()}
 
     def field(self, path: str) -> FieldInfo | None:
-        return next((f for f in self.walk() if f.path == path), None)
+        return next((f for f in self._walked if f.path == path), None)
 
     def paths_with_tag(self, tag: str) -> list[str]:
-        return [f.path for f in self.walk() if tag in f.tags]
+        return list(self._by_tag.get(tag, ()))
+
+    def person_records(self) -> tuple[FieldInfo, ...]:
+        """The record fields tagged ``person``: whom the event is about."""
+        return tuple(f for f in self._walked if f.is_record and "person" in f.tags)
 
     def value_at_tag(self, record: Mapping[str, Any], tag: str) -> Any:
         """The value of the first field carrying ``tag`` (e.g. ``event-id``), or None."""
-        for path in self.paths_with_tag(tag):
+        for path in self._by_tag.get(tag, ()):
             value: Any = record
             for part in path.split("."):
                 value = value.get(part) if isinstance(value, Mapping) else None

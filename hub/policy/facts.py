@@ -40,7 +40,7 @@ def derive_facts(event: Mapping[str, Any], event_type: EventType) -> dict[str, A
     """Facts keyed by name; a fact that cannot be derived is absent (test with ``has()``)."""
     facts: dict[str, Any] = {}
     when = event_time(event, event_type)
-    persons = [f for f in event_type.walk() if "person" in f.tags and f.is_record]
+    persons = event_type.person_records()
     if persons and when is not None:
         subject = persons[0]
         for child in subject.children:

@@ -19,6 +19,7 @@ from hub.privacy.generalise import generalise
 from hub.privacy.keys import KeyProvider
 from hub.privacy.normalise import normalise
 from hub.privacy.redact import redact
+from hub.privacy.subjects import SUBJECT_DOMAIN, subject_tokens
 from hub.privacy.token import PERSON, make_token, person_input
 
 
@@ -61,6 +62,10 @@ def _identifiers(record: Mapping[str, Any], event_type: EventType) -> list[str]:
 class Transformer:
     def __init__(self, keys: KeyProvider) -> None:
         self._keys = keys
+
+    def subjects(self, record: Mapping[str, Any], event_type: EventType) -> tuple[str, ...]:
+        """Whom the event is about, in the hub-only audit domain (hub/privacy/subjects.py)."""
+        return subject_tokens(record, event_type, self._keys.current(SUBJECT_DOMAIN))
 
     def apply(
         self, plan: RecordPlan, record: Mapping[str, Any], event_type: EventType

@@ -263,10 +263,11 @@ class Processor:
                 f"(topic {topic})",
                 fix="publish only your own events, on your own partner topics",
             )
-        rows = []
-        for decision in self._engine.decide(event, event_type, owner.partner, now):
-            rows.append(self._route(decision, event, event_type, msg, now))
-        return rows
+        subjects = self._transformer.subjects(event, event_type)
+        return [
+            self._route(decision, event, event_type, msg, now, subjects)
+            for decision in self._engine.decide(event, event_type, owner.partner, now)
+        ]
 
     def _route(
         self,
@@ -275,6 +276,7 @@ class Processor:
         event_type: EventType,
         msg: Message,
         now: datetime,
+        subjects: tuple[str, ...],
     ) -> AuditRecord:
         output_topic: str | None = None
         fields: dict[str, dict[str, str]] = {}
@@ -349,6 +351,7 @@ class Processor:
             output_topic=output_topic,
             notes=notes if d.shared else (),
             trace_id=self._trace_id,
+            subjects=subjects,
         )
 
     # -- producing ----------------------------------------------------------------------
