@@ -5,8 +5,7 @@ signal handlers, so it gets a process of its own). For every record it does the 
 with the hub's own building blocks: verify the signature, decode (fastavro, writer schema
 from the registry, cached), decide (``PolicyEngine.decide``), transform (``Transformer``),
 encode with the recipient schema and produce each disclosure and one audit record per
-decision. It does not write the SQLite audit store (the hub does), so the comparison leans
-in faust's favour.
+decision (like the hub's processor, which leaves the audit store to the audit ingester).
 
 Writes ``{"consumed": n, "seconds": s, "eps": n/s, "shared": k}`` as JSON to ``--result``.
 """
@@ -91,6 +90,7 @@ def build_app(args: argparse.Namespace) -> Any:
             writer = schemas.writer(schema_id)
             record = wire.decode(body, writer.parsed, writer.event_type.parsed)
             now = datetime.now(UTC)
+            subjects = transformer.subjects(record, writer.event_type)
             for d in engine.decide(record, writer.event_type, signer, now):
                 output_topic = None
                 if d.shared and d.plan is not None:
@@ -131,6 +131,7 @@ def build_app(args: argparse.Namespace) -> Any:
                     source_partition=msg.partition,
                     source_offset=msg.offset,
                     output_topic=output_topic,
+                    subjects=subjects,
                 )
                 await audit_topic.send(key=d.decision_id.encode(), value=row.to_json())
             state["consumed"] += 1

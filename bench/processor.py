@@ -39,10 +39,10 @@ from confluent_kafka import Consumer, Message, Producer
 
 from bench.latency import Latency, measure
 from bench.report import NOTE, Result, table
+from bench.scaling import group_rate
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed
 from hub.agreements.loader import load_agreements
-from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
@@ -56,6 +56,7 @@ from hub.registry import RegistryServer, SchemaStore
 
 RAW_COPY_TOPIC = "bench.raw-copy.v1"
 BATCH = 2000
+PARTITIONS = 6
 LATENCY_RATE = 2000
 
 
@@ -193,12 +194,10 @@ def hub_run(
     reset_peak_rss()
     rss_before = (_status_kb("VmRSS") or 0) / 1024
     group = f"bench-hub-{time.time_ns()}"
-    audit = AuditStore(f"sqlite:///{settings.data_dir / 'audit.db'}")
     processor: Processor = build_processor(
         settings.model_copy(update={"consumer_group": group}),
         bootstrap=bootstrap,
         registry_url=registry_url,
-        audit=audit,
     )
     times = {"first": 0.0, "last": 0.0}
     original = processor.process_batch
@@ -254,7 +253,6 @@ def hub_run(
         stop.set()
         thread.join(30)
         processor.close()
-        audit.close()
     if errors:
         raise errors[0]
     return HubRun(
@@ -316,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
     parser.add_argument("--latency-seconds", type=float, default=12.0, help=argparse.SUPPRESS)
     parser.add_argument("--skip-faust", action="store_true", help="do not run (c)")
+    parser.add_argument(
+        "--skip-scaling", action="store_true", help="do not compare one and two processes"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # Whole batches: the hub's loop asks for 2,000 records with a 0.5 s timeout, so a last,
@@ -335,9 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(data_dir=Path(tmp))
         topic = partner_topic(PARTNER, EVENT_TYPE)
         outputs = [share_topic(r, EVENT_TYPE) for r in recipients(settings)]
-        ensure_topics(
-            broker.bootstrap, [topic, RAW_COPY_TOPIC, DEADLETTER_TOPIC, AUDIT_TOPIC, *outputs]
-        )
+        # Six partitions: split evenly between one, two or three processes.
+        ensure_topics(broker.bootstrap, [topic], partitions=PARTITIONS)
+        ensure_topics(broker.bootstrap, [RAW_COPY_TOPIC, DEADLETTER_TOPIC, AUDIT_TOPIC, *outputs])
         publisher = publisher_for(settings, broker.bootstrap, registry_url)
         say(f"publishing {n:,} signed events to {topic} ...")
         feed = PoliceFeed(seed=2026)
@@ -367,6 +368,18 @@ def main(argv: list[str] | None = None) -> int:
             args.latency_seconds,
             outputs,
         )
+        scale: dict[int, float] = {}
+        if not args.skip_scaling:
+            for instances in (1, 2):
+                say(f"(d) {instances} x hub process in one consumer group ...")
+                scale[instances] = group_rate(
+                    instances=instances,
+                    bootstrap=broker.bootstrap,
+                    registry_url=registry_url,
+                    data_dir=settings.data_dir,
+                    topic=topic,
+                    partitions=PARTITIONS,
+                )
         publisher.close()
 
     result = Result(
@@ -390,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         hub_withheld=hub.withheld,
         faust_shared=faust_shared,
         faust_note=faust_note,
+        one_instance_eps=scale.get(1),
+        two_instances_eps=scale.get(2),
+        scaling=scale[2] / scale[1] if len(scale) == 2 else None,
     )
     say(table(result, hub.latency, hub.rss_before_mb))
     if args.json:

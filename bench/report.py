@@ -34,6 +34,9 @@ class Result:
     hub_withheld: int
     faust_shared: int | None
     faust_note: str | None
+    one_instance_eps: float | None = None  # `hub process` x1, own process
+    two_instances_eps: float | None = None  # `hub process` x2 in one consumer group
+    scaling: float | None = None  # two / one
 
 
 def _fmt(v: float | None, spec: str = ",.0f") -> str:
@@ -67,6 +70,11 @@ def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
         (
             "peak RSS, hub run",
             f"{r.peak_rss_mb:,.0f} MB (process RSS before it: {rss_before_mb:,.0f} MB)",
+        ),
+        (
+            "hub process x1 / x2 (scaling)",
+            f"{_fmt(r.one_instance_eps)} / {_fmt(r.two_instances_eps)} events/s "
+            f"({_fmt(r.scaling, '.2f')}x)",
         ),
         ("disclosures hub / faust", f"{r.hub_shared:,} / {_fmt(r.faust_shared, ',')}"),
     ]

@@ -59,7 +59,16 @@ class Settings(BaseSettings):
         default=None, description="Serve Prometheus /metrics on this port (HUB_METRICS_PORT)."
     )
     consumer_group: str = "hub-processor"
+    audit_ingest_group: str = Field(
+        default="hub-audit-ingest",
+        description="Consumer group of the audit ingester (hub.audit.v1 -> audit store).",
+    )
     batch_size: int = Field(default=2000, ge=1)
+    batch_wait_ms: int = Field(
+        default=50,
+        ge=1,
+        description="Longest wait for a full batch before processing what has arrived.",
+    )
     max_record_bytes: int = Field(default=1_000_000, ge=1024)
     processor_instance: str = Field(default="hub-processor-0")
 

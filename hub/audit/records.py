@@ -6,6 +6,13 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import orjson
+
+# Records on hub.audit.v1 say what they are in this header (the ingester dispatches on it).
+KIND_HEADER = "hub.audit.kind"
+DECISION = "decision"
+DEAD_LETTER = "dead_letter"
+
 
 def shallow(record: Any) -> dict[str, Any]:
     """A dataclass as a dict without ``asdict``'s deep copy: on the hot path (two conversions
@@ -45,7 +52,8 @@ class AuditRecord:
     subjects: tuple[str, ...] = ()
 
     def to_json(self) -> bytes:
-        return json.dumps(shallow(self), sort_keys=True).encode()
+        # orjson: one record per decision on the hot path, several times json's speed.
+        return orjson.dumps(shallow(self), option=orjson.OPT_SORT_KEYS)
 
     @classmethod
     def from_json(cls, raw: bytes) -> AuditRecord:

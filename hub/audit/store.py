@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from hub.audit.chain import GENESIS, link, sign_checkpoint
 from hub.audit.migrate import upgrade
@@ -47,9 +48,12 @@ class AuditStore:
         self.engine: Engine = create_engine(url)
         self._signer = signer
         upgrade(self.engine)
-        with self.engine.begin() as conn:
-            if conn.execute(select(chain_head.c.id)).first() is None:
-                conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(chain_head.c.id)).first() is None:
+                    conn.execute(insert(chain_head).values(id=1, seq=0, hash=GENESIS))
+        except IntegrityError:
+            pass  # another service opening the same store seeded the head first
 
     def _append(
         self,

@@ -15,10 +15,9 @@ from types import FrameType
 from typing import Any
 
 from hub.agreements.loader import load_agreements
-from hub.audit.store import AuditStore
 from hub.broker.admin import ensure_topics
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
-from hub.cli.audit import AUDIT_SIGNER, audit_keys
+from hub.cli.ingest import ingest_alongside
 from hub.config import load_settings
 from hub.errors import ConfigError
 from hub.processor.build import build_processor
@@ -34,6 +33,12 @@ def register(commands: Any) -> None:
     p.add_argument("--instance", default=None, help="name of this instance in the audit")
     p.add_argument(
         "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port"
+    )
+    p.add_argument(
+        "--ingest",
+        action="store_true",
+        help="also run the audit ingester in this process (single-machine deployments; "
+        "otherwise run `hub audit ingest` as its own service)",
     )
     p.set_defaults(handler=handle)
 
@@ -51,15 +56,8 @@ def handle(args: argparse.Namespace) -> int:
         share_topic(r, e) for a in agreements for r in a.recipients for e in a.event_types
     }
     ensure_topics(settings.bootstrap_servers, [DEADLETTER_TOPIC, AUDIT_TOPIC, *recipient_topics])
-    audit = AuditStore(
-        settings.resolved_audit_url(),
-        signer=audit_keys(settings.data_dir).dev_signing_key(AUDIT_SIGNER),
-    )
     processor = build_processor(
-        settings,
-        bootstrap=settings.bootstrap_servers,
-        registry_url=settings.schema_registry_url,
-        audit=audit,
+        settings, bootstrap=settings.bootstrap_servers, registry_url=settings.schema_registry_url
     )
     if settings.metrics_port is not None:
         processor.metrics.serve(settings.metrics_port)
@@ -76,11 +74,11 @@ def handle(args: argparse.Namespace) -> int:
         f"{settings.bootstrap_servers} (group {settings.consumer_group})",
         flush=True,
     )
-    try:
-        stats = processor.run(stop)
-    finally:
-        processor.close()
-        audit.close()
+    with ingest_alongside(settings, enabled=args.ingest):
+        try:
+            stats = processor.run(stop)
+        finally:
+            processor.close()
     shared = sum(stats.shared.values())
     print(
         f"stopped: {stats.consumed} records, {shared} shared, {stats.withheld} withheld, "

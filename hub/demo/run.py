@@ -19,17 +19,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed, malformed_records
-from hub.audit.store import AuditStore
+from hub.audit.ingest import IngestStats
+from hub.audit.setup import audit_key_store, open_store
 from hub.audit.verify import verify_store
 from hub.broker.admin import ensure_topics
 from hub.broker.embedded import EmbeddedBroker
 from hub.catalogue.schemas import load_catalogue
-from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
+from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, share_topic
 from hub.config import Settings
 from hub.errors import HubError
 from hub.identity.keys import PartnerKeyStore, SigningKey
 from hub.policy.engine import PolicyEngine
-from hub.processor.build import build_processor, partner_keys
+from hub.processor.build import build_ingester, build_processor, partner_keys
 from hub.processor.processor import Stats
 from hub.registry import RegistryServer, SchemaStore
 
@@ -107,14 +108,12 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
                 f"partner.{PARTNER}.{EVENT_TYPE}.v1",
                 DEADLETTER_TOPIC,
                 AUDIT_TOPIC,
+                RECEIPTS_TOPIC,
                 *(share_topic(r, EVENT_TYPE) for r in recipients),
             ],
         )
         # The audit is hash-chained and each write signs a checkpoint with the hub's key.
-        audit_keys = PartnerKeyStore(None, settings.data_dir / "audit-keys")
-        audit = AuditStore(
-            settings.resolved_audit_url(), signer=audit_keys.dev_signing_key("hub-audit")
-        )
+        audit = open_store(settings)
 
         # 1. The police connector publishes the feed, with a few malformed records mixed in.
         keys = partner_keys(settings)
@@ -155,9 +154,9 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
 
         # 2. The processor and both sinks run concurrently, as they would in production.
         stop = threading.Event()
-        processor = build_processor(
-            settings, bootstrap=broker.bootstrap, registry_url=registry.url, audit=audit
-        )
+        processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry.url)
+        # The audit ingester stores what the processor puts on hub.audit.v1.
+        ingester = build_ingester(settings, bootstrap=broker.bootstrap, store=audit)
         sinks = {
             r: SqliteCaseSystemSink(
                 recipient=r,
@@ -196,7 +195,18 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         def sink_runner(sink: SqliteCaseSystemSink, recipient: str) -> Callable[[], None]:
             return lambda: sink.run(stop, until=sink_until(recipient))
 
+        def audited(_stats: IngestStats) -> bool:
+            s = processor.stats
+            return processor_done.is_set() and ingester.stats.consumed >= s.decisions + sum(
+                s.deadlettered.values()
+            )
+
         threads = [threading.Thread(target=guarded(run_processor), name="processor")]
+        threads.append(
+            threading.Thread(
+                target=guarded(lambda: ingester.run(stop, until=audited)), name="audit-ingest"
+            )
+        )
         threads += [
             threading.Thread(target=guarded(sink_runner(s, r)), name=f"sink-{r}")
             for r, s in sinks.items()
@@ -214,6 +224,7 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         for t in threads:
             t.join(10)
         processor.close()
+        ingester.close()
         delivered = {r: s.count() for r, s in sinks.items()}
         for s in sinks.values():
             s.close()
@@ -245,7 +256,7 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
             },
             seconds=time.monotonic() - started,
         )
-        report = verify_store(audit, audit_keys.public_keys())
+        report = verify_store(audit, audit_key_store(settings).public_keys())
         summary.audit_intact = report.ok
         audit.close()
         return summary

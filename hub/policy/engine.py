@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import cel
+
 from hub.agreements.models import Agreement, Status
 from hub.catalogue.schemas import EventType
 from hub.policy.conditions import Condition, ConditionError, compile_condition
@@ -45,6 +47,7 @@ class PolicyEngine:
         self._governing_day: date | None = None
         self._candidates: dict[tuple[str, str], list[str]] = {}
         self._governing_cache: list[_Compiled] = []
+        self._condition_fields: dict[tuple[str, str], frozenset[str] | None] = {}
 
     @property
     def agreements(self) -> list[Agreement]:
@@ -92,6 +95,33 @@ class PolicyEngine:
             self._candidates[key] = sorted(out)
         return self._candidates[key]
 
+    def _activation(
+        self, event: Mapping[str, Any], event_type: EventType, provider: str
+    ) -> cel.Context:
+        """One CEL context per event, shared by every condition evaluated on it, holding
+        only the event fields those conditions read (see ``referenced_fields``)."""
+        key = (provider, event_type.slug)
+        if key not in self._condition_fields:
+            self._condition_fields[key] = self._fields_read(provider, event_type.slug)
+        wanted = self._condition_fields[key]
+        view = event if wanted is None else {k: event[k] for k in wanted if k in event}
+        ctx = cel.Context()
+        ctx.update({"event": to_cel(view), "facts": derive_facts(event, event_type)})
+        return ctx
+
+    def _fields_read(self, provider: str, event_type: str) -> frozenset[str] | None:
+        fields: set[str] = set()
+        for c in self._compiled:
+            a = c.agreement
+            if c.condition is None or provider not in a.providers:
+                continue
+            if event_type not in a.event_types:
+                continue
+            if c.condition.event_fields is None:
+                return None
+            fields |= c.condition.event_fields
+        return frozenset(fields)
+
     def plan(self, agreement: Agreement, event_type: EventType) -> RecordPlan | str:
         key = (agreement.id, agreement.version, event_type.slug)
         if key not in self._plans:
@@ -109,7 +139,7 @@ class PolicyEngine:
         now: datetime,
     ) -> list[Decision]:
         event_id = event_type.event_id(event)
-        activation: dict[str, Any] | None = None
+        activation: cel.Context | None = None
         decisions = []
         governing = self._governing(now)
         for recipient in self.candidates(provider, event_type.slug):
@@ -132,10 +162,7 @@ class PolicyEngine:
                     continue
                 if c.condition is not None:
                     if activation is None:
-                        activation = {
-                            "event": to_cel(event),
-                            "facts": derive_facts(event, event_type),
-                        }
+                        activation = self._activation(event, event_type, provider)
                     try:
                         if not c.condition.holds(activation):
                             reasons.append(f"condition of {a.ref} is false: {a.condition}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from hub.audit.ingest import AuditIngester
 from hub.audit.store import AuditStore
 from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue.schemas import load_catalogue
@@ -24,9 +25,7 @@ def partner_keys(settings: Settings) -> PartnerKeyStore:
     )
 
 
-def build_processor(
-    settings: Settings, *, bootstrap: str, registry_url: str, audit: AuditStore
-) -> Processor:
+def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) -> Processor:
     catalogue = load_catalogue(settings.schemas_dir)
     partner_store = partner_keys(settings)
     rule_source = RuleSource(
@@ -51,11 +50,17 @@ def build_processor(
         schemas=SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue),
         engine=rules.engine,
         transformer=Transformer(keys),
-        audit=audit,
         instance=settings.processor_instance,
         public_keys=rules.public_keys,
         rules=rule_source,
         group=settings.consumer_group,
         batch_size=settings.batch_size,
         max_record_bytes=settings.max_record_bytes,
+        batch_wait=settings.batch_wait_ms / 1000,
     )
+
+
+def build_ingester(settings: Settings, *, bootstrap: str, store: AuditStore) -> AuditIngester:
+    """The audit ingester for these settings: its own consumer group on the audit topics."""
+    consumer = Consumer(consumer_config(bootstrap, settings.audit_ingest_group))
+    return AuditIngester(consumer, store)

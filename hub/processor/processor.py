@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.models import Agreement
-from hub.audit.records import AuditRecord, DeadLetterRecord
-from hub.audit.store import AuditStore
+from hub.audit.records import DEAD_LETTER, DECISION, KIND_HEADER, AuditRecord, DeadLetterRecord
 from hub.broker.records import Headers, coordinates, headers_bytes
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
@@ -31,6 +31,7 @@ from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, Partne
 from hub.identity.signing import verify
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
+from hub.policy.plan import RecordPlan
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter, wire
 from hub.processor.reload import RuleSource
@@ -38,16 +39,21 @@ from hub.processor.schemas import OutputSchemaRejected, SchemaCache
 from hub.telemetry.metrics import Metrics
 from hub.telemetry.tracing import (
     PROCESS,
+    Passthrough,
     extract_context,
     inject_context,
     messaging_attributes,
     trace_id_of,
     tracer,
+    tracing_active,
 )
 
 log = logging.getLogger("hub.processor")
 
 PARTNER_TOPICS = r"^partner\..*"
+_VERIFY_CHUNK = 64
+_DECISION_KIND: Headers = [(KIND_HEADER, DECISION.encode())]
+_DEAD_LETTER_KIND: Headers = [(KIND_HEADER, DEAD_LETTER.encode())]
 
 
 @dataclass
@@ -61,6 +67,13 @@ class Stats:
     reloads: int = 0
 
 
+def _signature_verdict(msg: Message, keys: Mapping[str, Ed25519PublicKey]) -> str | InputRejected:
+    try:
+        return verify(headers_bytes(msg), msg.topic() or "", msg.key(), msg.value(), keys)
+    except InputRejected as exc:
+        return exc
+
+
 class Processor:
     def __init__(
         self,
@@ -70,11 +83,11 @@ class Processor:
         schemas: SchemaCache,
         engine: PolicyEngine,
         transformer: Transformer,
-        audit: AuditStore,
         instance: str,
         public_keys: Mapping[str, Ed25519PublicKey],
         batch_size: int = 2000,
         max_record_bytes: int = 1_000_000,
+        batch_wait: float = 0.05,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rules: RuleSource | None = None,
         metrics: Metrics | None = None,
@@ -85,10 +98,12 @@ class Processor:
         self._schemas = schemas
         self._engine = engine
         self._transformer = transformer
-        self._audit = audit
         self._instance = instance
         self._batch_size = batch_size
         self._max_bytes = max_record_bytes
+        # consume() waits this long for a full batch: short, so a quiet stream's events are
+        # not held back (latency); under load batches fill before it passes (throughput).
+        self._batch_wait = batch_wait
         self._clock = clock
         self._agreements: dict[tuple[str, int], Agreement] = {
             (a.id, a.version): a for a in engine.agreements
@@ -98,6 +113,13 @@ class Processor:
         self.metrics = metrics or Metrics()
         self._group = group
         self._trace_id: str | None = None  # of the record being handled, for its audit rows
+        self._basis: dict[tuple[str, int], tuple[str | None, tuple[str, ...]]] = {}
+        self._decision_counters: dict[tuple[str, str, str, str], Any] = {}
+        self._now_iso = ""
+        self._fields_by_plan: dict[int, tuple[RecordPlan, dict[str, dict[str, str]]]] = {}
+        self._verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-verify")
+        self._traced = False  # decided per batch: spans only when a tracer is configured
+        self._carry: Headers | None = None  # trace headers passed on when untraced
         self._delivery_errors: list[str] = []
         self.stats = Stats()
 
@@ -109,12 +131,13 @@ class Processor:
         *,
         until: Callable[[Stats], bool] | None = None,
         on_batch: Callable[[Stats], None] | None = None,
-        poll_timeout: float = 0.5,
+        poll_timeout: float | None = None,
     ) -> Stats:
+        wait = self._batch_wait if poll_timeout is None else poll_timeout
         self._consumer.subscribe([PARTNER_TOPICS])
         while not stop.is_set() and not (until and until(self.stats)):
             self._maybe_reload()
-            messages = self._consumer.consume(self._batch_size, poll_timeout)
+            messages = self._consumer.consume(self._batch_size, wait)
             if not messages:
                 continue
             self.process_batch(messages)
@@ -130,31 +153,40 @@ class Processor:
         if new is not None:
             self._engine = new.engine
             self._agreements = {(a.id, a.version): a for a in new.engine.agreements}
+            self._basis.clear()
             self._public_keys = new.public_keys
             self.stats.reloads += 1
             self.metrics.reloads.inc()
 
     def process_batch(self, messages: list[Message]) -> None:
         started = time.perf_counter()
+        self._traced = tracing_active()
         audit_rows: list[AuditRecord] = []
         dead: list[DeadLetterRecord] = []
         offsets: dict[tuple[str, int], int] = {}
         now = self._clock()
+        self._now_iso = now.isoformat()
+        records = []
         for msg in messages:
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
                     continue
                 raise BrokerUnavailable(f"consumer error: {err}")
+            records.append(msg)
+        for msg, verdict in zip(records, self._verdicts(records), strict=True):
             topic, partition, offset = coordinates(msg)
             offsets[(topic, partition)] = offset + 1
             self.stats.consumed += 1
-            self._one(msg, topic, partition, offset, now, audit_rows, dead)
+            self._one(msg, topic, partition, offset, now, audit_rows, dead, verdict)
         for row in audit_rows:
-            self._produce(AUDIT_TOPIC, row.to_json(), row.decision_id.encode(), [])
+            self._produce(AUDIT_TOPIC, row.to_json(), row.decision_id.encode(), _DECISION_KIND)
+        for record in dead:
+            self._produce(
+                AUDIT_TOPIC, record.to_json(), record.dead_letter_id.encode(), _DEAD_LETTER_KIND
+            )
+        # The audit ingester stores what the broker has acknowledged (hub/audit/ingest.py).
         self._flush()
-        self._audit.write_decisions(audit_rows)
-        self._audit.write_dead_letters(dead)
         if offsets:
             self._consumer.commit(
                 offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
@@ -163,6 +195,18 @@ class Processor:
         self.stats.batches += 1
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self._record_lag(offsets)
+
+    def _verdicts(self, records: list[Message]) -> Iterator[str | InputRejected]:
+        """Each record's signer, or why its signature fails, computed on a worker thread.
+
+        Ed25519 verification is native code that releases the GIL: checking the batch's
+        signatures alongside the Python work of deciding took it off the critical path.
+        Chunks keep the per-task overhead small; results come back in order.
+        """
+        keys = self._public_keys
+        chunks = [records[i : i + _VERIFY_CHUNK] for i in range(0, len(records), _VERIFY_CHUNK)]
+        for done in self._verifier.map(lambda c: [_signature_verdict(m, keys) for m in c], chunks):
+            yield from done
 
     def _record_lag(self, offsets: dict[tuple[str, int], int]) -> None:
         """Consumer lag from the watermarks the client already holds (no broker round trip)."""
@@ -185,33 +229,39 @@ class Processor:
         now: datetime,
         audit_rows: list[AuditRecord],
         dead: list[DeadLetterRecord],
+        verdict: str | InputRejected,
     ) -> None:
         """Decide one record in its own ``process`` span, or dead-letter it."""
         owner = parse_partner_topic(topic)
         partner = owner.partner if owner else None
         self.metrics.events_in.labels(partner or "?").inc()
         headers = headers_bytes(msg)
-        attrs = messaging_attributes(
-            "process", topic, partition=partition, offset=offset, group=self._group
+        if self._traced:
+            attrs = messaging_attributes(
+                "process", topic, partition=partition, offset=offset, group=self._group
+            )
+            with tracer().start_as_current_span(
+                f"process {topic}", context=extract_context(headers), kind=PROCESS, attributes=attrs
+            ) as span:
+                self._trace_id, self._carry = trace_id_of(span), None
+                rejected = self._decide(msg, now, audit_rows, verdict)
+                if rejected is not None:
+                    span.set_attribute("error.type", rejected.code)
+        else:
+            carry = Passthrough(headers)
+            self._trace_id, self._carry = carry.trace_id, carry.headers
+            rejected = self._decide(msg, now, audit_rows, verdict)
+        if rejected is None:
+            return
+        code = rejected.code
+        record, dlq_headers = deadletter.dead_letter(
+            rejected,
+            partner=partner,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            instance=self._instance,
         )
-        with tracer().start_as_current_span(
-            f"process {topic}", context=extract_context(headers), kind=PROCESS, attributes=attrs
-        ) as span:
-            self._trace_id = trace_id_of(span)
-            try:
-                audit_rows.extend(self._handle(msg, now))
-                return
-            except InputRejected as exc:
-                code = exc.code
-                span.set_attribute("error.type", code)
-                record, dlq_headers = deadletter.dead_letter(
-                    exc,
-                    partner=partner,
-                    topic=topic,
-                    partition=partition,
-                    offset=offset,
-                    instance=self._instance,
-                )
         log.warning(deadletter.describe(record))
         # Original headers (signature, trace context) kept, so a fixed cause can be
         # replayed exactly as the partner sent it.
@@ -220,15 +270,31 @@ class Processor:
         self.stats.deadlettered[code] += 1
         self.metrics.deadletters.labels(partner or "?", code).inc()
 
+    def _decide(
+        self,
+        msg: Message,
+        now: datetime,
+        audit_rows: list[AuditRecord],
+        verdict: str | InputRejected,
+    ) -> InputRejected | None:
+        try:
+            audit_rows.extend(self._handle(msg, now, verdict))
+        except InputRejected as exc:
+            return exc
+        return None
+
     def close(self) -> None:
         """Leave the group cleanly so partitions move to another instance at once."""
+        self._verifier.shutdown(wait=True)
         self._producer.flush(10)
         self._producer.close()
         self._consumer.close()
 
     # -- one record ---------------------------------------------------------------------
 
-    def _handle(self, msg: Message, now: datetime) -> list[AuditRecord]:
+    def _handle(
+        self, msg: Message, now: datetime, verdict: str | InputRejected
+    ) -> list[AuditRecord]:
         topic, _partition, _offset = coordinates(msg)
         owner = parse_partner_topic(topic)
         if owner is None:
@@ -240,7 +306,9 @@ class Processor:
                 fix="split large attachments out of the event",
             )
         # Identity first: nothing from an unproven sender is decoded, let alone shared.
-        signer = verify(headers_bytes(msg), topic, msg.key(), value, self._public_keys)
+        if isinstance(verdict, InputRejected):
+            raise verdict
+        signer = verdict
         if signer != owner.partner:
             raise PartnerMismatch(
                 f"record signed by {signer} was published on {owner.partner}'s topic {topic}",
@@ -255,7 +323,7 @@ class Processor:
                 f"{owner.event_type}",
                 fix=f"publish {event_type.slug} events to their own topic",
             )
-        event = wire.decode(body, writer.parsed, event_type.parsed)
+        event = wire.decode(body, writer.parsed, writer.reader)
         claimed = event_type.source_partner(event)
         if claimed != owner.partner:
             raise PartnerMismatch(
@@ -308,26 +376,23 @@ class Processor:
                     ("hub.recipient", d.recipient.encode()),
                     ("hub.agreement", f"{d.agreement_id}@v{d.agreement_version}".encode()),
                 ]
-                inject_context(out_headers)  # the recipient's sink continues this trace
+                # The recipient's sink continues this trace.
+                if self._carry is None:
+                    inject_context(out_headers)
+                else:
+                    out_headers.extend(self._carry)
                 self._produce(out.topic, payload, disclosure.encode(), out_headers)
                 output_topic = out.topic
-                treatments = plan.treatments()
-                fields = {
-                    path: {"clause": clause, "treatment": treatments.get(path, "keep")}
-                    for path, clause in plan.clauses().items()
-                }
+                fields = self._audit_fields(plan)
                 self.stats.shared[d.recipient] += 1
         if not d.shared:
             self.stats.withheld += 1
-        self.metrics.decisions.labels(
-            d.provider, d.recipient, d.agreement_id or "none", d.outcome.value
-        ).inc()
-        self.stats.decisions += 1
+        self._count_decision(d)
         topic, partition, offset = coordinates(msg)
-        agreement = (
-            self._agreements.get((d.agreement_id, d.agreement_version))
+        basis, gateways = (
+            self._legal_basis(d.agreement_id, d.agreement_version)
             if d.agreement_id and d.agreement_version
-            else None
+            else (None, ())
         )
         return AuditRecord(
             decision_id=d.decision_id,
@@ -339,11 +404,11 @@ class Processor:
             reason=d.reason,
             agreement_id=d.agreement_id,
             agreement_version=d.agreement_version,
-            legal_basis=agreement.legal_basis.summary() if agreement else None,
-            gateways=agreement.legal_basis.gateways if agreement else (),
+            legal_basis=basis,
+            gateways=gateways,
             disclosure_id=d.disclosure_id,
             fields=fields,
-            decided_at=now.isoformat(),
+            decided_at=self._now_iso,
             processor_instance=self._instance,
             source_topic=topic,
             source_partition=partition,
@@ -353,6 +418,38 @@ class Processor:
             trace_id=self._trace_id,
             subjects=subjects,
         )
+
+    def _legal_basis(self, agreement_id: str, version: int) -> tuple[str | None, tuple[str, ...]]:
+        """The legal basis summary and gateways the audit records, once per agreement."""
+        key = (agreement_id, version)
+        if key not in self._basis:
+            a = self._agreements.get(key)
+            self._basis[key] = (
+                (a.legal_basis.summary(), a.legal_basis.gateways) if a else (None, ())
+            )
+        return self._basis[key]
+
+    def _count_decision(self, d: Decision) -> None:
+        key = (d.provider, d.recipient, d.agreement_id or "none", d.outcome.value)
+        counter = self._decision_counters.get(key)
+        if counter is None:  # labels() costs more than the increment: resolve once
+            counter = self._decision_counters[key] = self.metrics.decisions.labels(*key)
+        counter.inc()
+        self.stats.decisions += 1
+
+    def _audit_fields(self, plan: RecordPlan) -> dict[str, dict[str, str]]:
+        """What the audit says of each shared field (clause, treatment): one per plan, not
+        rebuilt per disclosure. Plans are cached by the engine; a reload brings new ones."""
+        key = id(plan)
+        cached = self._fields_by_plan.get(key)
+        if cached is None or cached[0] is not plan:
+            treatments = plan.treatments()
+            fields = {
+                path: {"clause": clause, "treatment": treatments.get(path, "keep")}
+                for path, clause in plan.clauses().items()
+            }
+            cached = self._fields_by_plan[key] = (plan, fields)
+        return cached[1]
 
     # -- producing ----------------------------------------------------------------------
 

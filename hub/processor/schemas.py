@@ -28,6 +28,9 @@ class WriterSchema:
     schema_id: int
     event_type: EventType
     parsed: Any
+    # The catalogue's schema to resolve into, or None when the partner wrote with exactly
+    # it: fastavro then skips schema resolution, which was a large part of decoding.
+    reader: Any = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,15 @@ class SchemaCache:
                 f"schema id {schema_id} is not a catalogue event type ({slug!r})",
                 fix="use a schema from the hub catalogue (schemas/avro)",
             )
-        written = WriterSchema(schema_id, event_type, fastavro.parse_schema(raw))
+        same = fastavro.schema.to_parsing_canonical_form(
+            raw
+        ) == fastavro.schema.to_parsing_canonical_form(event_type.schema)
+        written = WriterSchema(
+            schema_id,
+            event_type,
+            fastavro.parse_schema(raw),
+            None if same else event_type.parsed,
+        )
         self._writers[schema_id] = written
         return written
 

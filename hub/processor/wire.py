@@ -35,7 +35,8 @@ def split(value: bytes | None) -> tuple[int, memoryview]:
     return schema_id, memoryview(value)[HEADER.size :]
 
 
-def decode(body: memoryview, writer: Any, reader: Any) -> dict[str, Any]:
+def decode(body: memoryview, writer: Any, reader: Any = None) -> dict[str, Any]:
+    """One Avro record; ``reader`` None when it is the writer's schema (no resolution)."""
     buf = io.BytesIO(body)
     try:
         record = fastavro.schemaless_reader(buf, writer, reader)

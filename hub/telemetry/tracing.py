@@ -95,3 +95,25 @@ def configure_tracing(exporter: str, service_name: str) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     provider.add_span_processor(BatchSpanProcessor(span_exporter))
     trace.set_tracer_provider(provider)
+
+
+def tracing_active() -> bool:
+    """Whether a tracer provider is configured; otherwise the API is a no-op."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+class Passthrough:
+    """A record handled with tracing off: the partner's W3C context is passed on unchanged
+    and its trace id recorded, which is what the no-op API does, without the cost of a
+    span and a propagator per record."""
+
+    __slots__ = ("headers", "trace_id")
+
+    def __init__(self, headers: Mapping[str, bytes]) -> None:
+        self.headers = [(k, headers[k]) for k in _HEADERS if k in headers]
+        self.trace_id: str | None = None
+        raw = headers.get("traceparent")
+        if raw:
+            parts = raw.decode(errors="replace").split("-")
+            if len(parts) == 4 and len(parts[1]) == 32 and parts[1].strip("0"):
+                self.trace_id = parts[1].lower()

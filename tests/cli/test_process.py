@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 def start(env: dict[str, str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli.main", "process"],
+        [sys.executable, "-m", "hub.cli.main", "process", "--ingest"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

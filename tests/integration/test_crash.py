@@ -129,7 +129,15 @@ class Service:
         files = [open(out, "wb"), open(self._logs / f"process-{self.starts}.err", "wb")]  # noqa: SIM115
         self._files += files
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli.main", "process", "--instance", f"crash-{self.starts}"],
+            [
+                sys.executable,
+                "-m",
+                "hub.cli.main",
+                "process",
+                "--ingest",
+                "--instance",
+                f"crash-{self.starts}",
+            ],
             env=self._env,
             stdout=files[0],
             stderr=files[1],

@@ -33,6 +33,7 @@ from hub.identity import SigningKey
 from hub.policy.facts import age_on
 from hub.processor import Processor, build_processor
 from hub.processor.build import partner_keys
+from tests.ingest import ingest
 
 pytestmark = pytest.mark.integration
 
@@ -141,7 +142,7 @@ def run(
     audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
     stop = threading.Event()
     processor: Processor = build_processor(
-        settings, bootstrap=broker.bootstrap, registry_url=registry_url, audit=audit
+        settings, bootstrap=broker.bootstrap, registry_url=registry_url
     )
     sinks = {
         r: SqliteCaseSystemSink(
@@ -170,6 +171,7 @@ def run(
             t.join(15)
             assert not errors, errors
     processor.close()
+    ingest(broker.bootstrap, audit)
     result = {
         "events": events,
         "sent": sent,
@@ -290,11 +292,12 @@ def test_redelivery_creates_no_second_record(run: dict[str, Any], broker: Embedd
     before = audit.count_decisions()
     settings = run["settings"].model_copy(update={"consumer_group": "hub-processor-replay"})
     processor = build_processor(
-        settings, bootstrap=broker.bootstrap, registry_url=run["registry_url"], audit=audit
+        settings, bootstrap=broker.bootstrap, registry_url=run["registry_url"]
     )
     stop = threading.Event()
     processor.run(stop, until=lambda s: s.consumed >= run["sent"])
     processor.close()
+    assert ingest(broker.bootstrap, audit) == 0, "a redelivered decision was stored twice"
     assert audit.count_decisions() == before
     sinks = {
         r: SqliteCaseSystemSink(

@@ -24,6 +24,7 @@ from hub.config import Settings
 from hub.identity.signing import SIGNATURE_HEADER, SIGNER_HEADER, sign
 from hub.processor import build_processor
 from hub.processor.build import partner_keys
+from tests.ingest import ingest
 from tests.integration.checker import SignedSender, check, read_topics, topic_records
 
 pytestmark = pytest.mark.integration
@@ -204,9 +205,7 @@ def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
     assert len(sent.valid) == VALID and len(sent.hostile) == len(hostile)
 
     audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
-    processor = build_processor(
-        settings, bootstrap=broker.bootstrap, registry_url=registry_url, audit=audit
-    )
+    processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -223,6 +222,7 @@ def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
     thread.join(10)
     processor.close()
     assert not errors, f"the processor crashed: {errors!r}"
+    ingest(broker.bootstrap, audit)
     assert processor.stats.consumed == sent.total
 
     dead = audit.all_dead_letters()

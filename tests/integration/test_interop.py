@@ -30,6 +30,7 @@ from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topi
 from hub.config import Settings
 from hub.processor import build_processor
 from hub.processor.build import partner_keys
+from tests.ingest import ingest
 
 with warnings.catch_warnings():
     # kafka-python loads its protocol schemas with deprecated importlib.resources calls.
@@ -130,11 +131,10 @@ def test_recipient_streams_decode_with_an_independent_client(
     publisher.close()
 
     audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
-    processor = build_processor(
-        settings, bootstrap=broker.bootstrap, registry_url=registry_url, audit=audit
-    )
+    processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
     stats = processor.run(threading.Event(), until=lambda s: s.consumed >= EVENTS)
     processor.close()
+    ingest(broker.bootstrap, audit)
     shared = dict(stats.shared)
     assert all(shared.get(r) for r in CANDIDATES), shared
 

@@ -13,8 +13,10 @@ import pytest
 
 from connectors.synthetic.police import PoliceFeed
 from hub.agreements import Agreement
+from hub.audit.ingest import parse, store_records
+from hub.audit.records import KIND_HEADER
 from hub.audit.store import AuditStore
-from hub.catalogue import EventType
+from hub.catalogue import AUDIT_TOPIC, EventType
 from hub.identity import PartnerKeyStore, SigningKey, sign
 from hub.policy import PolicyEngine
 from hub.privacy import Transformer
@@ -67,12 +69,29 @@ def setup(
         schemas=SchemaCache(registry, catalogue),  # type: ignore[arg-type]
         engine=PolicyEngine(reference_agreements),
         transformer=Transformer(keys),
-        audit=audit,
         instance="test-0",
         public_keys=partners.public_keys(),
         clock=lambda: NOW,
     )
+    feed_audit_store(processor, producer, audit)
     return processor, consumer, producer, audit, schema_id
+
+
+def feed_audit_store(processor: Processor, producer: FakeProducer, audit: AuditStore) -> None:
+    """After each successful batch, store what it put on hub.audit.v1 through the audit
+    ingester's own parsing and writing, as the ingester would from the broker."""
+    original = processor.process_batch
+
+    def batch_then_ingest(messages: Any) -> None:
+        seen = len(producer.on(AUDIT_TOPIC))
+        original(messages)
+        records = [
+            parse(AUDIT_TOPIC, r["value"], r["headers"].get(KIND_HEADER, b"").decode() or None)
+            for r in producer.on(AUDIT_TOPIC)[seen:]
+        ]
+        store_records(audit, records)
+
+    setattr(processor, "process_batch", batch_then_ingest)  # noqa: B010 - this instance only
 
 
 def county_lines_child() -> dict[str, Any]:

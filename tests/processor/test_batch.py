@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from hub.agreements import Agreement
+from hub.audit.records import KIND_HEADER
 from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType
 from hub.errors import BrokerUnavailable
 from hub.identity import PartnerKeyStore
@@ -61,7 +63,9 @@ def test_good_and_bad_records_in_one_batch(setup: Any, concern_type: EventType) 
     assert "hub.sig" in dead[0]["headers"], "and the original headers, signature included"
     assert dead[3]["headers"]["hub.dlq.offset"] == b"4"
     # Three candidates: the Liverpool and Knowsley MASHs and the MSN (one decision each).
-    assert len(producer.on(AUDIT_TOPIC)) == 3 == audit.count_decisions()
+    kinds = Counter(r["headers"][KIND_HEADER] for r in producer.on(AUDIT_TOPIC))
+    assert kinds == {b"decision": 3, b"dead_letter": 6}, "every outcome goes to hub.audit.v1"
+    assert audit.count_decisions() == 3
     assert audit.count_dead_letters() == 6
     committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.commits[-1]}
     assert committed == {(TOPIC, 0): 14, (TOPIC, 1): 7}

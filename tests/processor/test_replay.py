@@ -20,14 +20,16 @@ from hub.identity import PartnerKeyStore
 from hub.processor import build_processor
 from hub.processor.replay import replay
 from hub.registry import RegistryServer, SchemaStore
+from tests.ingest import ingest
 
 pytestmark = pytest.mark.integration
 
 
 def process(settings: Settings, bootstrap: str, registry: str, audit: AuditStore, n: int) -> None:
-    processor = build_processor(settings, bootstrap=bootstrap, registry_url=registry, audit=audit)
+    processor = build_processor(settings, bootstrap=bootstrap, registry_url=registry)
     processor.run(threading.Event(), until=lambda s: s.consumed >= n)
     processor.close()
+    ingest(bootstrap, audit)
 
 
 def test_replay_after_the_partner_key_is_registered(

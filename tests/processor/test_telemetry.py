@@ -26,6 +26,7 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     monkeypatch.setattr(processor_module, "tracer", lambda: provider.get_tracer("test"))
     monkeypatch.setattr("hub.telemetry.tracing.tracer", lambda: provider.get_tracer("test"))
+    monkeypatch.setattr(processor_module, "tracing_active", lambda: True)
     return exporter
 
 
@@ -50,6 +51,25 @@ def test_trace_context_flows_from_partner_to_recipient(
     assert attrs["messaging.operation.type"] == "process"
     shared = [p for p in producer.produced if p["topic"].startswith("share.")]
     assert shared and all(trace_id in p["headers"]["traceparent"].decode() for p in shared)
+    rows = audit.decisions_for_event(event["envelope"]["event_id"])
+    assert {r["trace_id"] for r in rows} == {trace_id}
+
+
+def test_untraced_hub_passes_the_partner_trace_on(setup: Any, concern_type: EventType) -> None:
+    """Tracing off in the hub (no spans of its own): the partner's trace context still
+    reaches the recipient and the audit, so the partner's and the sink's spans join up."""
+    processor, _consumer, producer, audit, schema_id = setup
+    event = county_lines_child()
+    value = encode(schema_id, concern_type, event)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traceparent = f"00-{trace_id}-00f067aa0ba902b7-01".encode()
+    headers = [
+        *sign(SIGNERS["merseyside-police"], TOPIC, None, value),
+        ("traceparent", traceparent),
+    ]
+    processor.process_batch([FakeMessage(TOPIC, 0, 8, value, None, headers)])  # type: ignore[list-item]
+    shared = [p for p in producer.produced if p["topic"].startswith("share.")]
+    assert shared and all(p["headers"]["traceparent"] == traceparent for p in shared)
     rows = audit.decisions_for_event(event["envelope"]["event_id"])
     assert {r["trace_id"] for r in rows} == {trace_id}
 

@@ -1,0 +1,165 @@
+"""The audit ingester: ``hub.audit.v1`` and ``hub.receipts.v1`` into the audit store.
+
+Processors only produce audit records to the topic (acknowledged by the broker before they
+commit their input offsets); this single writer appends them to the hash-chained store and
+commits its own offsets only after the store has committed. The store is idempotent on
+record ids, so a crash and redelivery stores nothing twice, and a new consumer group
+reading the topics from the start rebuilds the store (``hub audit ingest --rebuild``).
+Keeping the database out of the processors' loop also keeps one writer on the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from hub.audit.records import (
+    DEAD_LETTER,
+    DECISION,
+    KIND_HEADER,
+    AuditRecord,
+    DeadLetterRecord,
+    ReceiptRecord,
+)
+from hub.audit.store import AuditStore
+from hub.broker.records import coordinates, header
+from hub.catalogue.topics import AUDIT_TOPIC, RECEIPTS_TOPIC
+from hub.errors import BrokerUnavailable
+
+log = logging.getLogger("hub.audit.ingest")
+
+TOPICS = (AUDIT_TOPIC, RECEIPTS_TOPIC)
+
+Parsed = AuditRecord | DeadLetterRecord | ReceiptRecord
+
+
+def parse(topic: str, raw: bytes | None, kind: str | None) -> Parsed:
+    """One record of the audit or receipts topic; ValueError when it is not one."""
+    if raw is None:
+        raise ValueError("empty record")
+    if topic == RECEIPTS_TOPIC:
+        return ReceiptRecord.from_json(raw)
+    kind = kind or DECISION  # records written before the kind header: decisions
+    if kind == DECISION:
+        return AuditRecord.from_json(raw)
+    if kind == DEAD_LETTER:
+        return DeadLetterRecord(**json.loads(raw))
+    raise ValueError(f"unknown audit record kind {kind!r}")
+
+
+def store_records(store: AuditStore, records: Sequence[Parsed]) -> int:
+    """Append a batch to the store (one transaction per kind); how many were new."""
+    return (
+        store.write_decisions([r for r in records if isinstance(r, AuditRecord)])
+        + store.write_dead_letters([r for r in records if isinstance(r, DeadLetterRecord)])
+        + store.write_receipts([r for r in records if isinstance(r, ReceiptRecord)])
+    )
+
+
+@dataclass
+class IngestStats:
+    consumed: int = 0
+    stored: int = 0
+    rejected: int = 0
+    batches: int = 0
+    last_record_at: float = field(default=0.0)
+
+
+class AuditIngester:
+    def __init__(self, consumer: Consumer, store: AuditStore, batch_size: int = 5000) -> None:
+        self._consumer = consumer
+        self._store = store
+        self._batch_size = batch_size
+        self.stats = IngestStats()
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        until: Callable[[IngestStats], bool] | None = None,
+        poll_timeout: float = 0.5,
+    ) -> IngestStats:
+        self._consumer.subscribe(list(TOPICS))
+        while not stop.is_set() and not (until and until(self.stats)):
+            messages = self._consumer.consume(self._batch_size, poll_timeout)
+            if messages:
+                self.ingest(messages)
+        return self.stats
+
+    def run_until_idle(self, idle_seconds: float = 2.0, timeout: float = 120.0) -> IngestStats:
+        """Ingest until at the end of every partition and nothing has arrived for
+        ``idle_seconds`` (rebuilds, drains, tests)."""
+        started = time.monotonic()
+        self.stats.last_record_at = started
+
+        def idle(stats: IngestStats) -> bool:
+            now = time.monotonic()
+            if now - started > timeout:
+                raise TimeoutError(f"audit ingest still receiving after {timeout:.0f}s")
+            # Quiet for a while and at the end of every partition: a slow first fetch after
+            # joining the group must not pass for an empty topic.
+            return now - stats.last_record_at > idle_seconds and self._caught_up()
+
+        return self.run(threading.Event(), until=idle, poll_timeout=0.2)
+
+    def _caught_up(self) -> bool:
+        parts = self._consumer.assignment()
+        if not parts:
+            return False  # still joining the group
+        for tp in self._consumer.position(parts):
+            low, high = self._consumer.get_watermark_offsets(tp, timeout=5)
+            pos = tp.offset
+            if pos < 0:  # nothing fetched yet: from the committed offset, or the start
+                [committed] = self._consumer.committed([tp], timeout=5)
+                pos = committed.offset if committed.offset >= 0 else low
+            if pos < high:
+                return False
+        return True
+
+    def ingest(self, messages: Sequence[Message]) -> None:
+        parsed: list[Parsed] = []
+        offsets: dict[tuple[str, int], int] = {}
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    # hub.receipts.v1 appears when the first sink starts; not a failure.
+                    log.debug("audit ingest: %s", err)
+                    continue
+                raise BrokerUnavailable(f"audit ingest consumer error: {err}")
+            topic, partition, offset = coordinates(msg)
+            offsets[(topic, partition)] = offset + 1
+            self.stats.consumed += 1
+            try:
+                parsed.append(parse(topic, msg.value(), header(msg, KIND_HEADER)))
+            except (ValueError, TypeError, KeyError) as exc:
+                # Receipts come from recipients' connectors: a bad one is reported, never
+                # allowed to stop the audit of everything else.
+                self.stats.rejected += 1
+                log.warning(
+                    "audit ingest: unreadable record topic=%s partition=%s offset=%s: %s "
+                    "(fix the connector that produced it)",
+                    topic,
+                    partition,
+                    offset,
+                    exc,
+                )
+        self.stats.stored += store_records(self._store, parsed)
+        if offsets:
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
+            )
+        self.stats.batches += 1
+        self.stats.last_record_at = time.monotonic()
+
+    def close(self) -> None:
+        self._consumer.close()
