@@ -8,15 +8,53 @@ Nothing is read at import time: call :func:`load_settings`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigError
 
 
 def project_root() -> Path:
     """The checkout the hub runs from: holds schemas/ and partnership/."""
     return Path(__file__).resolve().parent.parent
+
+
+class KafkaSecurity(BaseModel):
+    """How clients authenticate to Apache Kafka in production (``HUB_KAFKA__*``). The
+    embedded broker needs none of it. The password is read from a file (a mounted secret),
+    never from the environment or a command line."""
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = None
+    sasl_username: str | None = None
+    sasl_password_file: Path | None = None
+    ssl_ca_location: Path | None = None
+
+    def client_config(self) -> dict[str, Any]:
+        """librdkafka properties for these settings (empty for plaintext)."""
+        conf: dict[str, Any] = {}
+        if self.security_protocol != "PLAINTEXT":
+            conf["security.protocol"] = self.security_protocol
+        if self.ssl_ca_location is not None:
+            conf["ssl.ca.location"] = str(self.ssl_ca_location)
+        if self.security_protocol.startswith("SASL"):
+            if not (self.sasl_mechanism and self.sasl_username and self.sasl_password_file):
+                raise ConfigError(
+                    "SASL needs HUB_KAFKA__SASL_MECHANISM, HUB_KAFKA__SASL_USERNAME and "
+                    "HUB_KAFKA__SASL_PASSWORD_FILE"
+                )
+            try:
+                password = self.sasl_password_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read the Kafka password file {self.sasl_password_file}: {exc.strerror}"
+                ) from exc
+            conf["sasl.mechanisms"] = self.sasl_mechanism
+            conf["sasl.username"] = self.sasl_username
+            conf["sasl.password"] = password
+        return conf
 
 
 class Settings(BaseSettings):
@@ -59,6 +97,15 @@ class Settings(BaseSettings):
         default=None, description="Serve Prometheus /metrics on this port (HUB_METRICS_PORT)."
     )
     consumer_group: str = "hub-processor"
+    kafka: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    transactions: bool = Field(
+        default=False,
+        description=(
+            "Produce each batch's outputs, audit records and offsets in one Kafka transaction "
+            "(Apache Kafka only; the embedded broker does not isolate aborted transactions). "
+            "Correctness does not depend on it: outputs are idempotent by disclosure id."
+        ),
+    )
     audit_ingest_group: str = Field(
         default="hub-audit-ingest",
         description="Consumer group of the audit ingester (hub.audit.v1 -> audit store).",

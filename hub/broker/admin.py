@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -13,10 +14,15 @@ from hub.errors import BrokerUnavailable
 
 
 def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int = 3, timeout: float = 15.0
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int = 3,
+    timeout: float = 15.0,
+    client: Mapping[str, Any] | None = None,
 ) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
-    admin = AdminClient(admin_config(bootstrap))
+    """Create the topics that do not exist yet; existing ones are left as they are.
+    ``client``: extra client properties (security, from ``Settings.kafka``)."""
+    admin = AdminClient({**admin_config(bootstrap), **(client or {})})
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as exc:

@@ -52,7 +52,7 @@ def handle(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"audit_ingest_group": f"{settings.audit_ingest_group}-rebuild-{time.time_ns()}"}
         )
-    ensure_topics(bootstrap, [AUDIT_TOPIC, RECEIPTS_TOPIC])
+    ensure_topics(bootstrap, [AUDIT_TOPIC, RECEIPTS_TOPIC], client=settings.kafka.client_config())
     store = open_store(settings)
     ingester = build_ingester(settings, bootstrap=bootstrap, store=store)
     stop = threading.Event()
@@ -87,7 +87,7 @@ def ingest_alongside(settings: Settings, *, enabled: bool = True) -> Iterator[No
     if not enabled or not bootstrap:
         yield
         return
-    ensure_topics(bootstrap, [AUDIT_TOPIC, RECEIPTS_TOPIC])
+    ensure_topics(bootstrap, [AUDIT_TOPIC, RECEIPTS_TOPIC], client=settings.kafka.client_config())
     store = open_store(settings)
     ingester = build_ingester(settings, bootstrap=bootstrap, store=store)
     done = threading.Event()

@@ -55,7 +55,11 @@ def handle(args: argparse.Namespace) -> int:
     recipient_topics = {
         share_topic(r, e) for a in agreements for r in a.recipients for e in a.event_types
     }
-    ensure_topics(settings.bootstrap_servers, [DEADLETTER_TOPIC, AUDIT_TOPIC, *recipient_topics])
+    ensure_topics(
+        settings.bootstrap_servers,
+        [DEADLETTER_TOPIC, AUDIT_TOPIC, *recipient_topics],
+        client=settings.kafka.client_config(),
+    )
     processor = build_processor(
         settings, bootstrap=settings.bootstrap_servers, registry_url=settings.schema_registry_url
     )

@@ -35,15 +35,21 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
     )
     rules = rule_source.load()
     keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
+    security = settings.kafka.client_config()
     consumer = Consumer(
         consumer_config(
             bootstrap,
             settings.consumer_group,
             # Pick up partner topics created after start (regex subscription).
             **{"topic.metadata.refresh.interval.ms": 5000},
+            **security,
         )
     )
-    producer = Producer(producer_config(bootstrap))
+    transactional = (
+        # Stable per instance across restarts, so a restarted instance fences its zombie.
+        {"transactional.id": f"hub-{settings.processor_instance}"} if settings.transactions else {}
+    )
+    producer = Producer(producer_config(bootstrap, **security, **transactional))
     return Processor(
         consumer=consumer,
         producer=producer,
@@ -57,10 +63,13 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         batch_size=settings.batch_size,
         max_record_bytes=settings.max_record_bytes,
         batch_wait=settings.batch_wait_ms / 1000,
+        transactional=settings.transactions,
     )
 
 
 def build_ingester(settings: Settings, *, bootstrap: str, store: AuditStore) -> AuditIngester:
     """The audit ingester for these settings: its own consumer group on the audit topics."""
-    consumer = Consumer(consumer_config(bootstrap, settings.audit_ingest_group))
+    consumer = Consumer(
+        consumer_config(bootstrap, settings.audit_ingest_group, **settings.kafka.client_config())
+    )
     return AuditIngester(consumer, store)

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.models import Agreement
@@ -88,6 +95,7 @@ class Processor:
         batch_size: int = 2000,
         max_record_bytes: int = 1_000_000,
         batch_wait: float = 0.05,
+        transactional: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rules: RuleSource | None = None,
         metrics: Metrics | None = None,
@@ -104,6 +112,9 @@ class Processor:
         # consume() waits this long for a full batch: short, so a quiet stream's events are
         # not held back (latency); under load batches fill before it passes (throughput).
         self._batch_wait = batch_wait
+        self._transactional = transactional
+        if transactional:  # needs transactional.id in the producer's configuration
+            producer.init_transactions(30)
         self._clock = clock
         self._agreements: dict[tuple[str, int], Agreement] = {
             (a.id, a.version): a for a in engine.agreements
@@ -160,12 +171,6 @@ class Processor:
 
     def process_batch(self, messages: list[Message]) -> None:
         started = time.perf_counter()
-        self._traced = tracing_active()
-        audit_rows: list[AuditRecord] = []
-        dead: list[DeadLetterRecord] = []
-        offsets: dict[tuple[str, int], int] = {}
-        now = self._clock()
-        self._now_iso = now.isoformat()
         records = []
         for msg in messages:
             err = msg.error()
@@ -174,6 +179,29 @@ class Processor:
                     continue
                 raise BrokerUnavailable(f"consumer error: {err}")
             records.append(msg)
+        if not records:
+            return
+        if self._transactional:
+            self._producer.begin_transaction()
+        try:
+            offsets = self._decide_batch(records)
+            self._complete(offsets)
+        except BaseException:
+            if self._transactional:
+                self._producer.abort_transaction()  # nothing of the batch becomes visible
+            raise
+        self.stats.batches += 1
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._record_lag(offsets)
+
+    def _decide_batch(self, records: list[Message]) -> dict[tuple[str, int], int]:
+        """Decide every record and produce its outputs, dead letter and audit records."""
+        self._traced = tracing_active()
+        audit_rows: list[AuditRecord] = []
+        dead: list[DeadLetterRecord] = []
+        offsets: dict[tuple[str, int], int] = {}
+        now = self._clock()
+        self._now_iso = now.isoformat()
         for msg, verdict in zip(records, self._verdicts(records), strict=True):
             topic, partition, offset = coordinates(msg)
             offsets[(topic, partition)] = offset + 1
@@ -185,16 +213,30 @@ class Processor:
             self._produce(
                 AUDIT_TOPIC, record.to_json(), record.dead_letter_id.encode(), _DEAD_LETTER_KIND
             )
-        # The audit ingester stores what the broker has acknowledged (hub/audit/ingest.py).
-        self._flush()
-        if offsets:
-            self._consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                asynchronous=False,
+        return offsets
+
+    def _complete(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Make the batch durable, then move the group's offsets past it. The audit ingester
+        stores what the broker has acknowledged (hub/audit/ingest.py)."""
+        positions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        if not self._transactional:
+            self._flush()
+            self._consumer.commit(offsets=positions, asynchronous=False)
+            return
+        # Apache Kafka: outputs, audit records and offsets commit atomically, so
+        # read_committed recipients never see a batch that is later redelivered.
+        try:
+            self._producer.send_offsets_to_transaction(
+                positions, self._consumer.consumer_group_metadata(), 30
             )
-        self.stats.batches += 1
-        self.metrics.batch_seconds.observe(time.perf_counter() - started)
-        self._record_lag(offsets)
+            self._producer.commit_transaction(30)
+        except KafkaException as exc:
+            raise BrokerUnavailable(
+                f"transaction not committed: {exc}. The batch will be redelivered."
+            ) from exc
+        if self._delivery_errors:
+            errors, self._delivery_errors = self._delivery_errors[:5], []
+            raise BrokerUnavailable(f"deliveries failed inside the transaction: {errors}")
 
     def _verdicts(self, records: list[Message]) -> Iterator[str | InputRejected]:
         """Each record's signer, or why its signature fails, computed on a worker thread.
