@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         default=None, description="Serve Prometheus /metrics on this port (HUB_METRICS_PORT)."
     )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address /metrics listens on (HUB_METRICS_HOST; 0.0.0.0 in containers).",
+    )
     consumer_group: str = "hub-processor"
     kafka: KafkaSecurity = Field(default_factory=KafkaSecurity)
     transactions: bool = Field(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__
-from hub.cli import agreements, audit, deadletter, demo, process, registry, schemas
+from hub.cli import agreements, audit, deadletter, demo, deploy, process, registry, schemas
 from hub.errors import HubError
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry.register(commands)
     schemas.register(commands)
     audit.register(commands)
+    deploy.register(commands)
     return parser
 
 

@@ -64,7 +64,7 @@ def handle(args: argparse.Namespace) -> int:
         settings, bootstrap=settings.bootstrap_servers, registry_url=settings.schema_registry_url
     )
     if settings.metrics_port is not None:
-        processor.metrics.serve(settings.metrics_port)
+        processor.metrics.serve(settings.metrics_port, settings.metrics_host)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

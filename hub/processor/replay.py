@@ -48,6 +48,9 @@ def _describe(msg: Message) -> DeadLetter:
     )
 
 
+REPLAY_GROUP = "hub-replay"
+
+
 def replay(
     bootstrap: str,
     select: Callable[[DeadLetter], bool],
@@ -57,7 +60,9 @@ def replay(
     ends = end_offsets(bootstrap, DEADLETTER_TOPIC)
     remaining = {p: o for p, o in ends.items() if o > 0}
     # A throwaway group reading from the start: replay must not depend on earlier replays.
-    consumer = Consumer(consumer_config(bootstrap, f"hub-replay-{time.time_ns()}"))
+    # A fixed group (never committed, so it reads from the start every time): production
+    # ACLs grant the operator exactly this group (hub deploy plan).
+    consumer = Consumer(consumer_config(bootstrap, REPLAY_GROUP))
     producer = Producer(producer_config(bootstrap))
     replayed: list[DeadLetter] = []
     errors: list[str] = []

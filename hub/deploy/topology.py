@@ -1,0 +1,227 @@
+"""The Kafka topology a partnership needs, computed from its configuration (pure).
+
+Inputs are the partnership register, the agreements and the catalogue; the output names
+every topic with its partitions, replication and retention. Nothing here opens a file or
+a socket: :mod:`hub.deploy.load` reads the configuration, the renderers write it out.
+
+Topics:
+
+- ``partner.<partner>.<event>.v1`` for each provider and event type any agreement names
+  (in any state: a draft agreement's provider may already publish, and the hub records a
+  withheld decision for it);
+- ``share.<recipient>.<event>.v1`` for each recipient and event type any agreement names;
+- ``hub.audit.v1``, ``hub.deadletter.v1`` and ``hub.receipts.v1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from hub.agreements.models import Agreement
+from hub.agreements.partnership import Partnership
+from hub.catalogue.schemas import Catalogue
+from hub.catalogue.topics import (
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    RECEIPTS_TOPIC,
+    partner_topic,
+    share_topic,
+)
+from hub.deploy.retention import FOREVER, duration_ms
+from hub.errors import ConfigError
+
+# Defaults, documented in docs/operators/deploy.md. Partner topics hold identified raw
+# events: a week is enough to ride out an outage or replay dead letters, and no longer.
+DEFAULT_PARTNER_RETENTION = "P7D"
+DEFAULT_DEADLETTER_RETENTION = "P30D"
+# Share topics are a delivery buffer; their retention never exceeds the shortest
+# retention of the agreements feeding them, and is capped at this by default.
+DEFAULT_SHARE_RETENTION_CAP = "P30D"
+
+
+class TopicRole(StrEnum):
+    PARTNER = "partner"
+    SHARE = "share"
+    AUDIT = "audit"
+    DEADLETTER = "deadletter"
+    RECEIPTS = "receipts"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    role: TopicRole
+    partitions: int
+    replication_factor: int
+    config: Mapping[str, str]
+    owner: str | None = None  # the partner (partner topics) or recipient (share topics)
+    event_type: str | None = None
+    # Why the retention is what it is, for operators reading the plan.
+    retention_source: str = ""
+
+    @property
+    def retention_ms(self) -> int:
+        return int(self.config["retention.ms"])
+
+
+@dataclass(frozen=True)
+class TopologyOptions:
+    replication_factor: int = 3
+    min_insync_replicas: int = 2
+    partner_partitions: int = 6
+    share_partitions: int = 3
+    hub_partitions: int = 6
+    partner_retention: str = DEFAULT_PARTNER_RETENTION
+    deadletter_retention: str = DEFAULT_DEADLETTER_RETENTION
+    share_retention_cap: str | None = DEFAULT_SHARE_RETENTION_CAP
+
+    def __post_init__(self) -> None:
+        if self.replication_factor < 1:
+            raise ConfigError("replication factor must be at least 1")
+        if not 1 <= self.min_insync_replicas <= self.replication_factor:
+            raise ConfigError("min.insync.replicas must be between 1 and the replication factor")
+        if min(self.partner_partitions, self.share_partitions, self.hub_partitions) < 1:
+            raise ConfigError("every topic needs at least one partition")
+        duration_ms(self.partner_retention)  # fail on a bad duration before rendering
+
+
+@dataclass(frozen=True)
+class Topology:
+    topics: tuple[TopicSpec, ...]
+    partners: tuple[str, ...]  # every partner in the register, publishing or not
+    recipients: tuple[str, ...]  # every recipient named by the register or an agreement
+    linkage_domains: tuple[str, ...]  # pseudonymisation domains the agreements use
+    options: TopologyOptions = field(default_factory=TopologyOptions)
+
+    def topic(self, name: str) -> TopicSpec | None:
+        return next((t for t in self.topics if t.name == name), None)
+
+    def by_role(self, role: TopicRole) -> tuple[TopicSpec, ...]:
+        return tuple(t for t in self.topics if t.role is role)
+
+    def partner_topics(self, partner: str | None = None) -> tuple[str, ...]:
+        return tuple(
+            t.name for t in self.by_role(TopicRole.PARTNER) if partner is None or t.owner == partner
+        )
+
+    def share_topics(self, recipient: str | None = None) -> tuple[str, ...]:
+        return tuple(
+            t.name
+            for t in self.by_role(TopicRole.SHARE)
+            if recipient is None or t.owner == recipient
+        )
+
+
+def _config(options: TopologyOptions, retention_ms: int, **extra: str) -> dict[str, str]:
+    return {
+        "cleanup.policy": "delete",
+        "min.insync.replicas": str(options.min_insync_replicas),
+        "retention.ms": str(retention_ms),
+        **extra,
+    }
+
+
+def _check_known(
+    agreements: Iterable[Agreement], partnership: Partnership, catalogue: Catalogue
+) -> None:
+    """Fail on an agreement naming an unknown partner or event type: a typo would otherwise
+    silently create a topic (and a grant) nobody meant."""
+    known_parties = {p.id for p in partnership.partners} | {r.id for r in partnership.recipients}
+    for a in agreements:
+        for provider in a.providers:
+            if partnership.partner(provider) is None:
+                raise ConfigError(f"agreement {a.ref}: provider {provider} is not a partner")
+        for recipient in a.recipients:
+            if recipient not in known_parties:
+                raise ConfigError(f"agreement {a.ref}: recipient {recipient} is not registered")
+        for et in a.event_types:
+            if catalogue.get(et) is None:
+                raise ConfigError(f"agreement {a.ref}: event type {et} is not in the catalogue")
+
+
+def build_topology(
+    partnership: Partnership,
+    agreements: Iterable[Agreement],
+    catalogue: Catalogue,
+    options: TopologyOptions | None = None,
+) -> Topology:
+    """Every topic the partnership needs, sorted by name so renderings are stable."""
+    opts = options or TopologyOptions()
+    agreements = list(agreements)
+    _check_known(agreements, partnership, catalogue)
+    rf = opts.replication_factor
+    topics: dict[str, TopicSpec] = {}
+
+    partner_retention = duration_ms(opts.partner_retention)
+    for a in agreements:
+        for provider in a.providers:
+            for et in a.event_types:
+                name = partner_topic(provider, et)
+                topics[name] = TopicSpec(
+                    name,
+                    TopicRole.PARTNER,
+                    opts.partner_partitions,
+                    rf,
+                    _config(opts, partner_retention),
+                    owner=provider,
+                    event_type=et,
+                    retention_source=f"default partner retention {opts.partner_retention}",
+                )
+
+    # A share topic fed by several agreements keeps data no longer than the strictest.
+    share_limits: dict[tuple[str, str], tuple[int, str]] = {}
+    for a in agreements:
+        limit = duration_ms(a.retention)
+        for recipient in a.recipients:
+            for et in a.event_types:
+                current = share_limits.get((recipient, et))
+                if current is None or limit < current[0]:
+                    share_limits[(recipient, et)] = (limit, f"agreement {a.ref} ({a.retention})")
+    cap = duration_ms(opts.share_retention_cap) if opts.share_retention_cap else None
+    for (recipient, et), (limit, source) in share_limits.items():
+        if cap is not None and cap < limit:
+            limit, source = cap, f"{source}, capped at {opts.share_retention_cap}"
+        name = share_topic(recipient, et)
+        topics[name] = TopicSpec(
+            name,
+            TopicRole.SHARE,
+            opts.share_partitions,
+            rf,
+            _config(opts, limit),
+            owner=recipient,
+            event_type=et,
+            retention_source=source,
+        )
+
+    # The audit store is rebuilt from these two topics, so they are never aged out.
+    for name, role in ((AUDIT_TOPIC, TopicRole.AUDIT), (RECEIPTS_TOPIC, TopicRole.RECEIPTS)):
+        topics[name] = TopicSpec(
+            name,
+            role,
+            opts.hub_partitions,
+            rf,
+            _config(opts, FOREVER),
+            retention_source="kept forever: the audit store is rebuilt from it",
+        )
+    topics[DEADLETTER_TOPIC] = TopicSpec(
+        DEADLETTER_TOPIC,
+        TopicRole.DEADLETTER,
+        opts.hub_partitions,
+        rf,
+        _config(opts, duration_ms(opts.deadletter_retention)),
+        retention_source=f"default dead-letter retention {opts.deadletter_retention}",
+    )
+
+    recipients = {r.id for r in partnership.recipients} | {
+        r for a in agreements for r in a.recipients
+    }
+    domains = {c.domain for a in agreements for c in a.fields if c.domain}
+    return Topology(
+        topics=tuple(sorted(topics.values(), key=lambda t: t.name)),
+        partners=tuple(sorted(p.id for p in partnership.partners)),
+        recipients=tuple(sorted(recipients)),
+        linkage_domains=tuple(sorted(domains)),
+        options=opts,
+    )
