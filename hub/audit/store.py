@@ -131,6 +131,13 @@ class AuditStore:
         if index:
             conn.execute(insert(decision_subjects), index)
 
+    def append(self, kind: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Chain records of any kind in ``KINDS`` (e.g. the console's consultations and
+        agreement actions); idempotent on the kind's id column."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown audit record kind {kind!r}")
+        return self._append(kind, rows)
+
     def write_dead_letters(self, records: Iterable[DeadLetterRecord]) -> int:
         return self._append("dead_letter", [shallow(r) for r in records])
 

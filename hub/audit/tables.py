@@ -4,7 +4,7 @@ by the Alembic migrations in ``hub/audit/migrations``; these definitions must ma
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -108,3 +108,67 @@ KINDS: dict[str, tuple[Table, str]] = {
     "dead_letter": (dead_letters, "dead_letter_id"),
     "receipt": (receipts, "receipt_id"),
 }
+
+# -- console (issue 7): accounts, sessions, consultations, agreement actions ----------------
+
+# Local console accounts (argon2id hashes). Mutable state, so not chained.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),  # ig-officer | partner-admin | auditor
+    Column("partner", String(100)),  # the organisation of a partner admin
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+# Server-side sessions: the cookie holds a random id, the table only its SHA-256, so a copy
+# of the database cannot be replayed as a login; logout deletes the row.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+)
+
+# DPA 2018 s62 "consultation": every view of personal data (a decision, a subject report, a
+# CSV or API read of decisions) with who, when and what - ids and tokens, never the
+# identifiers typed. Chained like disclosures, so the log of looks is tamper-evident too.
+consultations = Table(
+    "consultations",
+    metadata,
+    Column("consultation_id", String(36), primary_key=True),
+    Column("at", String(40), nullable=False, index=True),
+    Column("user_name", String(100), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("partner", String(100)),
+    Column("action", String(50), nullable=False),
+    Column("target", Text, nullable=False),  # JSON: decision ids, subject tokens, filters
+    Column("results", Integer, nullable=False),
+)
+
+# Approve / sign-off / suspend actions taken in the console, with the agreement file they
+# wrote (the processor's hot reload applies the file; this row says who did it and why).
+agreement_actions = Table(
+    "agreement_actions",
+    metadata,
+    Column("action_id", String(36), primary_key=True),
+    Column("at", String(40), nullable=False, index=True),
+    Column("user_name", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("partner", String(100)),
+    Column("agreement_id", String(100), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("action", String(32), nullable=False),  # approve | sign-off | suspend
+    Column("reason", Text, nullable=False),
+    Column("file", String(300), nullable=False),
+    Column("result_version", Integer, nullable=False),
+)
+
+KINDS["consultation"] = (consultations, "consultation_id")
+KINDS["agreement_action"] = (agreement_actions, "action_id")

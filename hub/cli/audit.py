@@ -1,28 +1,48 @@
 """``hub audit verify``: is the audit intact? Recomputes the hash chain and checks the signed
-checkpoints against the hub's audit public key."""
+checkpoints against the hub's audit public key. ``hub audit export`` writes a signed archive
+of a period; ``hub audit verify-export`` checks one with the public key alone."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
+
+from hub.audit.export import export_archive, load_public_key, verify_archive
+from hub.audit.setup import AUDIT_SIGNER, audit_key_store
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
-from hub.config import load_settings
+from hub.cli.ingest import add_ingest
+from hub.config import Settings, load_settings
+from hub.errors import ConfigError
 from hub.identity.keys import PartnerKeyStore
-
-AUDIT_SIGNER = "hub-audit"
 
 
 def audit_keys(data_dir: Path) -> PartnerKeyStore:
     """The hub's audit signing key (development: generated into the data dir, 0600)."""
-    return PartnerKeyStore(None, data_dir / "audit-keys")
+    return audit_key_store(Settings(data_dir=data_dir))
+
+
+def store_url(settings: Settings, given: str | None) -> str:
+    """``--audit-url``, else the configured store; with neither, and no ``audit.db`` in the
+    data dir, the audit of the latest demo run (``<data dir>/runs/<time>/audit.db``), so
+    ``hub audit verify`` after ``hub demo`` checks what the demo wrote."""
+    if given:
+        return given
+    if settings.audit_url or (settings.data_dir / "audit.db").exists():
+        return settings.resolved_audit_url()
+    runs = sorted((settings.data_dir / "runs").glob("*/audit.db"))
+    if runs:
+        return f"sqlite:///{runs[-1].resolve()}"
+    return settings.resolved_audit_url()
 
 
 def register(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
-        "audit", help="verify the tamper-evident audit store"
+        "audit", help="verify and export the tamper-evident audit store"
     )
     sub = p.add_subparsers(dest="audit_command", required=True)
     verify = sub.add_parser("verify", help="check the hash chain and signed checkpoints")
@@ -35,15 +55,81 @@ def register(commands: Any) -> None:
     )
     verify.set_defaults(handler=handle_verify)
 
+    export = sub.add_parser("export", help="write a signed archive of a period's audit records")
+    export.add_argument(
+        "--from",
+        dest="start",
+        type=date.fromisoformat,
+        required=True,
+        help="first day (YYYY-MM-DD, UTC)",
+    )
+    export.add_argument(
+        "--to",
+        dest="end",
+        type=date.fromisoformat,
+        required=True,
+        help="last day, inclusive (YYYY-MM-DD, UTC)",
+    )
+    export.add_argument("--output", type=Path, required=True, help="archive to write (.zip)")
+    export.add_argument("--audit-url", default=None, help="SQLAlchemy URL (default: settings)")
+    export.set_defaults(handler=handle_export)
+
+    check = sub.add_parser(
+        "verify-export", help="check a signed audit archive with the hub's public key alone"
+    )
+    check.add_argument("archive", type=Path)
+    check.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help=f"the audit public key, PEM (default <data dir>/audit-keys/{AUDIT_SIGNER}.dev1.pub)",
+    )
+    check.set_defaults(handler=handle_verify_export)
+    add_ingest(sub)
+
 
 def handle_verify(args: argparse.Namespace) -> int:
     settings = load_settings()
-    store = AuditStore(args.audit_url or settings.resolved_audit_url())
+    url = store_url(settings, args.audit_url)
+    store = AuditStore(url)
     keys_dir = args.keys or settings.data_dir / "audit-keys"
     report = verify_store(store, PartnerKeyStore(keys_dir, None).public_keys())
     store.close()
     for problem in report.problems:
         print(problem.line())
     verdict = "intact" if report.ok else f"{len(report.problems)} problems"
-    print(f"{report.records} records, {report.checkpoints} signed checkpoints: {verdict}")
+    shown = make_url(url).render_as_string(hide_password=True)  # never print a DB password
+    print(f"{shown}: {report.records} records, {report.checkpoints} signed checkpoints: {verdict}")
+    return 0 if report.ok else 1
+
+
+def handle_export(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise ConfigError(f"--to {args.end} is before --from {args.start}")
+    settings = load_settings()
+    store = AuditStore(store_url(settings, args.audit_url))
+    try:
+        signer = audit_keys(settings.data_dir).dev_signing_key(AUDIT_SIGNER)
+        summary = export_archive(store, args.start, args.end, args.output, signer)
+    finally:
+        store.close()
+    records = ", ".join(f"{k} {v}" for k, v in summary.counts.items())
+    print(f"wrote {summary.path}: {records}; signed by {signer.key_id}")
+    return 0
+
+
+def handle_verify_export(args: argparse.Namespace) -> int:
+    key_path = args.public_key or (
+        load_settings().data_dir / "audit-keys" / f"{AUDIT_SIGNER}.dev1.pub"
+    )
+    try:
+        public = load_public_key(key_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read public key {key_path}: {exc}") from exc
+    report = verify_archive(args.archive, public)
+    for problem in report.problems:
+        print(problem)
+    records = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+    verdict = "intact" if report.ok else f"{len(report.problems)} problems"
+    print(f"{args.archive}: {records}: {verdict}")
     return 0 if report.ok else 1

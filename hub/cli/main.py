@@ -8,7 +8,17 @@ import sys
 from collections.abc import Sequence
 
 from hub import __version__
-from hub.cli import agreements, audit, deadletter, demo, deploy, process, registry, schemas
+from hub.cli import (
+    agreements,
+    audit,
+    console,
+    deadletter,
+    demo,
+    deploy,
+    process,
+    registry,
+    schemas,
+)
 from hub.errors import HubError
 
 
@@ -28,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.register(commands)
     audit.register(commands)
     deploy.register(commands)
+    console.register(commands)
     return parser
 
 

@@ -92,6 +92,35 @@ class RecordPlan:
         visit(self.fields, "")
         return out
 
+    def audit_fields(self) -> dict[str, dict[str, str]]:
+        """Output field path -> what the audit records of it: the clause that allowed it,
+        the treatment, and the input field it came from when the name changed (e.g.
+        ``subject.age_band`` from ``subject.date_of_birth``, generalised)."""
+        out: dict[str, dict[str, str]] = {}
+
+        def label(f: FieldPlan) -> str:
+            if f.generalise_to:
+                return f"generalise:{f.generalise_to}"
+            if f.domain:
+                return f"token:{f.domain}"
+            return f.treatment
+
+        def visit(items: tuple[FieldPlan, ...], prefix: str) -> None:
+            for f in items:
+                path = prefix + f.out_name
+                if f.children:
+                    if f.treatment == "token":
+                        out[path + ".token"] = {"clause": f.clause_id, "treatment": label(f)}
+                    visit(f.children, path + ".")
+                    continue
+                entry = {"clause": f.clause_id, "treatment": label(f)}
+                if f.field.path != path:
+                    entry["from"] = f.field.path
+                out[path] = entry
+
+        visit(self.fields, "")
+        return out
+
     def treatments(self) -> dict[str, str]:
         """Input field path -> treatment, for every field that reaches the output."""
         out: dict[str, str] = {}

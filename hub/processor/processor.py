@@ -485,11 +485,7 @@ class Processor:
         key = id(plan)
         cached = self._fields_by_plan.get(key)
         if cached is None or cached[0] is not plan:
-            treatments = plan.treatments()
-            fields = {
-                path: {"clause": clause, "treatment": treatments.get(path, "keep")}
-                for path, clause in plan.clauses().items()
-            }
+            fields = plan.audit_fields()
             cached = self._fields_by_plan[key] = (plan, fields)
         return cached[1]
 

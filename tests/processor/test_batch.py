@@ -176,3 +176,27 @@ def test_untokenisable_identifier_is_noted_in_the_audit(
     [row] = audit.decisions_for_event(event["envelope"]["event_id"])
     assert row["outcome"] == "shared"
     assert "subject.nhs_number" in row["notes"] and "check digit" in row["notes"]
+
+
+def test_audit_names_each_shared_field_with_its_clause_and_treatment(
+    setup: Any, concern_type: EventType
+) -> None:
+    """The MSN receives a pseudonymised child: the audit says, per output field, which
+    clause allowed it and how it was treated, including fields renamed by generalisation."""
+    import json
+
+    processor, _consumer, _producer, audit, schema_id = setup
+    event = county_lines_child()
+    processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    [msn] = [
+        d
+        for d in audit.decisions_for_event(event["envelope"]["event_id"])
+        if d["recipient"] == "modern-slavery-network"
+    ]
+    fields = json.loads(msn["fields"])
+    treatments = {path: f["treatment"] for path, f in fields.items()}
+    assert treatments.get("subject.token", "").startswith("token:")
+    renamed = {path: f for path, f in fields.items() if "from" in f}
+    assert renamed, "a generalised field is recorded under its output name"
+    assert all(f["treatment"].startswith("generalise:") for f in renamed.values())
+    assert all(f["clause"] for f in fields.values())

@@ -1,0 +1,238 @@
+"""The subject disclosure report, the what-if and the consultation log."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from hub.audit import queries
+from hub.audit.tables import consultations
+from hub.console.auth import Principal
+from hub.console.csv_out import csv_response
+from hub.console.state import ConsoleState
+from hub.console.web import console, csrf_checked, need, parse_day, render
+from hub.console.whatif import run_whatif
+from hub.errors import HubError
+from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
+
+router = APIRouter()
+
+REPORT_COLUMNS = (
+    "decided_at",
+    "provider",
+    "recipient",
+    "agreement",
+    "legal_basis",
+    "gateways",
+    "fields",
+    "event_type",
+    "event_id",
+    "disclosure_id",
+    "outcome",
+    "reason",
+)
+
+
+@router.get("/subjects", response_class=HTMLResponse)
+def subject_form(
+    request: Request, _principal: Annotated[Principal, Depends(need("subject-report"))]
+) -> Response:
+    return render(request, "subjects.html", report=None, entered={})
+
+
+def _person_field(st: ConsoleState) -> Any:
+    for event_type in st.catalogue.event_types.values():
+        people = event_type.person_records()
+        if people:
+            return people[0]
+    raise HTTPException(500, "the catalogue has no person record")
+
+
+def _report_rows(st: ConsoleState, decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for d in decisions:
+        recipient = st.partnership.recipient(d["recipient"])
+        provider = st.partnership.partner(d["provider"])
+        out.append(
+            d
+            | {
+                "recipient_name": recipient.name if recipient else d["recipient"],
+                "provider_name": provider.name if provider else d["provider"],
+                "agreement": f"{d['agreement_id']}@v{d['agreement_version']}"
+                if d["agreement_id"]
+                else "",
+            }
+        )
+    return out
+
+
+@router.post("/subjects", response_class=HTMLResponse)
+def subject_report(
+    request: Request,
+    principal: Annotated[Principal, Depends(csrf_checked("subject-report"))],
+    given_name: Annotated[str, Form()] = "",
+    family_name: Annotated[str, Form()] = "",
+    date_of_birth: Annotated[str, Form()] = "",
+    nhs_number: Annotated[str, Form()] = "",
+    pnc_id: Annotated[str, Form()] = "",
+    include_withheld: Annotated[str, Form()] = "",
+) -> Response:
+    # A POST, so the identifiers never appear in a URL, browser history or an access log.
+    st = console(request)
+    dob: date | None = parse_day(date_of_birth)
+    entered = {
+        "given_name": given_name.strip(),
+        "family_name": family_name.strip(),
+        "date_of_birth": date_of_birth.strip(),
+        "nhs_number": nhs_number.strip(),
+        "pnc_id": pnc_id.strip(),
+    }
+    if date_of_birth.strip() and dob is None:
+        return render(
+            request,
+            "subjects.html",
+            status_code=422,
+            report=None,
+            entered=entered,
+            error="date of birth must be a date (YYYY-MM-DD)",
+        )
+    if not any(entered.values()):
+        return render(
+            request, "subjects.html", status_code=422, report=None, entered=entered,
+            error="enter at least a name, an NHS number or a PNC id",
+        )  # fmt: skip
+    tokens = lookup_tokens(
+        st.keys.ring(SUBJECT_DOMAIN),
+        _person_field(st),
+        given_name=entered["given_name"] or None,
+        family_name=entered["family_name"] or None,
+        date_of_birth=dob,
+        nhs_number=entered["nhs_number"] or None,
+        pnc_id=entered["pnc_id"] or None,
+    )
+    withheld = bool(include_withheld)
+    with st.store.engine.connect() as conn:
+        found = queries.subject_decisions(conn, principal.scope, sorted(tokens), withheld)
+    consultation = st.consult(
+        principal,
+        "subject-report",
+        {
+            "tokens": sorted(tokens),
+            "include_withheld": withheld,
+            # Which identifiers were given (not their values): shows how the search was made.
+            "identifiers": sorted(k for k, v in entered.items() if v),
+        },
+        len(found),
+    )
+    rows = _report_rows(st, found)
+    recipients = sorted({r["recipient_name"] for r in rows if r["outcome"] == "shared"})
+    return render(
+        request,
+        "subjects.html",
+        report=rows,
+        recipients=recipients,
+        entered=entered,
+        withheld=withheld,
+        tokens=len(tokens),
+        consultation=consultation,
+    )
+
+
+@router.get("/subjects/report/{consultation_id}.csv")
+def subject_report_csv(
+    request: Request,
+    consultation_id: str,
+    principal: Annotated[Principal, Depends(need("subject-report"))],
+) -> Response:
+    """The report as CSV, re-run from the tokens its consultation logged (so the identifiers
+    never travel in a URL); only the officer who made the report can download it."""
+    st = console(request)
+    with st.store.engine.connect() as conn:
+        row = conn.execute(
+            select(consultations).where(consultations.c.consultation_id == consultation_id)
+        ).first()
+        if (
+            row is None
+            or row._mapping["user_name"] != principal.name
+            or row._mapping["action"] != "subject-report"
+        ):
+            raise HTTPException(404, "no such report")
+        target = json.loads(row._mapping["target"])
+        found = queries.subject_decisions(
+            conn, principal.scope, target["tokens"], bool(target.get("include_withheld"))
+        )
+    st.consult(principal, "subject-report-csv", {"report": consultation_id}, len(found))
+    rows = _report_rows(st, found)
+    return csv_response("subject-disclosures.csv", REPORT_COLUMNS, rows)
+
+
+@router.get("/whatif", response_class=HTMLResponse)
+def whatif_page(
+    request: Request,
+    principal: Annotated[Principal, Depends(need("what-if"))],
+    agreement: str = "",
+) -> Response:
+    st = console(request)
+    everything = st.agreements()
+    drafts = [a for a in everything if a.status.value == "draft"]
+    source = st.event_source()
+    q = request.query_params
+    start, end = parse_day(q.get("from")), parse_day(q.get("to"))
+    result = None
+    error = None
+    chosen = next((a for a in drafts if a.ref == agreement), None)
+    if agreement and chosen is None:
+        error = f"{agreement} is not a draft version"
+    elif chosen is not None and (start is None or end is None or end < start):
+        error = "give the period: from and to dates, from first"
+    elif chosen is not None and source is None:
+        error = "no broker is configured: the what-if cannot read the recorded events"
+    elif chosen is not None and source is not None and start and end:
+        try:
+            with st.store.engine.connect() as conn:
+                result = run_whatif(
+                    chosen,
+                    everything,
+                    source,
+                    lambda ids: queries.events_decided(conn, ids),
+                    start,
+                    end,
+                )
+        except HubError as exc:
+            error = f"could not read the recorded events: {exc}"
+        except Exception as exc:  # a broker that went away: say so on the page
+            error = f"could not read the recorded events from the broker: {type(exc).__name__}"
+        if result is not None:
+            st.consult(
+                principal,
+                "what-if",
+                {"draft": chosen.ref, "from": str(start), "to": str(end)},
+                result.compared,
+            )
+    return render(
+        request,
+        "whatif.html",
+        drafts=drafts,
+        chosen=chosen,
+        start=start,
+        end=end,
+        result=result,
+        error=error,
+        broker=source is not None,
+    )
+
+
+@router.get("/consultations", response_class=HTMLResponse)
+def consultations_page(
+    request: Request, principal: Annotated[Principal, Depends(need("consultations"))]
+) -> Response:
+    st = console(request)
+    with st.store.engine.connect() as conn:
+        rows = queries.list_consultations(conn, principal.scope, limit=300)
+        actions = queries.list_agreement_actions(conn, principal.scope)
+    return render(request, "consultations.html", rows=rows, actions=actions)

@@ -1,0 +1,226 @@
+"""The console in headless Chromium after a real run of the pipeline: embedded broker and
+registry, signed synthetic events from the police and a youth justice service (one synthetic
+child appears in several events of both), the processor and the audit ingester. An IG
+officer logs in and finds an event's decisions, produces a subject disclosure report, runs a
+what-if on a draft agreement, and downloads a CSV. Screenshots go to a temp folder
+(``HUB_CONSOLE_SCREENSHOTS`` keeps them somewhere else)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.sources.publisher import PartnerPublisher
+from connectors.synthetic.police import PoliceFeed
+from connectors.synthetic.samples import sample_events
+from hub.audit import AuditStore
+from hub.broker import EmbeddedBroker, ensure_topics
+from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, Catalogue, partner_topic
+from hub.config import Settings
+from hub.console import ConsoleHandle, create_demo_officer, start_console
+from hub.processor.build import build_ingester, build_processor, partner_keys
+from hub.registry import RegistryServer, SchemaStore
+from tests.console.conftest import write_draft
+
+pytestmark = pytest.mark.integration
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = {"given": "Kayden", "family": "Whitfield-Osei", "dob": date(2012, 6, 9)}
+
+
+def _set_person(event: dict[str, Any], person_path: str, person_children: Any) -> None:
+    record = event
+    for part in person_path.split("."):
+        record = record[part]
+    names = [c for c in person_children if "identity" in c.tags and "name" in c.tags]
+    for field, value in zip(names, (CHILD["given"], CHILD["family"]), strict=False):
+        record[field.name] = value
+    for c in person_children:
+        if "dob" in c.tags:
+            record[c.name] = CHILD["dob"]
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = os.environ.get("HUB_CONSOLE_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pipeline(
+    tmp_path_factory: pytest.TempPathFactory, catalogue: Catalogue
+) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("console-e2e")
+    shutil.copytree(ROOT / "partnership", work / "partnership")
+    settings = Settings(data_dir=work / "data", partnership_dir=work / "partnership")
+    concern = catalogue.event_types["safeguarding-concern"]
+    youth = catalogue.event_types["youth-justice-outcome"]
+    with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
+        police_topic = partner_topic("merseyside-police", concern.slug)
+        yjs_topic = partner_topic("yjs-liverpool", youth.slug)
+        ensure_topics(broker.bootstrap, [police_topic, yjs_topic, DEADLETTER_TOPIC, AUDIT_TOPIC])
+        keys = partner_keys(settings)
+        police = PartnerPublisher(
+            partner="merseyside-police",
+            event_type=concern,
+            bootstrap=broker.bootstrap,
+            registry_url=registry.url,
+            signer=keys.dev_signing_key("merseyside-police"),
+        )
+        yjs = PartnerPublisher(
+            partner="yjs-liverpool",
+            event_type=youth,
+            bootstrap=broker.bootstrap,
+            registry_url=registry.url,
+            signer=keys.dev_signing_key("yjs-liverpool"),
+        )
+        events = PoliceFeed(seed=31).events(150)
+        [person] = concern.person_records()
+        # The child in three police concerns (one about exploitation) ...
+        for i, category in ((10, "CCE"), (60, "NEGLECT"), (110, "MISSING")):
+            _set_person(events[i], person.path, person.children)
+            events[i].update(borough="LIVERPOOL", risk_level="HIGH", concern_category=category)
+        for e in events:
+            police.publish(e)
+        # ... and in two youth justice outcomes.
+        outcomes = sample_events(youth, "yjs-liverpool", 6, seed=4)
+        [youth_person] = youth.person_records()
+        for o in outcomes[:2]:
+            _set_person(o, youth_person.path, youth_person.children)
+        for o in outcomes:
+            o["yjs_borough"] = "LIVERPOOL"
+            yjs.publish(o)
+        police.close()
+        yjs.close()
+        sent = len(events) + len(outcomes)
+
+        store_url = f"sqlite:///{work / 'audit.db'}"
+        audit = AuditStore(store_url)
+        processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry.url)
+        processor.run(threading.Event(), until=lambda s: s.consumed >= sent)
+        processor.close()
+        build_ingester(settings, bootstrap=broker.bootstrap, store=audit).run_until_idle(1.0)
+        audit.close()
+
+        draft = write_draft(settings.partnership_dir)  # after the run: drafts never share
+        name, password = create_demo_officer(store_url)
+        console: ConsoleHandle = start_console(
+            settings, store_url, bootstrap=broker.bootstrap, registry_url=registry.url
+        )
+        try:
+            yield {
+                "url": console.url,
+                "user": name,
+                "password": password,
+                "event_id": events[10]["envelope"]["event_id"],
+                "draft": draft,
+                "today": datetime.now(UTC).date().isoformat(),
+            }
+        finally:
+            console.stop()
+
+
+@pytest.fixture(scope="module")
+def page(pipeline: dict[str, Any]) -> Iterator[Any]:
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(
+            viewport={"width": 1440, "height": 900}, accept_downloads=True
+        )
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(pipeline["url"] + "/activity")
+        assert "/login" in tab.url  # not signed in: sent to the login page
+        tab.fill("input[name=username]", pipeline["user"])
+        tab.fill("input[name=password]", pipeline["password"])
+        tab.click("button[type=submit]")
+        tab.wait_for_url("**/activity")
+        yield tab
+        context.close()
+        browser.close()
+
+
+def test_activity_overview(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
+    page.goto(pipeline["url"] + "/activity")
+    assert page.locator("svg.chart").count() >= 1
+    assert "liverpool-mash" in page.content()
+    page.screenshot(path=str(shots / "activity.png"), full_page=True)
+
+
+def test_find_an_events_decisions(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
+    page.goto(pipeline["url"] + "/decisions")
+    page.fill("input[name=event_id]", pipeline["event_id"])
+    page.click("text=Search")
+    rows = page.locator("table tr:has(td)")
+    recipients = {rows.nth(i).locator("td").nth(4).inner_text() for i in range(rows.count())}
+    assert recipients == {"liverpool-mash", "knowsley-mash", "modern-slavery-network"}
+    page.screenshot(path=str(shots / "decisions.png"), full_page=True)
+    page.click(f"tr:has-text('liverpool-mash') >> text={pipeline['event_id']}")
+    text = page.inner_text("main")
+    assert "shared" in text and "police-liverpool-mash@v1" in text
+    assert "subject.given_name" in text and "Children Act 2004" in text
+    page.screenshot(path=str(shots / "decision.png"), full_page=True)
+
+
+def test_subject_disclosure_report(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
+    page.goto(pipeline["url"] + "/subjects")
+    page.fill("input[name=given_name]", CHILD["given"].upper())  # normalised like partners'
+    page.fill("input[name=family_name]", CHILD["family"])
+    page.fill("input[name=date_of_birth]", CHILD["dob"].isoformat())
+    page.click("text=Find disclosures")
+    report = page.inner_text("main")
+    # Three police concerns to the Liverpool MASH, one to the Modern Slavery Network, and
+    # two youth justice outcomes to the Liverpool MASH.
+    assert "6 disclosure(s)" in report, report
+    assert "Merseyside Police" in report and "Youth Justice" in report
+    assert "Merseyside Modern Slavery Network" in report
+    page.screenshot(path=str(shots / "subject-report.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("text=Download CSV")
+    saved = Path(str(download.value.path()))
+    lines = saved.read_text().splitlines()
+    assert lines[0].startswith("decided_at,provider,recipient") and len(lines) == 7
+
+
+def test_whatif_on_a_draft(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
+    page.goto(pipeline["url"] + "/whatif")
+    page.select_option("select[name=agreement]", pipeline["draft"])
+    page.fill("input[name=from]", pipeline["today"])
+    page.fill("input[name=to]", pipeline["today"])
+    page.click("text=Replay")
+    text = page.inner_text("main")
+    assert "would share differently" in text, text
+    assert "Compared with the audit\n150" in text  # every police event of the run, read back
+    assert "modern-slavery-network" in text and "borough" in text
+    assert "No broker is configured" not in text
+    page.screenshot(path=str(shots / "whatif.png"), full_page=True)
+
+
+def test_download_decisions_csv(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
+    page.goto(pipeline["url"] + "/decisions?recipient=modern-slavery-network&outcome=shared")
+    with page.expect_download() as download:
+        page.click("text=Download CSV")
+    lines = Path(str(download.value.path())).read_text().splitlines()
+    assert lines[0].startswith("decision_id,decided_at,event_id")
+    assert len(lines) > 2 and all("modern-slavery-network" in line for line in lines[1:])
+    page.goto(pipeline["url"] + "/agreements/police-msn")
+    page.screenshot(path=str(shots / "agreement.png"), full_page=True)

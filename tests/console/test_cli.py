@@ -1,0 +1,46 @@
+"""``hub console user``: accounts from the command line, the password never an argument."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from hub.cli import console as console_cli
+from hub.console.auth import LocalAuthenticator, Role
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="hub")
+    console_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+def test_user_add_list_disable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    monkeypatch.setenv(console_cli.PASSWORD_ENV, "a long enough passphrase")
+    assert run(["console", "user", "add", "pat", "--role", "partner-admin",
+                "--partner", "liverpool-cc", "--audit-url", url]) == 0  # fmt: skip
+    with pytest.raises(SystemExit):  # a password is not an option at all
+        run(["console", "user", "add", "x", "--role", "auditor", "--password", "p"])
+    engine = create_engine(url)
+    who = LocalAuthenticator(engine).authenticate("pat", "a long enough passphrase")
+    assert who is not None and who.role is Role.PARTNER_ADMIN and who.partner == "liverpool-cc"
+    assert run(["console", "user", "list", "--audit-url", url]) == 0
+    listed = capsys.readouterr().out
+    assert "pat\tpartner-admin\tliverpool-cc\tactive" in listed
+    assert "passphrase" not in listed
+    assert run(["console", "user", "disable", "pat", "--audit-url", url]) == 0
+    assert LocalAuthenticator(engine).authenticate("pat", "a long enough passphrase") is None
+    from hub.errors import ConfigError
+
+    with pytest.raises(ConfigError):  # an unknown organisation is refused
+        run(["console", "user", "add", "q", "--role", "partner-admin", "--partner", "nobody",
+             "--audit-url", url])  # fmt: skip
+    engine.dispose()
