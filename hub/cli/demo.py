@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.config import load_settings
-from hub.demo import DemoOptions, DemoSummary, run_demo
+from hub.demo import DemoOptions, DemoRuntime, DemoSummary, run_demo
 
 _STAGES = {
     "publish": "police connector publishing",
@@ -32,17 +34,25 @@ def register(commands: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--data-dir", type=Path, default=None, help="local state folder (default .hub)")
     p.add_argument("--timeout", type=float, default=180.0, help="give up after this many seconds")
+    p.add_argument(
+        "--no-console",
+        action="store_true",
+        help="exit after the run instead of serving the IG console (always so with --json)",
+    )
+    p.add_argument("--console-port", type=int, default=8765, help="IG console port (8765)")
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     settings = load_settings(data_dir=args.data_dir)
     options = DemoOptions(events=args.events, seed=args.seed, timeout=args.timeout)
+    console = Console(stderr=False)
+    if not args.json and not args.no_console:
+        options = replace(options, hold=lambda rt: _serve_console(console, rt, args.console_port))
     if args.json:
         summary = run_demo(settings, options)
         print(json.dumps(summary.as_dict(), sort_keys=True))
         return 0
-    console = Console(stderr=False)
     with Progress(
         TextColumn("{task.description:<32}"),
         BarColumn(),
@@ -59,8 +69,43 @@ def handle(args: argparse.Namespace) -> int:
             bar.update(tasks[stage], completed=done, total=total)
 
         summary = run_demo(settings, options, progress)
-    _print_table(console, summary)
+    if args.no_console:
+        _print_table(console, summary)
     return 0
+
+
+def _serve_console(console: Console, rt: DemoRuntime, port: int) -> None:
+    """Print the summary, then serve the IG console on this run's audit until Ctrl-C."""
+    from hub.console import create_demo_officer, start_console
+
+    _print_table(console, rt.summary)
+    store_url = rt.settings.resolved_audit_url()
+    user, password = create_demo_officer(store_url)
+    try:
+        handle = start_console(
+            rt.settings,
+            store_url,
+            port=port,
+            bootstrap=rt.bootstrap,
+            registry_url=rt.registry_url,
+        )
+    except OSError:  # the port is taken: any free one will do
+        handle = start_console(
+            rt.settings, store_url, bootstrap=rt.bootstrap, registry_url=rt.registry_url
+        )
+    console.print(
+        f"\nIG console: {handle.url}  (user {user}, password {password}; this run only)",
+        soft_wrap=True,
+    )
+    console.print("press Ctrl-C to stop the console, the broker and the registry")
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handle.stop()
 
 
 def _print_table(console: Console, s: DemoSummary) -> None:
@@ -83,5 +128,5 @@ def _print_table(console: Console, s: DemoSummary) -> None:
     console.print(f"audit store: {out['audit_db']}", soft_wrap=True)
     for recipient, path in out["sinks"].items():
         console.print(f"sink {recipient}: {path}", soft_wrap=True)
-    console.print(f"finished in {s.seconds:.1f}s; broker stopped.")
+    console.print(f"finished in {s.seconds:.1f}s.")
     sys.stdout.flush()

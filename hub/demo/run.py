@@ -42,6 +42,17 @@ class DemoOptions:
     events: int = 200
     seed: int = 7
     timeout: float = 180.0
+    # Called after the run while the broker and registry are still up (the CLI serves the
+    # console from here until Ctrl-C, so its what-if can read the partner topics).
+    hold: Callable[[DemoRuntime], None] | None = None
+
+
+@dataclass(frozen=True)
+class DemoRuntime:
+    settings: Settings
+    bootstrap: str
+    registry_url: str
+    summary: DemoSummary
 
 
 @dataclass
@@ -259,6 +270,8 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         report = verify_store(audit, audit_key_store(settings).public_keys())
         summary.audit_intact = report.ok
         audit.close()
+        if options.hold is not None:
+            options.hold(DemoRuntime(settings, broker.bootstrap, registry.url, summary))
         return summary
 
 
