@@ -35,7 +35,7 @@ from hub.broker.records import Headers, coordinates, headers_bytes
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
 from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, PartnerMismatch
-from hub.identity.signing import verify
+from hub.identity.signing import UnknownSigner, verify
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.policy.plan import RecordPlan
@@ -129,6 +129,7 @@ class Processor:
         self._now_iso = ""
         self._fields_by_plan: dict[int, tuple[RecordPlan, dict[str, dict[str, str]]]] = {}
         self._verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-verify")
+        self._keys_refreshed = False  # keys re-read at most once per batch
         self._traced = False  # decided per batch: spans only when a tracer is configured
         self._carry: Headers | None = None  # trace headers passed on when untraced
         self._delivery_errors: list[str] = []
@@ -197,6 +198,7 @@ class Processor:
     def _decide_batch(self, records: list[Message]) -> dict[tuple[str, int], int]:
         """Decide every record and produce its outputs, dead letter and audit records."""
         self._traced = tracing_active()
+        self._keys_refreshed = False
         audit_rows: list[AuditRecord] = []
         dead: list[DeadLetterRecord] = []
         offsets: dict[tuple[str, int], int] = {}
@@ -348,6 +350,8 @@ class Processor:
                 fix="split large attachments out of the event",
             )
         # Identity first: nothing from an unproven sender is decoded, let alone shared.
+        if isinstance(verdict, UnknownSigner):
+            verdict = self._verify_with_fresh_keys(msg, verdict)
         if isinstance(verdict, InputRejected):
             raise verdict
         signer = verdict
@@ -378,6 +382,16 @@ class Processor:
             self._route(decision, event, event_type, msg, now, subjects)
             for decision in self._engine.decide(event, event_type, owner.partner, now)
         ]
+
+    def _verify_with_fresh_keys(self, msg: Message, rejected: UnknownSigner) -> str | InputRejected:
+        """An unknown key may have been registered since the last reload: read the keys
+        once per batch and verify again before dead-lettering the record."""
+        if self._rules is None:
+            return rejected
+        if not self._keys_refreshed:
+            self._keys_refreshed = True
+            self._public_keys = self._rules.public_keys_now()
+        return _signature_verdict(msg, self._public_keys)
 
     def _route(
         self,

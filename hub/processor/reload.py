@@ -65,6 +65,11 @@ class RuleSource:
     def load(self) -> Rules:
         return Rules(PolicyEngine(load_agreements(self._agreements_dir)), self._keys.public_keys())
 
+    def public_keys_now(self) -> Mapping[str, Ed25519PublicKey]:
+        """The partner keys on disk at this moment (a partner's first records can arrive
+        before the next scheduled check has seen its newly registered key)."""
+        return self._keys.public_keys()
+
     def changed(self) -> Rules | None:
         """New rules when the files changed since the last load and they load; else None."""
         now = self._clock()

@@ -15,6 +15,7 @@ from hub.identity import PartnerKeyStore
 from hub.policy import PolicyEngine
 from tests.processor.conftest import (
     ROOT,
+    SIGNERS,
     TOPIC,
     county_lines_child,
     encode,
@@ -200,3 +201,27 @@ def test_audit_names_each_shared_field_with_its_clause_and_treatment(
     assert renamed, "a generalised field is recorded under its output name"
     assert all(f["treatment"].startswith("generalise:") for f in renamed.values())
     assert all(f["clause"] for f in fields.values())
+
+
+def test_a_key_registered_since_the_last_reload_is_found_before_dead_lettering(
+    setup: Any, concern_type: EventType, tmp_path: Any
+) -> None:
+    """A new partner key lands on disk, and the partner's first records arrive before the
+    processor's next scheduled reload: they are verified with the fresh keys, not lost."""
+    from hub.processor.reload import RuleSource
+
+    processor, _consumer, producer, audit, schema_id = setup
+    late = PartnerKeyStore(None, tmp_path / "late-keys")
+    processor._rules = RuleSource(
+        ROOT / "partnership" / "agreements", late, [tmp_path / "late-keys"], interval=3600.0
+    )
+    SIGNERS["merseyside-police"] = late.dev_signing_key("merseyside-police", "dev9")
+    event = county_lines_child()
+    processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    assert not producer.on(DEADLETTER_TOPIC)
+    assert len(audit.decisions_for_event(event["envelope"]["event_id"])) == 3
+    forged = PartnerKeyStore(None, tmp_path / "nobody").dev_signing_key("merseyside-police", "x")
+    SIGNERS["merseyside-police"] = forged  # a key nobody registered is still refused
+    processor.process_batch([signed(0, 1, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    [dead] = producer.on(DEADLETTER_TOPIC)
+    assert dead["headers"]["hub.dlq.reason_code"] == b"unknown-signer"
