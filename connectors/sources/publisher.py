@@ -32,11 +32,16 @@ class PartnerPublisher:
         bootstrap: str,
         registry_url: str,
         signer: SigningKey | None,
+        producer: Producer | None = None,
     ) -> None:
         self.partner = partner
+        self.event_type = event_type
         self._signer = signer
         self.topic = partner_topic(partner, event_type.slug)
-        self._producer = Producer(producer_config(bootstrap))
+        # A connector publishing several event types shares one producer (one connection,
+        # one flush); it then owns closing it.
+        self._owns_producer = producer is None
+        self._producer = producer if producer is not None else Producer(producer_config(bootstrap))
         self._registry = SchemaRegistryClient({"url": registry_url})
         self._serialize = AvroSerializer(self._registry, event_type.schema_str)
         self._errors: list[str] = []
@@ -83,9 +88,12 @@ class PartnerPublisher:
         ``signer=True`` signs with this partner's key, ``None`` sends unsigned."""
         self._send(value, key, self._signer if signer is True else signer or None)
 
-    def publish(self, event: dict[str, Any]) -> None:
-        key = str(event["envelope"]["event_id"]).encode()
+    def publish(self, event: dict[str, Any]) -> str:
+        """Queue one signed event; returns its event id (acknowledged by :meth:`flush`)."""
+        event_id = str(event["envelope"]["event_id"])
+        key = event_id.encode()
         self._send(self.serialize(event), key, self._signer)
+        return event_id
 
     def flush(self, timeout: float = 30.0) -> None:
         remaining = self._producer.flush(timeout)
@@ -96,4 +104,5 @@ class PartnerPublisher:
 
     def close(self) -> None:
         self.flush()
-        self._producer.close()
+        if self._owns_producer:
+            self._producer.close()

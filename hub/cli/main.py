@@ -11,6 +11,7 @@ from hub import __version__
 from hub.cli import (
     agreements,
     audit,
+    connector,
     console,
     deadletter,
     demo,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.register(commands)
     deploy.register(commands)
     console.register(commands)
+    connector.register(commands)
     return parser
 
 

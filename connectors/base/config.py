@@ -1,0 +1,330 @@
+"""Typed connector configuration: one YAML file, secrets only from environment variables.
+
+A configuration names what the connector is (a ``source`` that publishes a partner's events,
+or a ``sink`` that delivers a recipient's stream), where the hub is, where its state lives,
+how to retry and where to serve health and metrics. Every secret (signing key, database
+password, API token, web hook digest key) is referenced by the *name* of an environment
+variable (``*_env`` keys); a literal secret in the YAML is refused at load time, so a
+configuration file can be reviewed, versioned and shared without leaking anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from connectors.base.errors import ConnectorConfigError
+from connectors.base.mapping import MappingConfig
+
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|private_key|api_key|credential)", re.I)
+_ALLOWED_SUFFIXES = ("_env", "_digest", "_digests", "_id")
+_ID = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HubEndpoints(_Model):
+    bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers (else HUB_BOOTSTRAP_SERVERS)."
+    )
+    schema_registry_url: str | None = Field(
+        default=None, description="Schema registry URL (else HUB_SCHEMA_REGISTRY_URL)."
+    )
+    schemas_dir: Path | None = Field(
+        default=None, description="Catalogue schemas (default: the hub's schemas/avro)."
+    )
+
+
+class SigningConfig(_Model):
+    key_id: str = Field(description="'<partner>/<key name>', as registered with the hub.")
+    private_key_env: str | None = Field(
+        default=None,
+        description="Environment variable holding the Ed25519 private key (PEM), or a path "
+        "to a PEM file (e.g. a systemd credential or a Kubernetes secret mount).",
+    )
+    dev_keys_dir: Path | None = Field(
+        default=None, description="Development only: generate/read keys in this folder."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> SigningConfig:
+        if (self.private_key_env is None) == (self.dev_keys_dir is None):
+            raise ValueError("give exactly one of private_key_env or dev_keys_dir")
+        if "/" not in self.key_id:
+            raise ValueError("key_id is '<partner>/<key name>'")
+        return self
+
+
+class RetryConfig(_Model):
+    """Exponential backoff for transient errors (broker, registry, database, recipient API)."""
+
+    max_attempts: int = Field(default=8, ge=1)
+    initial_seconds: float = Field(default=0.5, gt=0)
+    max_seconds: float = Field(default=30.0, gt=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    jitter: float = Field(default=0.2, ge=0, le=1)
+
+
+class HealthConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, description="Serve /healthz and /metrics here.")
+
+
+class FileRoute(_Model):
+    pattern: str = Field(description="Glob on the file name, e.g. 'concerns-*.csv'.")
+    event_type: str
+    format: Literal["csv", "jsonl"] = "csv"
+    mapping: MappingConfig | None = Field(
+        default=None,
+        description="Column mapping; without one, each JSON line is an event in the "
+        "catalogue's JSON shape (CSV always needs a mapping).",
+    )
+    delimiter: str = ","
+    encoding: str = Field(default="utf-8-sig", description="utf-8-sig also reads Excel's BOM.")
+
+    @model_validator(mode="after")
+    def _csv_needs_mapping(self) -> FileRoute:
+        if self.format == "csv" and self.mapping is None:
+            raise ValueError("a CSV route needs a mapping")
+        return self
+
+
+class DropFolderSource(_Model):
+    type: Literal["drop-folder"]
+    inbox: Path
+    processed: Path | None = Field(default=None, description="Default <inbox>/../processed.")
+    rejected: Path | None = Field(default=None, description="Default <inbox>/../rejected.")
+    files: list[FileRoute] = Field(min_length=1)
+    settle_seconds: float = Field(
+        default=2.0, ge=0, description="A file is read once its size and mtime stay unchanged."
+    )
+    poll_seconds: float = Field(default=1.0, gt=0)
+    batch_rows: int = Field(default=500, ge=1, description="Rows per checkpoint.")
+
+
+class WebhookPartner(_Model):
+    token_digest: str = Field(
+        description="HMAC-SHA256 (hex) of the partner's token under the digest key; "
+        "`hub connector digest` computes it. The token itself is never stored."
+    )
+    signing: SigningConfig
+    event_types: list[str] = Field(min_length=1)
+
+
+class WebhookSource(_Model):
+    type: Literal["webhook"]
+    host: str = "127.0.0.1"
+    port: int = 8088
+    digest_key_env: str = Field(description="Environment variable with the digest HMAC key.")
+    partners: dict[str, WebhookPartner] = Field(min_length=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+
+
+class _SqlUrl(_Model):
+    url: str | None = Field(default=None, description="SQLAlchemy URL without a password.")
+    url_env: str | None = Field(
+        default=None, description="Environment variable holding the URL (with credentials)."
+    )
+
+    @model_validator(mode="after")
+    def _url(self) -> Any:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url or url_env")
+        if self.url and urlsplit(self.url).password:
+            raise ValueError("the url carries a password: put the whole URL in url_env instead")
+        return self
+
+    def resolve_url(self, env: Mapping[str, str]) -> SecretStr:
+        if self.url is not None:
+            return SecretStr(self.url)
+        return require_env(env, str(self.url_env))
+
+
+class SqlPollerSource(_SqlUrl):
+    type: Literal["sql-poller"]
+    table: str
+    watermark_column: str = Field(description="Increases with every new or changed row.")
+    key_column: str = Field(description="Unique per row; breaks ties between equal watermarks.")
+    event_type: str
+    mapping: MappingConfig
+    batch_rows: int = Field(default=500, ge=1)
+    poll_seconds: float = Field(default=5.0, gt=0)
+
+
+class DummySource(_Model):
+    type: Literal["dummy"]
+    event_type: str
+    count: int = Field(default=10, ge=0)
+    seed: int = 0
+
+
+class SqlUpsertSink(_SqlUrl):
+    type: Literal["sql-upsert"]
+    table: Literal["mash_referrals", "iom_nominals", "msn_cases"]
+
+
+class HttpPushSink(_Model):
+    type: Literal["http-push"]
+    url: str
+    token_env: str | None = Field(default=None, description="Bearer token for the API.")
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class FileExportSink(_Model):
+    type: Literal["file-export"]
+    directory: Path
+    format: Literal["jsonl", "csv"] = "jsonl"
+
+
+class DummySink(_Model):
+    type: Literal["dummy"]
+    path: Path = Field(description="JSON lines of what was delivered.")
+
+
+Source = Annotated[
+    DropFolderSource | WebhookSource | SqlPollerSource | DummySource, Field(discriminator="type")
+]
+Sink = Annotated[
+    SqlUpsertSink | HttpPushSink | FileExportSink | DummySink, Field(discriminator="type")
+]
+
+
+class ConnectorConfig(_Model):
+    name: str = Field(pattern=_ID, description="Names state, consumer group and metrics.")
+    partner: str | None = Field(default=None, description="Publishing partner (sources).")
+    recipient: str | None = Field(default=None, description="Receiving service (sinks).")
+    system: str | None = Field(
+        default=None, description="The recipient system named in receipts (default the name)."
+    )
+    hub: HubEndpoints = Field(default_factory=HubEndpoints)
+    signing: SigningConfig | None = None
+    state_dir: Path = Field(description="Checkpoints, reports, reject logs.")
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    batch_size: int = Field(default=500, ge=1, description="Sinks: records per batch.")
+    source: Source | None = None
+    sink: Sink | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> ConnectorConfig:
+        if (self.source is None) == (self.sink is None):
+            raise ValueError("a connector has exactly one of 'source' or 'sink'")
+        if self.sink is not None and not self.recipient:
+            raise ValueError("a sink needs 'recipient'")
+        if self.source is not None and not isinstance(self.source, WebhookSource):
+            if not self.partner:
+                raise ValueError("a source needs 'partner'")
+            if self.signing is None:
+                raise ValueError("a source needs 'signing'")
+            if self.signing.key_id.split("/", 1)[0] != self.partner:
+                raise ValueError("signing.key_id must belong to the partner")
+        return self
+
+    @property
+    def system_name(self) -> str:
+        return self.system or self.name
+
+    def bootstrap(self, env: Mapping[str, str]) -> str:
+        value = self.hub.bootstrap_servers or env.get("HUB_BOOTSTRAP_SERVERS")
+        if not value:
+            raise ConnectorConfigError("set hub.bootstrap_servers or HUB_BOOTSTRAP_SERVERS")
+        return value
+
+    def registry_url(self, env: Mapping[str, str]) -> str:
+        value = self.hub.schema_registry_url or env.get("HUB_SCHEMA_REGISTRY_URL")
+        if not value:
+            raise ConnectorConfigError("set hub.schema_registry_url or HUB_SCHEMA_REGISTRY_URL")
+        return value
+
+    def schemas_dir(self) -> Path:
+        if self.hub.schemas_dir is not None:
+            return self.hub.schemas_dir
+        from hub.config import project_root
+
+        return project_root() / "schemas" / "avro"
+
+
+def require_env(env: Mapping[str, str], name: str) -> SecretStr:
+    value = env.get(name)
+    if not value:
+        raise ConnectorConfigError(f"environment variable {name} is not set")
+    return SecretStr(value)
+
+
+def _refuse_secrets(node: Any, where: str = "") -> None:
+    """Literal secrets in YAML are refused: only names of environment variables."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            path = f"{where}.{key}" if where else str(key)
+            if (
+                isinstance(key, str)
+                and _SECRET_KEY.search(key)
+                and not key.endswith(_ALLOWED_SUFFIXES)
+                and isinstance(value, str | int)
+            ):
+                raise ConnectorConfigError(
+                    f"{path}: secrets do not belong in the configuration file; "
+                    f"put the value in an environment variable and name it in '{key}_env'"
+                )
+            _refuse_secrets(value, path)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _refuse_secrets(item, f"{where}[{i}]")
+
+
+def _resolve_paths(config: ConnectorConfig, base: Path) -> ConnectorConfig:
+    """Relative paths in the YAML are relative to the file, not to the working directory."""
+
+    def fix(model: BaseModel) -> None:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, Path) and not value.is_absolute():
+                setattr(model, name, base / value)
+            elif isinstance(value, BaseModel):
+                fix(value)
+            elif isinstance(value, list | dict):
+                items = value.values() if isinstance(value, dict) else value
+                for item in items:
+                    if isinstance(item, BaseModel):
+                        fix(item)
+
+    fix(config)
+    return config
+
+
+def parse_config(data: Any, base: Path | None = None) -> ConnectorConfig:
+    if not isinstance(data, Mapping):
+        raise ConnectorConfigError("a connector configuration is a YAML mapping")
+    _refuse_secrets(data)
+    try:
+        config = ConnectorConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConnectorConfigError(f"invalid connector configuration: {problems}") from None
+    return _resolve_paths(config, base) if base is not None else config
+
+
+def load_config(path: Path) -> ConnectorConfig:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConnectorConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConnectorConfigError(f"{path} is not valid YAML: {exc}") from None
+    return parse_config(data, path.resolve().parent)
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment; a function so nothing is read at import time."""
+    return os.environ

@@ -1,0 +1,373 @@
+"""What every sink shares: consume a recipient's stream, write, receipt, then commit.
+
+For each batch from ``share.<recipient>.*`` (decoded with the stock Confluent Avro
+deserializer through the schema registry):
+
+1. every record becomes a :class:`Delivery` keyed by its disclosure id (header
+   ``hub.disclosure_id``, also the record key), continuing the W3C trace from its headers;
+2. the :class:`SinkWriter` writes them, idempotently by disclosure id, so a redelivered
+   record never creates a second entry in the recipient system. Transient failures
+   (``Retryable``) are retried with backoff; a refusal (``Terminal``) becomes a *failed*
+   delivery with the reason, and the rest of the batch goes on;
+3. a receipt per disclosure goes to ``hub.receipts.v1`` (``ReceiptRecord`` JSON keyed by
+   the disclosure id: delivered at a time, or failed with the reason) and is acknowledged;
+4. only then are the consumer offsets committed.
+
+A crash anywhere replays the batch: the writer finds the disclosures already written and
+the receipts carry the same ids (``<disclosure id>:<status>``), so nothing is doubled.
+If a transient failure outlasts the retry policy, the sink stops without committing and
+the service manager restarts it: a disclosure is never skipped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+
+from connectors.base.config import RetryConfig
+from connectors.base.health import ConnectorMetrics
+from connectors.base.rejects import RejectLog
+from connectors.base.retry import retry
+from hub.audit.records import ReceiptRecord
+from hub.broker.client_config import consumer_config, producer_config
+from hub.broker.records import coordinates, header, headers_bytes
+from hub.catalogue.topics import RECEIPTS_TOPIC
+from hub.errors import BrokerUnavailable, HubError, RegistryUnavailable, Terminal
+from hub.telemetry.tracing import (
+    PROCESS,
+    SEND,
+    extract_context,
+    inject_context,
+    messaging_attributes,
+    tracer,
+)
+
+log = logging.getLogger(__name__)
+DISCLOSURE_HEADER = "hub.disclosure_id"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One disclosure to write into the recipient's system."""
+
+    disclosure_id: str
+    recipient: str
+    event_id: str
+    event_type: str
+    agreement: str
+    topic: str
+    partition: int
+    offset: int
+    record: dict[str, Any]
+    received_at: datetime
+    headers: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    disclosure_id: str
+    status: str  # "delivered" | "failed"
+    at: str
+    reason: str | None = None
+
+
+class SinkWriter(Protocol):
+    """Writes disclosures into one recipient system, idempotent on the disclosure id.
+
+    ``write`` returns when the write is durable. It raises a ``Retryable`` error when the
+    whole system is unavailable (the batch is retried), and returns a *failed* outcome for
+    a disclosure the system refuses (``Terminal``)."""
+
+    system: str
+
+    def write(self, deliveries: Sequence[Delivery]) -> list[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+def write_each(
+    deliveries: Sequence[Delivery], write_one: Callable[[Delivery], str]
+) -> list[Outcome]:
+    """Outcomes of writing one by one: ``write_one`` returns when it was delivered (first
+    time, if it was already there); a ``Terminal`` error fails only that disclosure."""
+    out: list[Outcome] = []
+    for d in deliveries:
+        try:
+            out.append(Outcome(d.disclosure_id, "delivered", write_one(d)))
+        except Exception as exc:
+            if not isinstance(exc, Terminal):
+                raise
+            out.append(Outcome(d.disclosure_id, "failed", _now(), str(exc)))
+    return out
+
+
+@dataclass
+class SinkCounts:
+    consumed: int = 0
+    delivered: int = 0
+    failed: int = 0
+    receipts: int = 0
+    rejected: int = 0
+
+
+class SinkRunner:
+    """The consume-write-receipt-commit loop around a :class:`SinkWriter`."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        recipient: str,
+        writer: SinkWriter,
+        bootstrap: str,
+        registry_url: str,
+        rejects: RejectLog,
+        retry_policy: RetryConfig | None = None,
+        metrics: ConnectorMetrics | None = None,
+        group: str | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        self.name = name
+        self.recipient = recipient
+        self.writer = writer
+        self.group = group or f"sink-{name}"
+        self.retry_policy = retry_policy or RetryConfig()
+        self.metrics = metrics or ConnectorMetrics(name)
+        self.rejects = rejects
+        self.batch_size = batch_size
+        self.counts = SinkCounts()
+        self._consumer = Consumer(
+            consumer_config(bootstrap, self.group, **{"topic.metadata.refresh.interval.ms": 5000})
+        )
+        self._producer = Producer(producer_config(bootstrap))
+        self._deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+        self._receipt_errors: list[str] = []
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        until: Callable[[SinkRunner], bool] | None = None,
+        poll_timeout: float = 0.5,
+    ) -> None:
+        self._consumer.subscribe([rf"^share\.{re.escape(self.recipient)}\..*"])
+        self.metrics.state = "running"
+        while not stop.is_set() and not (until and until(self)):
+            messages = self._consumer.consume(self.batch_size, poll_timeout)
+            self.process(messages, stop)
+            self.metrics.progress()
+
+    def process(self, messages: Sequence[Message], stop: threading.Event | None = None) -> None:
+        deliveries: list[Delivery] = []
+        outcomes: list[Outcome] = []
+        offsets: dict[tuple[str, int], int] = {}
+        contexts: dict[str, dict[str, bytes]] = {}
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                # No share topic for this recipient yet (no agreement names it): keep waiting.
+                if err.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    continue
+                raise BrokerUnavailable(f"{self.name}: consumer error: {err}")
+            topic, partition, offset = coordinates(msg)
+            offsets[(topic, partition)] = offset + 1
+            self.counts.consumed += 1
+            delivery_or_outcome = self._delivery(msg, topic, partition, offset, stop)
+            if isinstance(delivery_or_outcome, Outcome):
+                outcomes.append(delivery_or_outcome)
+            elif delivery_or_outcome is not None:
+                deliveries.append(delivery_or_outcome)
+                contexts[delivery_or_outcome.disclosure_id] = delivery_or_outcome.headers
+        if deliveries:
+            outcomes += self._write(deliveries, stop)
+        for o in outcomes:
+            if o.status == "failed":
+                where = {"disclosure_id": o.disclosure_id, "recipient": self.recipient}
+                self.rejects.write(where=where, code="delivery-failed", reason=o.reason or "")
+        self._receipts(outcomes, contexts, stop)
+        if offsets:
+            retry(
+                lambda: self._commit(offsets),
+                self.retry_policy,
+                stop=stop,
+                what=f"{self.name}: committing offsets",
+            )
+
+    def _delivery(
+        self, msg: Message, topic: str, partition: int, offset: int, stop: threading.Event | None
+    ) -> Delivery | Outcome | None:
+        raw_key = msg.key()
+        key = raw_key.decode(errors="replace") if isinstance(raw_key, bytes) else raw_key
+        # The header is the contract; the record key carries the same id (older records).
+        disclosure = header(msg, DISCLOSURE_HEADER) or key
+        if not disclosure:
+            # No id to receipt or deduplicate by: reported with where it sits, then skipped.
+            self.counts.rejected += 1
+            self.rejects.write(
+                where={"topic": topic, "partition": partition, "offset": offset},
+                code="no-disclosure-id",
+                reason=f"record has no {DISCLOSURE_HEADER} header",
+            )
+            return None
+        headers = headers_bytes(msg)
+        with tracer().start_as_current_span(
+            f"process {topic}",
+            context=extract_context(headers),
+            kind=PROCESS,
+            attributes=messaging_attributes(
+                "process", topic, partition=partition, offset=offset, group=self.group
+            ),
+        ):
+            try:
+                record = retry(
+                    lambda: self._decode(msg, topic),
+                    self.retry_policy,
+                    stop=stop,
+                    what=f"{self.name}: decoding",
+                )
+            except Exception as exc:
+                if not isinstance(exc, Terminal):
+                    raise
+                return Outcome(disclosure, "failed", _now(), str(exc))
+            carrier: list[tuple[str, bytes]] = []
+            inject_context(carrier)  # the receipt continues this span's trace
+        envelope = record.get("envelope") or {}
+        return Delivery(
+            disclosure_id=disclosure,
+            recipient=self.recipient,
+            event_id=str(envelope.get("event_id", "")),
+            event_type=str(envelope.get("event_type", "")),
+            agreement=header(msg, "hub.agreement") or "",
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            record=record,
+            received_at=datetime.now(UTC),
+            headers=dict(carrier),
+        )
+
+    def _decode(self, msg: Message, topic: str) -> dict[str, Any]:
+        from connectors.base.errors import DeliveryFailed
+
+        try:
+            record = self._deserialize(msg.value(), SerializationContext(topic, MessageField.VALUE))
+        except SerializationError as exc:
+            raise DeliveryFailed(f"record cannot be decoded: {exc}") from exc
+        except SchemaRegistryError as exc:
+            if exc.http_status_code is not None and 400 <= exc.http_status_code < 500:
+                raise DeliveryFailed(f"schema not found in the registry: {exc}") from exc
+            raise RegistryUnavailable(str(exc)) from exc
+        except OSError as exc:
+            raise RegistryUnavailable(f"schema registry unreachable: {exc}") from exc
+        if not isinstance(record, dict):
+            raise DeliveryFailed("record is not an Avro record")
+        return record
+
+    def _write(self, deliveries: list[Delivery], stop: threading.Event | None) -> list[Outcome]:
+        outcomes = retry(
+            lambda: self.writer.write(deliveries),
+            self.retry_policy,
+            stop=stop,
+            what=f"{self.name}: writing to {self.writer.system}",
+            on_retry=lambda _e: self.metrics.retries.labels(self.name).inc(),
+        )
+        for o in outcomes:
+            if o.status == "delivered":
+                self.counts.delivered += 1
+                self.metrics.delivered.labels(self.name).inc()
+            else:
+                self.counts.failed += 1
+                self.metrics.failed.labels(self.name).inc()
+        return outcomes
+
+    def _receipts(
+        self,
+        outcomes: list[Outcome],
+        contexts: dict[str, dict[str, bytes]],
+        stop: threading.Event | None,
+    ) -> None:
+        if not outcomes:
+            return
+        with tracer().start_as_current_span(
+            f"send {RECEIPTS_TOPIC}",
+            kind=SEND,
+            attributes=messaging_attributes("send", RECEIPTS_TOPIC),
+        ):
+            for o in outcomes:
+                receipt = ReceiptRecord(
+                    receipt_id=f"{o.disclosure_id}:{o.status}",
+                    disclosure_id=o.disclosure_id,
+                    recipient=self.recipient,
+                    sink=self.writer.system,
+                    status=o.status,
+                    at=o.at,
+                    reason=o.reason,
+                )
+                headers = list(contexts.get(o.disclosure_id, {}).items())
+                self._produce(receipt.to_json(), o.disclosure_id.encode(), headers)
+        retry(self._flush, self.retry_policy, stop=stop, what=f"{self.name}: sending receipts")
+        self.counts.receipts += len(outcomes)
+
+    def _produce(self, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    RECEIPTS_TOPIC,
+                    value=value,
+                    key=key,
+                    headers=headers,  # type: ignore[arg-type]  # stub is invariant
+                    on_delivery=self._on_delivery,
+                )
+                return
+            except BufferError:
+                self._producer.poll(0.1)
+
+    def _on_delivery(self, err: Any, _msg: Any) -> None:
+        if err is not None:
+            self._receipt_errors.append(str(err))
+
+    def _flush(self) -> None:
+        remaining = self._producer.flush(15)
+        if remaining:
+            raise BrokerUnavailable(f"{remaining} receipts not acknowledged")
+        if self._receipt_errors:
+            # Never commit past a receipt the broker refused: stop, restart, replay.
+            raise ReceiptsFailed(f"receipts refused by the broker: {self._receipt_errors[:3]}")
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        from confluent_kafka import KafkaException
+
+        try:
+            self._consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
+            )
+        except KafkaException as exc:
+            raise BrokerUnavailable(f"offset commit failed: {exc}") from exc
+
+    def close(self) -> None:
+        self.metrics.state = "stopped"
+        try:
+            self._consumer.close()
+        finally:
+            self._producer.flush(10)
+            self.writer.close()
+
+
+class ReceiptsFailed(HubError, Terminal):
+    """The broker refused receipts: stop without committing, restart and replay."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

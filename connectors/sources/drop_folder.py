@@ -1,0 +1,341 @@
+"""A drop folder: a case system exports CSV or JSON-lines files, this source publishes them.
+
+When a file is read (the "complete file" rule):
+  * names starting with ``.`` or ending in ``.part``, ``.tmp``, ``.partial`` or ``~`` are
+    never read: write the export under such a name and rename it into place when complete
+    (a rename within one file system is atomic);
+  * any other file matching a route is read only once its size and modification time have
+    stayed the same for ``settle_seconds`` across two scans, so an export written in place
+    is not read half-way.
+
+Each file is identified by the SHA-256 of its content: a file whose content was already
+processed is a duplicate and is moved to ``rejected/`` unread. Rows are published signed;
+every ``batch_rows`` rows the source waits for the broker's acknowledgement and then
+checkpoints ``(content hash, rows done)``, so a restart resumes mid-file. Rows replayed
+after a crash keep their event ids (derived from the row's key columns) and the hub
+deduplicates them.
+
+A finished file moves to ``processed/`` with ``<file>.report.json`` (rows read, published,
+rejected by reason) and, when some rows were rejected, ``<file>.rejects.csv`` (row number,
+line, reason code, reason, then the original cells). A file that cannot be read at all
+(undecodable, or a required column missing from the header) moves to ``rejected/`` with its
+report. A bad row never stops the rest of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import hashlib
+import io
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.base.config import DropFolderSource as DropFolderConfig
+from connectors.base.config import FileRoute
+from connectors.base.errors import (
+    DuplicateFile,
+    MalformedInput,
+    MissingColumn,
+    RecordRejected,
+)
+from connectors.base.mapping import Mapper, coerce_event
+from connectors.base.source import SourceContext
+
+log = logging.getLogger(__name__)
+_IGNORED_SUFFIXES = (".part", ".tmp", ".partial", "~")
+
+
+@dataclass
+class FileReport:
+    file: str
+    event_type: str
+    content_hash: str
+    started_at: str
+    rows_read: int = 0
+    published: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    status: str = "processed"
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    finished_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class DropFolderSource:
+    def __init__(self, config: DropFolderConfig, ctx: SourceContext) -> None:
+        self.name = ctx.name
+        self.config = config
+        self.ctx = ctx
+        self.inbox = config.inbox
+        self.processed = config.processed or config.inbox.parent / "processed"
+        self.rejected = config.rejected or config.inbox.parent / "rejected"
+        for folder in (self.inbox, self.processed, self.rejected):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._mappers = {
+            i: Mapper(ctx.event_type(r.event_type), ctx.partner, r.mapping)
+            for i, r in enumerate(config.files)
+            if r.mapping is not None
+        }
+        for r in config.files:
+            ctx.event_type(r.event_type)  # fail at start-up on an unknown type
+        self._observed: dict[str, tuple[int, int, float]] = {}
+        self.reports: list[FileReport] = []
+
+    # -- the loop
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.scan(stop)
+            self.ctx.metrics.progress()
+            stop.wait(self.config.poll_seconds)
+
+    def scan(self, stop: threading.Event | None = None) -> int:
+        """Process every file that is ready; returns how many were finished."""
+        stop = stop or threading.Event()
+        done = 0
+        for path in sorted(self.inbox.iterdir(), key=lambda p: p.name):
+            if stop.is_set():
+                break
+            route = self.route(path)
+            if route is None or not self._ready(path):
+                continue
+            if self._process(path, route, stop):
+                done += 1
+        return done
+
+    def route(self, path: Path) -> tuple[int, FileRoute] | None:
+        """The route (index, route) that reads ``path``, or None if it is not read."""
+        if not path.is_file() or path.name.startswith(".") or path.name.endswith(_IGNORED_SUFFIXES):
+            return None
+        for i, route in enumerate(self.config.files):
+            if fnmatch.fnmatch(path.name, route.pattern):
+                return i, route
+        return None
+
+    def _ready(self, path: Path) -> bool:
+        """The file has not changed for ``settle_seconds`` (see the module docs)."""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        now = time.monotonic()
+        seen = self._observed.get(path.name)
+        current = (st.st_size, st.st_mtime_ns)
+        if seen is None or seen[:2] != current:
+            self._observed[path.name] = (*current, now)
+            return self.config.settle_seconds == 0
+        return now - seen[2] >= self.config.settle_seconds
+
+    # -- one file
+
+    def _process(self, path: Path, indexed: tuple[int, FileRoute], stop: threading.Event) -> bool:
+        index, route = indexed
+        content = path.read_bytes()
+        digest = hashlib.sha256(content).hexdigest()
+        report = FileReport(path.name, route.event_type, digest, _now())
+        state = self.ctx.checkpoints.file_state(digest)
+        if state is not None and state[0] in ("done", "rejected"):
+            self._reject_file(
+                path, report, DuplicateFile("a file with the same content was already processed")
+            )
+            return True
+        rows_done = state[1] if state is not None else 0
+        pending = self.ctx.state_dir / "files" / f"{digest}.rejects.jsonl"
+        pending.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            rows = self._rows(content, route, index, report)
+        except RecordRejected as exc:
+            self._reject_file(path, report, exc)
+            self.ctx.checkpoints.file_progress(digest, path.name, "rejected", 0)
+            return True
+        if rows_done:
+            log.info("%s: resuming %s after row %d", self.name, path.name, rows_done)
+        since_checkpoint = 0
+        last_row = rows_done
+        for row_no, line, cells, record in rows:
+            if row_no <= rows_done:
+                continue
+            if stop.is_set():
+                # Graceful stop mid-file: everything so far acknowledged and checkpointed.
+                self._checkpoint(digest, path.name, last_row)
+                return False
+            self.ctx.read()
+            try:
+                if isinstance(record, RecordRejected):
+                    raise record
+                event = (
+                    self._mappers[index].map(record)
+                    if index in self._mappers
+                    else coerce_event(
+                        self.ctx.event_type(route.event_type), record, self.ctx.partner
+                    )
+                )
+                self.ctx.publish(route.event_type, event)
+            except RecordRejected as exc:
+                where = {"file": path.name, "row": row_no, "line": line, "field": exc.field}
+                self.ctx.reject(where, exc)
+                with pending.open("a", encoding="utf-8") as fh:
+                    entry = {"row": row_no, "line": line, "code": exc.code, "reason": str(exc)}
+                    fh.write(json.dumps(entry | {"cells": cells}) + "\n")
+            last_row = row_no
+            since_checkpoint += 1
+            if since_checkpoint >= self.config.batch_rows:
+                self._checkpoint(digest, path.name, last_row)
+                since_checkpoint = 0
+        self.ctx.flush(stop)
+        self._finish(path, report, pending, last_row)
+        self.ctx.checkpoints.file_progress(digest, path.name, "done", last_row)
+        return True
+
+    def _checkpoint(self, digest: str, name: str, rows_done: int) -> None:
+        self.ctx.flush()
+        self.ctx.checkpoints.file_progress(digest, name, "in-progress", rows_done)
+
+    def _rows(
+        self, content: bytes, route: FileRoute, index: int, report: FileReport
+    ) -> Iterator[tuple[int, int, list[str] | str, Any]]:
+        rows, warnings = read_rows(content, route, self._mappers.get(index))
+        report.warnings += warnings
+        return rows
+
+    # -- reports
+
+    def _finish(self, path: Path, report: FileReport, pending: Path, rows: int) -> None:
+        rejects: dict[int, dict[str, Any]] = {}
+        if pending.exists():
+            for raw in pending.read_text(encoding="utf-8").splitlines():
+                entry = json.loads(raw)
+                rejects[entry["row"]] = entry  # a replayed row is reported once
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = self.processed / f"{stamp}-{path.name}"
+        report.rows_read = max([rows, *rejects.keys()])
+        for entry in rejects.values():
+            report.rejected[entry["code"]] = report.rejected.get(entry["code"], 0) + 1
+        report.published = report.rows_read - len(rejects)
+        if rejects:
+            with (self.processed / f"{target.name}.rejects.csv").open(
+                "w", newline="", encoding="utf-8"
+            ) as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["row", "line", "code", "reason", "original"])
+                for entry in sorted(rejects.values(), key=lambda e: e["row"]):
+                    cells = entry["cells"]
+                    writer.writerow(
+                        [entry["row"], entry["line"], entry["code"], entry["reason"]]
+                        + (cells if isinstance(cells, list) else [cells])
+                    )
+        report.finished_at = _now()
+        self._write_report(self.processed / f"{target.name}.report.json", report)
+        shutil.move(path, target)
+        pending.unlink(missing_ok=True)
+        self.reports.append(report)
+        log.info("%s: %s processed, %d rejected rows", self.name, path.name, len(rejects))
+
+    def _reject_file(self, path: Path, report: FileReport, error: RecordRejected) -> None:
+        self.ctx.reject({"file": path.name}, error)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = self.rejected / f"{stamp}-{path.name}"
+        report.status, report.reason, report.finished_at = "rejected", str(error), _now()
+        report.rejected = {error.code: 1}
+        self._write_report(self.rejected / f"{target.name}.report.json", report)
+        shutil.move(path, target)
+        self.reports.append(report)
+
+    @staticmethod
+    def _write_report(path: Path, report: FileReport) -> None:
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_text(json.dumps(report.as_dict(), indent=2, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def read_rows(
+    content: bytes, route: FileRoute, mapper: Mapper | None
+) -> tuple[Iterator[tuple[int, int, list[str] | str, Any]], list[str]]:
+    """Rows of a file as (row number, line number, original cells, record or the reason it
+    is unreadable), plus warnings about the file. Raises for a file unreadable as a whole."""
+    try:
+        text = content.decode(route.encoding)
+    except UnicodeDecodeError as exc:
+        raise MalformedInput(
+            f"file is not {route.encoding} text (byte {exc.start}); export as UTF-8"
+        ) from None
+    if route.format == "jsonl":
+        return _json_rows(text), []
+    if mapper is None:
+        raise MalformedInput("a CSV route needs a mapping")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=route.delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise MalformedInput("file is empty (no header row)") from None
+    except csv.Error as exc:
+        raise MalformedInput(f"header row is not valid CSV: {exc}") from None
+    missing = sorted(mapper.required_columns() - set(header))
+    if missing:
+        raise MissingColumn(f"required column(s) missing from the header: {', '.join(missing)}")
+    warnings = []
+    absent = sorted(mapper.columns() - set(header))
+    if absent:
+        warnings.append(f"optional column(s) not in the file, left empty: {', '.join(absent)}")
+    return _csv_rows(reader, header, mapper.columns()), warnings
+
+
+def _csv_rows(
+    reader: Any, header: list[str], wanted: set[str]
+) -> Iterator[tuple[int, int, list[str] | str, Any]]:
+    row_no = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row_no += 1
+            yield row_no, line, [], MalformedInput(f"row is not valid CSV: {exc}")
+            continue
+        if not cells or cells == [""]:
+            continue  # blank lines are not rows
+        row_no += 1
+        if len(cells) != len(header):
+            err = MalformedInput(f"row has {len(cells)} fields, the header has {len(header)}")
+            yield row_no, line, cells, err
+            continue
+        record: dict[str, Any] = dict.fromkeys(wanted)
+        record.update(zip(header, cells, strict=True))
+        yield row_no, line, cells, record
+
+
+def _json_rows(text: str) -> Iterator[tuple[int, int, list[str] | str, Any]]:
+    row_no = 0
+    for line, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        row_no += 1
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield row_no, line, raw, MalformedInput(f"not valid JSON: {exc.msg}")
+            continue
+        if not isinstance(record, dict):
+            yield row_no, line, raw, MalformedInput("a JSON line must be one object")
+            continue
+        yield row_no, line, raw, record

@@ -1,0 +1,72 @@
+"""HTTP push to a recipient API behind the real processor: transient failures are retried,
+each disclosure is stored once under its Idempotency-Key, and a refusal becomes a failed
+receipt with the API's reason while the rest of the stream goes on."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from connectors.base.rejects import RejectLog
+from connectors.base.runtime import build
+from connectors.base.sink import SinkRunner
+from hub.audit.records import ReceiptRecord
+from hub.catalogue import RECEIPTS_TOPIC
+from tests.connectors.conftest import (
+    Hub,
+    for_mash,
+    hub_env,
+    police_events,
+    publish_police,
+    read_topic,
+    sink_config,
+    wait_for,
+)
+from tests.connectors.sinks.recipient_api import RecipientApi
+
+pytestmark = pytest.mark.integration
+MASH = "liverpool-mash"
+
+
+def test_push_with_retries_idempotency_and_refusals(hub: Hub, tmp_path: Path) -> None:
+    events = police_events(300, seed=8)
+    shared = [e for e in events if for_mash(e)]
+    refused = {shared[1]["envelope"]["event_id"]}
+    with RecipientApi(token="api-token-for-tests", refuse_events=refused) as api:
+        publish_police(hub, events)
+        config = sink_config(
+            hub,
+            tmp_path,
+            MASH,
+            {"type": "http-push", "url": api.url, "token_env": "MASH_API_TOKEN"},
+        )
+        sink = build(config, hub_env(hub, MASH_API_TOKEN="api-token-for-tests"))
+        assert isinstance(sink, SinkRunner)
+        hub.threads.start(sink.run, "push-sink")
+        wait_for(lambda: sink.counts.receipts >= len(shared), 60, "pushes")
+        time.sleep(0.5)
+    assert api.unauthorised == 0
+    assert sink.counts.delivered == len(shared) - 1 and sink.counts.failed == 1
+    stored = {b["record"]["envelope"]["event_id"] for b in api.stored.values()}
+    assert stored == {e["envelope"]["event_id"] for e in shared} - refused
+    for key, body in api.stored.items():
+        assert body["disclosure_id"] == key and body["recipient"] == MASH
+        assert body["record"]["subject"]["given_name"]  # identified, as the agreement allows
+    assert sum(api.attempts.values()) >= len(shared) + 3  # the 503s were retried
+
+    receipts = [
+        ReceiptRecord.from_json(m.value())
+        for m in read_topic(hub.bootstrap, RECEIPTS_TOPIC, len(shared))
+    ]
+    assert len(receipts) == len(shared)
+    failed = [r for r in receipts if r.status == "failed"]
+    assert len(failed) == 1 and failed[0].reason and "HTTP 400" in failed[0].reason
+    assert "date of birth is required" in failed[0].reason
+    assert failed[0].receipt_id == f"{failed[0].disclosure_id}:failed"
+    assert {r.disclosure_id for r in receipts if r.status == "delivered"} == set(api.stored)
+    rejects = RejectLog(tmp_path / "sink-state" / "rejects", f"{MASH}-sink").entries()
+    assert [(r["code"], r["disclosure_id"]) for r in rejects] == [
+        ("delivery-failed", failed[0].disclosure_id)
+    ]
