@@ -220,6 +220,8 @@ def _drop_folders(
         ]
         if partner == "merseyside-police":
             routes.insert(0, csv_route)
+        if not mine:
+            continue  # a short run can leave a partner with nothing to export
         config = DropFolderConfig(
             type="drop-folder",
             inbox=workdir / "drop" / partner / "inbox",
@@ -420,6 +422,13 @@ def run_partnership(
         calls = _post(hook.url, posts, tokens, catalogue, stop, bad_input)
     except BaseException:
         background.join()
+        # Close the clients too, or their threads keep calling a broker that is going away.
+        if processor is not None:
+            processor.close()
+        for s in sinks.values():
+            s.close()
+        for ctx in contexts.values():
+            ctx.close()
         raise
     finally:
         if hook is not None:

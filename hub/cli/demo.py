@@ -18,18 +18,21 @@ from hub.config import load_settings
 from hub.demo import DemoOptions, DemoRuntime, DemoSummary, run_demo
 
 _STAGES = {
-    "publish": "police connector publishing",
+    "publish": "partner connectors publishing",
     "process": "hub processor deciding",
-    "deliver": "sinks writing to case systems",
+    "deliver": "sinks delivering, with receipts",
 }
 
 
 def register(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
         "demo",
-        help="run broker, registry, processor and sinks on embedded defaults with a synthetic feed",
+        help="run the synthetic partnership through connectors, processor, sinks and the audit "
+        "on embedded defaults, then serve the IG console",
     )
-    p.add_argument("--events", type=int, default=200, help="synthetic police events (default 200)")
+    p.add_argument(
+        "--events", type=int, default=600, help="synthetic partnership events (default 600)"
+    )
     p.add_argument("--seed", type=int, default=7, help="seed of the synthetic feed")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--data-dir", type=Path, default=None, help="local state folder (default .hub)")
@@ -112,21 +115,26 @@ def _print_table(console: Console, s: DemoSummary) -> None:
     table = Table(title="Partner data-sharing hub: demo run", show_lines=False)
     table.add_column("")
     table.add_column("count", justify="right")
-    table.add_row("published to partner topic", str(s.published))
-    table.add_row("  valid events", str(s.valid_events))
-    table.add_row("  malformed or spoofed", str(s.malformed_sent))
+    table.add_row("events published by partner connectors", str(s.valid_events))
+    for partner, n in sorted(s.published_by_partner.items()):
+        table.add_row(f"  {partner}", str(n))
+    rejects = ", ".join(f"{k} {v}" for k, v in s.connector_rejects.items())
+    table.add_row("inputs refused by connectors", rejects or "0")
+    table.add_row("hostile records sent straight to Kafka", str(s.malformed_sent))
     for recipient, n in s.shared.items():
-        table.add_row(f"shared with {recipient}", f"{n} (in sink: {s.delivered.get(recipient, 0)})")
+        table.add_row(
+            f"shared with {recipient}", f"{n} (delivered: {s.delivered.get(recipient, 0)})"
+        )
     table.add_row("withheld (decision recorded)", str(s.withheld))
     reasons = ", ".join(f"{k} {v}" for k, v in s.deadletter_reasons.items())
     table.add_row("dead-lettered", f"{s.deadlettered} ({reasons})" if reasons else "0")
     table.add_row("decisions / audit records", f"{s.decisions} / {s.audit_records}")
+    table.add_row("delivery receipts in the audit", str(s.receipts))
     table.add_row("audit hash chain and signatures", "intact" if s.audit_intact else "PROBLEMS")
     console.print(table)
     out = s.outputs
     # soft_wrap: paths are copied into other commands, so never break them across lines.
     console.print(f"audit store: {out['audit_db']}", soft_wrap=True)
-    for recipient, path in out["sinks"].items():
-        console.print(f"sink {recipient}: {path}", soft_wrap=True)
+    console.print(f"recipient systems: {out['run_dir']}/sinks and /exports", soft_wrap=True)
     console.print(f"finished in {s.seconds:.1f}s.")
     sys.stdout.flush()
