@@ -38,6 +38,9 @@ topics --create --if-not-exists --topic share.merseyside-police.mash-decision.v1
 topics --create --if-not-exists --topic share.merseyside-vrp.assault-attendance.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.modern-slavery-network.modern-slavery-referral.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.modern-slavery-network.safeguarding-concern.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
+topics --create --if-not-exists --topic share.sefton-mash.missing-episode.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
+topics --create --if-not-exists --topic share.st-helens-mash.missing-episode.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
+topics --create --if-not-exists --topic share.wirral-mash.missing-episode.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 
 # SCRAM credentials, only for principals whose password file exists. Prefer
 # `hub deploy apply --users-dir`, which never puts a password on a command line.
@@ -142,6 +145,9 @@ acls --add --allow-principal User:hub-processor --operation Write --operation De
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-vrp.assault-attendance.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.modern-slavery-network.modern-slavery-referral.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.modern-slavery-network.safeguarding-concern.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.sefton-mash.missing-episode.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.st-helens-mash.missing-episode.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.wirral-mash.missing-episode.v1 --resource-pattern-type literal
 # partner-knowsley-mbc: partner knowsley-mbc: publishes its own events
 # partner-liverpool-cc: partner liverpool-cc: publishes its own events
 acls --add --allow-principal User:partner-liverpool-cc --operation Write --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
@@ -195,10 +201,13 @@ acls --add --allow-principal User:recipient-modern-slavery-network --operation R
 # recipient-sefton-mash: recipient sefton-mash: its sink reads its share topics, writes receipts
 acls --add --allow-principal User:recipient-sefton-mash --operation Read --group sink-sefton-mash --resource-pattern-type literal
 acls --add --allow-principal User:recipient-sefton-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-sefton-mash --operation Read --operation Describe --topic share.sefton-mash.missing-episode.v1 --resource-pattern-type literal
 # recipient-st-helens-mash: recipient st-helens-mash: its sink reads its share topics, writes receipts
 acls --add --allow-principal User:recipient-st-helens-mash --operation Read --group sink-st-helens-mash --resource-pattern-type literal
 acls --add --allow-principal User:recipient-st-helens-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-st-helens-mash --operation Read --operation Describe --topic share.st-helens-mash.missing-episode.v1 --resource-pattern-type literal
 # recipient-wirral-mash: recipient wirral-mash: its sink reads its share topics, writes receipts
 acls --add --allow-principal User:recipient-wirral-mash --operation Read --group sink-wirral-mash --resource-pattern-type literal
 acls --add --allow-principal User:recipient-wirral-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-wirral-mash --operation Read --operation Describe --topic share.wirral-mash.missing-episode.v1 --resource-pattern-type literal
 echo "applied: topics, SCRAM users (where given) and ACLs"
