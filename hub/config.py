@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         ),
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text for people or JSON objects for log shippers "
+        "(HUB_LOG_FORMAT); never personal data either way.",
+    )
     tracing: str = Field(
         default="none", description="Span exporter: none, console or otlp (HUB_TRACING)."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ from hub.cli import (
     schemas,
 )
 from hub.errors import HubError
+from hub.telemetry.logs import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,10 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    # The log format is read before the settings (which may themselves be wrong).
+    configure_logging(
+        logging.INFO if args.verbose else logging.ERROR,
+        os.environ.get("HUB_LOG_FORMAT", "text").lower(),
     )
     try:
         code: int = args.handler(args)
