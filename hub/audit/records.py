@@ -20,7 +20,9 @@ def shallow(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each of these 22 fields through object.__setattr__,
+# and one record is made per decision on the hot path. Treat instances as values anyway.
+@dataclass(slots=True)
 class AuditRecord:
     """One decision about one event for one candidate recipient (DPA 2018 s62 disclosure log:
     justification, date and time, who disclosed, recipients)."""

@@ -47,6 +47,7 @@ class PolicyEngine:
         self._governing_day: date | None = None
         self._candidates: dict[tuple[str, str], list[str]] = {}
         self._governing_cache: list[_Compiled] = []
+        self._in_force: dict[tuple[str, int], tuple[date, str | None]] = {}
         self._condition_fields: dict[tuple[str, str], frozenset[str] | None] = {}
 
     @property
@@ -94,6 +95,20 @@ class PolicyEngine:
             }
             self._candidates[key] = sorted(out)
         return self._candidates[key]
+
+    def _why_not(self, a: Agreement, now: datetime) -> str | None:
+        """``a.not_in_force_reason(now)``, computed once a day per agreement version: it
+        only changes at midnight, or at the moment of a signature given today."""
+        key = (a.id, a.version)
+        day = now.date()
+        hit = self._in_force.get(key)
+        if hit is not None and hit[0] == day:
+            return hit[1]
+        reason = a.not_in_force_reason(now)
+        signed = a.signed_at()
+        if signed is None or signed.date() < day:
+            self._in_force[key] = (day, reason)
+        return reason
 
     def _activation(
         self, event: Mapping[str, Any], event_type: EventType, provider: str
@@ -153,7 +168,7 @@ class PolicyEngine:
                 if event_type.slug not in a.event_types:
                     continue
                 considered = considered or a
-                why_not = a.not_in_force_reason(now)
+                why_not = self._why_not(a, now)
                 if why_not:
                     reasons.append(why_not)
                     continue
