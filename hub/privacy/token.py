@@ -11,7 +11,6 @@ same characters tokenised as two kinds of thing never give the same token.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from hub.privacy.normalise import Normalised
 
 TOKEN_PREFIX = "tok"
 DIGEST_CHARS = 40  # 200 bits of the 256-bit MAC, base32: collisions are not a concern
+_DIGEST_BYTES = DIGEST_CHARS * 5 // 8
 PERSON = "person"
 VALUE = "value"
 _INPUT_VERSION = "hub-token-v1"
@@ -41,8 +41,10 @@ class TokenParts:
 
 def _digest(key: PseudonymKey, normalised: str, kind: str) -> str:
     message = _SEP.join((_INPUT_VERSION, key.domain, kind, normalised)).encode()
-    mac = hmac.new(key.secret, message, hashlib.sha256).digest()
-    return base64.b32encode(mac).decode().rstrip("=").lower()[:DIGEST_CHARS]
+    mac = hmac.digest(key.secret, message, "sha256")  # one-shot, in C
+    # 25 bytes are exactly 40 base32 characters (five whole 5-byte groups): the same text
+    # as encoding all 32 bytes and cutting, at less cost on the hot path.
+    return base64.b32encode(mac[:_DIGEST_BYTES]).decode().lower()
 
 
 def make_token(key: PseudonymKey, normalised: str, kind: str = VALUE) -> str:

@@ -210,7 +210,9 @@ def test_output_has_only_planned_fields_and_leaks_nothing(
     for f in CONCERN.walk():
         if f.is_record or treatments.get(f.path, "drop") not in ("drop", "token"):
             continue
-        for form in _forms(_value_at(event, f.path), f.tags):
+        # Stripped: in the Avro bytes a string's length prefix can be a space character
+        # (16 bytes -> 0x20), which made "nguyễn " appear after a kept alias.
+        for form in {f.strip() for f in _forms(_value_at(event, f.path), f.tags)} - {""}:
             if any(form in view for view in kept_views):
                 continue
             for view in output_views:
