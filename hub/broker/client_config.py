@@ -36,6 +36,10 @@ def consumer_config(bootstrap: str, group_id: str, **extra: Any) -> dict[str, An
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "isolation.level": "read_committed",
+        # The embedded broker answers a fetch only when this wait is over, even with data
+        # ready (measured: p50 delivery 254 ms at librdkafka's 500 ms default, 12 ms at 10).
+        # Apache Kafka answers as soon as data is there, so a short wait costs only idle polls.
+        "fetch.wait.max.ms": 20,
         "log.connection.close": False,
     }
     conf.update(extra)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,20 @@ from hub.registry import RegistryServer, SchemaStore
 pytestmark = pytest.mark.integration
 
 
+_started: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processors() -> Iterator[None]:
+    """A failing assertion must not leave a `hub process` running after the test."""
+    yield
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def start(env: dict[str, str]) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub.cli.main", "process", "--ingest"],
@@ -32,6 +47,7 @@ def start(env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    _started.append(proc)
     assert proc.stdout is not None
     assert "consuming partner topics" in proc.stdout.readline()
     return proc
