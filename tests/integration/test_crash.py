@@ -299,6 +299,9 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
         time.sleep(1.0)  # a duplicate or an over-share would arrive now
         assert service.stop() == 0, service.stderr()
     finally:
+        if service.proc is not None and service.proc.poll() is None:
+            service.proc.kill()  # a failed assertion must not leave it running
+            service.proc.wait(10)
         stop_sinks.set()
         for t in threads:
             t.join(15)
