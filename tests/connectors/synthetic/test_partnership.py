@@ -29,11 +29,14 @@ def test_every_recipient_receives_through_the_connectors(
     )
 
     shared = run.processor["shared"]
-    # Every recipient some agreement names gets something (the MASHs of Sefton, St Helens and
-    # Wirral have no agreement yet, so they correctly get nothing).
+    # Every recipient of the partnership gets something through its agreements: the five
+    # MASHs, IOM, the Modern Slavery Network, the VRP, and the police (MASH decisions).
     assert set(shared) == {
         "liverpool-mash",
         "knowsley-mash",
+        "sefton-mash",
+        "st-helens-mash",
+        "wirral-mash",
         "merseyside-iom",
         "modern-slavery-network",
         "merseyside-vrp",
