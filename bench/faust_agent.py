@@ -26,7 +26,6 @@ import faust  # type: ignore[import-untyped]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from hub.agreements.loader import load_agreements
-from hub.audit.records import AuditRecord
 from hub.catalogue.schemas import load_catalogue
 from hub.catalogue.topics import parse_partner_topic
 from hub.config import Settings
@@ -36,6 +35,7 @@ from hub.policy.engine import PolicyEngine
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
 from hub.processor import wire
+from hub.processor.audit import audit_record
 from hub.processor.schemas import SchemaCache
 
 AUDIT_TOPIC = "bench.faust.audit.v1"
@@ -112,24 +112,13 @@ def build_app(args: argparse.Namespace) -> Any:
                     )
                     output_topic = schema.topic
                     state["shared"] += 1
-                row = AuditRecord(
-                    decision_id=d.decision_id,
-                    event_id=d.event_id,
-                    event_type=d.event_type,
-                    provider=d.provider,
-                    recipient=d.recipient,
-                    outcome=d.outcome.value,
-                    reason=d.reason,
-                    agreement_id=d.agreement_id,
-                    agreement_version=d.agreement_version,
+                row = audit_record(
+                    d,
                     legal_basis=None,
                     gateways=(),
-                    disclosure_id=d.disclosure_id,
                     decided_at=now.isoformat(),
-                    processor_instance="bench-faust",
-                    source_topic=msg.topic,
-                    source_partition=msg.partition,
-                    source_offset=msg.offset,
+                    instance="bench-faust",
+                    source=(msg.topic, msg.partition, msg.offset),
                     output_topic=output_topic,
                     subjects=subjects,
                 )

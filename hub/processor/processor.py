@@ -41,6 +41,7 @@ from hub.policy.engine import PolicyEngine
 from hub.policy.plan import RecordPlan
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter, wire
+from hub.processor.audit import audit_record
 from hub.processor.reload import RuleSource
 from hub.processor.schemas import OutputSchemaRejected, SchemaCache
 from hub.telemetry.metrics import Metrics
@@ -450,27 +451,16 @@ class Processor:
             if d.agreement_id and d.agreement_version
             else (None, ())
         )
-        return AuditRecord(
-            decision_id=d.decision_id,
-            event_id=d.event_id,
-            event_type=d.event_type,
-            provider=d.provider,
-            recipient=d.recipient,
-            outcome=d.outcome.value,
-            reason=d.reason,
-            agreement_id=d.agreement_id,
-            agreement_version=d.agreement_version,
+        return audit_record(
+            d,
             legal_basis=basis,
             gateways=gateways,
-            disclosure_id=d.disclosure_id,
-            fields=fields,
             decided_at=self._now_iso,
-            processor_instance=self._instance,
-            source_topic=topic,
-            source_partition=partition,
-            source_offset=offset,
+            instance=self._instance,
+            source=(topic, partition, offset),
+            fields=fields,
             output_topic=output_topic,
-            notes=notes if d.shared else (),
+            notes=notes,
             trace_id=self._trace_id,
             subjects=subjects,
         )
