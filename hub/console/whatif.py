@@ -253,8 +253,8 @@ def run_whatif(
                 diff.removed += 1
                 change = "removed"
             elif was and now and new is not None and new.plan is not None and old is not None:
-                treatments = new.plan.treatments()
-                after_fields = {p: treatments.get(p, "keep") for p in new.plan.clauses()}
+                # The same shape the processor audits: output path -> treatment.
+                after_fields = {p: f["treatment"] for p, f in new.plan.audit_fields().items()}
                 before_fields = _fields(old)
                 added = set(after_fields) - set(before_fields)
                 removed = set(before_fields) - set(after_fields)
