@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 from connectors.synthetic.police import PoliceFeed
 from hub.agreements import load_agreements
 from hub.audit.queries import events_decided
-from hub.audit.records import AuditRecord
 from hub.catalogue import EventType
 from hub.console.whatif import RecordedEvent, run_whatif
 from hub.policy.engine import PolicyEngine
+from hub.processor.audit import audit_record
 from tests.console.conftest import Console, login, write_draft
 
 DECIDED = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -39,21 +39,17 @@ def record_baseline(console: Console, concern_type: EventType, n: int = 120) -> 
     records = []
     for e in events:
         for d in engine.decide(e, concern_type, "merseyside-police", DECIDED):
-            fields = {}
-            if d.plan is not None:
-                treatments = d.plan.treatments()
-                fields = {
-                    p: {"clause": c, "treatment": treatments.get(p, "keep")}
-                    for p, c in d.plan.clauses().items()
-                }
             records.append(
-                AuditRecord(
-                    d.decision_id, d.event_id, d.event_type, d.provider, d.recipient,
-                    d.outcome.value, d.reason, d.agreement_id, d.agreement_version, None, (),
-                    d.disclosure_id, fields, DECIDED.isoformat(), "p0",
-                    "partner.merseyside-police.safeguarding-concern.v1", 0, 0,
+                audit_record(
+                    d,
+                    legal_basis=None,
+                    gateways=(),
+                    decided_at=DECIDED.isoformat(),
+                    instance="p0",
+                    source=("partner.merseyside-police.safeguarding-concern.v1", 0, 0),
+                    fields=d.plan.audit_fields() if d.plan is not None else None,
                 )
-            )  # fmt: skip
+            )
     console.app_state.store.write_decisions(records)
     return Stub([RecordedEvent("merseyside-police", concern_type, e, DECIDED) for e in events])
 
