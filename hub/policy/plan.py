@@ -75,23 +75,6 @@ class RecordPlan:
     event_type: str
     fields: tuple[FieldPlan, ...]
 
-    def clauses(self) -> dict[str, str]:
-        """Output field path -> clause id that allowed it (for the audit)."""
-        out: dict[str, str] = {}
-
-        def visit(items: tuple[FieldPlan, ...], prefix: str) -> None:
-            for f in items:
-                path = prefix + f.out_name
-                if f.children:
-                    if f.treatment == "token":
-                        out[path + ".token"] = f.clause_id
-                    visit(f.children, path + ".")
-                else:
-                    out[path] = f.clause_id
-
-        visit(self.fields, "")
-        return out
-
     def audit_fields(self) -> dict[str, dict[str, str]]:
         """Output field path -> what the audit records of it: the clause that allowed it,
         the treatment, and the input field it came from when the name changed (e.g.
@@ -119,23 +102,6 @@ class RecordPlan:
                 out[path] = entry
 
         visit(self.fields, "")
-        return out
-
-    def treatments(self) -> dict[str, str]:
-        """Input field path -> treatment, for every field that reaches the output."""
-        out: dict[str, str] = {}
-
-        def visit(items: tuple[FieldPlan, ...]) -> None:
-            for f in items:
-                label = f.treatment
-                if f.generalise_to:
-                    label = f"generalise:{f.generalise_to}"
-                elif f.domain:
-                    label = f"token:{f.domain}"
-                out[f.field.path] = label
-                visit(f.children)
-
-        visit(self.fields)
         return out
 
 
