@@ -45,6 +45,7 @@ typecheck: setup-test
 # over-share) is caught before it reaches a processor.
 check-agreements: setup
 	$(BIN)/hub agreements lint --strict
+	$(BIN)/hub analytics lint --strict
 
 # Schemas must be documented, tagged and compatible with the previous commit's.
 check-schemas: setup

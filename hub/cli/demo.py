@@ -21,6 +21,7 @@ _STAGES = {
     "publish": "partner connectors publishing",
     "process": "hub processor deciding",
     "deliver": "sinks delivering, with receipts",
+    "analytics": "analytics: alerts and VRP feed",
 }
 
 
@@ -67,9 +68,10 @@ def handle(args: argparse.Namespace) -> int:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
+            # A total of 0 means not known yet (sources still publishing): show no bound.
             if stage not in tasks:
-                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
 
         summary = run_demo(settings, options, progress)
     if args.no_console:
@@ -126,6 +128,11 @@ def _print_table(console: Console, s: DemoSummary) -> None:
             f"shared with {recipient}", f"{n} (delivered: {s.delivered.get(recipient, 0)})"
         )
     table.add_row("withheld (decision recorded)", str(s.withheld))
+    alerts = ", ".join(f"{k} {v}" for k, v in s.alerts.items())
+    table.add_row("linkage alerts raised", alerts or "0")
+    for recipient, n in s.alerts_shared.items():
+        table.add_row(f"  alerts shared with {recipient}", str(n))
+    table.add_row("VRP weekly tables (suppressed)", str(s.vrp_tables))
     reasons = ", ".join(f"{k} {v}" for k, v in s.deadletter_reasons.items())
     table.add_row("dead-lettered", f"{s.deadlettered} ({reasons})" if reasons else "0")
     table.add_row("decisions / audit records", f"{s.decisions} / {s.audit_records}")

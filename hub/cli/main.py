@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from hub import __version__
 from hub.cli import (
     agreements,
+    analytics,
     audit,
     connector,
     console,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.register(commands)
     console.register(commands)
     connector.register(commands)
+    analytics.register(commands)
     return parser
 
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.partnership import partnership_topics, run_partnership
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed, malformed_records
+from hub.analytics.runner import run_analytics
 from hub.audit.setup import audit_key_store, open_store
 from hub.audit.verify import verify_store
 from hub.broker.admin import ensure_topics
@@ -32,6 +33,8 @@ from hub.processor.build import build_ingester, partner_keys
 from hub.registry import RegistryServer, SchemaStore
 
 Progress = Callable[[str, int, int], None]
+_STOPPED = threading.Event()
+_STOPPED.set()  # the analytics run after the partnership: read everything, drain, stop
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,10 @@ class DemoSummary:
     receipts: int = 0  # delivery receipts in the audit store
     published_by_partner: dict[str, int] = field(default_factory=dict)
     connector_rejects: dict[str, int] = field(default_factory=dict)  # refused by connectors
+    alerts: dict[str, int] = field(default_factory=dict)  # linkage alerts raised, by rule
+    alerts_shared: dict[str, int] = field(default_factory=dict)  # alert disclosures, by recipient
+    alerts_withheld: int = 0  # alert decisions withheld (no agreement for that recipient)
+    vrp_tables: int = 0  # weekly VRP aggregate tables published
     outputs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     audit_intact: bool | None = None
@@ -78,6 +85,10 @@ class DemoSummary:
             "valid_events": self.valid_events,
             "malformed_sent": self.malformed_sent,
             "connector_rejects": self.connector_rejects,
+            "alerts": self.alerts,
+            "alerts_shared": self.alerts_shared,
+            "alerts_withheld": self.alerts_withheld,
+            "vrp_tables": self.vrp_tables,
             "shared": self.shared,
             "withheld": self.withheld,
             "deadlettered": self.deadlettered,
@@ -141,10 +152,21 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
                 timeout=options.timeout,
                 extra_records=hostile,
             )
-        finally:
+            # 3. The analytics read the partner topics, raise linkage alerts to the recipients
+            #    their rules name (each decided and audited like a disclosure), and publish
+            #    the VRP's weekly aggregates.
+            progress("analytics", 0, 1)
+            analytics = run_analytics(settings, broker.bootstrap, registry.url, _STOPPED)
+            progress("analytics", 1, 1)
+        except BaseException:
             ingesting.set()
             ingest_thread.join(30)
-        # 3. Everything the processor and the sinks put on the audit topics is stored.
+            ingester.close()  # or its client keeps calling a broker that is going away
+            audit.close()
+            raise
+        ingesting.set()
+        ingest_thread.join(30)
+        # 4. Everything the processor, the analytics and the sinks put on the audit topics.
         ingester.run_until_idle(0.5, timeout=60)
         ingester.close()
         if ingest_errors:
@@ -166,6 +188,10 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
             delivered=dict(sorted(run.delivered.items())),
             receipts=len(audit.all_receipts()),
             published_by_partner=run.published,
+            alerts=dict(sorted(analytics.alerts.items())),
+            alerts_shared=dict(sorted(analytics.shared.items())),
+            alerts_withheld=analytics.withheld,
+            vrp_tables=analytics.aggregates,
             connector_rejects=run.rejected,
             outputs={
                 "run_dir": str(run_dir.resolve()),

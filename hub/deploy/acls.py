@@ -31,7 +31,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC
-from hub.deploy.topology import Topology
+from hub.deploy.topology import (
+    ANALYTICS_GROUP,
+    ANALYTICS_STATE_TOPICS,
+    Topology,
+)
 
 PROCESSOR_PRINCIPAL = "hub-processor"
 AUDIT_PRINCIPAL = "hub-audit"
@@ -41,7 +45,6 @@ OPERATOR_PRINCIPAL = "hub-operator"
 
 PROCESSOR_GROUP = "hub-processor"  # Settings.consumer_group default
 AUDIT_INGEST_GROUP = "hub-audit-ingest"  # Settings.audit_ingest_group default
-ANALYTICS_GROUP = "hub-analytics"
 REPLAY_GROUP = "hub-replay"
 
 
@@ -147,6 +150,12 @@ _READ = (Operation.READ, Operation.DESCRIBE)
 _WRITE = (Operation.WRITE, Operation.DESCRIBE)
 
 
+def _analytics_outputs(topology: Topology) -> list[str]:
+    """The share topics the analytics write (linkage alerts, VRP aggregates), and the audit."""
+    alerts = [t for t in topology.share_topics() if ".linkage-alert." in t]
+    return [*alerts, *topology.feed_topics(), AUDIT_TOPIC]
+
+
 def build_acl_plan(topology: Topology, options: PlanOptions | None = None) -> AclPlan:
     opts = options or PlanOptions()
     topic, group = ResourceType.TOPIC, ResourceType.GROUP
@@ -167,6 +176,7 @@ def build_acl_plan(topology: Topology, options: PlanOptions | None = None) -> Ac
         name = recipient_principal(recipient)
         grants = [
             *_grants(name, topic, topology.share_topics(recipient), _READ),
+            *_grants(name, topic, topology.feed_topics(recipient), _READ),
             *_grants(name, group, [recipient_group(recipient)], [Operation.READ]),
             *_grants(name, topic, [RECEIPTS_TOPIC], _WRITE),
         ]
@@ -236,11 +246,22 @@ def build_acl_plan(topology: Topology, options: PlanOptions | None = None) -> Ac
             Principal(
                 ANALYTICS_PRINCIPAL,
                 PrincipalKind.HUB,
-                "analytics processors: read partner topics",
+                "analytics: read partner topics; raise linkage alerts and the VRP feed; "
+                "keep their own state topics",
                 tuple(
                     [
                         *_grants(ANALYTICS_PRINCIPAL, topic, topology.partner_topics(), _READ),
-                        *_grants(ANALYTICS_PRINCIPAL, group, [ANALYTICS_GROUP], [Operation.READ]),
+                        # Alerts and aggregates go to their recipients and are audited.
+                        *_grants(ANALYTICS_PRINCIPAL, topic, _analytics_outputs(topology), _WRITE),
+                        # Its intake topic and the faust tables' changelogs: its own state.
+                        *_grants(ANALYTICS_PRINCIPAL, topic, ANALYTICS_STATE_TOPICS, _READ),
+                        *_grants(ANALYTICS_PRINCIPAL, topic, ANALYTICS_STATE_TOPICS, _WRITE),
+                        *_grants(
+                            ANALYTICS_PRINCIPAL,
+                            group,
+                            [ANALYTICS_GROUP, f"{ANALYTICS_GROUP}-intake"],
+                            [Operation.READ],
+                        ),
                     ]
                 ),
             )

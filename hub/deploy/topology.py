@@ -47,6 +47,21 @@ class TopicRole(StrEnum):
     AUDIT = "audit"
     DEADLETTER = "deadletter"
     RECEIPTS = "receipts"
+    ANALYTICS = "analytics"  # the analytics' own state: intake topic, table changelogs
+    FEED = "feed"  # anonymised aggregates for a recipient (JSON, not a disclosure)
+
+
+# hub/analytics (faust app id "hub-analytics"): its intake topic and its tables' changelogs,
+# and the VRP feed it publishes (weekly aggregates with small numbers suppressed).
+ANALYTICS_GROUP = "hub-analytics"
+ANALYTICS_INTAKE_TOPIC = f"{ANALYTICS_GROUP}.observations.v1"
+ANALYTICS_CHANGELOGS = tuple(
+    f"{ANALYTICS_GROUP}-{table}-changelog"
+    for table in ("linkage", "alerts-raised", "vrp-counts", "vrp-counted")
+)
+ANALYTICS_STATE_TOPICS = (ANALYTICS_INTAKE_TOPIC, *ANALYTICS_CHANGELOGS)
+VRP_RECIPIENT = "merseyside-vrp"
+VRP_FEED_TOPIC = f"feed.{VRP_RECIPIENT}.violence-aggregates.v1"  # JSON, not a share topic
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,13 @@ class Topology:
     def partner_topics(self, partner: str | None = None) -> tuple[str, ...]:
         return tuple(
             t.name for t in self.by_role(TopicRole.PARTNER) if partner is None or t.owner == partner
+        )
+
+    def feed_topics(self, recipient: str | None = None) -> tuple[str, ...]:
+        return tuple(
+            t.name
+            for t in self.by_role(TopicRole.FEED)
+            if recipient is None or t.owner == recipient
         )
 
     def share_topics(self, recipient: str | None = None) -> tuple[str, ...]:
@@ -213,6 +235,39 @@ def build_topology(
         _config(opts, duration_ms(opts.deadletter_retention)),
         retention_source=f"default dead-letter retention {opts.deadletter_retention}",
     )
+
+    # The analytics: a changelog keeps the latest value per key (compacted, never aged out);
+    # the intake topic is re-read from the start on every restart, so it ages like a
+    # partner topic; the VRP reads its feed like its share topics.
+    for name in ANALYTICS_CHANGELOGS:
+        topics[name] = TopicSpec(
+            name,
+            TopicRole.ANALYTICS,
+            1,
+            rf,
+            _config(opts, FOREVER, **{"cleanup.policy": "compact"}),
+            retention_source="compacted changelog of an analytics table",
+        )
+    topics[ANALYTICS_INTAKE_TOPIC] = TopicSpec(
+        ANALYTICS_INTAKE_TOPIC,
+        TopicRole.ANALYTICS,
+        1,
+        rf,
+        _config(opts, partner_retention),
+        retention_source=f"as partner topics ({opts.partner_retention})",
+    )
+    if VRP_RECIPIENT in {r.id for r in partnership.recipients}:
+        feed_retention = cap if cap is not None else FOREVER
+        topics[VRP_FEED_TOPIC] = TopicSpec(
+            VRP_FEED_TOPIC,
+            TopicRole.FEED,
+            opts.share_partitions,
+            rf,
+            _config(opts, feed_retention),
+            owner=VRP_RECIPIENT,
+            event_type="violence-aggregates",
+            retention_source="analytics feed: anonymised weekly aggregates",
+        )
 
     recipients = {r.id for r in partnership.recipients} | {
         r for a in agreements for r in a.recipients

@@ -24,7 +24,7 @@ SUBJECT_DOMAIN = "audit"
 STRONG_TAGS = ("nhs-number", "pnc-id")
 
 
-def _person_tokens(person: FieldInfo, value: Mapping[str, Any], key: PseudonymKey) -> list[str]:
+def person_tokens(person: FieldInfo, value: Mapping[str, Any], key: PseudonymKey) -> list[str]:
     out: list[str] = []
     identity = [c for c in person.children if "identity" in c.tags]
     text = person_input([normalise(value.get(c.name), c.tags) for c in identity])
@@ -48,7 +48,7 @@ def subject_tokens(
         items = value if isinstance(value, list) else [value]
         for item in items:
             if isinstance(item, Mapping):
-                tokens.update(_person_tokens(person, item, key))
+                tokens.update(person_tokens(person, item, key))
     return tuple(sorted(tokens))
 
 
@@ -74,4 +74,4 @@ def lookup_tokens(
         for tag, typed in (("dob", date_of_birth), ("nhs-number", nhs_number), ("pnc-id", pnc_id)):
             if tag in c.tags:
                 value[c.name] = typed
-    return {t for key in ring.versions for t in _person_tokens(person, value, key)}
+    return {t for key in ring.versions for t in person_tokens(person, value, key)}

@@ -45,7 +45,7 @@ def audit_record(
         source_partition=partition,
         source_offset=offset,
         output_topic=output_topic,
-        notes=tuple(notes) if d.shared else (),
+        notes=tuple(notes),
         trace_id=trace_id,
         subjects=tuple(subjects),
     )

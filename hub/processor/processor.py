@@ -460,7 +460,7 @@ class Processor:
             source=(topic, partition, offset),
             fields=fields,
             output_topic=output_topic,
-            notes=notes,
+            notes=notes if d.shared else (),  # what a treatment that failed noted is moot
             trace_id=self._trace_id,
             subjects=subjects,
         )

@@ -59,11 +59,15 @@ def test_recipients_read_only_their_own_share_topics(topology: Topology, plan: A
     for recipient in topology.recipients:
         p = plan.principal(recipient_principal(recipient))
         assert p is not None and p.kind is PrincipalKind.RECIPIENT
-        assert p.resources(T, Operation.READ) == set(topology.share_topics(recipient))
+        assert p.resources(T, Operation.READ) == {
+            *topology.share_topics(recipient),
+            *topology.feed_topics(recipient),  # the VRP's anonymised aggregates
+        }
         assert p.resources(T, Operation.WRITE) == {RECEIPTS_TOPIC}
         assert p.resources(ResourceType.GROUP, Operation.READ) == {f"sink-{recipient}"}
         for other in set(topology.recipients) - {recipient}:
             assert not p.resources(T, Operation.READ) & set(topology.share_topics(other))
+            assert not p.resources(T, Operation.READ) & set(topology.feed_topics(other))
         assert not p.resources(T, Operation.READ) & set(topology.partner_topics())
 
 
@@ -127,7 +131,20 @@ def test_only_hub_principals_read_partner_topics(topology: Topology, plan: AclPl
         for g in plan.grants
         if g.operation is Operation.WRITE and g.resource in {AUDIT_TOPIC, DEADLETTER_TOPIC}
     }
-    assert writers_of_audit == {"hub-processor"}
+    # The processor's decisions and dead letters; the analytics' alert decisions.
+    assert writers_of_audit == {"hub-processor", "hub-analytics"}
+    analytics_writes = {
+        g.resource
+        for g in plan.grants
+        if g.principal == "hub-analytics" and g.operation is Operation.WRITE
+    }
+    assert DEADLETTER_TOPIC not in analytics_writes
+    assert all(
+        t == AUDIT_TOPIC
+        or t.startswith("hub-analytics")
+        or t.endswith((".linkage-alert.v1", ".violence-aggregates.v1"))
+        for t in analytics_writes
+    ), analytics_writes
 
 
 def test_every_principal_name_is_a_kubernetes_name(plan: AclPlan) -> None:

@@ -6,7 +6,14 @@ from hub.agreements.models import Agreement
 from hub.agreements.partnership import load_partnership
 from hub.catalogue.schemas import Catalogue
 from hub.deploy.retention import duration_ms
-from hub.deploy.topology import TopicRole, Topology, TopologyOptions, build_topology
+from hub.deploy.topology import (
+    ANALYTICS_STATE_TOPICS,
+    VRP_FEED_TOPIC,
+    TopicRole,
+    Topology,
+    TopologyOptions,
+    build_topology,
+)
 from hub.errors import ConfigError
 from tests.conftest import ROOT
 
@@ -29,14 +36,19 @@ def test_every_agreement_flow_has_its_topics_and_nothing_else(
         for et in a.event_types
     }
     assert set(topology.partner_topics()) == partner
+    assert topology.feed_topics("merseyside-vrp") == (VRP_FEED_TOPIC,)
     assert set(topology.share_topics()) == share
     assert {t.name for t in topology.topics} == {
         *partner,
         *share,
+        *ANALYTICS_STATE_TOPICS,
+        VRP_FEED_TOPIC,
         "hub.audit.v1",
         "hub.deadletter.v1",
         "hub.receipts.v1",
     }
+    changelogs = [t for t in topology.topics if t.name.endswith("-changelog")]
+    assert changelogs and all(t.config["cleanup.policy"] == "compact" for t in changelogs)
     assert "partner.merseyside-police.safeguarding-concern.v1" in topology.partner_topics(
         "merseyside-police"
     )

@@ -13,6 +13,12 @@ acls() { "$KAFKA_BIN/kafka-acls.sh" --bootstrap-server "$BOOTSTRAP" \
   --command-config "$COMMAND_CONFIG" "$@"; }
 
 # Topics
+topics --create --if-not-exists --topic feed.merseyside-vrp.violence-aggregates.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
+topics --create --if-not-exists --topic hub-analytics-alerts-raised-changelog --partitions 1 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config retention.ms=-1
+topics --create --if-not-exists --topic hub-analytics-linkage-changelog --partitions 1 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config retention.ms=-1
+topics --create --if-not-exists --topic hub-analytics-vrp-counted-changelog --partitions 1 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config retention.ms=-1
+topics --create --if-not-exists --topic hub-analytics-vrp-counts-changelog --partitions 1 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config retention.ms=-1
+topics --create --if-not-exists --topic hub-analytics.observations.v1 --partitions 1 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 topics --create --if-not-exists --topic hub.audit.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=-1
 topics --create --if-not-exists --topic hub.deadletter.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic hub.receipts.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=-1
@@ -26,13 +32,16 @@ topics --create --if-not-exists --topic partner.merseyside-police.safeguarding-c
 topics --create --if-not-exists --topic partner.nhs-cm.assault-attendance.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 topics --create --if-not-exists --topic partner.probation-nw.probation-update.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 topics --create --if-not-exists --topic partner.yjs-liverpool.youth-justice-outcome.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
+topics --create --if-not-exists --topic share.knowsley-mash.linkage-alert.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.knowsley-mash.safeguarding-concern.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.liverpool-mash.domestic-abuse-incident.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
+topics --create --if-not-exists --topic share.liverpool-mash.linkage-alert.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.liverpool-mash.missing-episode.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.liverpool-mash.safe-and-well-referral.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.liverpool-mash.safeguarding-concern.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.liverpool-mash.youth-justice-outcome.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.merseyside-iom.iom-cohort-change.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
+topics --create --if-not-exists --topic share.merseyside-iom.linkage-alert.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.merseyside-iom.probation-update.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.merseyside-police.mash-decision.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
 topics --create --if-not-exists --topic share.merseyside-vrp.assault-attendance.v1 --partitions 3 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
@@ -78,8 +87,16 @@ scram recipient-st-helens-mash
 scram recipient-wirral-mash
 
 # ACLs: every grant names one literal resource
-# hub-analytics: analytics processors: read partner topics
+# hub-analytics: analytics: read partner topics; raise linkage alerts and the VRP feed; keep their own state topics
 acls --add --allow-principal User:hub-analytics --operation Read --group hub-analytics --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --group hub-analytics-intake --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic feed.merseyside-vrp.violence-aggregates.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-alerts-raised-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-linkage-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-vrp-counted-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-vrp-counts-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics.observations.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic hub.audit.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-police.domestic-abuse-incident.v1 --resource-pattern-type literal
@@ -90,6 +107,9 @@ acls --add --allow-principal User:hub-analytics --operation Read --operation Des
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.nhs-cm.assault-attendance.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.probation-nw.probation-update.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.yjs-liverpool.youth-justice-outcome.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic share.knowsley-mash.linkage-alert.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic share.liverpool-mash.linkage-alert.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic share.merseyside-iom.linkage-alert.v1 --resource-pattern-type literal
 # hub-audit: audit ingester: reads audit, dead letters, receipts into the audit store
 acls --add --allow-principal User:hub-audit --operation Read --group hub-audit-ingest --resource-pattern-type literal
 acls --add --allow-principal User:hub-audit --operation Read --operation Describe --topic hub.audit.v1 --resource-pattern-type literal
@@ -133,13 +153,16 @@ acls --add --allow-principal User:hub-processor --operation Read --operation Des
 acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.nhs-cm.assault-attendance.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.probation-nw.probation-update.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.yjs-liverpool.youth-justice-outcome.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.knowsley-mash.linkage-alert.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.knowsley-mash.safeguarding-concern.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.domestic-abuse-incident.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.linkage-alert.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.missing-episode.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.safe-and-well-referral.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.safeguarding-concern.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.youth-justice-outcome.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-iom.iom-cohort-change.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-iom.linkage-alert.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-iom.probation-update.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-police.mash-decision.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-vrp.assault-attendance.v1 --resource-pattern-type literal
@@ -171,11 +194,13 @@ acls --add --allow-principal User:partner-yjs-liverpool --operation Write --oper
 # recipient-knowsley-mash: recipient knowsley-mash: its sink reads its share topics, writes receipts
 acls --add --allow-principal User:recipient-knowsley-mash --operation Read --group sink-knowsley-mash --resource-pattern-type literal
 acls --add --allow-principal User:recipient-knowsley-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-knowsley-mash --operation Read --operation Describe --topic share.knowsley-mash.linkage-alert.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-knowsley-mash --operation Read --operation Describe --topic share.knowsley-mash.safeguarding-concern.v1 --resource-pattern-type literal
 # recipient-liverpool-mash: recipient liverpool-mash: its sink reads its share topics, writes receipts
 acls --add --allow-principal User:recipient-liverpool-mash --operation Read --group sink-liverpool-mash --resource-pattern-type literal
 acls --add --allow-principal User:recipient-liverpool-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.domestic-abuse-incident.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.linkage-alert.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.missing-episode.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.safe-and-well-referral.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.safeguarding-concern.v1 --resource-pattern-type literal
@@ -184,6 +209,7 @@ acls --add --allow-principal User:recipient-liverpool-mash --operation Read --op
 acls --add --allow-principal User:recipient-merseyside-iom --operation Read --group sink-merseyside-iom --resource-pattern-type literal
 acls --add --allow-principal User:recipient-merseyside-iom --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-merseyside-iom --operation Read --operation Describe --topic share.merseyside-iom.iom-cohort-change.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-merseyside-iom --operation Read --operation Describe --topic share.merseyside-iom.linkage-alert.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-merseyside-iom --operation Read --operation Describe --topic share.merseyside-iom.probation-update.v1 --resource-pattern-type literal
 # recipient-merseyside-police: recipient merseyside-police: its sink reads its share topics, writes receipts
 acls --add --allow-principal User:recipient-merseyside-police --operation Read --group sink-merseyside-police --resource-pattern-type literal
@@ -191,6 +217,7 @@ acls --add --allow-principal User:recipient-merseyside-police --operation Write 
 acls --add --allow-principal User:recipient-merseyside-police --operation Read --operation Describe --topic share.merseyside-police.mash-decision.v1 --resource-pattern-type literal
 # recipient-merseyside-vrp: recipient merseyside-vrp: its sink reads its share topics, writes receipts
 acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --group sink-merseyside-vrp --resource-pattern-type literal
+acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --operation Describe --topic feed.merseyside-vrp.violence-aggregates.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-merseyside-vrp --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
 acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --operation Describe --topic share.merseyside-vrp.assault-attendance.v1 --resource-pattern-type literal
 # recipient-modern-slavery-network: recipient modern-slavery-network: its sink reads its share topics, writes receipts

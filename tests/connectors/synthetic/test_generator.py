@@ -41,7 +41,8 @@ def people(e: SyntheticEvent) -> list[dict[str, Any]]:
 def test_every_event_type_and_partner_and_valid(
     generated: list[SyntheticEvent], catalogue: Catalogue
 ) -> None:
-    assert {e.event_type for e in generated} == set(catalogue.event_types)
+    # Every type a partner publishes: linkage alerts are raised by the hub's analytics.
+    assert {e.event_type for e in generated} == set(catalogue.event_types) - {"linkage-alert"}
     partners = {p.id for p in load_partnership(ROOT / "partnership").partners}
     assert {e.partner for e in generated} == partners
     for e in generated:

@@ -1,0 +1,343 @@
+"""The faust-streaming edge of the analytics: partner topics in, alerts, audit and VRP out.
+
+The intake (``hub.analytics.intake``, a confluent-kafka thread) reads the partner topics the
+rules and the VRP feed need, verifies and decodes each record as the processor does, and
+forwards only pseudonymous observations and VRP cells to an internal one-partition topic.
+The ``fold`` agent reads that topic and keeps the state in tables backed by changelog
+topics, so a restarted worker resumes with what it knew: a re-read or redelivered message
+finds its event already in the state and raises and counts nothing. Alerts are decided
+under their agreements, encoded with the recipient's derived schema and audited. A timer
+publishes the changed weeks of the VRP tables, suppressed.
+
+faust's worker owns its event loop and signal handlers, so it runs in a process of its own
+(``python -m hub.analytics.app``, ``hub analytics run`` or ``hub.analytics.runner``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import ssl
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faust  # type: ignore[import-untyped]
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from hub.agreements.loader import load_agreements
+from hub.analytics.alerts import ALERT_TYPE, AlertGovernor, alert_record, audit_record
+from hub.analytics.config import OBSERVATIONS_TOPIC, VRP_TOPIC, AnalyticsConfig
+from hub.analytics.core import Analytics, Intake, week_counts
+from hub.analytics.intake import IntakeLoop, source_topics
+from hub.analytics.observations import ANALYTICS_DOMAIN
+from hub.analytics.rules import load_rules
+from hub.analytics.tables import publish, write_feed
+from hub.analytics.violence import Cell
+from hub.audit.records import DECISION, KIND_HEADER
+from hub.catalogue.schemas import load_catalogue
+from hub.catalogue.topics import AUDIT_TOPIC
+from hub.config import Settings
+from hub.errors import ConfigError
+from hub.identity.keys import PartnerKeyStore
+from hub.privacy.keys import LocalKeyProvider
+from hub.privacy.subjects import SUBJECT_DOMAIN
+from hub.privacy.transform import Transformer
+from hub.processor import wire
+from hub.processor.schemas import SchemaCache
+
+log = logging.getLogger("hub.analytics")
+RAW: dict[str, Any] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+
+
+class Stats:
+    """Counts the runner and the demo read back (``--status`` file, JSON)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.read = 0
+        self.skipped = 0
+        self.folded = 0
+        self.alerts: Counter[str] = Counter()
+        self.shared: Counter[str] = Counter()
+        self.withheld = 0
+        self.aggregates = 0
+        self.ready = False  # state restored, agents running
+        self._written = 0.0
+
+    def count_read(self, ok: bool) -> None:
+        self.read += 1
+        self.skipped += not ok
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "skipped": self.skipped,
+            "folded": self.folded,
+            "alerts": dict(sorted(self.alerts.items())),
+            "shared": dict(sorted(self.shared.items())),
+            "withheld": self.withheld,
+            "aggregates": self.aggregates,
+            "ready": self.ready,
+            "pid": os.getpid(),
+            "at": time.time(),
+        }
+
+    def write(self, force: bool = False) -> None:
+        if self.path is None or (not force and time.monotonic() - self._written < 0.3):
+            return
+        self._written = time.monotonic()
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.as_dict()))
+        tmp.replace(self.path)
+
+
+def credentials(settings: Settings) -> Any:
+    """faust's form of ``HUB_KAFKA__*`` (the same settings the other clients use)."""
+    sec = settings.kafka
+    conf = sec.client_config()  # validates, and reads the password file
+    if sec.security_protocol == "PLAINTEXT":
+        return None
+    context = (
+        ssl.create_default_context(cafile=str(sec.ssl_ca_location) if sec.ssl_ca_location else None)
+        if sec.security_protocol.endswith("SSL")
+        else None
+    )
+    if sec.security_protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return faust.SASLCredentials(
+        username=conf["sasl.username"],
+        password=conf["sasl.password"],
+        mechanism=conf["sasl.mechanisms"],
+        ssl_context=context,
+    )
+
+
+def build_app(
+    settings: Settings,
+    cfg: AnalyticsConfig,
+    bootstrap: str,
+    registry_url: str,
+    stats: Stats,
+) -> Any:
+    catalogue = load_catalogue(settings.schemas_dir)
+    alert_type = catalogue.get(ALERT_TYPE)
+    if alert_type is None:
+        raise ConfigError(f"the catalogue has no {ALERT_TYPE} event type")
+    rules = load_rules(cfg.rules(settings))
+    governor = AlertGovernor(load_agreements(settings.partnership_dir / "agreements"), alert_type)
+    keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
+    intake = Intake(
+        rules, keys.current(ANALYTICS_DOMAIN), keys.current(SUBJECT_DOMAIN), cfg.area_level
+    )
+    analytics = Analytics(rules)
+    transformer = Transformer(keys)
+    public_keys = PartnerKeyStore(
+        settings.partnership_dir / "partner-keys", settings.data_dir / "partner-keys"
+    ).public_keys()
+    schemas = SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue)
+
+    app = faust.App(
+        cfg.group,
+        broker=f"kafka://{bootstrap}",
+        broker_credentials=credentials(settings),
+        web_enabled=False,
+        # JSON for the tables' changelogs; every topic below says raw for itself.
+        key_serializer="json",
+        value_serializer="json",
+        store="memory://",  # state is rebuilt from the changelog topics on start
+        # Tansu: a short session timeout, or the first group join takes ~23 s.
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=1,
+        producer_acks=-1,
+    )
+    # One partition: the state of a person must live with every message about them, and
+    # the volumes (hundreds of events a day per force) need no more.
+    internal = app.topic(
+        OBSERVATIONS_TOPIC.format(group=cfg.group),
+        partitions=1,
+        internal=True,
+        **RAW,
+    )
+    audit = app.topic(AUDIT_TOPIC, **RAW)
+    vrp = app.topic(VRP_TOPIC.format(recipient=cfg.vrp_recipient), **RAW)
+    shares: dict[str, Any] = {}
+
+    def table(name: str) -> Any:
+        return app.Table(name, default=None, partitions=1)
+
+    linkage, raised, counts, counted = (
+        table("linkage"),
+        table("alerts-raised"),
+        table("vrp-counts"),
+        table("vrp-counted"),
+    )
+    dirty: set[tuple[str, str]] = set()
+    started = {"restored": False}
+
+    loop = IntakeLoop(
+        bootstrap=bootstrap,
+        client=settings.kafka.client_config(),
+        topics=source_topics(settings, intake.event_types()),
+        internal_topic=internal.get_topic_name(),
+        intake=intake,
+        # Its own cache and registry client: the intake runs on another thread.
+        schemas=SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue),
+        public_keys=public_keys,
+        group=f"{cfg.group}-intake",
+        on_read=stats.count_read,
+    )
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def take() -> None:
+        # Blocking client, own thread: the event loop stays free for the agents.
+        thread = threading.Thread(target=loop.run, name="analytics-intake", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.5)
+        if loop.error is not None:
+            log.error("intake stopped: %s", type(loop.error).__name__)
+            await app.crash(loop.error)
+
+    @app.on_before_shutdown.connect
+    async def _stop_intake(_sender: Any, /, *_args: Any, signal: Any, **_kw: Any) -> None:
+        loop.stop.set()
+
+    @app.agent(internal)  # type: ignore[untyped-decorator]
+    async def fold(stream: Any) -> None:
+        async for value in stream:
+            msg = json.loads(value)
+            applied = analytics.apply(msg, linkage, raised, counts, counted)
+            stats.folded += 1
+            log.debug(
+                "folded %s %s: %d alert(s)%s",
+                msg.get("kind"),
+                msg.get("event_id") or msg.get("obs", {}).get("event_id"),
+                len(applied.matches),
+                " (already seen)" if applied.duplicate else "",
+            )
+            if applied.counted is not None:
+                dirty.add((applied.counted.week, applied.counted.source))
+            topic, partition, offset = str(msg.get("source", "||-1")).rsplit("|", 2)
+            for match in applied.matches:
+                now = datetime.now(UTC)
+                record = alert_record(match, now)
+                stats.alerts[match.rule.id] += 1
+                for d in governor.decide(match, record, now):
+                    out_topic = None
+                    dec = d.decision
+                    if dec.shared and dec.plan is not None:
+                        out = schemas.output(dec.plan, alert_type, dec.recipient)
+                        if out.topic not in shares:
+                            shares[out.topic] = app.topic(out.topic, **RAW)
+                        payload = wire.encode(
+                            out.schema_id,
+                            out.parsed,
+                            transformer.apply(dec.plan, record, alert_type),
+                        )
+                        disclosure = (dec.disclosure_id or "").encode()
+                        await shares[out.topic].send(
+                            key=disclosure,
+                            value=payload,
+                            headers=[
+                                ("hub.disclosure_id", disclosure),
+                                ("hub.event_id", dec.event_id.encode()),
+                                ("hub.provider", dec.provider.encode()),
+                                ("hub.recipient", dec.recipient.encode()),
+                                (
+                                    "hub.agreement",
+                                    f"{dec.agreement_id}@v{dec.agreement_version}".encode(),
+                                ),
+                                ("hub.alert_rule", match.rule.ref.encode()),
+                            ],
+                        )
+                        out_topic = out.topic
+                        stats.shared[dec.recipient] += 1
+                    else:
+                        stats.withheld += 1
+                    row = audit_record(
+                        d,
+                        match,
+                        now,
+                        instance=cfg.instance,
+                        source=(topic, int(partition or -1), int(offset or -1)),
+                        output_topic=out_topic,
+                    )
+                    await audit.send(
+                        key=row.decision_id.encode(),
+                        value=row.to_json(),
+                        headers=[(KIND_HEADER, DECISION.encode())],
+                    )
+            stats.write()
+
+    @app.timer(interval=cfg.publish_every)  # type: ignore[untyped-decorator]
+    async def publish_weeks() -> None:
+        # The timer runs from the start: publishing a half-restored state would show
+        # counts that are too low (and nothing would correct them until a week changed).
+        recovery = getattr(app.tables, "recovery", None)  # untyped in faust's TableManagerT
+        if app.in_recovery or recovery is None or not recovery.completed.is_set():
+            return
+        stats.ready = True
+        if not started["restored"]:
+            # After a restart every week the restored state holds is published again: the
+            # records are keyed by week and source, so a reader keeps the latest.
+            dirty.update({(c.week, c.source) for c in map(Cell.from_key, list(counts.keys()))})
+            started["restored"] = True
+        for week, source in sorted(dirty):
+            record = publish(week, source, week_counts(counts, week, source), cfg.threshold)
+            await vrp.send(key=f"{week}|{source}".encode(), value=json.dumps(record).encode())
+            write_feed(cfg.feed(settings), record)
+            stats.aggregates += 1
+        dirty.clear()
+        stats.write(force=True)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="run the hub analytics worker (faust)")
+    parser.add_argument("--bootstrap", default=None)
+    parser.add_argument("--registry", default=None)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--status", type=Path, default=None, help="write counts here (JSON)")
+    args = parser.parse_args(argv)
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    bootstrap = args.bootstrap or settings.bootstrap_servers
+    registry = args.registry or settings.schema_registry_url
+    if not bootstrap or not registry:
+        raise SystemExit("set HUB_BOOTSTRAP_SERVERS and HUB_SCHEMA_REGISTRY_URL (or pass both)")
+    cfg = AnalyticsConfig()
+    logging.basicConfig(level=logging.WARNING)
+    # Our own handler: faust's worker sets up logging for its level and would drop ours.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(cfg.log_level.upper())
+    stats = Stats(args.status)
+    app = build_app(settings, cfg, bootstrap, registry, stats)
+    stats.write(force=True)
+    # faust parses sys.argv itself: give it only the worker command.
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "WARNING"]
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True)
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
