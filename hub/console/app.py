@@ -9,7 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from hub.console import routes_agreements, routes_core, routes_data, routes_people
+from hub.console import (
+    routes_agreements,
+    routes_core,
+    routes_data,
+    routes_insight,
+    routes_people,
+)
 from hub.console.state import ConsoleConfig, ConsoleState
 from hub.console.web import LoginRequired, render
 from hub.errors import HubError
@@ -73,6 +79,7 @@ def create_app(config: ConsoleConfig, state: ConsoleState | None = None) -> Fast
         routes_core.router,
         routes_agreements.router,
         routes_people.router,
+        routes_insight.router,
         routes_data.csv_router,
     ):
         app.include_router(router, include_in_schema=False)
