@@ -1,5 +1,5 @@
 """docker-compose.yml: valid against the Compose Specification, and consistent with the plan
-and with the secrets deploy/compose/gen-secrets.sh creates."""
+and with the secrets deploy/compose/make-credentials.sh creates."""
 
 from __future__ import annotations
 
@@ -115,12 +115,12 @@ def test_no_secret_inline(compose: dict[str, Any]) -> None:
 def test_every_secret_file_is_generated(
     compose: dict[str, Any], topology: Topology, tmp_path: Path
 ) -> None:
-    """Run gen-secrets.sh in a scratch copy of the tree; every file compose reads exists."""
+    """Run make-credentials.sh in a scratch copy of the tree; every file compose reads exists."""
     if shutil.which("openssl") is None:
         pytest.fail("openssl is needed to generate the compose secrets")
     scripts = tmp_path / "deploy" / "compose"
     scripts.mkdir(parents=True)
-    shutil.copy(ROOT / "deploy/compose/gen-secrets.sh", scripts)
+    shutil.copy(ROOT / "deploy/compose/make-credentials.sh", scripts)
     hub = tmp_path / "hub"
     hub.write_text(
         f"#!/bin/sh\ncd {ROOT} && exec {sys.executable} -c "
@@ -130,7 +130,7 @@ def test_every_secret_file_is_generated(
     )
     hub.chmod(0o755)
     subprocess.run(
-        ["bash", str(scripts / "gen-secrets.sh")],
+        ["bash", str(scripts / "make-credentials.sh")],
         env={**os.environ, "HUB": str(hub)},
         check=True,
         capture_output=True,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Create every secret docker-compose.yml reads, into deploy/compose/secrets/ (never
-# committed). Run once before the first `docker compose up`; existing files are kept, so
+# Create every credential docker-compose.yml reads, into deploy/compose/secrets/ (git-ignored,
+# never committed). Run once before the first `docker compose up`; existing files are kept, so
 # re-running only adds what is missing (e.g. passwords for newly added principals).
 #
-#   deploy/compose/gen-secrets.sh [EXTERNAL_HOST]
+#   deploy/compose/make-credentials.sh [EXTERNAL_HOST]
 #
 # EXTERNAL_HOST (default localhost) is the name partners' connectors use to reach the
 # published EXTERNAL listener; it goes into the brokers' certificate.
