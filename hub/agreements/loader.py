@@ -10,27 +10,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from hub.agreements.models import Agreement
 from hub.errors import AgreementError
+from hub.yamlfile import load_model
 
 _VERSION_FILE = re.compile(r"^v([0-9]+)\.ya?ml$")
 
 
 def load_agreement(path: Path) -> Agreement:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise AgreementError(f"{path}: cannot read agreement: {exc}") from exc
-    try:
-        agreement = Agreement.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
-        )
-        raise AgreementError(f"{path}: invalid agreement: {problems}") from exc
+    agreement = load_model(path, Agreement, "agreement", AgreementError)
     m = _VERSION_FILE.match(path.name)
     # In the folder layout the path is the agreement's identity: refuse a mismatch.
     if m is not None and (path.parent.name != agreement.id or int(m.group(1)) != agreement.version):

@@ -19,10 +19,11 @@ from hub.agreements.models import Agreement, Status
 from hub.analytics.linkage import Match
 from hub.audit.records import AuditRecord
 from hub.catalogue.schemas import EventType
-from hub.policy.conditions import ConditionError, compile_condition
+from hub.policy.conditions import Condition, ConditionError, compile_condition
 from hub.policy.decision import Decision, Outcome
+from hub.policy.engine import PolicyEngine
 from hub.policy.facts import derive_facts, to_cel
-from hub.policy.plan import PlanError, compile_plan
+from hub.policy.plan import RecordPlan
 from hub.processor.audit import audit_record as shared_audit_record
 
 ALERT_TYPE = "linkage-alert"
@@ -89,6 +90,18 @@ class AlertGovernor:
     def __init__(self, agreements: Sequence[Agreement], event_type: EventType) -> None:
         self._agreements = list(agreements)
         self.event_type = event_type
+        # Plans compiled once per agreement version (the engine's cache), not per alert.
+        self._plans = PolicyEngine(self._agreements)
+        self._conditions: dict[tuple[str, int], Condition | None] = {}
+
+    def _plan(self, a: Agreement) -> RecordPlan | str:
+        return self._plans.plan(a, self.event_type)
+
+    def _condition(self, a: Agreement) -> Condition | None:
+        key = (a.id, a.version)
+        if key not in self._conditions:
+            self._conditions[key] = compile_condition(a.condition)
+        return self._conditions[key]
 
     def decide(self, match: Match, record: dict[str, Any], now: datetime) -> list[AlertDecision]:
         out = []
@@ -96,7 +109,8 @@ class AlertGovernor:
             a = governing(self._agreements, n.agreement, now)
             reason = self._why_not(a, n.recipient, match, record, now)
             shared = reason is None and a is not None
-            plan = compile_plan(a, self.event_type) if shared and a is not None else None
+            compiled = self._plan(a) if shared and a is not None else None
+            plan = compiled if isinstance(compiled, RecordPlan) else None
             out.append(
                 AlertDecision(
                     Decision(
@@ -134,7 +148,7 @@ class AlertGovernor:
         if recipient not in a.recipients or ALERT_TYPE not in a.event_types:
             return f"{a.ref} does not cover {ALERT_TYPE} for {recipient}"
         try:
-            condition = compile_condition(a.condition)
+            condition = self._condition(a)
             ctx = {"event": to_cel(record), "facts": derive_facts(record, self.event_type)}
             if condition is not None and not condition.holds(ctx):
                 return f"condition of {a.ref} is false: {a.condition}"
@@ -143,10 +157,9 @@ class AlertGovernor:
         outside = [p for p in match.partners if p not in a.controllers]
         if outside:
             return f"{a.ref} does not name {', '.join(outside)} among its controllers"
-        try:
-            compile_plan(a, self.event_type)
-        except PlanError as exc:
-            return f"field plan of {a.ref} is invalid: {exc}"
+        plan = self._plan(a)
+        if isinstance(plan, str):
+            return f"field plan of {a.ref} is invalid: {plan}"
         return None
 
 

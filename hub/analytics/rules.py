@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.errors import ConfigError
+from hub.yamlfile import load_model
 
 DAY_MS = 86_400_000
 
@@ -143,17 +143,7 @@ def rule_schema() -> dict[str, Any]:
 
 
 def load_rule(path: Path) -> AlertRule:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read alert rule: {exc}") from exc
-    try:
-        rule = AlertRule.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{path}: invalid alert rule: {problems}") from exc
+    rule = load_model(path, AlertRule, "alert rule", ConfigError)
     if path.stem != rule.id:
         raise ConfigError(f"{path}: rule {rule.id} must live in {rule.id}.yaml")
     return rule
