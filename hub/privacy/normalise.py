@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from hub.privacy.identifiers import check_nhs_number, check_pnc_id
@@ -63,6 +64,7 @@ class Normalised:
     reason: str | None = None
 
 
+@lru_cache(maxsize=1024)  # a schema has few distinct tag sets; asked per value
 def kind_for(tags: frozenset[str]) -> str:
     return next((kind for tag, kind in KIND_BY_TAG if tag in tags), TEXT)
 
@@ -149,6 +151,14 @@ def _text(value: Any) -> str:
     return _SPACES.sub(" ", str(value)).strip().casefold()
 
 
+# Names, dates of birth and postcodes recur across events (and each person is normalised
+# twice per event: for the audit's subject tokens and the recipient's). Bounded, so memory
+# stays flat; typed, so True and 1 are not the same key. Results are immutable.
+@lru_cache(maxsize=16384, typed=True)
+def _scalar_cached(value: str | date, kind: str) -> Normalised:
+    return _scalar(value, kind)
+
+
 def _scalar(value: Any, kind: str) -> Normalised:
     if kind == "dob":
         return _date(value)
@@ -186,6 +196,8 @@ def normalise(value: Any, tags: frozenset[str]) -> Normalised:
         return Normalised(kind, None)
     if isinstance(value, list | tuple):
         return _many(value, kind)
+    if isinstance(value, str | date):
+        return _scalar_cached(value, kind)
     return _scalar(value, kind)
 
 

@@ -24,17 +24,32 @@ SUBJECT_DOMAIN = "audit"
 STRONG_TAGS = ("nhs-number", "pnc-id")
 
 
+_PARTS: dict[int, tuple[FieldInfo, tuple[FieldInfo, ...], tuple[FieldInfo, ...]]] = {}
+
+
+def person_fields(person: FieldInfo) -> tuple[tuple[FieldInfo, ...], tuple[FieldInfo, ...]]:
+    """(identity fields, strong identifier fields) of a person record: worked out once per
+    schema field, not per event (keyed by identity: a FieldInfo holds unhashable types)."""
+    hit = _PARTS.get(id(person))
+    if hit is None or hit[0] is not person:
+        identity = tuple(c for c in person.children if "identity" in c.tags)
+        strong = tuple(c for c in person.children if any(t in c.tags for t in STRONG_TAGS))
+        if len(_PARTS) > 1024:  # catalogue reloads make new fields; keep this bounded
+            _PARTS.clear()
+        hit = _PARTS[id(person)] = (person, identity, strong)
+    return hit[1], hit[2]
+
+
 def person_tokens(person: FieldInfo, value: Mapping[str, Any], key: PseudonymKey) -> list[str]:
     out: list[str] = []
-    identity = [c for c in person.children if "identity" in c.tags]
+    identity, strong = person_fields(person)
     text = person_input([normalise(value.get(c.name), c.tags) for c in identity])
     if text is not None:
         out.append(make_token(key, text, PERSON))
-    for c in person.children:
-        if any(t in c.tags for t in STRONG_TAGS):
-            norm = normalise(value.get(c.name), c.tags)
-            if norm.value is not None:  # an invalid NHS number is no identity of anyone
-                out.append(make_token(key, norm.value, norm.kind))
+    for c in strong:
+        norm = normalise(value.get(c.name), c.tags)
+        if norm.value is not None:  # an invalid NHS number is no identity of anyone
+            out.append(make_token(key, norm.value, norm.kind))
     return out
 
 

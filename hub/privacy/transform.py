@@ -19,7 +19,7 @@ from hub.privacy.generalise import generalise
 from hub.privacy.keys import KeyProvider
 from hub.privacy.normalise import normalise
 from hub.privacy.redact import redact
-from hub.privacy.subjects import SUBJECT_DOMAIN, subject_tokens
+from hub.privacy.subjects import SUBJECT_DOMAIN, person_fields, subject_tokens
 from hub.privacy.token import PERSON, make_token, person_input
 
 
@@ -124,7 +124,7 @@ class Transformer:
     def _record_token(self, p: FieldPlan, value: Mapping[str, Any], ctx: _Ctx) -> str | None:
         """One token for a person, from the normalised fields tagged ``identity``; None
         when none of them has a usable value."""
-        identity = [c for c in p.field.children if "identity" in c.tags]
+        identity = person_fields(p.field)[0]
         parts = [normalise(value.get(c.name), c.tags) for c in identity]
         for c, norm in zip(identity, parts, strict=True):
             if norm.reason:

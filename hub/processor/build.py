@@ -16,6 +16,7 @@ from hub.privacy.transform import Transformer
 from hub.processor.processor import Processor
 from hub.processor.reload import RuleSource
 from hub.processor.schemas import SchemaCache
+from hub.processor.verify import Verifier
 
 
 def partner_keys(settings: Settings) -> PartnerKeyStore:
@@ -64,6 +65,7 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         max_record_bytes=settings.max_record_bytes,
         batch_wait=settings.batch_wait_ms / 1000,
         transactional=settings.transactions,
+        verifier=Verifier(helper_process=settings.verify_process),
     )
 
 

@@ -14,7 +14,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +29,14 @@ from confluent_kafka import (
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.models import Agreement
-from hub.audit.records import DEAD_LETTER, DECISION, KIND_HEADER, AuditRecord, DeadLetterRecord
+from hub.audit.records import (
+    DEAD_LETTER,
+    DECISIONS,
+    KIND_HEADER,
+    AuditRecord,
+    DeadLetterRecord,
+    decisions_json,
+)
 from hub.broker.records import Headers, coordinates, headers_bytes
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
@@ -44,6 +50,7 @@ from hub.processor import deadletter, wire
 from hub.processor.audit import audit_record
 from hub.processor.reload import RuleSource
 from hub.processor.schemas import OutputSchemaRejected, SchemaCache
+from hub.processor.verify import Verifier
 from hub.telemetry.metrics import Metrics
 from hub.telemetry.tracing import (
     PROCESS,
@@ -59,8 +66,10 @@ from hub.telemetry.tracing import (
 log = logging.getLogger("hub.processor")
 
 PARTNER_TOPICS = r"^partner\..*"
-_VERIFY_CHUNK = 64
-_DECISION_KIND: Headers = [(KIND_HEADER, DECISION.encode())]
+_DECISIONS_KIND: Headers = [(KIND_HEADER, DECISIONS.encode())]
+# Decisions per audit record: well under the broker's default 1 MB record limit even with
+# wide field lists, and few records per batch.
+AUDIT_CHUNK = 100
 _DEAD_LETTER_KIND: Headers = [(KIND_HEADER, DEAD_LETTER.encode())]
 
 
@@ -101,6 +110,7 @@ class Processor:
         rules: RuleSource | None = None,
         metrics: Metrics | None = None,
         group: str = "",
+        verifier: Verifier | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -126,10 +136,12 @@ class Processor:
         self._group = group
         self._trace_id: str | None = None  # of the record being handled, for its audit rows
         self._basis: dict[tuple[str, int], tuple[str | None, tuple[str, ...]]] = {}
-        self._decision_counters: dict[tuple[str, str, str, str], Any] = {}
+        self._decision_counters: dict[tuple[str, str, str, Outcome], Any] = {}
+        self._batch_counts: Counter[tuple[str, str, str, Outcome]] = Counter()
+        self._batch_events: Counter[str] = Counter()
         self._now_iso = ""
         self._fields_by_plan: dict[int, tuple[RecordPlan, dict[str, dict[str, str]]]] = {}
-        self._verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-verify")
+        self._verifier = verifier or Verifier()
         self._keys_refreshed = False  # keys re-read at most once per batch
         self._traced = False  # decided per batch: spans only when a tracer is configured
         self._carry: Headers | None = None  # trace headers passed on when untraced
@@ -210,8 +222,12 @@ class Processor:
             offsets[(topic, partition)] = offset + 1
             self.stats.consumed += 1
             self._one(msg, topic, partition, offset, now, audit_rows, dead, verdict)
-        for row in audit_rows:
-            self._produce(AUDIT_TOPIC, row.to_json(), row.decision_id.encode(), _DECISION_KIND)
+        self._publish_counts()
+        for i in range(0, len(audit_rows), AUDIT_CHUNK):
+            chunk = audit_rows[i : i + AUDIT_CHUNK]
+            self._produce(
+                AUDIT_TOPIC, decisions_json(chunk), chunk[0].decision_id.encode(), _DECISIONS_KIND
+            )
         for record in dead:
             self._produce(
                 AUDIT_TOPIC, record.to_json(), record.dead_letter_id.encode(), _DEAD_LETTER_KIND
@@ -242,16 +258,9 @@ class Processor:
             raise BrokerUnavailable(f"deliveries failed inside the transaction: {errors}")
 
     def _verdicts(self, records: list[Message]) -> Iterator[str | InputRejected]:
-        """Each record's signer, or why its signature fails, computed on a worker thread.
-
-        Ed25519 verification is native code that releases the GIL: checking the batch's
-        signatures alongside the Python work of deciding took it off the critical path.
-        Chunks keep the per-task overhead small; results come back in order.
-        """
-        keys = self._public_keys
-        chunks = [records[i : i + _VERIFY_CHUNK] for i in range(0, len(records), _VERIFY_CHUNK)]
-        for done in self._verifier.map(lambda c: [_signature_verdict(m, keys) for m in c], chunks):
-            yield from done
+        """Each record's signer, or why its signature fails, computed alongside the Python
+        work of deciding (hub/processor/verify.py)."""
+        return self._verifier.verdicts(records, self._public_keys)
 
     def _record_lag(self, offsets: dict[tuple[str, int], int]) -> None:
         """Consumer lag from the watermarks the client already holds (no broker round trip)."""
@@ -279,7 +288,7 @@ class Processor:
         """Decide one record in its own ``process`` span, or dead-letter it."""
         owner = parse_partner_topic(topic)
         partner = owner.partner if owner else None
-        self.metrics.events_in.labels(partner or "?").inc()
+        self._batch_events[partner or "?"] += 1
         headers = headers_bytes(msg)
         if self._traced:
             attrs = messaging_attributes(
@@ -330,7 +339,7 @@ class Processor:
 
     def close(self) -> None:
         """Leave the group cleanly so partitions move to another instance at once."""
-        self._verifier.shutdown(wait=True)
+        self._verifier.close()
         self._producer.flush(10)
         self._producer.close()
         self._consumer.close()
@@ -476,12 +485,24 @@ class Processor:
         return self._basis[key]
 
     def _count_decision(self, d: Decision) -> None:
-        key = (d.provider, d.recipient, d.agreement_id or "none", d.outcome.value)
-        counter = self._decision_counters.get(key)
-        if counter is None:  # labels() costs more than the increment: resolve once
-            counter = self._decision_counters[key] = self.metrics.decisions.labels(*key)
-        counter.inc()
+        self._batch_counts[(d.provider, d.recipient, d.agreement_id or "none", d.outcome)] += 1
         self.stats.decisions += 1
+
+    def _publish_counts(self) -> None:
+        """Metrics once per batch: a Prometheus increment takes a lock, and one per decision
+        showed in profiles."""
+        for key, n in self._batch_counts.items():
+            counter = self._decision_counters.get(key)
+            if counter is None:  # labels() costs more than the increment: resolve once
+                provider, recipient, agreement, outcome = key
+                counter = self._decision_counters[key] = self.metrics.decisions.labels(
+                    provider, recipient, agreement, outcome.value
+                )
+            counter.inc(n)
+        self._batch_counts.clear()
+        for partner, n in self._batch_events.items():
+            self.metrics.events_in.labels(partner).inc(n)
+        self._batch_events.clear()
 
     def _audit_fields(self, plan: RecordPlan) -> dict[str, dict[str, str]]:
         """What the audit says of each shared field (clause, treatment): one per plan, not

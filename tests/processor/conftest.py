@@ -86,8 +86,11 @@ def feed_audit_store(processor: Processor, producer: FakeProducer, audit: AuditS
         seen = len(producer.on(AUDIT_TOPIC))
         original(messages)
         records = [
-            parse(AUDIT_TOPIC, r["value"], r["headers"].get(KIND_HEADER, b"").decode() or None)
+            record
             for r in producer.on(AUDIT_TOPIC)[seen:]
+            for record in parse(
+                AUDIT_TOPIC, r["value"], r["headers"].get(KIND_HEADER, b"").decode() or None
+            )
         ]
         store_records(audit, records)
 

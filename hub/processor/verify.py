@@ -1,0 +1,120 @@
+"""Each consumed record's signer, or why its signature fails, worked out off the main thread.
+
+Everything but the curve arithmetic (headers, key lookup, the signed message) is done on a
+worker thread in chunks; the Ed25519 checks run either on that thread (native code that
+releases the GIL) or, for ``hub process``, in a helper process (hub/identity/verify_worker.py),
+which measured a quarter more throughput: no GIL hand-off per record. If the helper process
+fails, checking falls back to the thread: slower, never skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from confluent_kafka import Message
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.broker.records import headers_bytes
+from hub.errors import InputRejected
+from hub.identity import verify_worker
+from hub.identity.signing import SignedRecord, check, prepare
+
+log = logging.getLogger("hub.processor.verify")
+
+CHUNK = 64  # records per task: small enough that the first verdicts come back at once
+
+Verdict = str | InputRejected
+
+
+class CheckerProcess:
+    """The helper process, started on first use and restarted never: after a failure the
+    owner checks on its own thread."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def check(self, records: list[SignedRecord]) -> list[bool]:
+        """Raises OSError when the process is gone."""
+        with self._lock:
+            proc = self._proc
+            if proc is None:
+                proc = self._proc = subprocess.Popen(
+                    [sys.executable, "-m", verify_worker.__name__],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                )
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(
+                verify_worker.encode([(r.public, r.signature, r.message) for r in records])
+            )
+            proc.stdin.flush()
+            answer = verify_worker.read_exact(proc.stdout, len(records))
+            if answer is None:
+                raise OSError(f"signature checker exited (code {proc.poll()})")
+            return [b == 1 for b in answer]
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()  # the worker ends at end of input
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+class Verifier:
+    def __init__(self, *, helper_process: bool = False) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-verify")
+        self._helper = CheckerProcess() if helper_process else None
+
+    def verdicts(
+        self, records: list[Message], keys: Mapping[str, Ed25519PublicKey]
+    ) -> Iterator[Verdict]:
+        """One verdict per record, in order, computed ahead of the caller chunk by chunk."""
+        chunks = [records[i : i + CHUNK] for i in range(0, len(records), CHUNK)]
+        for done in self._pool.map(lambda c: self._chunk(c, keys), chunks):
+            yield from done
+
+    def _chunk(self, msgs: list[Message], keys: Mapping[str, Ed25519PublicKey]) -> list[Verdict]:
+        prepared: list[SignedRecord | InputRejected] = []
+        for m in msgs:
+            try:
+                prepared.append(
+                    prepare(headers_bytes(m), m.topic() or "", m.key(), m.value(), keys)
+                )
+            except InputRejected as exc:
+                prepared.append(exc)
+        signed = [p for p in prepared if isinstance(p, SignedRecord)]
+        valid = iter(self._check(signed))
+        return [
+            p if isinstance(p, InputRejected) else (p.partner if next(valid) else p.bad())
+            for p in prepared
+        ]
+
+    def _check(self, signed: list[SignedRecord]) -> list[bool]:
+        if self._helper is not None and signed:
+            try:
+                return self._helper.check(signed)
+            except OSError as exc:
+                log.error("signature checker process failed (%s): checking on a thread", exc)
+                self._helper.close()
+                self._helper = None
+        return [check(r.public, r.signature, r.message) for r in signed]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._helper is not None:
+            self._helper.close()
