@@ -123,7 +123,11 @@ class Settings(BaseSettings):
     batch_wait_ms: int = Field(
         default=50,
         ge=1,
-        description="Longest wait for a full batch before processing what has arrived.",
+        description=(
+            "How long a poll waits for the first record when the stream is quiet. Records "
+            "are decided as soon as they arrive, in batches of what has arrived (up to "
+            "batch_size): batches grow with the rate."
+        ),
     )
     max_record_bytes: int = Field(default=1_000_000, ge=1024)
     verify_process: bool = Field(
