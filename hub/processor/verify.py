@@ -32,23 +32,28 @@ Verdict = str | InputRejected
 
 
 class CheckerProcess:
-    """The helper process, started on first use and restarted never: after a failure the
+    """The helper process, started with the processor (its imports take a few hundred ms,
+    which the first records should not wait for) and never restarted: after a failure the
     owner checks on its own thread."""
 
     def __init__(self) -> None:
-        self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = self._start()
+
+    @staticmethod
+    def _start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", verify_worker.__name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
 
     def check(self, records: list[SignedRecord]) -> list[bool]:
         """Raises OSError when the process is gone."""
         with self._lock:
             proc = self._proc
             if proc is None:
-                proc = self._proc = subprocess.Popen(
-                    [sys.executable, "-m", verify_worker.__name__],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                )
+                raise OSError("signature checker closed")
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(
                 verify_worker.encode([(r.public, r.signature, r.message) for r in records])
