@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 DEADLETTER_TOPIC = "hub.deadletter.v1"
 AUDIT_TOPIC = "hub.audit.v1"
@@ -29,6 +30,7 @@ def share_topic(recipient: str, event_type: str, version: int = 1) -> str:
     return f"share.{recipient}.{event_type}.v{version}"
 
 
+@lru_cache(maxsize=4096)  # asked twice per record; topics are few (results immutable)
 def parse_partner_topic(topic: str) -> PartnerTopic | None:
     m = _PARTNER_TOPIC.match(topic)
     if m is None:

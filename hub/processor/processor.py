@@ -405,8 +405,9 @@ class Processor:
                 fix="publish only your own events, on your own partner topics",
             )
         subjects = self._transformer.subjects(event, event_type)
+        source = coordinates(msg)
         return [
-            self._route(decision, event, event_type, msg, now, subjects)
+            self._route(decision, event, event_type, source, subjects)
             for decision in self._engine.decide(event, event_type, owner.partner, now)
         ]
 
@@ -425,8 +426,7 @@ class Processor:
         d: Decision,
         event: dict[str, Any],
         event_type: EventType,
-        msg: Message,
-        now: datetime,
+        source: tuple[str, int, int],
         subjects: tuple[str, ...],
     ) -> AuditRecord:
         output_topic: str | None = None
@@ -471,7 +471,6 @@ class Processor:
         if not d.shared:
             self.stats.withheld += 1
         self._count_decision(d)
-        topic, partition, offset = coordinates(msg)
         basis, gateways = (
             self._legal_basis(d.agreement_id, d.agreement_version)
             if d.agreement_id and d.agreement_version
@@ -483,7 +482,7 @@ class Processor:
             gateways=gateways,
             decided_at=self._now_iso,
             instance=self._instance,
-            source=(topic, partition, offset),
+            source=source,
             fields=fields,
             output_topic=output_topic,
             notes=notes if d.shared else (),  # what a treatment that failed noted is moot
