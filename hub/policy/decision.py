@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from hub.policy.plan import RecordPlan
 
@@ -59,11 +60,12 @@ class Decision:
     def shared(self) -> bool:
         return self.outcome is Outcome.SHARED
 
-    @property
+    # Cached: the processor reads each id twice (output header and audit record).
+    @cached_property
     def decision_id(self) -> str:
         return decision_id(self.event_id, self.recipient)
 
-    @property
+    @cached_property
     def disclosure_id(self) -> str | None:
         if not self.shared or self.agreement_id is None or self.agreement_version is None:
             return None
