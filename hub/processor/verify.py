@@ -10,6 +10,7 @@ fails, checking falls back to the thread: slower, never skipped.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -26,6 +27,9 @@ from hub.identity.signing import SignedRecord, check, prepare
 
 log = logging.getLogger("hub.processor.verify")
 
+_ENV_KEPT = frozenset(
+    {"PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "LANG", "LC_ALL", "TMPDIR"}
+)
 CHUNK = 64  # records per task: small enough that the first verdicts come back at once
 
 Verdict = str | InputRejected
@@ -42,10 +46,14 @@ class CheckerProcess:
 
     @staticmethod
     def _start() -> subprocess.Popen[bytes]:
+        # Only what the interpreter needs to start: the processor's environment holds
+        # pseudonymisation keys and broker credentials, which the checker has no use for.
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT}
         return subprocess.Popen(
             [sys.executable, "-m", verify_worker.__name__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=env,
         )
 
     def check(self, records: list[SignedRecord]) -> list[bool]:

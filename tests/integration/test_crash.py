@@ -186,8 +186,11 @@ def service(tmp_path: Path, broker: EmbeddedBroker, registry_url: str) -> Iterat
         s.stop()
 
 
-def wait_for_progress(audit: AuditStore, service: Service, timeout: float = 40.0) -> None:
-    """Until this life of the processor has written some decisions."""
+def wait_for_progress(audit: AuditStore, service: Service, timeout: float = 90.0) -> None:
+    """Until this life of the processor has written some decisions. After a SIGKILL this
+    takes about 20 s here (the killed member's session times out in both consumer groups,
+    then they rebalance): the timeout leaves room for a loaded CI machine, and the test is
+    about what is lost or duplicated, not how fast a restart is."""
     before = audit.count_decisions() + audit.count_dead_letters()
     deadline = time.monotonic() + timeout
     while audit.count_decisions() + audit.count_dead_letters() == before:

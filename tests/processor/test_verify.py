@@ -97,3 +97,18 @@ def test_the_worker_protocol_round_trips() -> None:
     frame = encode(items)
     assert answer(frame[4:]) == b"\x01\x00\x00"
     assert SignedRecord("p/k", bytes(key.verify_key), good, b"hello").partner == "p"
+
+
+def test_the_helper_process_is_not_given_the_processors_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hub.processor.verify import CheckerProcess
+
+    monkeypatch.setenv("HUB_PSEUDONYM_KEYS__MSN", "a-secret-the-checker-must-not-see")
+    helper = CheckerProcess()
+    try:
+        assert helper._proc is not None
+        environ = Path(f"/proc/{helper._proc.pid}/environ").read_bytes()
+    finally:
+        helper.close()
+    assert b"a-secret-the-checker-must-not-see" not in environ
