@@ -49,7 +49,7 @@ def parse(topic: str, raw: bytes | None, kind: str | None) -> list[Parsed]:
         return [ReceiptRecord.from_json(raw)]
     kind = kind or DECISION  # records written before the kind header: decisions
     if kind == DECISIONS:
-        return list(decisions_from_json(raw))
+        return list(decisions_from_json(raw))  # list[Parsed]: lists are invariant
     if kind == DECISION:
         return [AuditRecord.from_json(raw)]
     if kind == DEAD_LETTER:
