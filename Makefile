@@ -35,8 +35,8 @@ demo: setup
 	$(BIN)/hub demo $(ARGS)
 
 lint: setup-test
-	$(BIN)/ruff check hub connectors tests
-	$(BIN)/ruff format --check hub connectors tests
+	$(BIN)/ruff check hub connectors tests bench
+	$(BIN)/ruff format --check hub connectors tests bench
 
 typecheck: setup-test
 	$(BIN)/mypy

@@ -26,7 +26,7 @@ class Result:
     latency_sent: int
     latency_samples: int
     latency_saturated: bool
-    steady_rate: int | None  # a rate the hub sustains, measured when 2,000/s is too much
+    steady_rate: int | None  # half the hub's measured throughput, when below 2,000/s
     steady_p50_ms: float | None
     steady_p99_ms: float | None
     peak_rss_mb: float
@@ -61,7 +61,7 @@ def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
                 (
                     f"latency p50 / p99 at {r.steady_rate:,}/s",
                     f"{_fmt(r.steady_p50_ms, '.0f')} ms / {_fmt(r.steady_p99_ms, '.0f')} ms "
-                    "(a rate the hub sustains here)",
+                    "(half the measured throughput)",
                 )
             ]
             if r.steady_rate
@@ -84,8 +84,9 @@ def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
     lines += [f"{k.ljust(width)}  {v}" for k, v in rows]
     if r.latency_saturated:
         lines.append(
-            f"latency: the hub ran below the offered {lat.rate:,}/s here, so a backlog built "
-            "up during the latency phase and the percentiles measure queueing, not a steady state"
+            f"latency: the hub ran below the offered {lat.rate:,}/s here ({lat.backlog:,} events "
+            "behind when the last was sent), so the percentiles measure queueing, not a steady "
+            "state"
             + ("" if lat.drained else "; it was not drained in time (slowest records missing)")
         )
     if r.faust_note:

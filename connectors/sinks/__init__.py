@@ -1,5 +1,7 @@
-"""Sink connectors: write a recipient's stream into the recipient's own system."""
+"""Sink connectors: write a recipient's stream into the recipient's own system.
 
-from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
+Each writer here (``sql_upsert.SqlUpsertWriter``, ``file_export.FileExportWriter``...) is
+driven by ``connectors.base.sink.SinkRunner``, the consume-write-receipt-commit loop.
+"""
 
-__all__ = ["SqliteCaseSystemSink"]
+__all__: list[str] = []

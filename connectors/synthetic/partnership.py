@@ -76,7 +76,7 @@ DROP_FOLDER_PARTNERS = (
 )
 WEBHOOK_PARTNERS = ("merseyside-fire", "probation-nw", "nhs-cm", "yjs-liverpool")
 POLICE_CSV_EXAMPLE = project_root() / "connectors" / "examples" / "police-concerns-csv.yaml"
-_TABLE_BY_KIND = {"mash": "mash_referrals", "iom": "iom_nominals", "msn": "msn_cases"}
+TABLE_BY_KIND = {"mash": "mash_referrals", "iom": "iom_nominals", "msn": "msn_cases"}
 
 
 @dataclass
@@ -177,11 +177,11 @@ def _sinks(
     outputs: dict[str, str] = {}
     for recipient, kind in recipients(settings).items():
         writer: SinkWriter
-        if kind in _TABLE_BY_KIND:
+        if kind in TABLE_BY_KIND:
             db = (workdir / "sinks" / f"{recipient}.db").resolve()
             db.parent.mkdir(parents=True, exist_ok=True)
             writer = SqlUpsertWriter(
-                f"sqlite:///{db}", _TABLE_BY_KIND[kind], f"{recipient}-case-system"
+                f"sqlite:///{db}", TABLE_BY_KIND[kind], f"{recipient}-case-system"
             )
             outputs[recipient] = str(db)
         else:

@@ -10,6 +10,9 @@ from functools import lru_cache
 DEADLETTER_TOPIC = "hub.deadletter.v1"
 AUDIT_TOPIC = "hub.audit.v1"
 RECEIPTS_TOPIC = "hub.receipts.v1"  # delivery receipts from recipient sinks
+# The consumer group named by `hub deadletter replay`: it never joins or commits (replay reads
+# by assignment), but production ACLs grant the operator exactly this group.
+REPLAY_GROUP = "hub-replay"
 
 _ID = r"[a-z0-9][a-z0-9-]*"
 _PARTNER_TOPIC = re.compile(rf"^partner\.({_ID})\.({_ID})\.v([0-9]+)$")

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC
+from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, REPLAY_GROUP
 from hub.deploy.topology import (
     ANALYTICS_GROUP,
     ANALYTICS_STATE_TOPICS,
@@ -45,7 +45,6 @@ OPERATOR_PRINCIPAL = "hub-operator"
 
 PROCESSOR_GROUP = "hub-processor"  # Settings.consumer_group default
 AUDIT_INGEST_GROUP = "hub-audit-ingest"  # Settings.audit_ingest_group default
-REPLAY_GROUP = "hub-replay"
 
 
 class ResourceType(StrEnum):

@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
 from hub.broker.admin import end_offsets
 from hub.broker.client_config import consumer_config, producer_config
 from hub.broker.records import coordinates, headers_bytes
-from hub.catalogue.topics import DEADLETTER_TOPIC
+from hub.catalogue.topics import DEADLETTER_TOPIC, REPLAY_GROUP
 from hub.errors import BrokerUnavailable
 
 
@@ -48,9 +48,6 @@ def _describe(msg: Message) -> DeadLetter:
     )
 
 
-REPLAY_GROUP = "hub-replay"
-
-
 def replay(
     bootstrap: str,
     select: Callable[[DeadLetter], bool],
@@ -59,15 +56,15 @@ def replay(
     """Re-publish the selected dead letters (as originally sent) to their original topics."""
     ends = end_offsets(bootstrap, DEADLETTER_TOPIC)
     remaining = {p: o for p, o in ends.items() if o > 0}
-    # A throwaway group reading from the start: replay must not depend on earlier replays.
-    # A fixed group (never committed, so it reads from the start every time): production
-    # ACLs grant the operator exactly this group (hub deploy plan).
+    # Every partition assigned from its first offset, not subscribed: a replay must not
+    # depend on an earlier one, and two operators replaying at once must each see every
+    # dead letter (as members of one group they would split the partitions between them).
     consumer = Consumer(consumer_config(bootstrap, REPLAY_GROUP))
     producer = Producer(producer_config(bootstrap))
     replayed: list[DeadLetter] = []
     errors: list[str] = []
     try:
-        consumer.subscribe([DEADLETTER_TOPIC])
+        consumer.assign([TopicPartition(DEADLETTER_TOPIC, p, OFFSET_BEGINNING) for p in remaining])
         deadline = time.monotonic() + timeout
         while remaining and time.monotonic() < deadline:
             for msg in consumer.consume(500, 0.5):

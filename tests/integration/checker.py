@@ -10,13 +10,11 @@ letter at its own coordinates; a sink row or a recipient-topic record exists onl
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import (
@@ -33,6 +31,7 @@ from hub.broker.client_config import consumer_config, producer_config
 from hub.broker.records import coordinates, header
 from hub.identity.keys import SigningKey
 from hub.identity.signing import sign
+from tests.case_systems import CaseSystem
 
 Coordinates = tuple[str, int, int]
 
@@ -147,13 +146,9 @@ class SinkRow:
     agreement: str
 
 
-def sink_rows(db_path: Path) -> list[SinkRow]:
-    db = sqlite3.connect(db_path)
-    try:
-        rows = db.execute("SELECT disclosure_id, event_id, agreement FROM disclosures").fetchall()
-    finally:
-        db.close()
-    return [SinkRow(d, e, a) for d, e, a in rows]
+def sink_rows(sink: CaseSystem) -> list[SinkRow]:
+    """The checker's view of a case system's table: every row, duplicates included."""
+    return [SinkRow(r["disclosure_id"], r["event_id"], r["agreement"]) for r in sink.rows()]
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,23 @@ from typing import IO, Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed, malformed_records
 from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topic, share_topic
+from hub.catalogue import (
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    RECEIPTS_TOPIC,
+    EventType,
+    partner_topic,
+    share_topic,
+)
 from hub.config import Settings
 from hub.identity import SigningKey
 from hub.identity.signing import sign
 from hub.processor.build import partner_keys
+from tests.case_systems import CaseSystem
 from tests.integration.checker import (
     Sent,
     SignedSender,
@@ -210,7 +217,10 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
     settings = Settings(data_dir=tmp_path)
     topic = partner_topic("merseyside-police", "safeguarding-concern")
     share = {r: share_topic(r, "safeguarding-concern") for r in CANDIDATES}
-    ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, *share.values()])
+    ensure_topics(
+        broker.bootstrap,
+        [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, RECEIPTS_TOPIC, *share.values()],
+    )
     police = partner_keys(settings).dev_signing_key("merseyside-police")
     publisher = PartnerPublisher(
         partner="merseyside-police",
@@ -230,11 +240,12 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
     sender = SignedSender(broker.bootstrap, topic, police)
 
     sinks = {
-        r: SqliteCaseSystemSink(
+        r: CaseSystem(
             recipient=r,
             db_path=tmp_path / "sinks" / f"{r}.db",
             bootstrap=broker.bootstrap,
             registry_url=registry_url,
+            settings=settings,
         )
         for r in CANDIDATES
     }
@@ -316,7 +327,7 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
         candidates=CANDIDATES,
         decisions=audit.all_decisions(),
         dead_letters=audit.all_dead_letters(),
-        sinks={r: sink_rows(s.db_path) for r, s in sinks.items()},
+        sinks={r: sink_rows(s) for r, s in sinks.items()},
         topics={r: topic_records(r, on_topics[share[r]]) for r in CANDIDATES},
     )
     phase("checked")

@@ -21,18 +21,24 @@ import pytest
 from confluent_kafka import Consumer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed, malformed_records
 from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.broker.client_config import consumer_config
-from hub.catalogue import DEADLETTER_TOPIC, EventType, partner_topic, share_topic
+from hub.catalogue import (
+    DEADLETTER_TOPIC,
+    RECEIPTS_TOPIC,
+    EventType,
+    partner_topic,
+    share_topic,
+)
 from hub.config import Settings
 from hub.identity import SigningKey
 from hub.policy.facts import age_on
 from hub.processor import Processor, build_processor
 from hub.processor.build import partner_keys
+from tests.case_systems import CaseSystem
 from tests.ingest import ingest
 
 pytestmark = pytest.mark.integration
@@ -103,6 +109,7 @@ def run(
             topic,
             DEADLETTER_TOPIC,
             "hub.audit.v1",
+            RECEIPTS_TOPIC,  # the sinks' receipts
             *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
         ],
     )
@@ -145,11 +152,12 @@ def run(
         settings, bootstrap=broker.bootstrap, registry_url=registry_url
     )
     sinks = {
-        r: SqliteCaseSystemSink(
+        r: CaseSystem(
             recipient=r,
             db_path=work / f"{r}.db",
             bootstrap=broker.bootstrap,
             registry_url=registry_url,
+            settings=settings,
         )
         for r in CANDIDATES
     }
@@ -300,11 +308,12 @@ def test_redelivery_creates_no_second_record(run: dict[str, Any], broker: Embedd
     assert ingest(broker.bootstrap, audit) == 0, "a redelivered decision was stored twice"
     assert audit.count_decisions() == before
     sinks = {
-        r: SqliteCaseSystemSink(
+        r: CaseSystem(
             recipient=r,
             db_path=work / f"{r}.db",
             bootstrap=broker.bootstrap,
             registry_url=run["registry_url"],
+            settings=settings,
         )
         for r in CANDIDATES
     }

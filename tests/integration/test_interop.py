@@ -3,7 +3,8 @@
 After a processor run, every recipient topic is read with kafka-python (a second,
 independent Kafka client), each value is split from the Confluent wire format by hand,
 its writer schema fetched by id from the registry over plain HTTP and decoded with
-fastavro; the decoded records must match what the SQLite case-system sinks stored.
+fastavro; the decoded records must match what the recipients' sinks (the product's SQL
+upsert sink, on SQLite) stored.
 """
 
 from __future__ import annotations
@@ -21,15 +22,22 @@ import fastavro
 import httpx
 import pytest
 
-from connectors.sinks.sqlite_case_system import SqliteCaseSystemSink
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
 from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topic, share_topic
+from hub.catalogue import (
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    RECEIPTS_TOPIC,
+    EventType,
+    partner_topic,
+    share_topic,
+)
 from hub.config import Settings
 from hub.processor import build_processor
 from hub.processor.build import partner_keys
+from tests.case_systems import CaseSystem
 from tests.ingest import ingest
 
 with warnings.catch_warnings():
@@ -118,7 +126,7 @@ def test_recipient_streams_decode_with_an_independent_client(
     settings = Settings(data_dir=tmp_path)
     topic = partner_topic("merseyside-police", "safeguarding-concern")
     share = [share_topic(r, "safeguarding-concern") for r in CANDIDATES]
-    ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, *share])
+    ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, RECEIPTS_TOPIC, *share])
     publisher = PartnerPublisher(
         partner="merseyside-police",
         event_type=concern_type,
@@ -139,17 +147,18 @@ def test_recipient_streams_decode_with_an_independent_client(
     assert all(shared.get(r) for r in CANDIDATES), shared
 
     sinks = {
-        r: SqliteCaseSystemSink(
+        r: CaseSystem(
             recipient=r,
             db_path=tmp_path / "sinks" / f"{r}.db",
             bootstrap=broker.bootstrap,
             registry_url=registry_url,
+            settings=settings,
         )
         for r in CANDIDATES
     }
     for r, sink in sinks.items():
 
-        def caught_up(k: SqliteCaseSystemSink, n: int = shared[r]) -> bool:
+        def caught_up(k: CaseSystem, n: int = shared[r]) -> bool:
             return k.count() >= n
 
         sink.run(threading.Event(), until=caught_up)
