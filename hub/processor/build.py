@@ -13,6 +13,7 @@ from hub.config import Settings
 from hub.identity.keys import PartnerKeyStore
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
+from hub.processor.heap import HeapPolicy
 from hub.processor.processor import Processor
 from hub.processor.reload import RuleSource
 from hub.processor.schemas import SchemaCache
@@ -66,6 +67,7 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         batch_wait=settings.batch_wait_ms / 1000,
         transactional=settings.transactions,
         verifier=Verifier(helper_process=settings.verify_process),
+        heap=HeapPolicy(freeze=settings.gc_freeze),
     )
 
 

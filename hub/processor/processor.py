@@ -48,6 +48,7 @@ from hub.policy.plan import RecordPlan
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter, wire
 from hub.processor.audit import audit_record
+from hub.processor.heap import HeapPolicy
 from hub.processor.reload import RuleSource
 from hub.processor.schemas import OutputSchemaRejected, SchemaCache
 from hub.processor.verify import Verifier
@@ -111,6 +112,7 @@ class Processor:
         metrics: Metrics | None = None,
         group: str = "",
         verifier: Verifier | None = None,
+        heap: HeapPolicy | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -142,6 +144,7 @@ class Processor:
         self._now_iso = ""
         self._fields_by_plan: dict[int, tuple[RecordPlan, dict[str, dict[str, str]]]] = {}
         self._verifier = verifier or Verifier()
+        self._heap = heap or HeapPolicy(freeze=False)
         self._keys_refreshed = False  # keys re-read at most once per batch
         self._traced = False  # decided per batch: spans only when a tracer is configured
         self._carry: Headers | None = None  # trace headers passed on when untraced
@@ -166,6 +169,7 @@ class Processor:
             if not messages:
                 continue
             self.process_batch(messages)
+            self._heap.settled()
             if on_batch:
                 on_batch(self.stats)
         return self.stats
@@ -197,6 +201,7 @@ class Processor:
             self._agreements = {(a.id, a.version): a for a in new.engine.agreements}
             self._basis.clear()
             self._public_keys = new.public_keys
+            self._heap.thaw()
             self.stats.reloads += 1
             self.metrics.reloads.inc()
 
@@ -357,6 +362,7 @@ class Processor:
     def close(self) -> None:
         """Leave the group cleanly so partitions move to another instance at once."""
         self._verifier.close()
+        self._heap.thaw()
         self._producer.flush(10)
         self._producer.close()
         self._consumer.close()

@@ -1,0 +1,82 @@
+"""The processor's collector policy: freeze once after a batch, thaw on reload and close."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.sources.publisher import PartnerPublisher
+from connectors.synthetic.police import PoliceFeed
+from hub.broker import EmbeddedBroker, ensure_topics
+from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topic
+from hub.config import Settings
+from hub.processor import build_processor
+from hub.processor.build import partner_keys
+from hub.processor.heap import HeapPolicy
+from hub.registry import RegistryServer, SchemaStore
+
+
+@pytest.fixture(autouse=True)
+def thawed() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_freezes_once_after_the_first_batch() -> None:
+    heap = HeapPolicy(freeze=True)
+    assert gc.get_freeze_count() == 0
+    heap.settled()
+    frozen = gc.get_freeze_count()
+    assert heap.frozen and frozen > 0
+    keep = [object() for _ in range(10)]  # noqa: F841 - objects made after the freeze
+    heap.settled()
+    assert gc.get_freeze_count() == frozen  # not frozen again on later batches
+
+
+def test_thaw_gives_the_collector_everything_back_and_the_next_batch_freezes_again() -> None:
+    heap = HeapPolicy(freeze=True)
+    heap.settled()
+    heap.thaw()
+    assert not heap.frozen and gc.get_freeze_count() == 0
+    heap.settled()
+    assert heap.frozen and gc.get_freeze_count() > 0
+
+
+def test_switched_off_never_freezes() -> None:
+    heap = HeapPolicy(freeze=False)
+    heap.settled()
+    assert not heap.frozen and gc.get_freeze_count() == 0
+
+
+@pytest.mark.integration
+def test_hub_processor_freezes_after_its_first_batch_and_thaws_on_close(
+    tmp_path: Path, concern_type: EventType
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    topic = partner_topic("merseyside-police", "safeguarding-concern")
+    with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
+        ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC])
+        publisher = PartnerPublisher(
+            partner="merseyside-police",
+            event_type=concern_type,
+            bootstrap=broker.bootstrap,
+            registry_url=registry.url,
+            signer=partner_keys(settings).dev_signing_key("merseyside-police"),
+        )
+        publisher.publish(PoliceFeed(seed=5).next_event())
+        publisher.close()
+        processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry.url)
+        after_batch: list[int] = []
+        processor.run(
+            threading.Event(),
+            until=lambda s: s.consumed >= 1,
+            on_batch=lambda _s: after_batch.append(gc.get_freeze_count()),
+        )
+        processor.close()
+    assert after_batch and after_batch[0] > 0
+    assert gc.get_freeze_count() == 0
