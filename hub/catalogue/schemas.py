@@ -98,7 +98,8 @@ class EventType:
         for path in self._by_tag.get(tag, ()):
             value: Any = record
             for part in path.split("."):
-                value = value.get(part) if isinstance(value, Mapping) else None
+                # dict first: an ABC isinstance check costs several times more.
+                value = value.get(part) if isinstance(value, dict | Mapping) else None
             if value is not None:
                 return value
         return None

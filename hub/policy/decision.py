@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 from hub.policy.plan import RecordPlan
 
@@ -44,6 +45,30 @@ def decision_id(event_id: str, recipient: str) -> str:
     return _uuid5(f"decision|{event_id}|{recipient}")
 
 
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):
+    """``functools.cached_property`` without its lock: Python 3.11 takes an RLock on the
+    first read of each instance's value, and with two ids per decision that showed in
+    profiles. A Decision is read by one thread."""
+
+    def __init__(self, fn: Callable[[Any], _T]) -> None:
+        self._fn = fn
+        self._name = fn.__name__
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _once[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> _T: ...
+    def __get__(self, obj: object | None, owner: type) -> _once[_T] | _T:
+        if obj is None:
+            return self
+        value = self._fn(obj)
+        obj.__dict__[self._name] = value  # later reads find it there, past this descriptor
+        return value
+
+
 @dataclass(frozen=True)
 class Decision:
     event_id: str
@@ -61,11 +86,11 @@ class Decision:
         return self.outcome is Outcome.SHARED
 
     # Cached: the processor reads each id twice (output header and audit record).
-    @cached_property
+    @_once
     def decision_id(self) -> str:
         return decision_id(self.event_id, self.recipient)
 
-    @cached_property
+    @_once
     def disclosure_id(self) -> str | None:
         if not self.shared or self.agreement_id is None or self.agreement_version is None:
             return None

@@ -10,7 +10,6 @@ same characters tokenised as two kinds of thing never give the same token.
 
 from __future__ import annotations
 
-import base64
 import hmac
 import re
 from collections.abc import Sequence
@@ -24,6 +23,9 @@ DIGEST_CHARS = 40  # 200 bits of the 256-bit MAC, base32: collisions are not a c
 _DIGEST_BYTES = DIGEST_CHARS * 5 // 8
 PERSON = "person"
 VALUE = "value"
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lower case
+_B32_PAIRS = tuple(_B32[i >> 5] + _B32[i & 31] for i in range(1024))
+_SHIFTS = tuple(range(_DIGEST_BYTES * 8 - 10, -1, -10))
 _INPUT_VERSION = "hub-token-v1"
 _SEP = "\x1f"  # unit separator: never produced by any normaliser
 TOKEN = re.compile(
@@ -43,10 +45,11 @@ def _digest(key: PseudonymKey, normalised: str, kind: str) -> str:
     message = _SEP.join((_INPUT_VERSION, key.domain, kind, normalised)).encode()
     h = key.mac.copy()
     h.update(message)
-    mac = h.digest()
-    # 25 bytes are exactly 40 base32 characters (five whole 5-byte groups): the same text
-    # as encoding all 32 bytes and cutting, at less cost on the hot path.
-    return base64.b32encode(mac[:_DIGEST_BYTES]).decode().lower()
+    # The first 25 bytes are exactly 40 base32 characters: the same text as encoding all
+    # 32 and cutting. Encoded ten bits at a time from a table: base64.b32encode is pure
+    # Python in 3.11 and was most of a token's cost.
+    n = int.from_bytes(h.digest()[:_DIGEST_BYTES], "big")
+    return "".join([_B32_PAIRS[(n >> s) & 0x3FF] for s in _SHIFTS])
 
 
 def make_token(key: PseudonymKey, normalised: str, kind: str = VALUE) -> str:

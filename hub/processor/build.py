@@ -51,7 +51,16 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         # Stable per instance across restarts, so a restarted instance fences its zombie.
         {"transactional.id": f"hub-{settings.processor_instance}"} if settings.transactions else {}
     )
-    producer = Producer(producer_config(bootstrap, **security, **transactional))
+    producer = Producer(
+        producer_config(
+            bootstrap,
+            # The processor only needs to hear of failures (flush() counts what is left
+            # undelivered): a report per record was a Python callback per record.
+            **{"delivery.report.only.error": True},
+            **security,
+            **transactional,
+        )
+    )
     return Processor(
         consumer=consumer,
         producer=producer,
