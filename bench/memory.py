@@ -4,7 +4,8 @@ it works through N events (default 200,000; the issue's target is flat over a mi
 
 Events are published in slices while the processor runs, so the broker (in memory) is not
 asked to hold the whole run at once before the clock starts. Prints RSS at each tenth of the
-run and the growth from the first tenth to the end; ``--json`` prints one JSON object.
+run (on stderr as it goes) and the growth from the first tenth to the end; ``--json``
+prints one JSON object.
 
 Usage: ``.venv/bin/python bench/memory.py [--events N] [--json]``
 """
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
             if done >= next_mark[0]:
                 samples.append((done, rss_mb()))
                 next_mark[0] += step
+                # As it goes, on stderr: a long run shows its trend even if stopped early.
+                print(
+                    f"{done:>10,} events  RSS {samples[-1][1]:7.1f} MB", file=sys.stderr, flush=True
+                )
 
         processor.run(threading.Event(), until=lambda s: s.consumed >= n, on_batch=sample)
         processor.close()
