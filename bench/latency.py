@@ -153,7 +153,7 @@ def run_load(
 ) -> dict[str, Any]:
     """Send ``prepared`` (key, value, signature headers) at ``rate``/s and time receipts."""
     from hub.broker.client_config import consumer_config, producer_config
-    from hub.broker.records import header
+    from hub.broker.records import header, next_batch
 
     sent_at: dict[str, int] = {}
     received: list[float] = []
@@ -166,10 +166,9 @@ def run_load(
         c.subscribe(list(recipient_topics), on_assign=lambda _c, _p: assigned.set())
         try:
             while not stop.is_set():
-                # What has arrived, at once; else the first record within 50 ms. A plain
-                # consume(1000, 0.05) holds records until the 50 ms are over, which added
-                # up to 50 ms to every sample.
-                batch = c.consume(1000, 0) or c.consume(1, 0.05)
+                # Stamped as they arrive: a plain consume(1000, 0.05) held records until the
+                # 50 ms were over, which added up to 50 ms to every sample.
+                batch = next_batch(c, 1000, 0.05)
                 now = time.time_ns()
                 for m in batch:
                     if m.error() is not None:

@@ -37,7 +37,7 @@ from hub.audit.records import (
     DeadLetterRecord,
     decisions_json,
 )
-from hub.broker.records import Headers, coordinates, headers_bytes
+from hub.broker.records import Headers, coordinates, headers_bytes, next_batch
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
 from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, PartnerMismatch
@@ -165,7 +165,7 @@ class Processor:
         self._consumer.subscribe([PARTNER_TOPICS])
         while not stop.is_set() and not (until and until(self.stats)):
             self._maybe_reload()
-            messages = self._next_batch(wait)
+            messages = next_batch(self._consumer, self._batch_size, wait)
             if not messages:
                 continue
             self.process_batch(messages)
@@ -173,23 +173,6 @@ class Processor:
             if on_batch:
                 on_batch(self.stats)
         return self.stats
-
-    def _next_batch(self, wait: float) -> list[Message]:
-        """Whatever has arrived, up to a batch, at once; when nothing has, the first record
-        to arrive within ``wait`` and what came with it.
-
-        ``consume(n, wait)`` holds until n records or the wait is over, so at a steady
-        2,000 events/s every record waited up to the whole 50 ms for a batch to fill.
-        Under load the client's queue fills while a batch is decided, so batches still
-        grow to the full size: batching adapts to the rate.
-        """
-        messages = self._consumer.consume(self._batch_size, 0)
-        if messages:
-            return messages
-        messages = self._consumer.consume(1, wait)
-        if messages and self._batch_size > 1:
-            messages.extend(self._consumer.consume(self._batch_size - 1, 0))
-        return messages
 
     def _maybe_reload(self) -> None:
         """Between batches only: every record of a batch is decided under the same rules."""
