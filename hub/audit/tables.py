@@ -4,7 +4,7 @@ by the Alembic migrations in ``hub/audit/migrations``; these definitions must ma
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -33,6 +33,28 @@ decisions = Table(
     Column("notes", Text, nullable=False, default="[]"),
     Column("trace_id", String(32)),
     Column("subjects", Text, nullable=False, default="[]"),
+    # What was decided about: the canonical digest of the decoded event (migration 0004),
+    # and the partner's declared revision when there is one (issue 18). Null on decisions
+    # stored before 0004; the chain hashes such rows without these columns.
+    Column("content_digest", String(64)),
+    Column("revision", Integer),
+    Index("ix_decisions_provider_event", "provider", "event_id"),
+)
+
+# A record whose decision id matched a stored decision but whose content differed: kept,
+# chained and shown (``hub audit verify``, ``hub audit conflicts``), never dropped as if it
+# were a redelivery. ``differs`` names the fields, ``record`` is the whole record as JSON.
+decision_conflicts = Table(
+    "decision_conflicts",
+    metadata,
+    Column("conflict_id", String(300), primary_key=True),
+    Column("decision_id", String(36), nullable=False, index=True),
+    Column("event_id", String(64), nullable=False, index=True),
+    Column("provider", String(100), nullable=False),
+    Column("recipient", String(100), nullable=False),
+    Column("differs", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("at", String(40), nullable=False),
 )
 
 # Index of decisions by subject token (the tokens are also in decisions.subjects, which the
@@ -107,6 +129,7 @@ KINDS: dict[str, tuple[Table, str]] = {
     "decision": (decisions, "decision_id"),
     "dead_letter": (dead_letters, "dead_letter_id"),
     "receipt": (receipts, "receipt_id"),
+    "conflict": (decision_conflicts, "conflict_id"),
 }
 
 # -- console (issue 7): accounts, sessions, consultations, agreement actions ----------------
