@@ -9,17 +9,25 @@
     │   ├── SchemaNotFound (Terminal)
     │   └── RegistryUnavailable (Retryable)
     ├── AgreementError (Terminal)           an agreement file is invalid
-    ├── InputRejected (Terminal)            one input record cannot be processed: dead-letter it
-    │   ├── MalformedRecord                 not Confluent wire format, or not decodable
-    │   ├── UnknownSchema                   schema id unknown to the registry
-    │   └── PartnerMismatch                 event claims a partner other than the topic owner
+    ├── Rejected (Terminal)                 one input cannot be processed: code, fix, field
+    │   ├── InputRejected                   a record on a partner topic: dead-letter it
+    │   │   ├── MalformedRecord             not Confluent wire format, or not decodable
+    │   │   ├── UnknownSchema               schema id unknown to the registry
+    │   │   ├── PartnerMismatch             event claims a partner other than the topic owner
+    │   │   ├── Unsigned                    no signature headers
+    │   │   ├── BadSignature                the signature does not verify
+    │   │   └── UnknownSigner               the key id is not a registered partner key
+    │   └── RecordRejected                  (connectors.base.errors) a row, file or request
     ├── KeyMaterialError (Terminal)         pseudonymisation key missing or unreadable
     └── SinkError
         ├── SinkUnavailable (Retryable)
         └── SinkRejected (Terminal)
 
 Whether to retry or dead-letter is decided by the ``Retryable`` / ``Terminal`` mixins,
-never by parsing messages.
+never by parsing messages. Both derive from ``Exception``, so code says
+``except Retryable:`` rather than catching everything and testing ``isinstance``. Foreign
+errors (the registry client's, librdkafka's) are translated into this tree once, in
+``hub.translate``.
 """
 
 from __future__ import annotations
@@ -29,11 +37,11 @@ class HubError(Exception):
     """Root of every error the hub raises on purpose."""
 
 
-class Retryable:
+class Retryable(Exception):
     """Mixin: the operation may succeed if tried again later (transient infrastructure)."""
 
 
-class Terminal:
+class Terminal(Exception):
     """Mixin: trying again will fail the same way; report it, dead-letter it or stop."""
 
 
@@ -69,17 +77,25 @@ class AgreementError(HubError, Terminal):
     """An agreement file is invalid; the message names the file and what to fix."""
 
 
-class InputRejected(HubError, Terminal):
-    """One input record cannot be processed and goes to the dead letter topic.
+class Rejected(HubError, Terminal):
+    """One input (a record, a row, a file, a request) cannot be processed.
 
-    ``code`` is a stable, machine-readable reason carried in the dead letter headers.
+    ``code`` is a stable, machine-readable reason (dead letter headers, reject outputs,
+    metrics labels); ``fix`` tells the sender what to change; ``field`` names the event
+    field or source column concerned, when there is one. Messages never carry the
+    offending value when it could be personal data: only where it is and what is wrong.
     """
 
     code = "rejected"
 
-    def __init__(self, message: str, *, fix: str = "") -> None:
+    def __init__(self, message: str, *, fix: str = "", field: str | None = None) -> None:
         super().__init__(message)
         self.fix = fix
+        self.field = field
+
+
+class InputRejected(Rejected):
+    """One record on a partner topic cannot be processed and goes to the dead letter topic."""
 
 
 class MalformedRecord(InputRejected):
@@ -92,6 +108,18 @@ class UnknownSchema(InputRejected):
 
 class PartnerMismatch(InputRejected):
     code = "partner-mismatch"
+
+
+class Unsigned(InputRejected):
+    code = "unsigned"
+
+
+class BadSignature(InputRejected):
+    code = "bad-signature"
+
+
+class UnknownSigner(InputRejected):
+    code = "unknown-signer"
 
 
 class KeyMaterialError(HubError, Terminal):

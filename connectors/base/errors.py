@@ -4,7 +4,7 @@
     └── ConnectorError
         ├── ConnectorConfigError (ConfigError, Terminal)   the YAML or an env var is wrong
         ├── SourceUnavailable (Retryable)                  the partner's database/folder is away
-        ├── RecordRejected (Terminal)                      one input cannot become an event
+        ├── RecordRejected (hub.errors.Rejected)         one input cannot become an event
         │   ├── MalformedInput      code "malformed"       unreadable row, bad JSON, wrong arity
         │   ├── MissingColumn       code "missing-column"  a required column is absent
         │   ├── MissingValue        code "missing-value"   a required cell is empty
@@ -21,7 +21,7 @@ retryable errors sinks and publishers raise.
 
 from __future__ import annotations
 
-from hub.errors import ConfigError, HubError, Retryable, SinkRejected, Terminal
+from hub.errors import ConfigError, HubError, Rejected, Retryable, SinkRejected
 
 
 class ConnectorError(HubError):
@@ -36,19 +36,11 @@ class SourceUnavailable(ConnectorError, Retryable):
     """The partner system the source reads from did not answer; try again later."""
 
 
-class RecordRejected(ConnectorError, Terminal):
+class RecordRejected(ConnectorError, Rejected):
     """One input (a row, a file, a request) cannot be published; it goes to the reject output.
 
-    ``code`` is stable and machine-readable; ``field`` names the event field or source
-    column concerned, when there is one. Messages never carry the offending value when it
-    could be personal data: only where it is and what is wrong.
+    ``code``, ``fix`` and ``field`` as on every ``hub.errors.Rejected``.
     """
-
-    code = "rejected"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class MalformedInput(RecordRejected):

@@ -50,9 +50,7 @@ def retry(
     while True:
         try:
             return fn()
-        except Exception as exc:
-            if not isinstance(exc, Retryable):
-                raise
+        except Retryable as exc:
             wait = next(waits, None)
             if wait is None:
                 raise

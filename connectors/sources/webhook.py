@@ -181,9 +181,7 @@ class WebhookReceiver:
             ctx.flush()
         except RecordRejected as exc:
             return self._reject(422, request_id, exc, partner)
-        except Exception as exc:
-            if not isinstance(exc, Retryable):
-                raise
+        except Retryable as exc:
             log.warning("%s: hub unavailable for request %s", self.name, request_id)
             self.broken = type(exc).__name__
             return JSONResponse(

@@ -16,25 +16,29 @@ import nacl.bindings
 import nacl.exceptions
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.errors import InputRejected
+from hub.errors import BadSignature, UnknownSigner, Unsigned
 from hub.identity.keys import SigningKey
+
+# The signature errors live in hub.errors; named here too, where callers long found them.
+__all__ = [
+    "SIGNATURE_BYTES",
+    "SIGNATURE_HEADER",
+    "SIGNER_HEADER",
+    "BadSignature",
+    "SignedRecord",
+    "UnknownSigner",
+    "Unsigned",
+    "check",
+    "prepare",
+    "sign",
+    "signed_message",
+    "verify",
+]
 
 SIGNATURE_HEADER = "hub.sig"
 SIGNER_HEADER = "hub.sig.key"
 _DOMAIN = b"partner-data-hub/record-signature/v1"
 SIGNATURE_BYTES = 64
-
-
-class Unsigned(InputRejected):
-    code = "unsigned"
-
-
-class BadSignature(InputRejected):
-    code = "bad-signature"
-
-
-class UnknownSigner(InputRejected):
-    code = "unknown-signer"
 
 
 def _part(data: bytes | None) -> bytes:

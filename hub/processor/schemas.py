@@ -4,23 +4,34 @@ recipient output schemas it derives and registers."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from hub.catalogue.schemas import EVENT_TYPE_ATTR, Catalogue, EventType
 from hub.catalogue.topics import share_topic
-from hub.errors import HubError, RegistryUnavailable, Terminal, UnknownSchema
+from hub.errors import HubError, Terminal, UnknownSchema
 from hub.policy.plan import RecordPlan
 from hub.privacy.output_schema import derive_output_schema
+from hub.translate import registry_errors
 
 
 class OutputSchemaRejected(HubError, Terminal):
     """The registry refused a derived recipient schema: that disclosure is withheld (and
     audited with the reason), the processor goes on."""
+
+
+def _unknown_schema(schema_id: int) -> Callable[[str, int], UnknownSchema]:
+    def refused(_message: str, _status: int) -> UnknownSchema:
+        return UnknownSchema(
+            f"schema id {schema_id} is not registered",
+            fix="register the schema (the Confluent serializer does this) before producing",
+        )
+
+    return refused
 
 
 @dataclass(frozen=True)
@@ -52,17 +63,8 @@ class SchemaCache:
         cached = self._writers.get(schema_id)
         if cached is not None:
             return cached
-        try:
+        with registry_errors(f"schema id {schema_id}", _unknown_schema(schema_id), (404,)):
             schema = self._client.get_schema(schema_id)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
-                raise UnknownSchema(
-                    f"schema id {schema_id} is not registered",
-                    fix="register the schema (the Confluent serializer does this) before producing",
-                ) from exc
-            raise RegistryUnavailable(f"schema registry error for id {schema_id}: {exc}") from exc
-        except Exception as exc:  # connection refused, timeouts
-            raise RegistryUnavailable(f"schema registry unreachable: {exc}") from exc
         try:
             raw = json.loads(schema.schema_str or "")
         except json.JSONDecodeError as exc:
@@ -99,19 +101,12 @@ class SchemaCache:
         # that agreement's contract. The agreement, approved by IG, decides the shape, so
         # registry compatibility rules must not veto it: the subject is set to NONE.
         subject = f"{topic}-{plan.agreement_ref.split('@')[0]}-value"
-        try:
+        refused = f"the {recipient} output schema of {plan.agreement_ref} ({subject})"
+        with registry_errors(refused, lambda msg, _s: OutputSchemaRejected(msg), (409, 422)):
             if subject not in self._configured:
                 self._client.set_compatibility(subject_name=subject, level="NONE")
                 self._configured.add(subject)
             schema_id = self._client.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
-        except SchemaRegistryError as exc:
-            if exc.http_status_code in (409, 422):
-                raise OutputSchemaRejected(
-                    f"registry refused the {recipient} schema of {plan.agreement_ref}: {exc}"
-                ) from exc
-            raise RegistryUnavailable(f"cannot register output schema for {topic}: {exc}") from exc
-        except Exception as exc:  # connection refused, timeouts
-            raise RegistryUnavailable(f"cannot register output schema for {topic}: {exc}") from exc
         out = OutputSchema(schema_id, topic, fastavro.parse_schema(schema))
         self._outputs[key] = out
         return out
