@@ -28,15 +28,15 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from hub.agreements.loader import load_agreements
 from hub.catalogue.schemas import load_catalogue
 from hub.catalogue.topics import parse_partner_topic
+from hub.codec import wire
+from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.identity.keys import PartnerKeyStore
 from hub.identity.signing import verify
 from hub.policy.engine import PolicyEngine
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
-from hub.processor import wire
 from hub.processor.audit import audit_record
-from hub.processor.schemas import SchemaCache
 
 AUDIT_TOPIC = "bench.faust.audit.v1"
 

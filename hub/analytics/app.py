@@ -44,14 +44,14 @@ from hub.analytics.violence import Cell
 from hub.audit.records import DECISION, KIND_HEADER
 from hub.catalogue.schemas import load_catalogue
 from hub.catalogue.topics import AUDIT_TOPIC
+from hub.codec import wire
+from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import ConfigError
 from hub.identity.keys import PartnerKeyStore
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.subjects import SUBJECT_DOMAIN
 from hub.privacy.transform import Transformer
-from hub.processor import wire
-from hub.processor.schemas import SchemaCache
 
 log = logging.getLogger("hub.analytics")
 RAW: dict[str, Any] = {

@@ -27,11 +27,11 @@ from hub.agreements.partnership import load_partnership
 from hub.analytics.core import Intake
 from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue.topics import parse_partner_topic, partner_topic
+from hub.codec import wire
+from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import HubError
 from hub.identity.signing import verify
-from hub.processor import wire
-from hub.processor.schemas import SchemaCache
 
 log = logging.getLogger("hub.analytics")
 

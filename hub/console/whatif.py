@@ -63,9 +63,9 @@ class KafkaEventSource:
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
         from hub.catalogue.topics import parse_partner_topic
+        from hub.codec import wire
+        from hub.codec.schemas import SchemaCache
         from hub.errors import BrokerUnavailable, HubError
-        from hub.processor import wire
-        from hub.processor.schemas import SchemaCache
 
         schemas = SchemaCache(SchemaRegistryClient({"url": self._registry_url}), self._catalogue)
         consumer = Consumer(

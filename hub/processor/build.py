@@ -9,6 +9,7 @@ from hub.audit.ingest import AuditIngester
 from hub.audit.store import AuditStore
 from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue.schemas import load_catalogue
+from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.identity.keys import PartnerKeyStore
 from hub.privacy.keys import LocalKeyProvider
@@ -16,7 +17,6 @@ from hub.privacy.transform import Transformer
 from hub.processor.heap import HeapPolicy
 from hub.processor.processor import Processor
 from hub.processor.reload import RuleSource
-from hub.processor.schemas import SchemaCache
 from hub.processor.verify import Verifier
 
 

@@ -40,17 +40,18 @@ from hub.audit.records import (
 from hub.broker.records import Headers, coordinates, headers_bytes, next_batch
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
+from hub.codec import wire
+from hub.codec.schemas import OutputSchemaRejected, SchemaCache
 from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, PartnerMismatch
 from hub.identity.signing import UnknownSigner, verify
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.policy.plan import RecordPlan
 from hub.privacy.transform import Transformer, TransformError
-from hub.processor import deadletter, wire
+from hub.processor import deadletter
 from hub.processor.audit import audit_record
 from hub.processor.heap import HeapPolicy
 from hub.processor.reload import RuleSource
-from hub.processor.schemas import OutputSchemaRejected, SchemaCache
 from hub.processor.verify import Verifier
 from hub.telemetry.metrics import Metrics
 from hub.telemetry.tracing import (

@@ -17,12 +17,12 @@ from hub.audit.ingest import parse, store_records
 from hub.audit.records import KIND_HEADER
 from hub.audit.store import AuditStore
 from hub.catalogue import AUDIT_TOPIC, EventType
+from hub.codec.schemas import SchemaCache
 from hub.identity import PartnerKeyStore, SigningKey, sign
 from hub.policy import PolicyEngine
 from hub.privacy import Transformer
 from hub.privacy.keys import LocalKeyProvider
 from hub.processor import Processor
-from hub.processor.schemas import SchemaCache
 from tests.processor.stubs import FakeConsumer, FakeMessage, FakeProducer, FakeRegistry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from hub.codec import wire
 from hub.errors import MalformedRecord
-from hub.processor import wire
 
 
 def test_split_reads_schema_id() -> None:

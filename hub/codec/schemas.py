@@ -101,7 +101,7 @@ class SchemaCache:
         # that agreement's contract. The agreement, approved by IG, decides the shape, so
         # registry compatibility rules must not veto it: the subject is set to NONE.
         subject = f"{topic}-{plan.agreement_ref.split('@')[0]}-value"
-        refused = f"the {recipient} output schema of {plan.agreement_ref} ({subject})"
+        refused = f"registry refused the {recipient} schema of {plan.agreement_ref} ({subject})"
         with registry_errors(refused, lambda msg, _s: OutputSchemaRejected(msg), (409, 422)):
             if subject not in self._configured:
                 self._client.set_compatibility(subject_name=subject, level="NONE")
