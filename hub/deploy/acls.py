@@ -156,130 +156,122 @@ def _analytics_outputs(topology: Topology) -> list[str]:
 
 
 def build_acl_plan(topology: Topology, options: PlanOptions | None = None) -> AclPlan:
+    """Least privilege for every principal the topology implies: one builder per kind."""
     opts = options or PlanOptions()
-    topic, group = ResourceType.TOPIC, ResourceType.GROUP
-    principals: list[Principal] = []
+    principals = [
+        *(_partner(topology, p) for p in topology.partners),
+        *(_recipient(topology, r) for r in topology.recipients),
+        _processor(topology, opts),
+        _audit_ingester(opts),
+    ]
+    if opts.console:
+        principals.append(_console(topology))
+    if opts.analytics:
+        principals.append(_analytics(topology))
+    if opts.operator:
+        principals.append(_operator(topology))
+    return AclPlan(tuple(sorted(principals, key=lambda p: p.name)))
 
-    for partner in topology.partners:
-        name = partner_principal(partner)
-        principals.append(
-            Principal(
-                name,
-                PrincipalKind.PARTNER,
-                f"partner {partner}: publishes its own events",
-                tuple(_grants(name, topic, topology.partner_topics(partner), _WRITE)),
-            )
-        )
 
-    for recipient in topology.recipients:
-        name = recipient_principal(recipient)
-        grants = [
-            *_grants(name, topic, topology.share_topics(recipient), _READ),
-            *_grants(name, topic, topology.feed_topics(recipient), _READ),
-            *_grants(name, group, [recipient_group(recipient)], [Operation.READ]),
-            *_grants(name, topic, [RECEIPTS_TOPIC], _WRITE),
-        ]
-        principals.append(
-            Principal(
-                name,
-                PrincipalKind.RECIPIENT,
-                f"recipient {recipient}: its sink reads its share topics, writes receipts",
-                tuple(grants),
-            )
-        )
+_TOPIC, _GROUP = ResourceType.TOPIC, ResourceType.GROUP
 
-    processor = [
-        *_grants(PROCESSOR_PRINCIPAL, topic, topology.partner_topics(), _READ),
-        *_grants(
-            PROCESSOR_PRINCIPAL,
-            topic,
-            [*topology.share_topics(), AUDIT_TOPIC, DEADLETTER_TOPIC],
-            _WRITE,
-        ),
-        *_grants(PROCESSOR_PRINCIPAL, group, [opts.processor_group], [Operation.READ]),
+
+def _partner(topology: Topology, partner: str) -> Principal:
+    name = partner_principal(partner)
+    return Principal(
+        name,
+        PrincipalKind.PARTNER,
+        f"partner {partner}: publishes its own events",
+        tuple(_grants(name, _TOPIC, topology.partner_topics(partner), _WRITE)),
+    )
+
+
+def _recipient(topology: Topology, recipient: str) -> Principal:
+    name = recipient_principal(recipient)
+    grants = [
+        *_grants(name, _TOPIC, topology.share_topics(recipient), _READ),
+        *_grants(name, _TOPIC, topology.feed_topics(recipient), _READ),
+        *_grants(name, _GROUP, [recipient_group(recipient)], [Operation.READ]),
+        *_grants(name, _TOPIC, [RECEIPTS_TOPIC], _WRITE),
+    ]
+    return Principal(
+        name,
+        PrincipalKind.RECIPIENT,
+        f"recipient {recipient}: its sink reads its share topics, writes receipts",
+        tuple(grants),
+    )
+
+
+def _processor(topology: Topology, opts: PlanOptions) -> Principal:
+    name = PROCESSOR_PRINCIPAL
+    grants = [
+        *_grants(name, _TOPIC, topology.partner_topics(), _READ),
+        *_grants(name, _TOPIC, [*topology.share_topics(), AUDIT_TOPIC, DEADLETTER_TOPIC], _WRITE),
+        *_grants(name, _GROUP, [opts.processor_group], [Operation.READ]),
     ]
     if opts.transactions:
-        processor += _grants(
-            PROCESSOR_PRINCIPAL, ResourceType.TRANSACTIONAL_ID, opts.processor_instances, _WRITE
-        )
-    principals.append(
-        Principal(
-            PROCESSOR_PRINCIPAL,
-            PrincipalKind.HUB,
-            "hub processor: decides partner events, writes shares, audit, dead letters",
-            tuple(processor),
-        )
+        grants += _grants(name, ResourceType.TRANSACTIONAL_ID, opts.processor_instances, _WRITE)
+    return Principal(
+        name,
+        PrincipalKind.HUB,
+        "hub processor: decides partner events, writes shares, audit, dead letters",
+        tuple(grants),
     )
 
-    principals.append(
-        Principal(
-            AUDIT_PRINCIPAL,
-            PrincipalKind.HUB,
-            "audit ingester: reads audit, dead letters, receipts into the audit store",
-            tuple(
-                [
-                    *_grants(
-                        AUDIT_PRINCIPAL,
-                        topic,
-                        [AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC],
-                        _READ,
-                    ),
-                    *_grants(AUDIT_PRINCIPAL, group, [opts.audit_ingest_group], [Operation.READ]),
-                ]
-            ),
-        )
+
+def _audit_ingester(opts: PlanOptions) -> Principal:
+    name = AUDIT_PRINCIPAL
+    grants = [
+        *_grants(name, _TOPIC, [AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC], _READ),
+        *_grants(name, _GROUP, [opts.audit_ingest_group], [Operation.READ]),
+    ]
+    return Principal(
+        name,
+        PrincipalKind.HUB,
+        "audit ingester: reads audit, dead letters, receipts into the audit store",
+        tuple(grants),
     )
 
-    if opts.console:
-        principals.append(
-            Principal(
-                CONSOLE_PRINCIPAL,
-                PrincipalKind.HUB,
-                "IG console: its what-if re-reads partner events (no group, never commits)",
-                tuple(_grants(CONSOLE_PRINCIPAL, topic, topology.partner_topics(), _READ)),
-            )
-        )
 
-    if opts.analytics:
-        principals.append(
-            Principal(
-                ANALYTICS_PRINCIPAL,
-                PrincipalKind.HUB,
-                "analytics: read partner topics; raise linkage alerts and the VRP feed; "
-                "keep their own state topics",
-                tuple(
-                    [
-                        *_grants(ANALYTICS_PRINCIPAL, topic, topology.partner_topics(), _READ),
-                        # Alerts and aggregates go to their recipients and are audited.
-                        *_grants(ANALYTICS_PRINCIPAL, topic, _analytics_outputs(topology), _WRITE),
-                        # Its intake topic and the faust tables' changelogs: its own state.
-                        *_grants(ANALYTICS_PRINCIPAL, topic, ANALYTICS_STATE_TOPICS, _READ),
-                        *_grants(ANALYTICS_PRINCIPAL, topic, ANALYTICS_STATE_TOPICS, _WRITE),
-                        *_grants(
-                            ANALYTICS_PRINCIPAL,
-                            group,
-                            [ANALYTICS_GROUP, f"{ANALYTICS_GROUP}-intake"],
-                            [Operation.READ],
-                        ),
-                    ]
-                ),
-            )
-        )
+def _console(topology: Topology) -> Principal:
+    return Principal(
+        CONSOLE_PRINCIPAL,
+        PrincipalKind.HUB,
+        "IG console: its what-if re-reads partner events (no group, never commits)",
+        tuple(_grants(CONSOLE_PRINCIPAL, _TOPIC, topology.partner_topics(), _READ)),
+    )
 
-    if opts.operator:
-        principals.append(
-            Principal(
-                OPERATOR_PRINCIPAL,
-                PrincipalKind.OPERATOR,
-                "operators: dead-letter replay (records keep their partner's signature)",
-                tuple(
-                    [
-                        *_grants(OPERATOR_PRINCIPAL, topic, [DEADLETTER_TOPIC], _READ),
-                        *_grants(OPERATOR_PRINCIPAL, topic, topology.partner_topics(), _WRITE),
-                        *_grants(OPERATOR_PRINCIPAL, group, [REPLAY_GROUP], [Operation.READ]),
-                    ]
-                ),
-            )
-        )
 
-    return AclPlan(tuple(sorted(principals, key=lambda p: p.name)))
+def _analytics(topology: Topology) -> Principal:
+    name = ANALYTICS_PRINCIPAL
+    grants = [
+        *_grants(name, _TOPIC, topology.partner_topics(), _READ),
+        # Alerts and aggregates go to their recipients and are audited.
+        *_grants(name, _TOPIC, _analytics_outputs(topology), _WRITE),
+        # Its intake topic and the faust tables' changelogs: its own state.
+        *_grants(name, _TOPIC, ANALYTICS_STATE_TOPICS, _READ),
+        *_grants(name, _TOPIC, ANALYTICS_STATE_TOPICS, _WRITE),
+        *_grants(name, _GROUP, [ANALYTICS_GROUP, f"{ANALYTICS_GROUP}-intake"], [Operation.READ]),
+    ]
+    return Principal(
+        name,
+        PrincipalKind.HUB,
+        "analytics: read partner topics; raise linkage alerts and the VRP feed; "
+        "keep their own state topics",
+        tuple(grants),
+    )
+
+
+def _operator(topology: Topology) -> Principal:
+    name = OPERATOR_PRINCIPAL
+    grants = [
+        *_grants(name, _TOPIC, [DEADLETTER_TOPIC], _READ),
+        *_grants(name, _TOPIC, topology.partner_topics(), _WRITE),
+        *_grants(name, _GROUP, [REPLAY_GROUP], [Operation.READ]),
+    ]
+    return Principal(
+        name,
+        PrincipalKind.OPERATOR,
+        "operators: dead-letter replay (records keep their partner's signature)",
+        tuple(grants),
+    )
