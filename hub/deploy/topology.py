@@ -173,101 +173,13 @@ def build_topology(
     opts = options or TopologyOptions()
     agreements = list(agreements)
     _check_known(agreements, partnership, catalogue)
-    rf = opts.replication_factor
-    topics: dict[str, TopicSpec] = {}
-
-    partner_retention = duration_ms(opts.partner_retention)
-    for a in agreements:
-        for provider in a.providers:
-            for et in a.event_types:
-                name = partner_topic(provider, et)
-                topics[name] = TopicSpec(
-                    name,
-                    TopicRole.PARTNER,
-                    opts.partner_partitions,
-                    rf,
-                    _config(opts, partner_retention),
-                    owner=provider,
-                    event_type=et,
-                    retention_source=f"default partner retention {opts.partner_retention}",
-                )
-
-    # A share topic fed by several agreements keeps data no longer than the strictest.
-    share_limits: dict[tuple[str, str], tuple[int, str]] = {}
-    for a in agreements:
-        limit = duration_ms(a.retention)
-        for recipient in a.recipients:
-            for et in a.event_types:
-                current = share_limits.get((recipient, et))
-                if current is None or limit < current[0]:
-                    share_limits[(recipient, et)] = (limit, f"agreement {a.ref} ({a.retention})")
-    cap = duration_ms(opts.share_retention_cap) if opts.share_retention_cap else None
-    for (recipient, et), (limit, source) in share_limits.items():
-        if cap is not None and cap < limit:
-            limit, source = cap, f"{source}, capped at {opts.share_retention_cap}"
-        name = share_topic(recipient, et)
-        topics[name] = TopicSpec(
-            name,
-            TopicRole.SHARE,
-            opts.share_partitions,
-            rf,
-            _config(opts, limit),
-            owner=recipient,
-            event_type=et,
-            retention_source=source,
-        )
-
-    # The audit store is rebuilt from these two topics, so they are never aged out.
-    for name, role in ((AUDIT_TOPIC, TopicRole.AUDIT), (RECEIPTS_TOPIC, TopicRole.RECEIPTS)):
-        topics[name] = TopicSpec(
-            name,
-            role,
-            opts.hub_partitions,
-            rf,
-            _config(opts, FOREVER),
-            retention_source="kept forever: the audit store is rebuilt from it",
-        )
-    topics[DEADLETTER_TOPIC] = TopicSpec(
-        DEADLETTER_TOPIC,
-        TopicRole.DEADLETTER,
-        opts.hub_partitions,
-        rf,
-        _config(opts, duration_ms(opts.deadletter_retention)),
-        retention_source=f"default dead-letter retention {opts.deadletter_retention}",
-    )
-
-    # The analytics: a changelog keeps the latest value per key (compacted, never aged out);
-    # the intake topic is re-read from the start on every restart, so it ages like a
-    # partner topic; the VRP reads its feed like its share topics.
-    for name in ANALYTICS_CHANGELOGS:
-        topics[name] = TopicSpec(
-            name,
-            TopicRole.ANALYTICS,
-            1,
-            rf,
-            _config(opts, FOREVER, **{"cleanup.policy": "compact"}),
-            retention_source="compacted changelog of an analytics table",
-        )
-    topics[ANALYTICS_INTAKE_TOPIC] = TopicSpec(
-        ANALYTICS_INTAKE_TOPIC,
-        TopicRole.ANALYTICS,
-        1,
-        rf,
-        _config(opts, partner_retention),
-        retention_source=f"as partner topics ({opts.partner_retention})",
-    )
-    if VRP_RECIPIENT in {r.id for r in partnership.recipients}:
-        feed_retention = cap if cap is not None else FOREVER
-        topics[VRP_FEED_TOPIC] = TopicSpec(
-            VRP_FEED_TOPIC,
-            TopicRole.FEED,
-            opts.share_partitions,
-            rf,
-            _config(opts, feed_retention),
-            owner=VRP_RECIPIENT,
-            event_type="violence-aggregates",
-            retention_source="analytics feed: anonymised weekly aggregates",
-        )
+    specs = [
+        *_partner_topics(agreements, opts),
+        *_share_topics(agreements, opts),
+        *_hub_topics(opts),
+        *_analytics_topics(partnership, opts),
+    ]
+    topics = {t.name: t for t in specs}
 
     recipients = {r.id for r in partnership.recipients} | {
         r for a in agreements for r in a.recipients
@@ -280,3 +192,124 @@ def build_topology(
         linkage_domains=tuple(sorted(domains)),
         options=opts,
     )
+
+
+def _partner_topics(agreements: list[Agreement], opts: TopologyOptions) -> list[TopicSpec]:
+    retention = duration_ms(opts.partner_retention)
+    return [
+        TopicSpec(
+            partner_topic(provider, et),
+            TopicRole.PARTNER,
+            opts.partner_partitions,
+            opts.replication_factor,
+            _config(opts, retention),
+            owner=provider,
+            event_type=et,
+            retention_source=f"default partner retention {opts.partner_retention}",
+        )
+        for a in agreements
+        for provider in a.providers
+        for et in a.event_types
+    ]
+
+
+def _share_cap(opts: TopologyOptions) -> int | None:
+    return duration_ms(opts.share_retention_cap) if opts.share_retention_cap else None
+
+
+def _share_topics(agreements: list[Agreement], opts: TopologyOptions) -> list[TopicSpec]:
+    # A share topic fed by several agreements keeps data no longer than the strictest.
+    limits: dict[tuple[str, str], tuple[int, str]] = {}
+    for a in agreements:
+        limit = duration_ms(a.retention)
+        for recipient in a.recipients:
+            for et in a.event_types:
+                current = limits.get((recipient, et))
+                if current is None or limit < current[0]:
+                    limits[(recipient, et)] = (limit, f"agreement {a.ref} ({a.retention})")
+    cap = _share_cap(opts)
+    specs = []
+    for (recipient, et), (limit, source) in limits.items():
+        if cap is not None and cap < limit:
+            limit, source = cap, f"{source}, capped at {opts.share_retention_cap}"
+        specs.append(
+            TopicSpec(
+                share_topic(recipient, et),
+                TopicRole.SHARE,
+                opts.share_partitions,
+                opts.replication_factor,
+                _config(opts, limit),
+                owner=recipient,
+                event_type=et,
+                retention_source=source,
+            )
+        )
+    return specs
+
+
+def _hub_topics(opts: TopologyOptions) -> list[TopicSpec]:
+    rf = opts.replication_factor
+    # The audit store is rebuilt from these two topics, so they are never aged out.
+    kept = [
+        TopicSpec(
+            name,
+            role,
+            opts.hub_partitions,
+            rf,
+            _config(opts, FOREVER),
+            retention_source="kept forever: the audit store is rebuilt from it",
+        )
+        for name, role in ((AUDIT_TOPIC, TopicRole.AUDIT), (RECEIPTS_TOPIC, TopicRole.RECEIPTS))
+    ]
+    deadletter = TopicSpec(
+        DEADLETTER_TOPIC,
+        TopicRole.DEADLETTER,
+        opts.hub_partitions,
+        rf,
+        _config(opts, duration_ms(opts.deadletter_retention)),
+        retention_source=f"default dead-letter retention {opts.deadletter_retention}",
+    )
+    return [*kept, deadletter]
+
+
+def _analytics_topics(partnership: Partnership, opts: TopologyOptions) -> list[TopicSpec]:
+    """A changelog keeps the latest value per key (compacted, never aged out); the intake
+    topic is re-read from the start on every restart, so it ages like a partner topic; the
+    VRP reads its feed like its share topics."""
+    rf = opts.replication_factor
+    specs = [
+        TopicSpec(
+            name,
+            TopicRole.ANALYTICS,
+            1,
+            rf,
+            _config(opts, FOREVER, **{"cleanup.policy": "compact"}),
+            retention_source="compacted changelog of an analytics table",
+        )
+        for name in ANALYTICS_CHANGELOGS
+    ]
+    specs.append(
+        TopicSpec(
+            ANALYTICS_INTAKE_TOPIC,
+            TopicRole.ANALYTICS,
+            1,
+            rf,
+            _config(opts, duration_ms(opts.partner_retention)),
+            retention_source=f"as partner topics ({opts.partner_retention})",
+        )
+    )
+    if VRP_RECIPIENT in {r.id for r in partnership.recipients}:
+        cap = _share_cap(opts)
+        specs.append(
+            TopicSpec(
+                VRP_FEED_TOPIC,
+                TopicRole.FEED,
+                opts.share_partitions,
+                rf,
+                _config(opts, cap if cap is not None else FOREVER),
+                owner=VRP_RECIPIENT,
+                event_type="violence-aggregates",
+                retention_source="analytics feed: anonymised weekly aggregates",
+            )
+        )
+    return specs
