@@ -129,7 +129,22 @@ class Settings(BaseSettings):
             "batch_size): batches grow with the rate."
         ),
     )
-    max_record_bytes: int = Field(default=1_000_000, ge=1024)
+    max_record_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest partner record the processor decides (HUB_MAX_RECORD_BYTES); "
+        "larger ones are dead-lettered by reference.",
+    )
+    max_message_bytes: int = Field(
+        default=1_048_576,
+        ge=16_384,
+        description=(
+            "The producers' largest record (HUB_MAX_MESSAGE_BYTES): keep it at or under the "
+            "broker's message.max.bytes and the topics' max.message.bytes (Apache Kafka's "
+            "default is 1,048,588). A record over it is refused by the hub before it is "
+            "sent: an input that would not fit is dead-lettered by reference."
+        ),
+    )
     gc_freeze: bool = Field(
         default=True,
         description=(

@@ -1,50 +1,5 @@
-"""Kafka client settings in one place.
+"""Moved to :mod:`hub.kafka.config` (the runtime kit); kept so older imports still work."""
 
-The embedded Tansu broker needs a short session timeout: with librdkafka's 45 s default
-the first consumer-group join takes about 23 s. Idempotent producers with acks=all are
-on everywhere so a retry never duplicates a record inside the broker.
-"""
+from hub.kafka.config import admin_config, consumer_config, producer_config
 
-from __future__ import annotations
-
-from typing import Any
-
-
-def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
-    conf: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 5,
-        "compression.type": "none",
-        "message.max.bytes": 2_000_000,
-        # Idle connections closed by the broker are normal; do not log them as failures.
-        "log.connection.close": False,
-    }
-    conf.update(extra)
-    return conf
-
-
-def consumer_config(bootstrap: str, group_id: str, **extra: Any) -> dict[str, Any]:
-    conf: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
-        "group.id": group_id,
-        "auto.offset.reset": "earliest",
-        # Offsets are committed by the hub after outputs are acknowledged, never automatically.
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "session.timeout.ms": 6000,
-        "heartbeat.interval.ms": 1000,
-        "isolation.level": "read_committed",
-        # The embedded broker answers a fetch only when this wait is over, even with data
-        # ready (measured: p50 delivery 254 ms at librdkafka's 500 ms default, 12 ms at 10).
-        # Apache Kafka answers as soon as data is there, so a short wait costs only idle polls.
-        "fetch.wait.max.ms": 20,
-        "log.connection.close": False,
-    }
-    conf.update(extra)
-    return conf
-
-
-def admin_config(bootstrap: str) -> dict[str, Any]:
-    return {"bootstrap.servers": bootstrap}
+__all__ = ["admin_config", "consumer_config", "producer_config"]

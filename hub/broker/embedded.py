@@ -52,8 +52,13 @@ def broker_binary() -> str:
 class EmbeddedBroker:
     """Start, probe and stop one Tansu broker on a free loopback port."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log_path: Path | None = None, advertised: str | None = None
+    ) -> None:
         self.port = port or free_port()
+        # What metadata tells clients to connect to: another address when something sits in
+        # front of the broker (the TLS-terminating proxy of tests/kafka/test_tls.py).
+        self.advertised = advertised
         self._log_path = log_path
         self._log: IO[bytes] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -81,7 +86,7 @@ class EmbeddedBroker:
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            f"tcp://{self.advertised}" if self.advertised else url,
             "--storage-engine",
             "memory://hub/",
         ]
@@ -104,10 +109,11 @@ class EmbeddedBroker:
 
     def _wait_ready(self, timeout: float) -> None:
         """Ready means a Kafka metadata request is answered, not merely an open port."""
-        from confluent_kafka.admin import AdminClient
+        from hub.kafka.connection import KafkaConnection
 
         deadline = time.monotonic() + timeout
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        # Plaintext on purpose: the listener itself, whatever clients are told to use.
+        admin = KafkaConnection(self.bootstrap).admin(log_level=0)
         last: Exception | None = None
         while time.monotonic() < deadline:
             assert self._proc is not None

@@ -1,0 +1,137 @@
+"""One batch loop under every component that reads Kafka.
+
+poll (adaptive: what has arrived, else wait for the first record) -> the component's
+handler -> offsets committed once what the handler produced is acknowledged. The
+processor, the sinks, the audit ingester, the analytics intake, dead-letter replay and
+the what-if reader all read through :class:`BatchLoop`; a component supplies only its
+per-batch handler. Records of a batch are handed to the handler together and must all be
+dealt with (shared, written, dead-lettered, skipped with a report): the loop advances past
+every one of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, Message
+
+from hub.errors import BrokerUnavailable
+from hub.kafka.offsets import Offsets
+from hub.kafka.producer import CheckedProducer
+from hub.kafka.records import next_batch
+
+log = logging.getLogger("hub.kafka")
+
+Handler = Callable[[list[Message]], None]
+
+
+@dataclass
+class Batch:
+    records: list[Message]
+    ended: list[tuple[str, int]] = field(default_factory=list)  # partitions at their end
+
+
+def sort_out(messages: Sequence[Message], name: str) -> Batch:
+    """Records apart from the client's events: the end of a partition is noted; a topic
+    that does not exist yet (a share topic before its first agreement, receipts before the
+    first sink) is waited for; any other error is the broker's and stops the component."""
+    batch = Batch([])
+    for msg in messages:
+        err = msg.error()
+        if err is None:
+            batch.records.append(msg)
+        elif err.code() == KafkaError._PARTITION_EOF:
+            batch.ended.append((msg.topic() or "", msg.partition() or 0))
+        elif err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            log.debug("%s: %s", name, err)
+        else:
+            raise BrokerUnavailable(f"{name}: consumer error: {err}")
+    return batch
+
+
+class BatchLoop:
+    """Poll, hand over, commit: see the module doc.
+
+    ``commit=False`` for readers that keep no offsets (the analytics intake re-reads from
+    the start; replay and the what-if read by assignment). ``transactional`` wraps each
+    batch in a Kafka transaction (Apache Kafka only) with its offsets inside it.
+    """
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        *,
+        name: str,
+        size: int,
+        wait: float,
+        producer: CheckedProducer | None = None,
+        commit: bool = True,
+        transactional: bool = False,
+    ) -> None:
+        self.consumer = consumer
+        self.name = name
+        self.size = size
+        self.wait = wait
+        self.producer = producer
+        self.commit = commit
+        self.transactional = transactional
+        self.offsets = Offsets()
+        if transactional:
+            if producer is None:
+                raise ValueError("a transactional loop needs a producer")
+            producer.raw.init_transactions(30)
+
+    def poll(self, wait: float | None = None) -> Batch:
+        return sort_out(
+            next_batch(self.consumer, self.size, self.wait if wait is None else wait), self.name
+        )
+
+    def handle(self, records: list[Message], handler: Handler) -> dict[tuple[str, int], int]:
+        """Hand ``records`` to ``handler``, then commit past them once everything it
+        produced is acknowledged. Returns the committed next offsets."""
+        producer = self.producer
+        if self.transactional and producer is not None:
+            producer.raw.begin_transaction()
+        try:
+            handler(records)
+            self.offsets.advance(records)
+            done = self.offsets.next_offsets()
+            if not self.commit:
+                if producer is not None:
+                    producer.flush_or_raise()
+                return done
+            if self.transactional and producer is not None:
+                self.offsets.commit_in_transaction(self.consumer, producer)
+            else:
+                self.offsets.commit(self.consumer, producer)
+            return done
+        except BaseException:
+            if self.transactional and producer is not None:
+                producer.raw.abort_transaction()  # nothing of the batch becomes visible
+            raise
+
+    def run(
+        self,
+        handler: Handler,
+        stop: threading.Event,
+        *,
+        until: Callable[[], bool] | None = None,
+        between: Callable[[], None] | None = None,
+        after: Callable[[dict[tuple[str, int], int]], None] | None = None,
+        wait: float | None = None,
+    ) -> None:
+        """Until ``stop`` is set or ``until()`` holds. ``between`` runs before each poll
+        (rule reloads: every record of a batch is handled under the same rules); ``after``
+        runs after each committed batch with its offsets."""
+        while not stop.is_set() and not (until and until()):
+            if between is not None:
+                between()
+            batch = self.poll(wait)
+            if not batch.records:
+                continue
+            done = self.handle(batch.records, handler)
+            if after is not None:
+                after(done)
