@@ -16,7 +16,8 @@
     │   │   ├── PartnerMismatch             event claims a partner other than the topic owner
     │   │   ├── Unsigned                    no signature headers
     │   │   ├── BadSignature                the signature does not verify
-    │   │   └── UnknownSigner               the key id is not a registered partner key
+    │   │   ├── UnknownSigner               the key id is not a registered partner key
+    │   │   └── EventIdReused               an event id seen before, now with other content
     │   └── RecordRejected                  (connectors.base.errors) a row, file or request
     ├── KeyMaterialError (Terminal)         pseudonymisation key missing or unreadable
     └── SinkError
@@ -120,6 +121,20 @@ class BadSignature(InputRejected):
 
 class UnknownSigner(InputRejected):
     code = "unknown-signer"
+
+
+class EventIdReused(InputRejected):
+    """The provider sent this event id before with other content: never a silent second
+    disclosure (the recipients and the audit would disagree about what was shared)."""
+
+    code = "event-id-reused"
+    FIX = (
+        "give a new event a new event id; to correct an event already sent, send it as a "
+        "declared revision of that event (see docs/partners/connect.md)"
+    )
+
+    def __init__(self, message: str, *, fix: str = FIX, field: str | None = None) -> None:
+        super().__init__(message, fix=fix, field=field or "envelope.event_id")
 
 
 class KeyMaterialError(HubError, Terminal):

@@ -18,9 +18,16 @@ from hub.identity.keys import SigningKey
 GENESIS = "0" * 64
 
 
+# Columns added to a chained table after records were already chained (migration 0004):
+# left out of the hash while null, so records chained before them still verify. A value
+# written into one later (or removed from a record that had one) still breaks its link.
+LATER_COLUMNS = frozenset({"content_digest", "revision"})
+
+
 def canonical(row: Mapping[str, Any]) -> bytes:
     """A record's bytes for hashing: JSON with sorted keys, as stored."""
-    return json.dumps(dict(row), sort_keys=True, separators=(",", ":"), default=str).encode()
+    data = {k: v for k, v in row.items() if v is not None or k not in LATER_COLUMNS}
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
 def link(prev_hash: str, seq: int, kind: str, record_id: str, row: Mapping[str, Any]) -> str:

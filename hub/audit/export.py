@@ -54,6 +54,7 @@ KIND_FILES: dict[str, tuple[str, str, str]] = {
     "receipt": ("receipts.jsonl", "receipt_id", "at"),
     "consultation": ("consultations.jsonl", "consultation_id", "at"),
     "agreement_action": ("agreement_actions.jsonl", "action_id", "at"),
+    "conflict": ("decision_conflicts.jsonl", "conflict_id", "at"),
 }
 CHAIN_FILE, CHECKPOINT_FILE = "chain.jsonl", "checkpoints.jsonl"
 
@@ -61,8 +62,12 @@ CHAIN_FILE, CHECKPOINT_FILE = "chain.jsonl", "checkpoints.jsonl"
 # -- shared with the hub's chain (hub/audit/chain.py); repeated so this file stands alone --
 
 
+LATER_COLUMNS = frozenset({"content_digest", "revision"})  # null: not hashed (chain.py)
+
+
 def canonical(row: Mapping[str, Any]) -> bytes:
-    return json.dumps(dict(row), sort_keys=True, separators=(",", ":"), default=str).encode()
+    data = {k: v for k, v in row.items() if v is not None or k not in LATER_COLUMNS}
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
 def link_hash(prev_hash: str, seq: int, kind: str, record_id: str, row: Mapping[str, Any]) -> str:

@@ -55,6 +55,10 @@ class AuditRecord:
     # Whom the event is about, as tokens in the hub-only "audit" linkage domain
     # (hub/privacy/subjects.py): how a subject access request finds its disclosures.
     subjects: tuple[str, ...] = ()
+    # What was decided about (hub/processor/ledger.py): the SHA-256 of the decoded event,
+    # and the partner's declared revision when it sends one (issue 18). Part of the ids.
+    content_digest: str | None = None
+    revision: int | None = None
 
     def to_json(self) -> bytes:
         # orjson: one record per decision on the hot path, several times json's speed.
@@ -84,6 +88,27 @@ def decisions_from_json(raw: bytes) -> list[AuditRecord]:
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ValueError("a decisions record is a JSON array of decision objects")
     return [AuditRecord.from_dict(item) for item in data]
+
+
+# What a decision says about what was sent: a stored decision and a record with its id that
+# differ in any of these are a conflict (hub/audit/store.py). Not compared: when and where it
+# was decided (a redelivery is decided again, later, perhaps by another instance), the trace,
+# the notes, and the subject tokens (a key rotation changes them, not what was disclosed).
+MATERIAL = (
+    "event_id",
+    "event_type",
+    "provider",
+    "recipient",
+    "outcome",
+    "reason",
+    "agreement_id",
+    "agreement_version",
+    "disclosure_id",
+    "fields",
+    "output_topic",
+    "content_digest",
+    "revision",
+)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ signs a checkpoint of the chain head (``hub audit verify`` checks both).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,20 +26,71 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from hub.audit.chain import GENESIS, link, sign_checkpoint
+from hub.audit.chain import GENESIS, canonical, link, sign_checkpoint
 from hub.audit.migrate import upgrade
-from hub.audit.records import AuditRecord, DeadLetterRecord, ReceiptRecord, shallow
+from hub.audit.records import MATERIAL, AuditRecord, DeadLetterRecord, ReceiptRecord, shallow
 from hub.audit.tables import (
     KINDS,
     chain,
     chain_head,
     checkpoints,
     dead_letters,
+    decision_conflicts,
     decision_subjects,
     decisions,
     receipts,
 )
 from hub.identity.keys import SigningKey
+
+log = logging.getLogger("hub.audit.store")
+
+
+def _decision_differs(stored: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    """The material fields (records.MATERIAL) in which ``row`` says something else than the
+    stored decision with its id; [] for a redelivery."""
+    out = []
+    for name in MATERIAL:
+        a, b = stored.get(name), row.get(name)
+        if name == "fields":  # stored as JSON text; compare what it says
+            a = json.loads(a) if isinstance(a, str) else a
+            b = json.loads(b) if isinstance(b, str) else b
+        if a != b:
+            out.append(name)
+    return out
+
+
+def _conflict_row(row: dict[str, Any], differs: list[str]) -> dict[str, Any]:
+    body = canonical(row)
+    return {
+        # Same conflicting record again (redelivered): same id, stored once.
+        "conflict_id": f"{row['decision_id']}:{hashlib.sha256(body).hexdigest()[:32]}",
+        "decision_id": row["decision_id"],
+        "event_id": row["event_id"],
+        "provider": row["provider"],
+        "recipient": row["recipient"],
+        "differs": json.dumps(differs),
+        "record": body.decode(),
+        "at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _link_all(
+    links: list[dict[str, Any]],
+    seq: int,
+    head: str,
+    kind: str,
+    key: str,
+    rows: Sequence[dict[str, Any]],
+) -> tuple[int, str]:
+    """Append chain links for ``rows`` after (seq, head); the new (seq, head)."""
+    for row in rows:
+        seq += 1
+        digest = link(head, seq, kind, row[key], row)
+        links.append(
+            {"seq": seq, "kind": kind, "record_id": row[key], "prev_hash": head, "hash": digest}
+        )
+        head = digest
+    return seq, head
 
 
 class AuditStore:
@@ -60,8 +113,11 @@ class AuditStore:
         kind: str,
         rows: Sequence[dict[str, Any]],
         also: Callable[[Connection, Sequence[dict[str, Any]]], None] | None = None,
+        differs: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None,
     ) -> int:
-        """Insert the records not yet stored and chain them, in one transaction."""
+        """Insert the records not yet stored and chain them, in one transaction. With
+        ``differs``, a record whose id is stored but whose content differs is chained as a
+        conflict (``decision_conflicts``) instead of being dropped as a redelivery."""
         if not rows:
             return 0
         table, key = KINDS[kind]
@@ -70,32 +126,30 @@ class AuditStore:
                 update(chain_head).where(chain_head.c.id == 1).values(seq=chain_head.c.seq)
             )
             seq, head = conn.execute(select(chain_head.c.seq, chain_head.c.hash)).one()
-            ids = [r[key] for r in rows]
-            stored = set(conn.execute(select(table.c[key]).where(table.c[key].in_(ids))).scalars())
+            ids = list({r[key] for r in rows})
+            stored = self._stored(conn, table, key, ids, whole=differs is not None)
             new: list[dict[str, Any]] = []
-            links: list[dict[str, Any]] = []
+            conflicts: list[dict[str, Any]] = []
             for row in rows:
-                if row[key] in stored:
-                    continue  # redelivered: already recorded (and chained) once
-                stored.add(row[key])
-                seq += 1
-                digest = link(head, seq, kind, row[key], row)
-                links.append(
-                    {
-                        "seq": seq,
-                        "kind": kind,
-                        "record_id": row[key],
-                        "prev_hash": head,
-                        "hash": digest,
-                    }
-                )
-                head = digest
-                new.append(row)
-            if not new:
+                known = stored.get(row[key])
+                if known is None:
+                    stored[row[key]] = row
+                    new.append(row)
+                elif differs is not None and (fields := differs(known, row)):
+                    conflicts.append(_conflict_row(row, fields))
+                # else: redelivered, already recorded (and chained) once
+            conflicts = self._unseen_conflicts(conn, conflicts)
+            if not new and not conflicts:
                 return 0
-            conn.execute(insert(table), new)
-            if also is not None:
-                also(conn, new)
+            links: list[dict[str, Any]] = []
+            seq, head = _link_all(links, seq, head, kind, key, new)
+            seq, head = _link_all(links, seq, head, "conflict", "conflict_id", conflicts)
+            if new:
+                conn.execute(insert(table), new)
+                if also is not None:
+                    also(conn, new)
+            if conflicts:
+                conn.execute(insert(decision_conflicts), conflicts)
             conn.execute(insert(chain), links)
             conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=head))
             if self._signer is not None:
@@ -108,7 +162,50 @@ class AuditStore:
                         signature=sign_checkpoint(self._signer, seq, head),
                     )
                 )
-        return len(new)
+        if conflicts:
+            log.warning(
+                "audit: %d record(s) reuse a stored decision id with other content; kept as "
+                "conflicts (hub audit conflicts)",
+                len(conflicts),
+            )
+        return len(new) + len(conflicts)
+
+    @staticmethod
+    def _stored(
+        conn: Connection, table: Any, key: str, ids: list[Any], *, whole: bool
+    ) -> dict[Any, dict[str, Any]]:
+        """The stored records among ``ids`` (only their ids unless ``whole``)."""
+        out: dict[Any, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):  # bound the IN list (SQLite's variable limit)
+            part = ids[i : i + 500]
+            if whole:
+                rows = conn.execute(select(table).where(table.c[key].in_(part)))
+                out.update({r._mapping[key]: dict(r._mapping) for r in rows})
+            else:
+                found = conn.execute(select(table.c[key]).where(table.c[key].in_(part)))
+                out.update({k: {} for k in found.scalars()})
+        return out
+
+    @staticmethod
+    def _unseen_conflicts(
+        conn: Connection, conflicts: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A redelivered conflicting record is stored once, like any record."""
+        if not conflicts:
+            return []
+        ids = [c["conflict_id"] for c in conflicts]
+        known = set(
+            conn.execute(
+                select(decision_conflicts.c.conflict_id).where(
+                    decision_conflicts.c.conflict_id.in_(ids)
+                )
+            ).scalars()
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for c in conflicts:
+            if c["conflict_id"] not in known:
+                out.setdefault(c["conflict_id"], c)
+        return list(out.values())
 
     def write_decisions(self, records: Iterable[AuditRecord]) -> int:
         rows = []
@@ -119,7 +216,7 @@ class AuditStore:
             row["notes"] = json.dumps(list(r.notes))
             row["subjects"] = json.dumps(list(r.subjects))
             rows.append(row)
-        return self._append("decision", rows, self._index_subjects)
+        return self._append("decision", rows, self._index_subjects, _decision_differs)
 
     @staticmethod
     def _index_subjects(conn: Connection, new: Sequence[dict[str, Any]]) -> None:

@@ -10,6 +10,10 @@ from functools import lru_cache
 DEADLETTER_TOPIC = "hub.deadletter.v1"
 AUDIT_TOPIC = "hub.audit.v1"
 RECEIPTS_TOPIC = "hub.receipts.v1"  # delivery receipts from recipient sinks
+# The processors' memory of seen events (hub/processor/ledger.py): compacted, keyed by
+# "<provider>|<event id>", value the content digest; how a reused event id is recognised
+# across restarts and instances.
+EVENTS_TOPIC = "hub.events.v1"
 # The consumer group named by `hub deadletter replay`: it never joins or commits (replay reads
 # by assignment), but production ACLs grant the operator exactly this group.
 REPLAY_GROUP = "hub-replay"

@@ -35,14 +35,53 @@ def _uuid5(name: str) -> str:
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def disclosure_id(event_id: str, recipient: str, agreement_id: str, version: int) -> str:
-    """The idempotency key of one disclosure: (event, recipient, agreement version)."""
-    return _uuid5(f"{event_id}|{recipient}|{agreement_id}|{version}")
+def disclosure_id(
+    event_id: str,
+    recipient: str,
+    agreement_id: str,
+    version: int,
+    *,
+    provider: str = "",
+    content: str = "",
+) -> str:
+    """The idempotency key of one disclosure: (provider, event, content, recipient, agreement
+    version). ``content`` is the event's content key (``content_key``); empty only where the
+    event id itself is derived from the content (the analytics' alert ids), which keeps the
+    ids such decisions had before the provider and content were part of the identity."""
+    if not content:
+        return _uuid5(f"{event_id}|{recipient}|{agreement_id}|{version}")
+    return _uuid5(
+        f"disclosure|{provider}|{event_id}|{content}|{recipient}|{agreement_id}|{version}"
+    )
 
 
-def decision_id(event_id: str, recipient: str) -> str:
-    """One decision per (event, candidate recipient): the audit's idempotency key."""
-    return _uuid5(f"decision|{event_id}|{recipient}")
+def decision_id(
+    event_id: str,
+    recipient: str,
+    *,
+    provider: str = "",
+    content: str = "",
+    agreement_id: str | None = None,
+    agreement_version: int | None = None,
+) -> str:
+    """One decision per (provider, event, content, candidate recipient, governing agreement
+    version): the audit's idempotency key. A partner reusing an event id with other content
+    gets another id (never mistaken for a redelivery), and so does an event decided again
+    under another agreement version (a batch redelivered after an agreement reload), whose
+    output is then a second disclosure with a decision of its own. See ``disclosure_id`` for
+    an empty ``content``."""
+    if not content:
+        return _uuid5(f"decision|{event_id}|{recipient}")
+    ref = f"{agreement_id}@{agreement_version}" if agreement_id else ""
+    return _uuid5(f"decision|{provider}|{event_id}|{content}|{recipient}|{ref}")
+
+
+def content_key(digest: str | None, revision: int | None = None) -> str:
+    """What identifies one version of an event's content: the partner's declared revision
+    when it sends one (issue 18), else the digest of the decoded event."""
+    if revision is not None:
+        return f"r{revision}"
+    return digest or ""
 
 
 _T = TypeVar("_T")
@@ -80,6 +119,9 @@ class Decision:
     agreement_id: str | None = None
     agreement_version: int | None = None
     plan: RecordPlan | None = field(default=None, repr=False, compare=False)
+    # The content key (``content_key``): set by the processor from the decoded event, so the
+    # pure engine needs no digest. Part of both ids.
+    content: str = ""
 
     @property
     def shared(self) -> bool:
@@ -88,12 +130,24 @@ class Decision:
     # Cached: the processor reads each id twice (output header and audit record).
     @_once
     def decision_id(self) -> str:
-        return decision_id(self.event_id, self.recipient)
+        return decision_id(
+            self.event_id,
+            self.recipient,
+            provider=self.provider,
+            content=self.content,
+            agreement_id=self.agreement_id,
+            agreement_version=self.agreement_version,
+        )
 
     @_once
     def disclosure_id(self) -> str | None:
         if not self.shared or self.agreement_id is None or self.agreement_version is None:
             return None
         return disclosure_id(
-            self.event_id, self.recipient, self.agreement_id, self.agreement_version
+            self.event_id,
+            self.recipient,
+            self.agreement_id,
+            self.agreement_version,
+            provider=self.provider,
+            content=self.content,
         )

@@ -22,6 +22,8 @@ def audit_record(
     notes: Sequence[str] = (),
     trace_id: str | None = None,
     subjects: Sequence[str] = (),
+    content_digest: str | None = None,
+    revision: int | None = None,
 ) -> AuditRecord:
     """``source``: the (topic, partition, offset) the decided event was read from."""
     topic, partition, offset = source
@@ -48,4 +50,6 @@ def audit_record(
         notes=tuple(notes),
         trace_id=trace_id,
         subjects=tuple(subjects),
+        content_digest=content_digest,
+        revision=revision,
     )

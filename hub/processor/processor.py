@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ from hub.audit.records import (
 )
 from hub.broker.records import Headers, coordinates, headers_bytes, next_batch
 from hub.catalogue.schemas import EventType
-from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
+from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, EVENTS_TOPIC, parse_partner_topic
 from hub.codec import wire
 from hub.codec.schemas import OutputSchemaRejected, SchemaCache
 from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, PartnerMismatch
@@ -51,6 +51,7 @@ from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter
 from hub.processor.audit import audit_record
 from hub.processor.heap import HeapPolicy
+from hub.processor.ledger import EventLedger, LedgerEntry, content_digest
 from hub.processor.reload import RuleSource
 from hub.processor.verify import Verifier
 from hub.telemetry.metrics import Metrics
@@ -114,6 +115,7 @@ class Processor:
         group: str = "",
         verifier: Verifier | None = None,
         heap: HeapPolicy | None = None,
+        ledger: EventLedger | None = None,
     ) -> None:
         self._consumer = consumer
         self._producer = producer
@@ -146,6 +148,8 @@ class Processor:
         self._fields_by_plan: dict[int, tuple[RecordPlan, dict[str, dict[str, str]]]] = {}
         self._verifier = verifier or Verifier()
         self._heap = heap or HeapPolicy(freeze=False)
+        # Seen (provider, event id) -> content digest (hub/processor/ledger.py).
+        self._ledger = ledger if ledger is not None else EventLedger()
         self._keys_refreshed = False  # keys re-read at most once per batch
         self._traced = False  # decided per batch: spans only when a tracer is configured
         self._carry: Headers | None = None  # trace headers passed on when untraced
@@ -394,11 +398,24 @@ class Processor:
                 f"(topic {topic})",
                 fix="publish only your own events, on your own partner topics",
             )
+        # Identity of the content: a reused event id with other content is dead-lettered
+        # (EventIdReused), the same content again is a redelivery decided with the same ids.
+        digest = content_digest(event)
+        event_id = event_type.event_id(event)
+        self._ledger.refresh()
+        again = self._ledger.seen(owner.partner, event_id, digest)
         subjects = self._transformer.subjects(event, event_type)
         source = coordinates(msg)
+        decisions = self._engine.decide(event, event_type, owner.partner, now)
+        if not again:
+            # Produced with the batch, so it is acknowledged before the offsets commit.
+            where = f"{source[0]}:{source[1]}:{source[2]}"
+            entry = LedgerEntry(owner.partner, event_id, digest, where, now.isoformat())
+            self._ledger.remember(entry)
+            self._produce(EVENTS_TOPIC, entry.to_json(), entry.key(), [])
         return [
-            self._route(decision, event, event_type, source, subjects)
-            for decision in self._engine.decide(event, event_type, owner.partner, now)
+            self._route(replace(decision, content=digest), event, event_type, source, subjects)
+            for decision in decisions
         ]
 
     def _verify_with_fresh_keys(self, msg: Message, rejected: UnknownSigner) -> str | InputRejected:
@@ -439,6 +456,7 @@ class Processor:
                     f"treatment failed under {d.agreement_id}@v{d.agreement_version}: {exc}",
                     d.agreement_id,
                     d.agreement_version,
+                    content=d.content,
                 )
             else:
                 disclosure = d.disclosure_id or ""
@@ -478,6 +496,7 @@ class Processor:
             notes=notes if d.shared else (),  # what a treatment that failed noted is moot
             trace_id=self._trace_id,
             subjects=subjects,
+            content_digest=d.content or None,
         )
 
     def _legal_basis(self, agreement_id: str, version: int) -> tuple[str | None, tuple[str, ...]]:

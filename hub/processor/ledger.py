@@ -1,0 +1,235 @@
+"""The processor's memory of seen events: (provider, event id) -> digest of the content.
+
+Why: a partner reusing an event id for other content must be told (dead letter
+``event-id-reused``), never silently disclosed a second time, and a redelivery of the same
+content must stay a redelivery. Both are decided here, against every event any processor
+instance has decided, across restarts.
+
+Where it lives: the compacted topic ``hub.events.v1``, key ``<provider>|<event id>``, value
+a small JSON ``LedgerEntry``. The processor produces an entry with the batch that first
+decides the event, so it is acknowledged before the batch's offsets are committed. Crash
+cases:
+
+- entry produced, offsets not committed: the batch is redelivered with the same content,
+  finds its own digest, and is decided again with the same ids (a redelivery);
+- entry not produced (flush failed): offsets were not committed either; the redelivery finds
+  nothing and remembers it then.
+
+Every instance loads the whole topic at start and tails it between records (``refresh``), so
+an id first seen by another instance is known here within the tail's latency. Two instances
+deciding the same reused id in that window both decide it: each decision then carries its
+own content digest, so the audit still records exactly what was sent, and ``hub audit
+conflicts`` lists the event as having two contents.
+
+Memory: one entry is two 16-byte keys in a dict, about 150 bytes in CPython (measured in
+``tests/processor/test_ledger.py``): 10 million events, a large region's decade, is about
+1.5 GB. National scale partitions the topic by key and would give each instance only the
+keys of its own partitions (a partner's producer keyed by event id puts each id on one
+partition); this memory is the seam for that (``EventLedger`` takes any ``LedgerSource``).
+
+Issue 18 (corrections) grows this into "who received what": the entry carries the declared
+revision and is the natural home of the recipients reached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Protocol
+from uuid import UUID
+
+from hub.errors import EventIdReused
+
+log = logging.getLogger("hub.processor.ledger")
+
+# Envelope fields that say how the event was serialised, not what it says: the same event
+# written under schema v1 and v2 is the same content.
+_NOT_CONTENT = frozenset({"schema_version"})
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-ready form that depends only on the content: keys sorted by json.dumps,
+    absent and null the same (a field added to a later schema version, left null, is not a
+    change), bytes and times in one spelling."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): _canonical(v)
+            for k, v in value.items()
+            if v is not None and k not in _NOT_CONTENT
+        }
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$bytes": bytes(value).hex()}
+    if isinstance(value, datetime):
+        # Avro timestamp-millis: compare at the precision the wire carries.
+        return {"$ts": round(value.timestamp() * 1000)}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def content_digest(event: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the decoded event's canonical JSON."""
+    text = json.dumps(_canonical(event), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger topic holds for one (provider, event id)."""
+
+    provider: str
+    event_id: str
+    digest: str
+    source: str  # "topic:partition:offset" of the record first decided with this content
+    at: str  # when it was first decided (ISO 8601)
+    revision: int | None = None  # the partner's declared revision (issue 18)
+
+    def key(self) -> bytes:
+        return ledger_key(self.provider, self.event_id)
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> LedgerEntry:
+        data = json.loads(raw)
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+def ledger_key(provider: str, event_id: str) -> bytes:
+    return f"{provider}|{event_id}".encode()
+
+
+def _slot(provider: str, event_id: str) -> bytes:
+    # 16 bytes instead of the text key: memory per entry is what limits the ledger's size.
+    return hashlib.blake2b(ledger_key(provider, event_id), digest_size=16).digest()
+
+
+class LedgerSource(Protocol):
+    """Where entries come from: the topic at start, then what other instances add."""
+
+    def initial(self) -> Iterable[tuple[bytes | None, bytes | None]]: ...
+
+    def more(self) -> Iterable[tuple[bytes | None, bytes | None]]: ...
+
+
+class EventLedger:
+    """Seen (provider, event id) -> content digest, in memory, fed from ``hub.events.v1``."""
+
+    def __init__(self, source: LedgerSource | None = None, *, refresh_every: float = 0.2):
+        self._digests: dict[bytes, bytes] = {}
+        self._source = source
+        self._refresh_every = refresh_every
+        self._refreshed = 0.0
+        self.loaded = 0
+        if source is not None:
+            self.loaded = self._take(source.initial())
+            self._refreshed = time.monotonic()
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def _take(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
+        n = 0
+        for key, value in records:
+            if key is None or value is None:
+                continue  # a tombstone or a foreign record: nothing to remember
+            try:
+                entry = LedgerEntry.from_json(value)
+            except (ValueError, TypeError) as exc:
+                log.warning("events ledger: unreadable entry for key %r: %s", key[:200], exc)
+                continue
+            slot = _slot(entry.provider, entry.event_id)
+            # The first content wins: a later, different value for the key is another
+            # instance's decision in the tail window (see the module docstring).
+            self._digests.setdefault(slot, bytes.fromhex(entry.digest))
+            n += 1
+        return n
+
+    def refresh(self) -> None:
+        """Take what other instances have added since, at most every ``refresh_every``
+        seconds (a non-blocking read of the tail)."""
+        if self._source is None:
+            return
+        now = time.monotonic()
+        if now - self._refreshed >= self._refresh_every:
+            self._refreshed = now
+            self._take(self._source.more())
+
+    def seen(self, provider: str, event_id: str, digest: str) -> bool:
+        """True when this content was seen before (a redelivery or a duplicate); False when
+        the id is new. Raises EventIdReused when the id was seen with other content."""
+        known = self._digests.get(_slot(provider, event_id))
+        if known is None:
+            return False
+        if known.hex() == digest:
+            return True
+        raise EventIdReused(
+            f"event id {event_id} from {provider} was decided before with other content "
+            f"(digest {known.hex()[:16]}…, this record {digest[:16]}…); not shared again"
+        )
+
+    def remember(self, entry: LedgerEntry) -> None:
+        self._digests.setdefault(_slot(entry.provider, entry.event_id), bytes.fromhex(entry.digest))
+
+
+class TopicSource:
+    """``hub.events.v1`` read by assignment (no group, no commits): all of it at start,
+    then the tail. The end at start is each partition's high watermark, and when the broker
+    reports it wrongly (the embedded broker can), a quiet second ends the load instead."""
+
+    def __init__(self, consumer: Any, topic: str, *, quiet: float = 1.0, timeout: float = 120.0):
+        self._consumer = consumer
+        self._topic = topic
+        self._quiet = quiet
+        self._timeout = timeout
+
+    def initial(self) -> Iterable[tuple[bytes | None, bytes | None]]:
+        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+        meta = self._consumer.list_topics(self._topic, timeout=10).topics.get(self._topic)
+        parts = sorted(meta.partitions) if meta is not None and not meta.error else []
+        if not parts:
+            self._consumer.assign([TopicPartition(self._topic, 0, OFFSET_BEGINNING)])
+            return
+        self._consumer.assign([TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in parts])
+        ends = {
+            p: self._consumer.get_watermark_offsets(TopicPartition(self._topic, p))[1]
+            for p in parts
+        }
+        at = {p: -1 for p in parts}
+        started = last = time.monotonic()
+        while any(at[p] + 1 < ends[p] for p in parts):
+            now = time.monotonic()
+            if now - last > self._quiet or now - started > self._timeout:
+                log.info(
+                    "events ledger: load ended by a quiet %.1fs (watermarks %s)", self._quiet, ends
+                )
+                break
+            for msg in self._consumer.consume(1000, 0.2):
+                if msg.error() is not None:
+                    continue
+                last = time.monotonic()
+                at[msg.partition()] = msg.offset()
+                yield msg.key(), msg.value()
+
+    def more(self) -> Iterable[tuple[bytes | None, bytes | None]]:
+        for msg in self._consumer.consume(1000, 0):
+            if msg.error() is None:
+                yield msg.key(), msg.value()
+
+    def close(self) -> None:
+        self._consumer.close()
