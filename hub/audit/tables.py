@@ -195,3 +195,15 @@ agreement_actions = Table(
 
 KINDS["consultation"] = (consultations, "consultation_id")
 KINDS["agreement_action"] = (agreement_actions, "action_id")
+
+# Failed console sign-ins, per account name and per client address (migration 0005): in the
+# database so every console process shares the lockout count (hub/console/lockout.py).
+# Not chained: a count of guesses, swept as it ages, not a record of processing.
+console_login_failures = Table(
+    "console_login_failures",
+    metadata,
+    Column("failure_id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # "account:<name>" | "address:<ip or /64>"
+    Column("at", String(40), nullable=False),
+    Index("ix_console_login_failures_key_at", "key", "at"),
+)
