@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from hub.agreements import lifecycle
 from hub.agreements.gateways import GATEWAYS, NEEDS_SCHEDULE1, code_of
 from hub.agreements.models import Agreement, State
 from hub.agreements.partnership import PartnerKind, Partnership
@@ -56,12 +57,15 @@ def _leaves(plan: RecordPlan) -> Iterator[FieldPlan]:
         stack[0:0] = list(f.children)
 
 
-def _current(agreements: Sequence[Agreement]) -> list[Agreement]:
-    newest: dict[str, Agreement] = {}
-    for a in agreements:
-        if a.id not in newest or a.version > newest[a.id].version:
-            newest[a.id] = a
-    return sorted(newest.values(), key=lambda a: a.id)
+def _current(agreements: Sequence[Agreement], now: datetime) -> list[Agreement]:
+    """The version decisions name today and every newer one (hub.agreements.lifecycle)."""
+    from hub.agreements.lint_lifecycle import linted_versions
+
+    return [
+        v
+        for versions in lifecycle.by_id(agreements).values()
+        for v in linted_versions(versions, now)
+    ]
 
 
 class Linter:
@@ -88,8 +92,12 @@ class Linter:
 
     def lint(self, agreements: Sequence[Agreement]) -> list[Finding]:
         findings: list[Finding] = []
-        for a in _current(agreements):
+        # Imported here: lint_lifecycle builds on this module's Finding.
+        from hub.agreements.lint_lifecycle import lifecycle_findings
+
+        for a in _current(agreements, self._now):
             findings.extend(self._one(a))
+        findings.extend(lifecycle_findings(agreements, self._partnership, self._now))
         findings.extend(self._overlaps(agreements))
         return findings
 
@@ -104,7 +112,7 @@ class Linter:
             return Finding(a.ref, clause, code, severity, message, fix)
 
         for pid in a.providers:
-            if self._partnership.partner(pid) is None:
+            if self._partnership.partner(pid) is None and pid != lifecycle.HUB_ANALYTICS:
                 yield f(
                     "unknown-party",
                     f"provider '{pid}' is not in partners.yaml",

@@ -31,7 +31,10 @@ class State(StrEnum):
     """Lifecycle state at a moment: draft -> approved -> in force -> suspended/expired."""
 
     DRAFT = "draft"
-    APPROVED = "approved"  # approved and signed, but its effective window has not begun
+    AWAITING_SIGN_OFF = (
+        "awaiting sign-off"  # approved; a DPO review or a controller's sign-off is missing
+    )
+    APPROVED = "approved"  # approved and signed, but its window or last signature is still ahead
     IN_FORCE = "in force"
     SUSPENDED = "suspended"
     EXPIRED = "expired"
@@ -174,9 +177,18 @@ class Agreement(BaseModel):
     def ref(self) -> str:
         return f"{self.id}@v{self.version}"
 
+    def unsigned(self) -> list[str]:
+        """What is missing before this version can be in force: ``DPO review`` and the id of
+        every controller without a sign-off. Every controller signs (providers and the
+        recipients' operators are controllers, which lint checks); a signature counts only
+        for the party it names."""
+        missing = [] if self.approval.dpo_review is not None else ["DPO review"]
+        signed = {s.party for s in self.approval.sign_off}
+        return missing + [c for c in self.controllers if c not in signed]
+
     def signed_at(self) -> datetime | None:
-        """When the last required signature was given; None when unsigned."""
-        if self.approval.dpo_review is None or not self.approval.sign_off:
+        """When the last signature was given; None until every required one is there."""
+        if self.approval.dpo_review is None or not self.approval.sign_off or self.unsigned():
             return None
         times = [self.approval.dpo_review.at, *(s.at for s in self.approval.sign_off)]
         return max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in times)
@@ -187,7 +199,11 @@ class Agreement(BaseModel):
             return f"agreement {self.ref} is {self.status.value}, not approved"
         signed = self.signed_at()
         if signed is None:
-            return f"agreement {self.ref} lacks a DPO review or sign-off"
+            missing = self.unsigned() or ["a sign-off"]
+            return (
+                f"agreement {self.ref} lacks a DPO review or sign-off "
+                f"(missing: {', '.join(missing)})"
+            )
         today = now.date()
         if today < self.effective_from:
             return f"agreement {self.ref} is not in force until {self.effective_from}"
@@ -207,4 +223,6 @@ class Agreement(BaseModel):
             return State.REVOKED
         if self.effective_to is not None and now.date() > self.effective_to:
             return State.EXPIRED
+        if self.signed_at() is None:
+            return State.AWAITING_SIGN_OFF
         return State.IN_FORCE if self.not_in_force_reason(now) is None else State.APPROVED

@@ -2,10 +2,11 @@
 
 An alert is an event of the catalogue type ``linkage-alert`` built from the match (rule and
 contributing event ids; never an identity). For each recipient the rule names, the
-agreement it names decides, exactly as the engine decides partner events: the governing
-version must be in force, cover the recipient and the type, name every contributing
-partner as a controller, its condition must hold and its field plan compile. Every
-decision, shared or withheld, becomes an audit record like the processor's.
+agreement it names decides through the policy engine itself (``PolicyEngine.governing`` and
+``check``: the same version choice, in-force rule, condition and field plan as partner
+events, with ``hub-analytics`` as the provider), and one rule of its own: the agreement must
+name every contributing partner as a controller. Every decision, shared or withheld,
+becomes an audit record like the processor's.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.agreements.models import Agreement, Status
+from hub.agreements.lifecycle import ALERT_EVENT_TYPE, HUB_ANALYTICS
+from hub.agreements.models import Agreement
 from hub.analytics.linkage import Match
 from hub.audit.records import AuditRecord
 from hub.catalogue.schemas import EventType
-from hub.policy.conditions import Condition, ConditionError, compile_condition
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
-from hub.policy.facts import derive_facts, to_cel
 from hub.policy.plan import RecordPlan
 from hub.processor.audit import audit_record as shared_audit_record
 
-ALERT_TYPE = "linkage-alert"
-HUB_PROVIDER = "hub-analytics"  # who discloses an alert in the audit: the hub itself
+ALERT_TYPE = ALERT_EVENT_TYPE
+HUB_PROVIDER = HUB_ANALYTICS  # who discloses an alert, in agreements and the audit: the hub
 BOROUGHS = frozenset({"LIVERPOOL", "KNOWSLEY", "SEFTON", "ST_HELENS", "WIRRAL"})
 
 
@@ -68,18 +68,6 @@ def alert_record(match: Match, now: datetime) -> dict[str, Any]:
     }
 
 
-def governing(
-    agreements: Sequence[Agreement], agreement_id: str, now: datetime
-) -> Agreement | None:
-    """The version of ``agreement_id`` that governs at ``now`` (as the engine chooses it):
-    the newest non-draft version that has taken effect, else the newest (to name why not)."""
-    versions = sorted((a for a in agreements if a.id == agreement_id), key=lambda a: -a.version)
-    effective = [
-        a for a in versions if a.status is not Status.DRAFT and a.effective_from <= now.date()
-    ]
-    return effective[0] if effective else (versions[0] if versions else None)
-
-
 @dataclass(frozen=True)
 class AlertDecision:
     decision: Decision
@@ -88,29 +76,15 @@ class AlertDecision:
 
 class AlertGovernor:
     def __init__(self, agreements: Sequence[Agreement], event_type: EventType) -> None:
-        self._agreements = list(agreements)
         self.event_type = event_type
-        # Plans compiled once per agreement version (the engine's cache), not per alert.
-        self._plans = PolicyEngine(self._agreements)
-        self._conditions: dict[tuple[str, int], Condition | None] = {}
-
-    def _plan(self, a: Agreement) -> RecordPlan | str:
-        return self._plans.plan(a, self.event_type)
-
-    def _condition(self, a: Agreement) -> Condition | None:
-        key = (a.id, a.version)
-        if key not in self._conditions:
-            self._conditions[key] = compile_condition(a.condition)
-        return self._conditions[key]
+        self._engine = PolicyEngine(agreements)
 
     def decide(self, match: Match, record: dict[str, Any], now: datetime) -> list[AlertDecision]:
         out = []
         for n in match.rule.notify:
-            a = governing(self._agreements, n.agreement, now)
-            reason = self._why_not(a, n.recipient, match, record, now)
-            shared = reason is None and a is not None
-            compiled = self._plan(a) if shared and a is not None else None
-            plan = compiled if isinstance(compiled, RecordPlan) else None
+            a = self._engine.considered(n.agreement, now)
+            result = self._check(a, n.recipient, match, record, now)
+            plan = result if isinstance(result, RecordPlan) else None
             out.append(
                 AlertDecision(
                     Decision(
@@ -118,11 +92,11 @@ class AlertGovernor:
                         event_type=ALERT_TYPE,
                         provider=HUB_PROVIDER,
                         recipient=n.recipient,
-                        outcome=Outcome.SHARED if shared else Outcome.WITHHELD,
+                        outcome=Outcome.SHARED if plan is not None else Outcome.WITHHELD,
                         reason=(
                             f"rule {match.rule.ref} alert allowed by {a.ref}"
-                            if shared and a is not None
-                            else f"rule {match.rule.ref}: {reason}"
+                            if plan is not None and a is not None
+                            else f"rule {match.rule.ref}: {result}"
                         ),
                         agreement_id=a.id if a else None,
                         agreement_version=a.version if a else None,
@@ -133,34 +107,25 @@ class AlertGovernor:
             )
         return out
 
-    def _why_not(
+    def _check(
         self,
         a: Agreement | None,
         recipient: str,
         match: Match,
         record: dict[str, Any],
         now: datetime,
-    ) -> str | None:
+    ) -> RecordPlan | str:
         if a is None:
             return "no agreement with the id the rule names"
-        if (why := a.not_in_force_reason(now)) is not None:
-            return why
-        if recipient not in a.recipients or ALERT_TYPE not in a.event_types:
-            return f"{a.ref} does not cover {ALERT_TYPE} for {recipient}"
-        try:
-            condition = self._condition(a)
-            ctx = {"event": to_cel(record), "facts": derive_facts(record, self.event_type)}
-            if condition is not None and not condition.holds(ctx):
-                return f"condition of {a.ref} is false: {a.condition}"
-        except ConditionError as exc:
-            return f"condition of {a.ref} could not be evaluated: {exc}"
+        result = self._engine.check(a, recipient, record, self.event_type, HUB_PROVIDER, now)
+        if isinstance(result, str):
+            return result
+        # The alert's own rule: its pieces come from these partners, so each must be a
+        # controller of (and so have signed) the agreement that tells the recipient.
         outside = [p for p in match.partners if p not in a.controllers]
         if outside:
             return f"{a.ref} does not name {', '.join(outside)} among its controllers"
-        plan = self._plan(a)
-        if isinstance(plan, str):
-            return f"field plan of {a.ref} is invalid: {plan}"
-        return None
+        return result
 
 
 def audit_record(

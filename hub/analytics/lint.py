@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
+from hub.agreements.lifecycle import HUB_ANALYTICS, by_id, considered
 from hub.agreements.lint import Finding, Severity
 from hub.agreements.models import Agreement, State
 from hub.agreements.partnership import Partnership
-from hub.analytics.alerts import ALERT_TYPE, governing
+from hub.analytics.alerts import ALERT_TYPE
 from hub.analytics.rules import AlertRule
 from hub.catalogue.schemas import Catalogue
 
@@ -81,7 +82,7 @@ def _one(
                 f"'{n.recipient}' is not in partners.yaml",
                 "add the recipient to the register or correct the id",
             )
-        a = governing(agreements, n.agreement, now)
+        a = considered(by_id(agreements).get(n.agreement, []), now)
         if a is None:
             yield _f(
                 r,
@@ -98,13 +99,13 @@ def _one(
                 f"name an agreement whose event_types include {ALERT_TYPE} and whose "
                 f"recipients include {n.recipient}",
             )
-        if a.providers:
+        if a.providers != (HUB_ANALYTICS,):
             yield _f(
                 r,
                 "alert-agreement-has-providers",
-                f"{a.ref} names providers {list(a.providers)}: they could publish "
+                f"{a.ref} names providers {list(a.providers)}: partners could publish "
                 "alerts of their own",
-                "leave providers empty: only the hub raises linkage alerts",
+                f"name providers [{HUB_ANALYTICS}] alone: only the hub raises linkage alerts",
             )
         if a.state(now) is not State.IN_FORCE:
             yield _f(

@@ -4,18 +4,24 @@ Pure: no Kafka, no database, no clock (``now`` is an argument). Default deny: a 
 gets an event only when an approved agreement in force covers the provider, the event
 type and the recipient, its condition holds, and its field plan compiles. Anything that
 goes wrong while deciding withholds, with the reason.
+
+Which version of an agreement governs is ``hub.agreements.lifecycle``'s rule, the one the
+console, ``hub agreements list`` and lint use too; ``governing`` and ``check`` are public
+so the analytics' alert decisions go through the same code as partner events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import bisect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import cel
 
-from hub.agreements.models import Agreement, Status
+from hub.agreements import lifecycle
+from hub.agreements.models import Agreement
 from hub.catalogue.schemas import EventType
 from hub.policy.conditions import Condition, ConditionError, compile_condition
 from hub.policy.decision import Decision, Outcome
@@ -54,14 +60,18 @@ class PolicyEngine:
             except ConditionError as exc:
                 self._compiled.append(_Compiled(a, None, str(exc)))
         self._plans: dict[tuple[str, int, str], RecordPlan | str] = {}
-        self._governing_day: date | None = None
+        # What governs changes only at midnight or at the moment of a last signature: the
+        # choice is cached under (day, signatures passed), not recomputed per event.
+        self._signatures = sorted(t for a in self._agreements if (t := a.signed_at()) is not None)
+        self._governing_key: tuple[date, int] | None = None
         self._candidates: dict[tuple[str, str], list[str]] = {}
         self._governing_cache: list[_Compiled] = []
+        self._governing_ids: dict[str, Agreement | None] = {}
         self._in_force: dict[tuple[str, int], tuple[date, str | None]] = {}
         self._condition_fields: dict[tuple[str, str], frozenset[str] | None] = {}
         self._verdicts: dict[tuple[int, tuple[Any, ...]], bool | str] = {}
         self._routes_cache: dict[
-            tuple[str, str], tuple[date | None, list[tuple[str, list[_Compiled]]]]
+            tuple[str, str], tuple[tuple[date, int] | None, list[tuple[str, list[_Compiled]]]]
         ] = {}
 
     @property
@@ -69,33 +79,39 @@ class PolicyEngine:
         return list(self._agreements)
 
     def _governing(self, now: datetime) -> list[_Compiled]:
-        # Depends only on the date: computed once a day, not per event and recipient.
-        day = now.date()
-        if self._governing_day != day:
-            self._governing_cache = self._compute_governing(day)
-            self._governing_day = day
+        """The version each agreement's decisions name at ``now`` (lifecycle.considered)."""
+        key = (now.date(), bisect.bisect_right(self._signatures, now))
+        if self._governing_key != key:
+            self._governing_cache, self._governing_ids = self._compute_governing(now)
+            self._governing_key = key
         return self._governing_cache
 
-    def _compute_governing(self, today: date) -> list[_Compiled]:
-        """One version per agreement: the newest that has taken effect.
-
-        A draft never governs (v1 stays in force while v2 is under review); an approved,
-        suspended or revoked version governs from its effective date, so suspending an
-        agreement is issuing a suspended version. When no version has taken effect, the
-        newest is returned so the withholding names why.
-        """
+    def _compute_governing(
+        self, now: datetime
+    ) -> tuple[list[_Compiled], dict[str, Agreement | None]]:
         by_id: dict[str, list[_Compiled]] = {}
         for c in self._compiled:  # newest version of each id first
             by_id.setdefault(c.agreement.id, []).append(c)
-        chosen = []
-        for versions in by_id.values():
-            effective = [
-                c
-                for c in versions
-                if c.agreement.status is not Status.DRAFT and c.agreement.effective_from <= today
-            ]
-            chosen.append(effective[0] if effective else versions[0])
-        return chosen
+        chosen, ids = [], {}
+        for agreement_id, versions in by_id.items():
+            agreements = [c.agreement for c in versions]
+            ids[agreement_id] = lifecycle.pick(agreements, now)
+            named = lifecycle.considered(agreements, now)
+            chosen += [c for c in versions if c.agreement is named]
+        return chosen, ids
+
+    def governing(self, agreement_id: str, now: datetime) -> Agreement | None:
+        """The version of ``agreement_id`` that governs at ``now`` (None: none does), by
+        ``hub.agreements.lifecycle``'s rule."""
+        self._governing(now)
+        return self._governing_ids.get(agreement_id)
+
+    def considered(self, agreement_id: str, now: datetime) -> Agreement | None:
+        """The version a decision about ``agreement_id`` names at ``now``: the governing one,
+        else the newest non-draft (whose state says why nothing shares); None if unknown."""
+        return next(
+            (c.agreement for c in self._governing(now) if c.agreement.id == agreement_id), None
+        )
 
     def candidates(self, provider: str, event_type: str) -> list[str]:
         """Recipients named by any agreement (in any state) for this provider and event type."""
@@ -196,10 +212,10 @@ class PolicyEngine:
         """Each candidate recipient with the governing agreements that cover it for this
         provider and event type, in decision order: worked out once a day per stream, so
         deciding an event does not scan every agreement for every recipient."""
-        governing = self._governing(now)  # refreshes the day first
+        governing = self._governing(now)  # refreshes the key first
         key = (provider, event_type)
         hit = self._routes_cache.get(key)
-        if hit is not None and hit[0] == self._governing_day:
+        if hit is not None and hit[0] == self._governing_key:
             return hit[1]
         routes = [
             (
@@ -214,8 +230,66 @@ class PolicyEngine:
             )
             for recipient in self.candidates(provider, event_type)
         ]
-        self._routes_cache[key] = (self._governing_day, routes)
+        self._routes_cache[key] = (self._governing_key, routes)
         return routes
+
+    def check(
+        self,
+        agreement: Agreement,
+        recipient: str,
+        event: Mapping[str, Any],
+        event_type: EventType,
+        provider: str,
+        now: datetime,
+    ) -> RecordPlan | str:
+        """Whether ``agreement`` lets ``provider`` share ``event`` with ``recipient`` at
+        ``now``: its field plan when it does, else why not. The body of ``decide``'s loop:
+        coverage, in force, condition, field plan. It does not choose the version: pass the
+        one ``governing`` (or ``considered``) returns."""
+        if (
+            provider not in agreement.providers
+            or recipient not in agreement.recipients
+            or event_type.slug not in agreement.event_types
+        ):
+            return (
+                f"{agreement.ref} does not cover {event_type.slug} from {provider} for {recipient}"
+            )
+        c = next((c for c in self._compiled if c.agreement == agreement), None)
+        if c is None:  # a version this engine was not built with: compiled on the spot
+            try:
+                c = _Compiled(agreement, compile_condition(agreement.condition), None)
+            except ConditionError as exc:
+                c = _Compiled(agreement, None, str(exc))
+        return self._check(
+            c, lambda: self._inputs(event, event_type, provider), {}, event_type, now
+        )
+
+    def _check(
+        self,
+        c: _Compiled,
+        inputs: Callable[[], _Inputs],
+        held: dict[int, bool | str],
+        event_type: EventType,
+        now: datetime,
+    ) -> RecordPlan | str:
+        a = c.agreement
+        why_not = self._why_not(a, now)
+        if why_not:
+            return why_not
+        if c.condition_error:
+            return f"condition of {a.ref} does not compile: {c.condition_error}"
+        if c.condition is not None:
+            verdict = held.get(id(c))
+            if verdict is None:
+                verdict = held[id(c)] = self._verdict(c, inputs())
+            if verdict is False:
+                return f"condition of {a.ref} is false: {a.condition}"
+            if verdict is not True:
+                return f"condition of {a.ref} could not be evaluated: {verdict}"
+        plan = self.plan(a, event_type)
+        if isinstance(plan, str):
+            return f"field plan of {a.ref} is invalid: {plan}"
+        return plan
 
     def decide(
         self,
@@ -225,7 +299,13 @@ class PolicyEngine:
         now: datetime,
     ) -> list[Decision]:
         event_id = event_type.event_id(event)
-        inputs: _Inputs | None = None
+        memo: list[_Inputs] = []
+
+        def inputs() -> _Inputs:  # built once an event, and only if a condition needs them
+            if not memo:
+                memo.append(self._inputs(event, event_type, provider))
+            return memo[0]
+
         # One agreement may cover several recipients: its condition is evaluated once.
         held: dict[int, bool | str] = {}
         decisions = []
@@ -236,28 +316,9 @@ class PolicyEngine:
             for c in covering:
                 a = c.agreement
                 considered = considered or a
-                why_not = self._why_not(a, now)
-                if why_not:
-                    reasons.append(why_not)
-                    continue
-                if c.condition_error:
-                    reasons.append(f"condition of {a.ref} does not compile: {c.condition_error}")
-                    continue
-                if c.condition is not None:
-                    verdict = held.get(id(c))
-                    if verdict is None:
-                        if inputs is None:
-                            inputs = self._inputs(event, event_type, provider)
-                        verdict = held[id(c)] = self._verdict(c, inputs)
-                    if verdict is False:
-                        reasons.append(f"condition of {a.ref} is false: {a.condition}")
-                        continue
-                    if verdict is not True:
-                        reasons.append(f"condition of {a.ref} could not be evaluated: {verdict}")
-                        continue
-                plan = self.plan(a, event_type)
-                if isinstance(plan, str):
-                    reasons.append(f"field plan of {a.ref} is invalid: {plan}")
+                result = self._check(c, inputs, held, event_type, now)
+                if isinstance(result, str):
+                    reasons.append(result)
                     continue
                 shared = Decision(
                     event_id=event_id,
@@ -268,7 +329,7 @@ class PolicyEngine:
                     reason=f"allowed by {a.ref}",
                     agreement_id=a.id,
                     agreement_version=a.version,
-                    plan=plan,
+                    plan=result,
                 )
                 break
             if shared is None:
