@@ -109,6 +109,28 @@ def _page(items: list[Any], offset: int, limit: int) -> list[Any]:
     return items[start:] if limit < 0 else items[start : start + limit]
 
 
+class TrailingSlashes:
+    """Route ``/config/`` like ``/config``, as Confluent's registry (Jersey) does.
+
+    Starlette would answer a trailing slash with an empty 307 redirect, which clients do not
+    follow for PUT or DELETE and whose empty body they cannot read as an error
+    (``python-schema-registry-client`` asks ``GET /config/`` for the global level). So the
+    path is normalised before routing, for every route and method alike.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope.get("type") == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+            raw = scope.get("raw_path")
+            if isinstance(raw, bytes):  # kept percent-encoded, as it came
+                scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self._app(scope, receive, send)
+
+
 def create_app(store: SchemaStore) -> FastAPI:
     app = FastAPI(
         title="Hub schema registry",
@@ -116,7 +138,9 @@ def create_app(store: SchemaStore) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,
     )
+    app.add_middleware(TrailingSlashes)
     _add_error_handlers(app)
     _add_schema_routes(app, store)
     _add_subject_routes(app, store)
