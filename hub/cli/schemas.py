@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.catalogue import reference
-from hub.catalogue.check import run_check
+from hub.catalogue.check import Finding, run_check
 from hub.config import load_settings, project_root
 
 
@@ -37,6 +37,11 @@ def register(commands: Any) -> None:
     docs = sub.add_parser("docs", help="regenerate docs/partners/catalogue.md from the schemas")
     docs.add_argument("out", nargs="?", type=Path, default=None, help="write here instead")
     docs.set_defaults(handler=handle_docs)
+    generated = sub.add_parser(
+        "standalone",
+        help="regenerate schemas/avro/standalone/: each event type with shared types inlined",
+    )
+    generated.set_defaults(handler=handle_standalone)
 
 
 def handle_check(args: argparse.Namespace) -> int:
@@ -45,6 +50,7 @@ def handle_check(args: argparse.Namespace) -> int:
     else:
         repo, schemas_dir = project_root(), load_settings().schemas_dir
     report = run_check(repo, args.base, schemas_dir)
+    report.findings += standalone_findings(repo, schemas_dir)
     for finding in report.findings:
         print(finding)
     for note in report.notes:
@@ -66,6 +72,35 @@ def handle_check(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def handle_standalone(_args: argparse.Namespace) -> int:
+    from hub.catalogue.schemas import load_catalogue
+    from hub.catalogue.standalone import STANDALONE_DIR, write_standalone
+
+    schemas_dir = load_settings().schemas_dir
+    for path in write_standalone(load_catalogue(schemas_dir), schemas_dir / STANDALONE_DIR):
+        print(path)
+    return 0
+
+
+def standalone_findings(repo: Path, schemas_dir: Path) -> list[Finding]:
+    """What partners copy must be what the hub decodes with: the generated standalone files
+    match the catalogue (a schema changed without regenerating them fails here)."""
+    from hub.catalogue.schemas import load_catalogue
+    from hub.catalogue.standalone import STANDALONE_DIR, drift
+    from hub.errors import ConfigError
+
+    try:
+        catalogue = load_catalogue(schemas_dir)
+    except ConfigError:
+        return []  # run_check has reported why it does not load
+    folder = schemas_dir / STANDALONE_DIR
+    shown = folder.relative_to(repo) if folder.is_relative_to(repo) else folder
+    return [
+        Finding(f"{shown}/{name}", "<file>", f"{problem}: regenerate with `hub schemas standalone`")
+        for name, problem in drift(catalogue, folder)
+    ]
 
 
 def handle_docs(args: argparse.Namespace) -> int:

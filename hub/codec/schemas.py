@@ -11,6 +11,7 @@ from typing import Any
 import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
+from hub.catalogue.expand import full_name
 from hub.catalogue.schemas import EVENT_TYPE_ATTR, Catalogue, EventType
 from hub.catalogue.topics import share_topic
 from hub.errors import HubError, Terminal, UnknownSchema
@@ -51,6 +52,12 @@ class OutputSchema:
     parsed: Any
 
 
+def _by_full_name(catalogue: Catalogue, name: str) -> EventType | None:
+    return next(
+        (e for e in catalogue.event_types.values() if full_name(e.schema, None) == name), None
+    )
+
+
 class SchemaCache:
     def __init__(self, client: SchemaRegistryClient, catalogue: Catalogue) -> None:
         self._client = client
@@ -71,6 +78,10 @@ class SchemaCache:
             raise UnknownSchema(f"schema id {schema_id} is not JSON Avro") from exc
         slug = raw.get(EVENT_TYPE_ATTR) if isinstance(raw, dict) else None
         event_type = self._catalogue.get(slug) if isinstance(slug, str) else None
+        if event_type is None and slug is None and isinstance(raw, dict) and "name" in raw:
+            # Serializers that drop unknown attributes (or a schema typed in by hand) lose
+            # "hub.event_type": the record's full name identifies the event type as well.
+            event_type = _by_full_name(self._catalogue, full_name(raw, None))
         if event_type is None:
             raise UnknownSchema(
                 f"schema id {schema_id} is not a catalogue event type ({slug!r})",
