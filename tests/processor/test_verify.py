@@ -9,10 +9,19 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.identity import PartnerKeyStore, sign
-from hub.identity.signing import BadSignature, SignedRecord, UnknownSigner, Unsigned
+from hub.catalogue import DEADLETTER_TOPIC, EventType
+from hub.identity import Outgoing, PartnerKeyStore, SigningKey, sign, sign_batch
+from hub.identity.signing import (
+    BadSignature,
+    SignedRecord,
+    UnknownSigner,
+    Unsigned,
+    verify,
+)
 from hub.identity.verify_worker import answer, encode
-from hub.processor.verify import Verifier
+from hub.processor.verify import RootVerdicts, Verifier
+from tests.processor.conftest import SIGNERS, county_lines_child
+from tests.processor.conftest import encode as encode_event
 from tests.processor.stubs import FakeMessage
 
 TOPIC = "partner.merseyside-police.safeguarding-concern.v1"
@@ -112,3 +121,111 @@ def test_the_helper_process_is_not_given_the_processors_secrets(
     finally:
         helper.close()
     assert b"a-secret-the-checker-must-not-see" not in environ
+
+
+# -- the batch form ------------------------------------------------------------------------
+
+
+def batch_messages(
+    signer: SigningKey, n: int, first_offset: int = 0, topic: str = TOPIC
+) -> list[FakeMessage]:
+    out = sign_batch(
+        signer,
+        [
+            Outgoing(topic, None, f"event {first_offset + i}".encode(), [("tp", b"1")])
+            for i in range(n)
+        ],
+    )
+    return [
+        FakeMessage(r.topic, 0, first_offset + i, r.value, r.key, r.headers)  # type: ignore[arg-type]
+        for i, r in enumerate(out)
+    ]
+
+
+@pytest.mark.parametrize("helper", [False, True], ids=["thread", "helper-process"])
+def test_each_distinct_root_is_checked_once(tmp_path: Path, helper: bool) -> None:
+    store = PartnerKeyStore(None, tmp_path / "keys")
+    police = store.dev_signing_key("merseyside-police")
+    keys = store.public_keys()
+    # Three batches of 100 spread over many chunks, interleaved with per-record records.
+    msgs: list[Any] = []
+    for b in range(3):
+        msgs += batch_messages(police, 100, first_offset=b * 100)
+        msgs.append(FakeMessage(TOPIC, 0, 999, b"x", None, sign(police, TOPIC, None, b"x")))
+    bent = msgs[150]
+    msgs[150] = FakeMessage(TOPIC, 0, 150, b"bent", None, bent.headers())
+    verifier = Verifier(helper_process=helper)
+    try:
+        verdicts = list(verifier.verdicts(msgs, keys))
+        # 3 roots, 3 per-record signatures, and the root the bent record's path leads to.
+        assert verifier.roots.checked == 3 + 3 + 1
+        again = list(verifier.verdicts(msgs[:100], keys))
+        assert verifier.roots.checked == 7, "a root seen before is not checked again"
+    finally:
+        verifier.close()
+    assert isinstance(verdicts[150], BadSignature)
+    assert [v for i, v in enumerate(verdicts) if i != 150] == ["merseyside-police"] * 302
+    assert again == ["merseyside-police"] * 100
+
+
+def test_a_bad_root_fails_its_whole_batch_and_is_remembered(tmp_path: Path) -> None:
+    store = PartnerKeyStore(None, tmp_path / "keys")
+    store.dev_signing_key("merseyside-police")
+    impostor = PartnerKeyStore(None, tmp_path / "other").dev_signing_key("merseyside-police")
+    verifier = Verifier()
+    try:
+        verdicts = list(verifier.verdicts(batch_messages(impostor, 130), store.public_keys()))
+        assert verifier.roots.checked == 1
+    finally:
+        verifier.close()
+    assert all(isinstance(v, BadSignature) for v in verdicts)
+    assert "batch signature" in str(verdicts[0])
+
+
+def test_remembered_roots_are_bounded() -> None:
+    roots = RootVerdicts(kept=3)
+    for i in range(10):
+        roots.put((b"p", bytes([i]), b"m"), True)
+    assert len(roots) == 3
+    assert roots.get((b"p", bytes([0]), b"m")) is None
+    assert roots.get((b"p", bytes([9]), b"m")) is True
+    assert roots.get((b"q", bytes([9]), b"m")) is None, "another key is another entry"
+
+
+def test_the_processor_refuses_another_partners_batch_and_keeps_dead_letters_verifiable(
+    setup: Any, concern_type: EventType, tmp_path: Path
+) -> None:
+    """A council's validly signed batch on the police topic is a partner mismatch; a bent
+    record is a bad signature; a good batch is shared. Each dead letter keeps the record's
+    headers, so it still proves (or disproves) its origin on its own."""
+    processor, _consumer, producer, _audit, schema_id = setup
+    value = encode_event(schema_id, concern_type, county_lines_child())
+    good = batch_of(SIGNERS["merseyside-police"], [value], partition=0)
+    council = batch_of(SIGNERS["sefton-mbc"], [value, value], partition=1)
+    bent = batch_of(SIGNERS["merseyside-police"], [value, value], partition=2)
+    bent[1] = FakeMessage(TOPIC, 2, 1, value + b"x", None, bent[1].headers())
+    processor.process_batch([*good, *council, *bent])  # type: ignore[arg-type]
+
+    dead = producer.on(DEADLETTER_TOPIC)
+    assert [d["headers"]["hub.dlq.reason_code"] for d in dead] == [
+        b"partner-mismatch",
+        b"partner-mismatch",
+        b"bad-signature",
+    ]
+    keys = PartnerKeyStore(None, tmp_path / "partner-keys").public_keys()  # the setup's
+    for d, expect in zip(dead, ("sefton-mbc", "sefton-mbc", None), strict=True):
+        own = [(k, v) for k, v in d["headers"].items() if not k.startswith("hub.dlq.")]
+        if expect is None:
+            with pytest.raises(BadSignature):
+                verify(own, TOPIC, None, d["value"], keys)
+        else:
+            assert verify(own, TOPIC, None, d["value"], keys) == expect
+    assert any(p["topic"].startswith("share.") for p in producer.produced)
+
+
+def batch_of(signer: SigningKey, values: list[bytes], partition: int) -> list[FakeMessage]:
+    out = sign_batch(signer, [Outgoing(TOPIC, None, v) for v in values])
+    return [
+        FakeMessage(TOPIC, partition, i, r.value, None, r.headers)  # type: ignore[arg-type]
+        for i, r in enumerate(out)
+    ]
