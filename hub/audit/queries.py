@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    and_,
     false,
     func,
     or_,
@@ -62,6 +63,24 @@ class Scope:
         return self.partner is None
 
     def decisions(self) -> ColumnElement[bool]:
+        """Decisions the reader may see one by one (listed, searched, exported). A partner
+        admin sees every decision on what their organisation provided, but of the rest only
+        what was *shared* with a recipient they operate: a decision withheld from their
+        recipient concerns a record they were not entitled to (issue 15, item 4), so it is
+        only ever counted (:meth:`counted`), never listed or found by person."""
+        if self.partner is None:
+            return true()
+        return or_(
+            decisions.c.provider == self.partner,
+            and_(
+                decisions.c.recipient.in_(sorted(self.recipients)),
+                decisions.c.outcome == "shared",
+            ),
+        )
+
+    def counted(self) -> ColumnElement[bool]:
+        """Decisions the reader may see in aggregate only: every decision in their flows,
+        including those withheld from a recipient they operate."""
         if self.partner is None:
             return true()
         return or_(

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from urllib.parse import quote
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI
 
 from hub.console import (
+    problems,
     routes_agreements,
     routes_core,
     routes_data,
     routes_insight,
     routes_people,
 )
+from hub.console.params import check_request
+from hub.console.problems import SECURITY_HEADERS
 from hub.console.state import ConsoleConfig, ConsoleState
-from hub.console.web import LoginRequired, render
-from hub.errors import HubError
 
-# Pages show personal data: nothing is cached, framed, or fetched from elsewhere. Inline
-# styles are allowed (the pages carry their CSS); no scripts at all.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' "
-    "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+__all__ = ["SECURITY_HEADERS", "create_app"]
 
 
 def create_app(config: ConsoleConfig, state: ConsoleState | None = None) -> FastAPI:
@@ -41,40 +28,13 @@ def create_app(config: ConsoleConfig, state: ConsoleState | None = None) -> Fast
         openapi_url=None,  # served behind login by routes_data.openapi
         docs_url=None,
         redoc_url=None,
+        # The one validation layer, before every route: unknown, repeated, over-long or
+        # control-character parameters are a 400 (hub.console.params).
+        dependencies=[Depends(check_request)],
     )
     app.state.console = state or ConsoleState.open(config)
 
-    @app.exception_handler(LoginRequired)
-    async def to_login(_request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/login?next={quote(exc.next_url, safe='/')}", status_code=303)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/"):
-            from fastapi.exception_handlers import http_exception_handler
-
-            return await http_exception_handler(request, exc)
-        return render(
-            request, "error.html", status_code=exc.status_code, status=exc.status_code,
-            detail=exc.detail,
-        )  # fmt: skip
-
-    @app.exception_handler(HubError)
-    async def hub_error(request: Request, exc: HubError) -> Response:
-        # E.g. an agreement file that does not load: say which, do not show a stack trace.
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(exc)}, status_code=500)
-        return render(request, "error.html", status_code=500, status=500, detail=str(exc))
-
-    @app.middleware("http")
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    problems.install(app)
     for router in (
         routes_core.router,
         routes_agreements.router,

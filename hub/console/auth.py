@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,11 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from hub.audit.queries import Scope
 from hub.audit.tables import console_sessions, console_users
+from hub.console import passwords
+from hub.console.lockout import LockedOut, Lockout, LockoutPolicy
 from hub.errors import ConfigError
+
+__all__ = ["LockedOut", "LockoutPolicy"]
 
 
 class Role(StrEnum):
@@ -71,7 +74,9 @@ class Authenticator(Protocol):
     """Turns a login into a Principal. Local accounts now; OIDC later (an implementation that
     maps the ID token's claims to name, role and organisation)."""
 
-    def authenticate(self, name: str, password: str) -> Principal | None: ...
+    def authenticate(
+        self, name: str, password: str, address: str | None = None
+    ) -> Principal | None: ...
 
     def principal(self, user_id: str) -> Principal | None: ...
 
@@ -79,7 +84,6 @@ class Authenticator(Protocol):
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the user does not exist, so a wrong name costs the same time.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
-MIN_PASSWORD = 12
 
 
 def _now() -> datetime:
@@ -87,29 +91,19 @@ def _now() -> datetime:
 
 
 class LocalAuthenticator:
-    """Accounts in the ``console_users`` table."""
+    """Accounts in the ``console_users`` table. Failed sign-ins are counted per account and
+    per client address in the database (``hub.console.lockout``), shared by every console
+    process; a locked account or address raises :class:`LockedOut`."""
 
-    # Password guessing: after this many failures for one name within the window, further
-    # attempts are refused without checking the password until the window has passed.
-    MAX_FAILURES = 5
-    WINDOW = timedelta(minutes=10)
-
-    def __init__(self, engine: Engine, operated: dict[str, frozenset[str]] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        operated: dict[str, frozenset[str]] | None = None,
+        policy: LockoutPolicy | None = None,
+    ) -> None:
         self._engine = engine
         self._operated = operated or {}
-        self._failures: dict[str, list[datetime]] = {}
-        self._lock = threading.Lock()
-
-    def _locked_out(self, name: str) -> bool:
-        cutoff = _now() - self.WINDOW
-        with self._lock:
-            recent = [t for t in self._failures.get(name, []) if t > cutoff]
-            self._failures[name] = recent
-            return len(recent) >= self.MAX_FAILURES
-
-    def _failed(self, name: str) -> None:
-        with self._lock:
-            self._failures.setdefault(name, []).append(_now())
+        self.lockout = Lockout(engine, policy)
 
     def _principal(self, row: dict[str, object]) -> Principal:
         partner = row["partner"] if isinstance(row["partner"], str) else None
@@ -121,22 +115,24 @@ class LocalAuthenticator:
             operated=self._operated.get(partner or "", frozenset()),
         )
 
-    def authenticate(self, name: str, password: str) -> Principal | None:
-        if self._locked_out(name):
-            return None
+    def authenticate(
+        self, name: str, password: str, address: str | None = None
+    ) -> Principal | None:
+        """The principal, or None for a wrong name or password. Raises :class:`LockedOut`
+        (without checking the password) after too many recent failures."""
+        self.lockout.check(name, address)
         with self._engine.connect() as conn:
             row = conn.execute(select(console_users).where(console_users.c.name == name)).first()
         stored = row._mapping["password_hash"] if row is not None else _DUMMY_HASH
         try:
             _HASHER.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            self._failed(name)
+            self.lockout.failed(name, address)
             return None
         if row is None or row._mapping["disabled"]:
-            self._failed(name)
+            self.lockout.failed(name, address)
             return None
-        with self._lock:
-            self._failures.pop(name, None)
+        self.lockout.succeeded(name)
         if _HASHER.check_needs_rehash(stored):
             with self._engine.begin() as conn:
                 conn.execute(
@@ -164,8 +160,7 @@ def add_user(
         raise ConfigError("a partner admin needs --partner (their organisation's id)")
     if role is not Role.PARTNER_ADMIN and partner:
         raise ConfigError("--partner applies to partner admins only")
-    if len(password) < MIN_PASSWORD:
-        raise ConfigError(f"password must have at least {MIN_PASSWORD} characters")
+    passwords.check(password, name)
     values = {
         "name": name,
         "role": role.value,

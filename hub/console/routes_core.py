@@ -11,26 +11,25 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.audit import queries
-from hub.console.auth import Principal, tokens_match
+from hub.console.auth import LockedOut, Principal, tokens_match
 from hub.console.charts import daily_bars, hbars
+from hub.console.params import PageNumber, text
+from hub.console.problems import cookies_secure
 from hub.console.web import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
-    Filters,
+    DecisionFilters,
+    Days,
+    Period,
     User,
     console,
     csrf_checked,
     need,
-    parse_day,
     render,
 )
+from hub.console.withheld import withheld_from_operated
 
 router = APIRouter()
-
-
-def _secure(request: Request) -> bool:
-    configured = console(request).config.secure_cookies
-    return request.url.scheme == "https" if configured is None else configured
 
 
 def _safe_next(target: str | None) -> str:
@@ -40,20 +39,36 @@ def _safe_next(target: str | None) -> str:
     return "/activity"
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/activity", failed: bool = False) -> Response:
+def _login_page(
+    request: Request, next_url: str, status_code: int = 200, **context: Any
+) -> Response:
     token = secrets.token_urlsafe(32)
     response = render(
-        request, "login.html", login_csrf=token, next_url=_safe_next(next), failed=failed
-    )
+        request, "login.html", status_code, login_csrf=token, next_url=_safe_next(next_url),
+        **context,
+    )  # fmt: skip
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=cookies_secure(request),
         max_age=1800,
     )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/activity", failed: bool = False) -> Response:
+    return _login_page(request, next, failed=failed)
+
+
+def _locked_page(request: Request, next_url: str, locked: LockedOut) -> Response:
+    """Said plainly, with the time to retry, so a locked-out officer is not left guessing
+    whether they mistyped. The same answer whether or not the account exists."""
+    retry = locked.retry_at.astimezone(UTC).strftime("%H:%M:%S UTC")
+    response = _login_page(request, next_url, 429, locked=locked.what, retry_at=retry)
+    response.headers["Retry-After"] = str(locked.seconds(datetime.now(UTC)))
     return response
 
 
@@ -69,7 +84,14 @@ def login(
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise HTTPException(403, "missing or wrong CSRF token: reload the login page")
     st = console(request)
-    principal = st.auth.authenticate(username.strip(), password)
+    address = request.client.host if request.client else None
+    name = username.strip()
+    try:
+        principal = st.auth.authenticate(name, password, address)
+        if principal is None:
+            st.auth.lockout.check(name, address)  # this failure may be the one that locks
+    except LockedOut as locked:
+        return _locked_page(request, next, locked)
     if principal is None:
         return RedirectResponse("/login?failed=1", status_code=303)
     session_id, _session = st.sessions.create(principal.user_id)
@@ -79,7 +101,7 @@ def login(
         session_id,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=cookies_secure(request),
         max_age=8 * 3600,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
@@ -101,25 +123,24 @@ def home(_principal: User) -> Response:
     return RedirectResponse("/activity", status_code=303)
 
 
-def _period(request: Request) -> tuple[date | None, date | None]:
-    q = request.query_params
-    end = parse_day(q.get("to"))
-    start = parse_day(q.get("from"))
-    if start is None and end is None and "from" not in q:
+def _default_period(days: Period) -> tuple[date | None, date | None]:
+    """The last 30 days unless a period was asked for (``?from=`` alone: all time)."""
+    if not days.given:
         end = datetime.now(UTC).date()
-        start = end - timedelta(days=29)
-    return start, end
+        return end - timedelta(days=29), end
+    return days.start, days.end
 
 
 @router.get("/activity", response_class=HTMLResponse)
 def activity_page(
-    request: Request, principal: Annotated[Principal, Depends(need("view"))]
+    request: Request, principal: Annotated[Principal, Depends(need("view"))], period: Days
 ) -> Response:
-    start, end = _period(request)
+    start, end = _default_period(period)
     since, until = queries.day_bounds(start, end)
     scope = principal.scope
     with console(request).store.engine.connect() as conn:
         rows = queries.activity(conn, scope, since, until)
+        withheld = withheld_from_operated(conn, scope, since, until)
         attention = queries.attention(conn, scope, since, until)
         recent_dead = queries.list_dead_letters(conn, scope, since, until, limit=10)
         failed = queries.list_receipts(conn, scope, "failed", since, until, limit=10)
@@ -156,14 +177,17 @@ def activity_page(
         attention=attention,
         recent_dead=recent_dead,
         failed=failed,
+        withheld=withheld,
     )
 
 
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions_page(
-    request: Request, principal: Annotated[Principal, Depends(need("view"))], page: int = 1
+    request: Request,
+    principal: Annotated[Principal, Depends(need("view"))],
+    filters: DecisionFilters,
+    page: PageNumber = 1,
 ) -> Response:
-    filters = Filters.from_request(request)
     st = console(request)
     scope = principal.scope
     with st.store.engine.connect() as conn:
@@ -189,6 +213,7 @@ def decisions_page(
 def decision_page(
     request: Request, decision_id: str, principal: Annotated[Principal, Depends(need("view"))]
 ) -> Response:
+    decision_id = text("decision_id", decision_id, 64)
     st = console(request)
     with st.store.engine.connect() as conn:
         detail = queries.decision_detail(conn, principal.scope, decision_id)

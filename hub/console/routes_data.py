@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -14,7 +14,9 @@ from hub.audit import queries
 from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
 from hub.console.routes_agreements import governing, grouped
-from hub.console.web import Filters, console, need, parse_day
+from hub.console.params import PageNumber, identifier
+from hub.console.web import DecisionFilters, Days, console, need
+from hub.console.withheld import withheld_from_operated
 
 csv_router = APIRouter(prefix="/export")
 api = APIRouter(prefix="/api", tags=["audit"])
@@ -62,9 +64,8 @@ ACTION_COLUMNS = ("action_id", "at", "user_name", "role", "partner", "agreement_
                   "action", "reason", "file", "result_version")  # fmt: skip
 
 
-def _bounds(request: Request) -> tuple[str | None, str | None]:
-    q = request.query_params
-    return queries.day_bounds(parse_day(q.get("from")), parse_day(q.get("to")))
+WITHHELD_COLUMNS = ("recipient", "provider", "withheld")
+DecisionId = Annotated[str, Path(max_length=64)]
 
 
 def _agreement_rows(request: Request, principal: Principal) -> list[dict[str, Any]]:
@@ -80,7 +81,7 @@ def _agreement_rows(request: Request, principal: Principal) -> list[dict[str, An
                     "version": a.version,
                     "status": a.status.value,
                     "state": a.state(now).value,
-                    "governs_today": a.version == current.version,
+                    "governs_today": current is not None and a.version == current.version,
                     "title": a.title,
                     "providers": list(a.providers),
                     "recipients": list(a.recipients),
@@ -101,9 +102,8 @@ def _agreement_rows(request: Request, principal: Principal) -> list[dict[str, An
 
 
 @csv_router.get("/decisions.csv")
-def decisions_csv(request: Request, principal: Viewer) -> Response:
+def decisions_csv(request: Request, principal: Viewer, filters: DecisionFilters) -> Response:
     st = console(request)
-    filters = Filters.from_request(request)
     with st.store.engine.connect() as conn:
         rows = list(queries.iter_decisions(conn, principal.scope, filters.decision_filter()))
     st.consult(principal, "export-decisions-csv", filters.as_target(), len(rows))
@@ -111,22 +111,31 @@ def decisions_csv(request: Request, principal: Viewer) -> Response:
 
 
 @csv_router.get("/activity.csv")
-def activity_csv(request: Request, principal: Viewer) -> Response:
+def activity_csv(request: Request, principal: Viewer, period: Days) -> Response:
     with console(request).store.engine.connect() as conn:
-        rows = queries.activity(conn, principal.scope, *_bounds(request))
+        rows = queries.activity(conn, principal.scope, *period.bounds())
     return csv_response("activity.csv", ACTIVITY_COLUMNS, [r.__dict__ for r in rows])
 
 
-@csv_router.get("/dead-letters.csv")
-def dead_letters_csv(request: Request, principal: Viewer) -> Response:
+@csv_router.get("/withheld-summary.csv")
+def withheld_csv(request: Request, principal: Viewer, period: Days) -> Response:
+    """A partner admin's counts of decisions withheld from recipients they operate
+    (``hub.console.withheld``); empty cells are suppressed counts."""
     with console(request).store.engine.connect() as conn:
-        rows = queries.list_dead_letters(conn, principal.scope, *_bounds(request))
+        summary = withheld_from_operated(conn, principal.scope, *period.bounds())
+    return csv_response("withheld-summary.csv", WITHHELD_COLUMNS, summary.rows())
+
+
+@csv_router.get("/dead-letters.csv")
+def dead_letters_csv(request: Request, principal: Viewer, period: Days) -> Response:
+    with console(request).store.engine.connect() as conn:
+        rows = queries.list_dead_letters(conn, principal.scope, *period.bounds())
     return csv_response("dead-letters.csv", DEAD_LETTER_COLUMNS, rows)
 
 
 @csv_router.get("/receipts.csv")
-def receipts_csv(request: Request, principal: Viewer) -> Response:
-    since, until = _bounds(request)
+def receipts_csv(request: Request, principal: Viewer, period: Days) -> Response:
+    since, until = period.bounds()
     with console(request).store.engine.connect() as conn:
         rows = queries.list_receipts(conn, principal.scope, None, since, until)
     return csv_response("receipts.csv", RECEIPT_COLUMNS, rows)
@@ -211,13 +220,14 @@ def me(principal: Viewer) -> Me:
 def api_decisions(
     request: Request,
     principal: Viewer,
-    page: Annotated[int, Query(ge=1)] = 1,
+    filters: DecisionFilters,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
 ) -> DecisionPage:
     """Decisions, newest first. Filters as query parameters: ``from``, ``to`` (days),
-    ``event_id``, ``event_type``, ``provider``, ``recipient``, ``agreement``, ``outcome``."""
+    ``event_id``, ``event_type``, ``provider``, ``recipient``, ``agreement``, ``outcome``.
+    A filter that cannot be parsed is refused (400, problem+json), never ignored."""
     st = console(request)
-    filters = Filters.from_request(request)
     with st.store.engine.connect() as conn:
         result = queries.find_decisions(
             conn, principal.scope, filters.decision_filter(), page, page_size
@@ -232,7 +242,9 @@ def api_decisions(
 
 
 @api.get("/decisions/{decision_id}")
-def api_decision(request: Request, decision_id: str, principal: Viewer) -> DecisionDetail:
+def api_decision(
+    request: Request, decision_id: DecisionId, principal: Viewer
+) -> DecisionDetail:
     st = console(request)
     with st.store.engine.connect() as conn:
         detail = queries.decision_detail(conn, principal.scope, decision_id)
@@ -248,23 +260,35 @@ def api_decision(request: Request, decision_id: str, principal: Viewer) -> Decis
 
 
 @api.get("/activity")
-def api_activity(request: Request, principal: Viewer) -> list[dict[str, Any]]:
-    """Decisions per day by agreement, provider, recipient and outcome (``from``/``to``)."""
+def api_activity(request: Request, principal: Viewer, period: Days) -> list[dict[str, Any]]:
+    """Decisions per day by agreement, provider, recipient and outcome (``from``/``to``).
+    For a partner admin, decisions withheld from a recipient they operate about another
+    partner's records are not here: see ``/api/withheld-summary``."""
     with console(request).store.engine.connect() as conn:
-        return [r.__dict__ for r in queries.activity(conn, principal.scope, *_bounds(request))]
+        return [r.__dict__ for r in queries.activity(conn, principal.scope, *period.bounds())]
+
+
+@api.get("/withheld-summary")
+def api_withheld(request: Request, principal: Viewer, period: Days) -> list[dict[str, Any]]:
+    """A partner admin's counts of decisions withheld from the recipients they operate, by
+    recipient and provider; ``withheld`` null where the count is suppressed (1 to 4, or
+    derivable from the totals). Empty for an IG officer, who sees those decisions anyway."""
+    with console(request).store.engine.connect() as conn:
+        return withheld_from_operated(conn, principal.scope, *period.bounds()).rows()
 
 
 @api.get("/dead-letters")
-def api_dead_letters(request: Request, principal: Viewer) -> list[dict[str, Any]]:
+def api_dead_letters(request: Request, principal: Viewer, period: Days) -> list[dict[str, Any]]:
     with console(request).store.engine.connect() as conn:
-        return queries.list_dead_letters(conn, principal.scope, *_bounds(request), limit=1000)
+        return queries.list_dead_letters(conn, principal.scope, *period.bounds(), limit=1000)
 
 
 @api.get("/receipts")
 def api_receipts(
-    request: Request, principal: Viewer, status: str | None = None
+    request: Request, principal: Viewer, period: Days, status: str | None = None
 ) -> list[dict[str, Any]]:
-    since, until = _bounds(request)
+    status = identifier("status", status) or None
+    since, until = period.bounds()
     with console(request).store.engine.connect() as conn:
         return queries.list_receipts(conn, principal.scope, status, since, until, limit=1000)
 

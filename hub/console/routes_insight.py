@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from hub.analytics.config import AnalyticsConfig
 from hub.audit import queries
 from hub.console.auth import Principal
+from hub.console.params import PageNumber
 from hub.console.web import console, need, render
 
 router = APIRouter()
@@ -44,7 +45,7 @@ def _feed(folder: Path, limit: int = 6) -> list[dict[str, Any]]:
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(
-    request: Request, principal: Annotated[Principal, Depends(need("view"))], page: int = 1
+    request: Request, principal: Annotated[Principal, Depends(need("view"))], page: PageNumber = 1
 ) -> Response:
     st = console(request)
     flt = queries.DecisionFilter(event_type=ALERT_TYPE)

@@ -15,7 +15,9 @@ from hub.audit.tables import consultations
 from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
 from hub.console.state import ConsoleState
-from hub.console.web import console, csrf_checked, need, parse_day, render
+from hub.console import params
+from hub.console.params import ParamError
+from hub.console.web import Days, console, csrf_checked, need, render
 from hub.console.whatif import run_whatif
 from hub.errors import HubError
 from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
@@ -84,7 +86,10 @@ def subject_report(
 ) -> Response:
     # A POST, so the identifiers never appear in a URL, browser history or an access log.
     st = console(request)
-    dob: date | None = parse_day(date_of_birth)
+    try:
+        dob: date | None = params.day("date_of_birth", date_of_birth)
+    except ParamError:
+        dob = None
     entered = {
         "given_name": given_name.strip(),
         "family_name": family_name.strip(),
@@ -151,6 +156,7 @@ def subject_report_csv(
 ) -> Response:
     """The report as CSV, re-run from the tokens its consultation logged (so the identifiers
     never travel in a URL); only the officer who made the report can download it."""
+    consultation_id = params.text("consultation_id", consultation_id, 36)
     st = console(request)
     with st.store.engine.connect() as conn:
         row = conn.execute(
@@ -175,14 +181,15 @@ def subject_report_csv(
 def whatif_page(
     request: Request,
     principal: Annotated[Principal, Depends(need("what-if"))],
+    period: Days,
     agreement: str = "",
 ) -> Response:
+    agreement = params.text("agreement", agreement, 120)
     st = console(request)
     everything = st.agreements()
     drafts = [a for a in everything if a.status.value == "draft"]
     source = st.event_source()
-    q = request.query_params
-    start, end = parse_day(q.get("from")), parse_day(q.get("to"))
+    start, end = period.start, period.end
     result = None
     error = None
     chosen = next((a for a in drafts if a.ref == agreement), None)

@@ -19,6 +19,7 @@ from hub.audit.store import AuditStore
 from hub.catalogue.schemas import Catalogue, load_catalogue
 from hub.config import Settings
 from hub.console.auth import LocalAuthenticator, Principal, SessionStore
+from hub.console.lockout import LockoutPolicy
 from hub.console.whatif import EventSource, KafkaEventSource
 from hub.identity.keys import SigningKey
 from hub.privacy.keys import LocalKeyProvider
@@ -33,6 +34,7 @@ class ConsoleConfig:
     signer: SigningKey | None = None  # signs checkpoints after consultation/action records
     secure_cookies: bool | None = None  # None: Secure whenever the request came over https
     event_source: EventSource | None = None  # replaces the broker reader (tests)
+    lockout: LockoutPolicy | None = None  # None: LockoutPolicy's defaults
 
 
 def _agreement_files(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -67,7 +69,7 @@ class ConsoleState:
             store=store,
             catalogue=load_catalogue(settings.schemas_dir),
             partnership=partnership,
-            auth=LocalAuthenticator(store.engine, operated),
+            auth=LocalAuthenticator(store.engine, operated, config.lockout),
             sessions=SessionStore(store.engine),
             keys=LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys),
         )

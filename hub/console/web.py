@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hub.audit.queries import DecisionFilter, day_bounds
+from hub.console import params
 from hub.console.auth import Principal, tokens_match
 from hub.console.state import ConsoleState
 
@@ -116,13 +117,29 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     )
 
 
-def parse_day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        return None
+FromDay = Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD")]
+ToDay = Annotated[str | None, Query(description="last day (inclusive), YYYY-MM-DD")]
+
+
+@dataclass(frozen=True)
+class Period:
+    """A ``from``/``to`` pair of days, validated (``hub.console.params.day``)."""
+
+    start: date | None = None
+    end: date | None = None
+    given: bool = False  # whether either parameter was in the query at all
+
+    def bounds(self) -> tuple[str | None, str | None]:
+        return day_bounds(self.start, self.end)
+
+
+def period_param(from_: FromDay = None, to: ToDay = None) -> Period:
+    start, end = params.day("from", from_), params.day("to", to)
+    params.period(start, end)
+    return Period(start, end, from_ is not None or to is not None)
+
+
+Days = Annotated[Period, Depends(period_param)]
 
 
 @dataclass(frozen=True)
@@ -137,16 +154,6 @@ class Filters:
     recipient: str = ""
     agreement: str = ""
     outcome: str = ""
-
-    @classmethod
-    def from_request(cls, request: Request) -> Filters:
-        q = request.query_params
-        return cls(
-            parse_day(q.get("from")),
-            parse_day(q.get("to")),
-            *(q.get(k, "").strip() for k in ("event_id", "event_type", "provider")),
-            *(q.get(k, "").strip() for k in ("recipient", "agreement", "outcome")),
-        )
 
     def decision_filter(self) -> DecisionFilter:
         since, until = day_bounds(self.start, self.end)
@@ -190,3 +197,32 @@ class Filters:
             "agreement": self.agreement,
             "outcome": self.outcome,
         }
+
+
+Id = Annotated[str | None, Query(max_length=params.MAX_VALUE)]
+
+
+def filters_param(
+    period: Days,
+    event_id: Annotated[str | None, Query(description="exact event id")] = None,
+    event_type: Id = None,
+    provider: Id = None,
+    recipient: Id = None,
+    agreement: Id = None,
+    outcome: Annotated[str | None, Query(description="shared or withheld")] = None,
+) -> Filters:
+    """The decision filters of the explorer, its CSV and the API, each validated: a filter
+    that cannot be parsed is refused, never dropped (an export wider than asked)."""
+    return Filters(
+        period.start,
+        period.end,
+        params.text("event_id", event_id, 64),
+        params.identifier("event_type", event_type),
+        params.identifier("provider", provider),
+        params.identifier("recipient", recipient),
+        params.identifier("agreement", agreement),
+        params.identifier("outcome", outcome),
+    )
+
+
+DecisionFilters = Annotated[Filters, Depends(filters_param)]
