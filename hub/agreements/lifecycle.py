@@ -93,11 +93,11 @@ def flows(a: Agreement | None, now: datetime) -> set[Flow]:
 
 
 def describe(flow_set: Iterable[Flow]) -> str:
-    """Flows grouped readably: ``merseyside-police -> wirral-mash: missing-episode``."""
+    """Flows grouped readably: ``merseyside-police → wirral-mash: missing-episode``."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for p, r, e in sorted(flow_set):
         grouped.setdefault((p, r), []).append(e)
-    return "; ".join(f"{p} -> {r}: {', '.join(es)}" for (p, r), es in grouped.items())
+    return "; ".join(f"{p} → {r}: {', '.join(es)}" for (p, r), es in grouped.items())
 
 
 def state_label(a: Agreement, now: datetime) -> str:

@@ -78,15 +78,30 @@ def handle_lint(args: argparse.Namespace) -> int:
     return 1 if errors or (args.strict and warnings) else 0
 
 
+def list_lines(agreements: Sequence[Agreement], now: datetime) -> list[str]:
+    """The register today: every version with its state; ``governs`` marks the version the
+    engine applies (hub.agreements.lifecycle, the rule the console and lint use too)."""
+    from hub.agreements import lifecycle
+
+    lines = []
+    for agreement_id, versions in lifecycle.by_id(agreements).items():
+        gov = lifecycle.pick(versions, now)
+        for a in versions:
+            mark = "governs" if gov is not None and a.version == gov.version else "-"
+            window = f"{a.effective_from}..{a.effective_to or ''}"
+            lines.append(
+                f"{a.ref:<34} {mark:<8} {lifecycle.state_label(a, now):<18} {window:<24} "
+                f"review {a.review_date}  {', '.join(a.providers)} -> {', '.join(a.recipients)}"
+            )
+        if gov is None:
+            lines.append(f"{agreement_id:<34} nothing governs today: nothing is shared under it")
+    return lines
+
+
 def handle_list(args: argparse.Namespace) -> int:
     agreements, _ = _agreements()
-    now = _now(args.now)
-    for a in sorted(agreements, key=lambda x: (x.id, x.version)):
-        window = f"{a.effective_from}..{a.effective_to or ''}"
-        print(
-            f"{a.ref:<34} {a.state(now).value:<10} {window:<24} review {a.review_date}  "
-            f"{', '.join(a.providers)} -> {', '.join(a.recipients)}"
-        )
+    for line in list_lines(agreements, _now(args.now)):
+        print(line)
     return 0
 
 

@@ -8,8 +8,14 @@ the running processor reloads between batches. The console
   governed a decision, so no decision ever relied on the earlier text;
 - records a **sign-off** for the signing partner in the same way;
 - **suspends** by issuing a new version (a copy of the governing one with ``status:
-  suspended``, ``effective_from`` today, ``supersedes`` and a change note): the lifecycle the
-  engine already enforces, and the version decisions made before stay readable.
+  suspended``, ``effective_from`` today, ``supersedes``, a change note, and no approval: a
+  suspended version inherits no sign-off), after the officer has confirmed what stops and
+  given a reason.
+
+Every action first works out what governs before and after it (``hub.agreements.lifecycle``,
+the engine's own rule) and says so in its message. One that would change the governing
+version and stop a flow (provider, recipient, event type) refuses unless the officer has
+confirmed, and its refusal names each flow that would stop.
 
 Each action is also a row of ``agreement_actions`` in the hash-chained audit: who, when,
 why, which file. Files are written atomically (temporary file, then rename) and checked by
@@ -22,6 +28,7 @@ import difflib
 import os
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from hub.agreements import lifecycle
 from hub.agreements.loader import load_agreement
 from hub.agreements.models import Agreement, State, Status
 from hub.console.auth import Principal, Role
@@ -105,7 +113,42 @@ def _signature(principal: Principal, now: datetime) -> dict[str, Any]:
     return {"by": f"{principal.name} ({role}, via the hub console)", "at": now}
 
 
-def approve(folder: Path, principal: Principal, a: Agreement, reason: str) -> ActionResult:
+def _guard(
+    versions: Sequence[Agreement], changed: Agreement, now: datetime, confirmed: bool
+) -> lifecycle.Change:
+    """What governs before and after ``changed`` replaces (or joins) its version; refuses
+    an unconfirmed action that would stop a flow, naming every flow it would stop."""
+    after = [v for v in versions if v.version != changed.version] + [changed]
+    change = lifecycle.change(versions, after, changed.id, now)
+    if change.changes_governing and change.stopped and not confirmed:
+        raise ActionRefused(
+            f"not done: {change.summary()} Confirm to go ahead, or issue a version that "
+            "keeps these flows."
+        )
+    return change
+
+
+def _validated(data: dict[str, Any]) -> Agreement:
+    return Agreement.model_validate(data)
+
+
+def _pending(a: Agreement, change: lifecycle.Change, now: datetime) -> str:
+    """What the action's version still waits for, when it does not govern."""
+    if change.after is not None and change.after.version == a.version:
+        return ""
+    why = a.not_in_force_reason(now)
+    gov = change.after.ref if change.after is not None else "nothing"
+    return f" {a.ref} is not in force ({why}); {gov} governs until it is." if why else ""
+
+
+def approve(
+    folder: Path,
+    principal: Principal,
+    versions: Sequence[Agreement],
+    a: Agreement,
+    reason: str,
+    confirmed: bool = False,
+) -> ActionResult:
     """Record the DPO review of a draft and approve it."""
     if not principal.can("approve"):
         raise ActionRefused("only an IG officer can approve an agreement")
@@ -119,18 +162,24 @@ def approve(folder: Path, principal: Principal, a: Agreement, reason: str) -> Ac
     approval = dict(data.get("approval") or {})
     approval["dpo_review"] = _signature(principal, now)
     data["approval"] = approval
+    change = _guard(versions, _validated(data), now, confirmed)
     _write(path, data, _leading_comments(text))
-    signed = bool(approval.get("sign_off"))
-    note = "" if signed else " It shares only once a party has signed it off."
     return ActionResult(
         _row(principal, a, "approve", reason, path, a.version),
         path,
-        f"{a.ref} approved (DPO review recorded).{note}",
+        f"{a.ref} approved (DPO review recorded). {change.summary()}"
+        + _pending(_validated(data), change, now),
     )
 
 
 def sign_off(
-    folder: Path, principal: Principal, a: Agreement, reason: str, is_party: bool
+    folder: Path,
+    principal: Principal,
+    versions: Sequence[Agreement],
+    a: Agreement,
+    reason: str,
+    is_party: bool,
+    confirmed: bool = False,
 ) -> ActionResult:
     """A partner admin's senior sign-off for their organisation."""
     if not principal.can("sign-off") or principal.partner is None:
@@ -139,55 +188,88 @@ def sign_off(
         raise ActionRefused(f"{principal.partner} is not a party to {a.ref}")
     if a.status not in (Status.DRAFT, Status.APPROVED):
         raise ActionRefused(f"{a.ref} is {a.status.value}: nothing to sign")
+    if principal.partner not in a.controllers:
+        raise ActionRefused(
+            f"{principal.partner} is not a controller of {a.ref}: only controllers sign"
+        )
     if any(s.party == principal.partner for s in a.approval.sign_off):
         raise ActionRefused(f"{principal.partner} has already signed {a.ref}")
     path = _file(folder, a.id, a.version)
     text = path.read_text()
     data = yaml.safe_load(text)
+    now = datetime.now(UTC).replace(microsecond=0)
     approval = dict(data.get("approval") or {})
-    entry = {"party": principal.partner, **_signature(principal, datetime.now(UTC))}
-    entry["at"] = entry["at"].replace(microsecond=0)
+    entry = {"party": principal.partner, **_signature(principal, now)}
     approval["sign_off"] = [*(approval.get("sign_off") or []), entry]
     data["approval"] = approval
+    change = _guard(versions, _validated(data), now, confirmed)
     _write(path, data, _leading_comments(text))
     return ActionResult(
         _row(principal, a, "sign-off", reason, path, a.version),
         path,
-        f"{a.ref} signed off for {principal.partner}.",
+        f"{a.ref} signed off for {principal.partner}. {change.summary()}"
+        + _pending(_validated(data), change, now),
     )
+
+
+def suspension_preview(versions: Sequence[Agreement], target: Agreement) -> lifecycle.Change:
+    """What suspending ``target`` would stop, for the confirmation page; refuses when
+    ``target`` is not the version in force today."""
+    now = datetime.now(UTC)
+    gov = lifecycle.pick(versions, now)
+    if gov is None or gov.version != target.version:
+        raise ActionRefused(
+            f"{target.ref} does not govern today; "
+            + (f"{gov.ref} does" if gov is not None else "nothing does")
+        )
+    if gov.state(now) is not State.IN_FORCE:
+        raise ActionRefused(f"{gov.ref} is {gov.state(now).value}, not in force")
+    stop = target.model_copy(
+        update={"version": max(v.version for v in versions) + 1, "status": Status.SUSPENDED}
+    )
+    return lifecycle.change(versions, [*versions, stop], target.id, now)
 
 
 def suspend(
-    folder: Path, principal: Principal, governing: Agreement, newest: int, reason: str
+    folder: Path,
+    principal: Principal,
+    versions: Sequence[Agreement],
+    target: Agreement,
+    reason: str,
+    confirmed: bool,
 ) -> ActionResult:
-    """Issue version ``newest + 1``: the governing version, suspended from today."""
+    """Issue version ``newest + 1``: the governing version, suspended from today, with no
+    approval (a suspended version inherits no sign-off; lifting it is a new version that
+    every controller signs again)."""
     if not principal.can("suspend"):
         raise ActionRefused("only an IG officer can suspend an agreement")
+    change = suspension_preview(versions, target)
     if not reason.strip():
         raise ActionRefused("say why the agreement is suspended")
+    if not confirmed:
+        raise ActionRefused(f"not suspended: confirm first. {change.summary()}")
     now = datetime.now(UTC)
-    if governing.state(now) is not State.IN_FORCE:
-        raise ActionRefused(f"{governing.ref} is {governing.state(now).value}, not in force")
-    source = _file(folder, governing.id, governing.version)
+    source = _file(folder, target.id, target.version)
     text = source.read_text()
     data = yaml.safe_load(text)
-    version = newest + 1
+    version = max(v.version for v in versions) + 1
     data["version"] = version
     data["status"] = Status.SUSPENDED.value
-    data["supersedes"] = governing.version
+    data["supersedes"] = target.version
     data["effective_from"] = now.date()
+    data["approval"] = {}
     data["change_note"] = (
         f"Suspended in the hub console by {principal.name} on {now.date()}: {reason.strip()}"
     )
-    target = folder / governing.id / f"v{version}.yaml"
-    if target.exists():
-        raise ActionRefused(f"{target.name} exists already")
-    _write(target, data, _leading_comments(text))
+    destination = folder / target.id / f"v{version}.yaml"
+    if destination.exists():
+        raise ActionRefused(f"{destination.name} exists already")
+    _write(destination, data, _leading_comments(text))
     return ActionResult(
-        _row(principal, governing, "suspend", reason, target, version),
-        target,
-        f"{governing.id} suspended: v{version} takes effect today; sharing under it stops "
-        "when the processor reloads (within seconds).",
+        _row(principal, target, "suspend", reason, destination, version),
+        destination,
+        f"{target.id} suspended: v{version} takes effect today. {change.summary()} Sharing "
+        "stops when the processor reloads (within seconds).",
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.agreements import lifecycle
+from hub.agreements.lint import Finding
 from hub.agreements.models import Agreement, Status
 from hub.audit import queries
 from hub.console import actions
@@ -18,21 +20,43 @@ from hub.console.web import console, csrf_checked, need, render
 router = APIRouter()
 
 
-def governing(versions: list[Agreement], now: datetime) -> Agreement:
-    """The version that governs today, by the engine's rule (hub/policy/engine.py): the
-    newest that is not a draft and has taken effect; else the newest."""
-    ordered = sorted(versions, key=lambda a: -a.version)
-    effective = [
-        a for a in ordered if a.status is not Status.DRAFT and a.effective_from <= now.date()
-    ]
-    return effective[0] if effective else ordered[0]
+def governing(versions: list[Agreement], now: datetime) -> Agreement | None:
+    """The version that governs today (None: none does), by the engine's own rule:
+    ``hub.agreements.lifecycle``, shared with ``hub agreements list`` and lint."""
+    return lifecycle.pick(versions, now)
 
 
 def grouped(agreements: list[Agreement]) -> dict[str, list[Agreement]]:
-    out: dict[str, list[Agreement]] = {}
-    for a in sorted(agreements, key=lambda x: (x.id, x.version)):
-        out.setdefault(a.id, []).append(a)
-    return out
+    return lifecycle.by_id(agreements)
+
+
+def register_rows(
+    agreements: list[Agreement], findings: list[Finding], now: datetime
+) -> list[dict[str, Any]]:
+    """One row per agreement: the version that governs (or the one decisions name when
+    nothing does), its state, and each newer version with what it waits for."""
+    rows = []
+    for agreement_id, versions in grouped(agreements).items():
+        gov = governing(versions, now)
+        named = lifecycle.considered(versions, now)
+        assert named is not None  # grouped() never yields an empty list
+        rows.append(
+            {
+                "a": named,
+                "governs": gov,
+                "state": lifecycle.state_label(named, now),
+                "versions": versions,
+                "drafts": [v.version for v in versions if v.status is Status.DRAFT],
+                "pending": [
+                    (v.version, lifecycle.state_label(v, now))
+                    for v in versions
+                    if v.version > named.version
+                ],
+                "overdue": named.review_date < now.date(),
+                "findings": [f for f in findings if f.agreement.split("@")[0] == agreement_id],
+            }
+        )
+    return rows
 
 
 @router.get("/agreements", response_class=HTMLResponse)
@@ -40,22 +64,8 @@ def register_page(
     request: Request, principal: Annotated[Principal, Depends(need("view"))]
 ) -> Response:
     st = console(request)
-    visible = st.visible_agreements(principal)
     now = datetime.now(UTC)
-    findings = st.lint(st.agreements())
-    rows = []
-    for agreement_id, versions in grouped(visible).items():
-        gov = governing(versions, now)
-        rows.append(
-            {
-                "a": gov,
-                "state": gov.state(now).value,
-                "versions": versions,
-                "drafts": [v.version for v in versions if v.status is Status.DRAFT],
-                "overdue": gov.review_date < now.date(),
-                "findings": [f for f in findings if f.agreement.split("@")[0] == agreement_id],
-            }
-        )
+    rows = register_rows(st.visible_agreements(principal), st.lint(st.agreements()), now)
     return render(request, "agreements.html", rows=rows, now=now)
 
 
@@ -90,7 +100,9 @@ def agreement_page(
         "agreement.html",
         agreement_id=agreement_id,
         versions=versions,
-        current=governing(versions, now),
+        current=lifecycle.considered(versions, now),
+        governs=governing(versions, now),
+        state_label=lifecycle.state_label,
         now=now,
         older=older,
         newer=newer,
@@ -109,6 +121,7 @@ def _act(
     version: int,
     action: str,
     reason: str,
+    confirmed: bool,
 ) -> Response:
     st = console(request)
     versions = _versions(st, principal, agreement_id)
@@ -117,19 +130,18 @@ def _act(
         raise HTTPException(404, "no such version")
     try:
         if action == "approve":
-            result = actions.approve(st.agreements_dir, principal, target, reason)
+            result = actions.approve(
+                st.agreements_dir, principal, versions, target, reason, confirmed
+            )
         elif action == "sign-off":
+            is_party = st.is_party(principal, target)
             result = actions.sign_off(
-                st.agreements_dir, principal, target, reason, st.is_party(principal, target)
+                st.agreements_dir, principal, versions, target, reason, is_party, confirmed
             )
         else:
-            gov = governing(versions, datetime.now(UTC))
-            if gov.version != version:
-                raise actions.ActionRefused(
-                    f"v{version} does not govern today; v{gov.version} does"
-                )
-            newest = max(v.version for v in versions)
-            result = actions.suspend(st.agreements_dir, principal, gov, newest, reason)
+            result = actions.suspend(
+                st.agreements_dir, principal, versions, target, reason, confirmed
+            )
     except actions.ActionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
     st.record_action(result.row)
@@ -141,15 +153,21 @@ def _act(
     )
 
 
+Reason = Annotated[str, Form()]
+Confirm = Annotated[str, Form()]
+
+
 @router.post("/agreements/{agreement_id}/v{version}/approve")
 def approve(
     request: Request,
     agreement_id: str,
     version: int,
     principal: Annotated[Principal, Depends(csrf_checked("approve"))],
-    reason: Annotated[str, Form()] = "",
+    reason: Reason = "",
+    confirm: Confirm = "",
 ) -> Response:
-    return _act(request, principal, agreement_id, version, "approve", reason)
+    confirmed = confirm == f"{agreement_id}@v{version}"
+    return _act(request, principal, agreement_id, version, "approve", reason, confirmed)
 
 
 @router.post("/agreements/{agreement_id}/v{version}/sign-off")
@@ -158,9 +176,32 @@ def sign_off(
     agreement_id: str,
     version: int,
     principal: Annotated[Principal, Depends(csrf_checked("sign-off"))],
-    reason: Annotated[str, Form()] = "",
+    reason: Reason = "",
+    confirm: Confirm = "",
 ) -> Response:
-    return _act(request, principal, agreement_id, version, "sign-off", reason)
+    confirmed = confirm == f"{agreement_id}@v{version}"
+    return _act(request, principal, agreement_id, version, "sign-off", reason, confirmed)
+
+
+@router.get("/agreements/{agreement_id}/v{version}/suspend", response_class=HTMLResponse)
+def suspend_page(
+    request: Request,
+    agreement_id: str,
+    version: int,
+    principal: Annotated[Principal, Depends(need("suspend"))],
+) -> Response:
+    """The confirmation step: what would stop, a reason (required) and an explicit tick."""
+    st = console(request)
+    versions = _versions(st, principal, agreement_id)
+    target = next((v for v in versions if v.version == version), None)
+    if target is None:
+        raise HTTPException(404, "no such version")
+    try:
+        change = actions.suspension_preview(versions, target)
+    except actions.ActionRefused as exc:
+        raise HTTPException(409, str(exc)) from exc
+    stops = sorted(change.stopped)
+    return render(request, "suspend.html", target=target, change=change, stops=stops)
 
 
 @router.post("/agreements/{agreement_id}/v{version}/suspend")
@@ -169,6 +210,9 @@ def suspend(
     agreement_id: str,
     version: int,
     principal: Annotated[Principal, Depends(csrf_checked("suspend"))],
-    reason: Annotated[str, Form()] = "",
+    reason: Reason = "",
+    confirm: Confirm = "",
 ) -> Response:
-    return _act(request, principal, agreement_id, version, "suspend", reason)
+    # The tick carries the version's ref: a stale or crafted form cannot confirm another.
+    confirmed = confirm == f"{agreement_id}@v{version}"
+    return _act(request, principal, agreement_id, version, "suspend", reason, confirmed)

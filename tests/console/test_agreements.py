@@ -3,18 +3,25 @@ suspend written to the agreement files (what the processor reloads) and to the a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import yaml
 from sqlalchemy import select
 
 from connectors.synthetic.police import PoliceFeed
 from hub.agreements import load_agreement, load_agreements
 from hub.agreements.models import State, Status
+from hub.agreements.samples import sample_events
 from hub.audit.tables import agreement_actions
-from hub.catalogue import EventType
+from hub.catalogue import Catalogue, EventType
 from hub.console.auth import Role, add_user
 from hub.policy.engine import PolicyEngine
-from tests.console.conftest import PASSWORD, Console, csrf, login, write_draft
+from tests.console.conftest import PASSWORD, ROOT, Console, csrf, login, write_draft
 
 
 def test_register_and_version_diff(console: Console) -> None:
@@ -61,15 +68,37 @@ def test_approve_sign_off_and_suspend(console: Console, concern_type: EventType)
         data={"reason": "x", "csrf_token": csrf(police)},
     ).status_code == 403  # fmt: skip
 
-    # Suspending issues v2 of the Liverpool MASH agreement; the engine then withholds.
-    suspended = officer.post(
+    # Suspending asks for confirmation and a reason, then issues v2 of the Liverpool MASH
+    # agreement, with no sign-off of its own; the engine then withholds.
+    page = officer.get("/agreements/police-liverpool-mash/v1/suspend")
+    assert page.status_code == 200
+    assert "safeguarding-concern" in page.text and "liverpool-mash" in page.text
+    unconfirmed = officer.post(
         "/agreements/police-liverpool-mash/v1/suspend",
         data={"reason": "incident review", "csrf_token": csrf(officer)},
     )
+    assert unconfirmed.status_code == 409
+    assert "merseyside-police → liverpool-mash: safeguarding-concern" in unconfirmed.text
+    no_reason = officer.post(
+        "/agreements/police-liverpool-mash/v1/suspend",
+        data={"confirm": "police-liverpool-mash@v1", "csrf_token": csrf(officer)},
+    )
+    assert no_reason.status_code == 409 and "say why" in no_reason.text
+    assert not (folder / "police-liverpool-mash" / "v2.yaml").exists()
+    suspended = officer.post(
+        "/agreements/police-liverpool-mash/v1/suspend",
+        data={
+            "reason": "incident review",
+            "confirm": "police-liverpool-mash@v1",
+            "csrf_token": csrf(officer),
+        },
+    )
     assert suspended.status_code == 200 and "suspended" in suspended.text
+    assert "Stops being shared: merseyside-police → liverpool-mash" in suspended.text
     new = load_agreement(folder / "police-liverpool-mash" / "v2.yaml")
     assert new.status is Status.SUSPENDED and new.supersedes == 1
     assert "incident review" in new.change_note
+    assert new.approval.dpo_review is None and new.approval.sign_off == ()
     now = datetime.now(UTC)
     assert new.state(now) is State.SUSPENDED
     engine = PolicyEngine(load_agreements(folder))
@@ -87,3 +116,163 @@ def test_approve_sign_off_and_suspend(console: Console, concern_type: EventType)
     ]
     history = officer.get("/agreements/police-liverpool-mash").text
     assert "incident review" in history and "v1 → v2" in history
+
+
+def _wirral_draft(partnership: Path, **changes: Any) -> None:
+    """police-wirral-mash-missing v2 as a draft whose effective_from has already passed
+    (the reported case): same parties, a narrower condition, no signatures."""
+    folder = partnership / "agreements" / "police-wirral-mash-missing"
+    data = yaml.safe_load((folder / "v1.yaml").read_text())
+    data.update(
+        version=2,
+        status="draft",
+        supersedes=1,
+        change_note="High and medium risk only.",
+        condition=data["condition"] + ' && event.risk_grading != "LOW"',
+        approval={},
+    )
+    data.update(changes)
+    (folder / "v2.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _wirral_children(catalogue: Catalogue) -> tuple[EventType, list[dict[str, Any]]]:
+    et = catalogue.get("missing-episode")
+    assert et is not None
+    engine = PolicyEngine(load_agreements(ROOT / "partnership" / "agreements"))
+    now = datetime.now(UTC)
+    shared = [
+        dict(e)
+        for e in sample_events(et)
+        if any(
+            d.recipient == "wirral-mash" and d.shared
+            for d in engine.decide(e, et, "merseyside-police", now)
+        )
+    ]
+    assert len(shared) >= 5
+    return et, shared
+
+
+def _cli_list(partnership: Path) -> list[str]:
+    """``hub agreements list``, run as an operator runs it."""
+    hub = Path(sys.executable).parent / "hub"
+    env = {**os.environ, "HUB_PARTNERSHIP_DIR": str(partnership)}
+    out = subprocess.run(
+        [str(hub), "agreements", "list"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return [line for line in out.splitlines() if "wirral-mash-missing" in line]
+
+
+def test_approving_a_draft_never_silently_stops_sharing(
+    console: Console, catalogue: Catalogue
+) -> None:
+    """Issue 15 item 5: draft v2 with effective_from passed, approved without sign-off, used
+    to govern while not in force, withholding every Wirral missing child. It must not
+    displace v1, and the engine, the register, the CLI and lint must all say so."""
+    partnership = console.settings.partnership_dir
+    folder = partnership / "agreements"
+    _wirral_draft(partnership)
+    et, children = _wirral_children(catalogue)
+    officer = login(console.client(), "officer")
+    done = officer.post(
+        "/agreements/police-wirral-mash-missing/v2/approve",
+        data={"reason": "IG board", "csrf_token": csrf(officer)},
+    )
+    assert done.status_code == 200
+    assert "what governs does not change (police-wirral-mash-missing@v1 governs)" in done.text
+    assert "missing: merseyside-police, wirral-mbc" in done.text
+
+    now = datetime.now(UTC)
+    agreements = load_agreements(folder)
+    engine = PolicyEngine(agreements)
+    assert engine.governing("police-wirral-mash-missing", now).ref == (  # type: ignore[union-attr]
+        "police-wirral-mash-missing@v1"
+    )
+    for event in children:
+        [d] = [d for d in engine.decide(event, et, "merseyside-police", now)
+               if d.recipient == "wirral-mash"]  # fmt: skip
+        assert d.shared and d.agreement_version == 1, d.reason
+
+    register = officer.get("/agreements").text
+    row = register[register.index("police-wirral-mash-missing</b>") :]
+    row = row[: row.index("</tr>")]
+    assert "v1 <span" in row and "in force" in row
+    assert "v2: awaiting sign-off (merseyside-police, wirral-mbc)" in row
+    page = officer.get("/agreements/police-wirral-mash-missing").text
+    assert 'v1 <span class="muted small">(governs)' in page
+    lines = _cli_list(partnership)
+    assert lines[0].split()[:2] == ["police-wirral-mash-missing@v1", "governs"]
+    assert lines[1].split()[:4] == ["police-wirral-mash-missing@v2", "-", "awaiting", "sign-off"]
+    findings = [f for f in console.app_state.lint(agreements) if f.code == "approved-not-in-force"]
+    assert [f.agreement for f in findings] == ["police-wirral-mash-missing@v2"]
+    assert "police-wirral-mash-missing@v1 governs until it is" in findings[0].message
+
+    # Once every controller has signed, v2 takes over, and the action says so.
+    for user, partner in (("police", "merseyside-police"), ("wirral", "wirral-mbc")):
+        add_user(console.app_state.store.engine, user, Role.PARTNER_ADMIN, PASSWORD, partner)
+    police = login(console.client(), "police")
+    first = police.post(
+        "/agreements/police-wirral-mash-missing/v2/sign-off", data={"csrf_token": csrf(police)}
+    )
+    assert "what governs does not change" in first.text and "missing: wirral-mbc" in first.text
+    wirral = login(console.client(), "wirral")
+    last = wirral.post(
+        "/agreements/police-wirral-mash-missing/v2/sign-off", data={"csrf_token": csrf(wirral)}
+    )
+    assert "police-wirral-mash-missing@v1 governed; now police-wirral-mash-missing@v2 governs" in (
+        last.text
+    )
+    later = datetime.now(UTC)
+    assert PolicyEngine(load_agreements(folder)).governing(
+        "police-wirral-mash-missing", later
+    ).version == 2  # type: ignore[union-attr]  # fmt: skip
+    assert _cli_list(partnership)[1].split()[1] == "governs"
+
+
+def test_an_approval_that_would_stop_a_flow_refuses_and_names_it(console: Console) -> None:
+    """A draft already signed by every controller, which covers fewer event types: approving
+    it would make it govern and stop the rest; without confirmation the console refuses and
+    names exactly the flows that would stop."""
+    partnership = console.settings.partnership_dir
+    v1 = load_agreement(partnership / "agreements" / "police-wirral-mash-missing" / "v1.yaml")
+    signatures = [s.model_dump(mode="json") for s in v1.approval.sign_off]
+    _wirral_draft(partnership, recipients=["sefton-mash"], approval={"sign_off": signatures})
+    officer = login(console.client(), "officer")
+    refused = officer.post(
+        "/agreements/police-wirral-mash-missing/v2/approve", data={"csrf_token": csrf(officer)}
+    )
+    assert refused.status_code == 409
+    assert "Stops being shared: merseyside-police → wirral-mash: missing-episode" in refused.text
+    draft = load_agreement(partnership / "agreements" / "police-wirral-mash-missing" / "v2.yaml")
+    assert draft.status is Status.DRAFT  # nothing written
+    confirmed = officer.post(
+        "/agreements/police-wirral-mash-missing/v2/approve",
+        data={"confirm": "police-wirral-mash-missing@v2", "csrf_token": csrf(officer)},
+    )
+    assert confirmed.status_code == 200
+    assert "Stops being shared: merseyside-police → wirral-mash" in confirmed.text
+
+
+def test_only_the_governing_version_in_force_can_be_suspended(console: Console) -> None:
+    _wirral_draft(console.settings.partnership_dir)
+    officer = login(console.client(), "officer")
+    page = officer.get("/agreements/police-wirral-mash-missing/v2/suspend")
+    assert page.status_code == 409 and "police-wirral-mash-missing@v1 does" in page.text
+    refused = officer.post(
+        "/agreements/police-wirral-mash-missing/v2/suspend",
+        data={
+            "reason": "x",
+            "confirm": "police-wirral-mash-missing@v2",
+            "csrf_token": csrf(officer),
+        },
+    )
+    assert refused.status_code == 409
+    # A confirmation given for another version does not count.
+    wrong = officer.post(
+        "/agreements/police-wirral-mash-missing/v1/suspend",
+        data={
+            "reason": "x",
+            "confirm": "police-wirral-mash-missing@v2",
+            "csrf_token": csrf(officer),
+        },
+    )
+    assert wrong.status_code == 409 and "confirm first" in wrong.text
