@@ -269,5 +269,29 @@ class AuditStore:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(receipts))]
 
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Records that reused a stored decision id with other content, oldest first."""
+        stmt = select(decision_conflicts).order_by(decision_conflicts.c.at)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        for row in rows:
+            row["differs"] = json.loads(row["differs"])
+        return rows
+
+    def events_with_several_contents(self) -> list[dict[str, Any]]:
+        """(provider, event id) decided with more than one content digest: a reused id that
+        two processor instances decided before either knew of the other's (ledger.py)."""
+        n = func.count(func.distinct(decisions.c.content_digest)).label("contents")
+        stmt = (
+            select(decisions.c.provider, decisions.c.event_id, n)
+            # a declared revision (issue 18) is a legitimate second content
+            .where(decisions.c.content_digest.is_not(None), decisions.c.revision.is_(None))
+            .group_by(decisions.c.provider, decisions.c.event_id)
+            .having(n > 1)
+            .order_by(decisions.c.provider, decisions.c.event_id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
     def close(self) -> None:
         self.engine.dispose()

@@ -55,6 +55,14 @@ def register(commands: Any) -> None:
     )
     verify.set_defaults(handler=handle_verify)
 
+    conflicts = sub.add_parser(
+        "conflicts",
+        help="list decision ids recorded twice with other content, and events decided "
+        "with more than one content",
+    )
+    conflicts.add_argument("--audit-url", default=None, help="SQLAlchemy URL (default: settings)")
+    conflicts.set_defaults(handler=handle_conflicts)
+
     export = sub.add_parser("export", help="write a signed archive of a period's audit records")
     export.add_argument(
         "--from",
@@ -99,8 +107,40 @@ def handle_verify(args: argparse.Namespace) -> int:
         print(problem.line())
     verdict = "intact" if report.ok else f"{len(report.problems)} problems"
     shown = make_url(url).render_as_string(hide_password=True)  # never print a DB password
-    print(f"{shown}: {report.records} records, {report.checkpoints} signed checkpoints: {verdict}")
+    derived = ", ".join(f"{table} {n}" for table, n in report.checked.items())
+    print(
+        f"{shown}: {report.records} records, {report.checkpoints} signed checkpoints; "
+        f"derived rows checked against them: {derived}: {verdict}"
+    )
+    if report.conflicts:
+        # Not damage to the store: records that say something else under a stored id.
+        print(
+            f"attention: {report.conflicts} decision conflicts recorded "
+            "(hub audit conflicts lists them)"
+        )
     return 0 if report.ok else 1
+
+
+def handle_conflicts(args: argparse.Namespace) -> int:
+    store = AuditStore(store_url(load_settings(), args.audit_url))
+    try:
+        conflicts = store.conflicts()
+        reused = store.events_with_several_contents()
+    finally:
+        store.close()
+    for c in conflicts:
+        print(
+            f"conflict {c['conflict_id']}: decision {c['decision_id']} (event {c['event_id']} "
+            f"from {c['provider']} for {c['recipient']}) recorded again at {c['at']} with "
+            f"other {', '.join(c['differs'])}"
+        )
+    for e in reused:
+        print(
+            f"event {e['event_id']} from {e['provider']}: decided with {e['contents']} "
+            "different contents (an event id reused: see the event-id-reused dead letters)"
+        )
+    print(f"{len(conflicts)} conflicts, {len(reused)} events decided with several contents")
+    return 0
 
 
 def handle_export(args: argparse.Namespace) -> int:

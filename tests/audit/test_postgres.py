@@ -20,7 +20,9 @@ def test_store_on_postgres(postgres_db: str, tmp_path: Path) -> None:
     assert current(store.engine) == head()
     assert store.write_decisions([record(f"d{i}") for i in range(5)]) == 5
     assert store.write_decisions([record("d1"), record("d5")]) == 1  # redelivery stored once
-    receipt = ReceiptRecord("x:delivered", "x", "liverpool-mash", "mash", "delivered", "now")
+    receipt = ReceiptRecord(
+        "disc-d1:delivered", "disc-d1", "liverpool-mash", "mash", "delivered", "now"
+    )
     assert store.write_receipts([receipt, receipt]) == 1
     assert store.count_decisions() == 6
     report = verify_store(store, keys.public_keys())
