@@ -189,7 +189,10 @@ def as_in_force(draft: Agreement) -> Agreement:
             "effective_to": None,
             "approval": Approval(
                 dpo_review=Signature(by="what-if", at=epoch),
-                sign_off=(Signature(by="what-if", at=epoch),),
+                # Signed for every controller: a sign-off counts only for the party it names.
+                sign_off=tuple(
+                    Signature(by="what-if", at=epoch, party=c) for c in draft.controllers
+                ),
             ),
         }
     )
