@@ -1,7 +1,9 @@
 """``hub console``: the IG console (web), and ``hub console user``: its local accounts.
 
 Passwords come from a prompt, or from ``HUB_CONSOLE_PASSWORD`` for scripted set-ups; never
-from an argument, which would land in shell history and process listings.
+from an argument, which would land in shell history and process listings. A password on the
+common-password list, or containing the account's name, is refused
+(``hub.console.passwords``).
 """
 
 from __future__ import annotations
@@ -127,6 +129,10 @@ def handle_serve(args: argparse.Namespace) -> int:
         args.registry_url or settings.schema_registry_url,
     )
     config.secure_cookies = True if args.secure_cookies else None
+    from hub.console.lockout import LockoutPolicy
+
+    # HUB_CONSOLE_LOCKOUT_* (docs/operators/console.md); read now, at start, not at import.
+    config.lockout = LockoutPolicy.from_settings()
     print(f"IG console on http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
     serve_forever(config, args.host, args.port)
     return 0

@@ -76,9 +76,11 @@ def address_key(address: str | None) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return f"address:{address[:100]}"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"address:{ip.ipv4_mapped}"
         return f"address:{ipaddress.IPv6Network((ip, 64), strict=False)}"
-    return f"address:{ip.ipv4_mapped or ip}"
+    return f"address:{ip}"
 
 
 def account_key(name: str) -> str:

@@ -193,14 +193,6 @@ def test_decision_detail_shows_shared_fields_with_their_clause(console: Console)
     assert "Fields shared" not in withheld
 
 
-def test_password_guessing_is_throttled(console: Console) -> None:
-    auth = console.app_state.auth
-    for _ in range(auth.MAX_FAILURES):
-        assert auth.authenticate("officer", "guess guess guess") is None
-    assert auth.authenticate("officer", PASSWORD) is None  # locked for the window
-    assert auth.authenticate("auditor", PASSWORD) is not None  # other accounts unaffected
-
-
 def test_a_broken_agreement_file_is_reported_not_crashed(console: Console) -> None:
     client = login(console.client(), "officer")
     bad = console.settings.partnership_dir / "agreements" / "police-msn" / "v9.yaml"

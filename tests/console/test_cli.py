@@ -44,3 +44,13 @@ def test_user_add_list_disable(
         run(["console", "user", "add", "q", "--role", "partner-admin", "--partner", "nobody",
              "--audit-url", url])  # fmt: skip
     engine.dispose()
+
+
+def test_user_add_refuses_a_weak_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.console.passwords import WeakPassword
+
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    for weak in ("Password123!", "pat-the-admin-2026"):
+        monkeypatch.setenv(console_cli.PASSWORD_ENV, weak)
+        with pytest.raises(WeakPassword):
+            run(["console", "user", "add", "pat", "--role", "auditor", "--audit-url", url])
