@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -40,10 +40,9 @@ from connectors.base.health import ConnectorMetrics
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import retry
 from hub.audit.records import ReceiptRecord
-from hub.broker.client_config import consumer_config, producer_config
-from hub.broker.records import coordinates, header, headers_bytes
 from hub.catalogue.topics import RECEIPTS_TOPIC
-from hub.errors import BrokerUnavailable, HubError, RegistryUnavailable, Terminal
+from hub.errors import RegistryUnavailable, Terminal
+from hub.kafka import BatchLoop, KafkaConnection, coordinates, header, headers_bytes, sort_out
 from hub.telemetry.tracing import (
     PROCESS,
     SEND,
@@ -130,7 +129,7 @@ class SinkRunner:
         name: str,
         recipient: str,
         writer: SinkWriter,
-        bootstrap: str,
+        bootstrap: str | KafkaConnection,
         registry_url: str,
         rejects: RejectLog,
         retry_policy: RetryConfig | None = None,
@@ -147,12 +146,15 @@ class SinkRunner:
         self.rejects = rejects
         self.batch_size = batch_size
         self.counts = SinkCounts()
-        self._consumer = Consumer(
-            consumer_config(bootstrap, self.group, **{"topic.metadata.refresh.interval.ms": 5000})
+        # A bare address gets the environment's HUB_KAFKA__* security settings.
+        kafka = KafkaConnection.of(bootstrap)
+        # New share topics (a new agreement naming this recipient) are picked up in 5 s.
+        self._consumer = kafka.consumer(self.group, **{"topic.metadata.refresh.interval.ms": 5000})
+        self._producer = kafka.producer()
+        self._loop = BatchLoop(
+            self._consumer, name=name, size=batch_size, wait=0.5, producer=self._producer
         )
-        self._producer = Producer(producer_config(bootstrap))
         self._deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
-        self._receipt_errors: list[str] = []
 
     def run(
         self,
@@ -161,27 +163,33 @@ class SinkRunner:
         until: Callable[[SinkRunner], bool] | None = None,
         poll_timeout: float = 0.5,
     ) -> None:
+        """Until ``stop``. Records are written as soon as they arrive (the kit's adaptive
+        batches); ``poll_timeout`` is only how long a quiet poll waits."""
         self._consumer.subscribe([rf"^share\.{re.escape(self.recipient)}\..*"])
         self.metrics.state = "running"
-        while not stop.is_set() and not (until and until(self)):
-            messages = self._consumer.consume(self.batch_size, poll_timeout)
-            self.process(messages, stop)
-            self.metrics.progress()
+        self._loop.run(
+            lambda records: self._handle(records, stop),
+            stop,
+            until=(lambda: until(self)) if until else None,
+            after=lambda _done: self.metrics.progress(),
+            wait=poll_timeout,
+        )
 
     def process(self, messages: Sequence[Message], stop: threading.Event | None = None) -> None:
+        """One batch as the loop hands it over: written, receipted, then committed."""
+        records = sort_out(messages, self.name).records
+        if records:
+            self._loop.handle(records, lambda batch: self._handle(batch, stop))
+        self.metrics.progress()
+
+    def _handle(self, records: list[Message], stop: threading.Event | None) -> None:
+        """The handler: write each disclosure and send its receipt. The loop commits once
+        the receipts are acknowledged (hub/kafka/offsets.py)."""
         deliveries: list[Delivery] = []
         outcomes: list[Outcome] = []
-        offsets: dict[tuple[str, int], int] = {}
         contexts: dict[str, dict[str, bytes]] = {}
-        for msg in messages:
-            err = msg.error()
-            if err is not None:
-                # No share topic for this recipient yet (no agreement names it): keep waiting.
-                if err.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
-                    continue
-                raise BrokerUnavailable(f"{self.name}: consumer error: {err}")
+        for msg in records:
             topic, partition, offset = coordinates(msg)
-            offsets[(topic, partition)] = offset + 1
             self.counts.consumed += 1
             delivery_or_outcome = self._delivery(msg, topic, partition, offset, stop)
             if isinstance(delivery_or_outcome, Outcome):
@@ -196,13 +204,6 @@ class SinkRunner:
                 where = {"disclosure_id": o.disclosure_id, "recipient": self.recipient}
                 self.rejects.write(where=where, code="delivery-failed", reason=o.reason or "")
         self._receipts(outcomes, contexts, stop)
-        if offsets:
-            retry(
-                lambda: self._commit(offsets),
-                self.retry_policy,
-                stop=stop,
-                what=f"{self.name}: committing offsets",
-            )
 
     def _delivery(
         self, msg: Message, topic: str, partition: int, offset: int, stop: threading.Event | None
@@ -315,58 +316,21 @@ class SinkRunner:
                     reason=o.reason,
                 )
                 headers = list(contexts.get(o.disclosure_id, {}).items())
-                self._produce(receipt.to_json(), o.disclosure_id.encode(), headers)
-        retry(self._flush, self.retry_policy, stop=stop, what=f"{self.name}: sending receipts")
-        self.counts.receipts += len(outcomes)
-
-    def _produce(self, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> None:
-        while True:
-            try:
                 self._producer.produce(
-                    RECEIPTS_TOPIC,
-                    value=value,
-                    key=key,
-                    headers=headers,  # type: ignore[arg-type]  # stub is invariant
-                    on_delivery=self._on_delivery,
+                    RECEIPTS_TOPIC, receipt.to_json(), o.disclosure_id.encode(), headers
                 )
-                return
-            except BufferError:
-                self._producer.poll(0.1)
-
-    def _on_delivery(self, err: Any, _msg: Any) -> None:
-        if err is not None:
-            self._receipt_errors.append(str(err))
-
-    def _flush(self) -> None:
-        remaining = self._producer.flush(15)
-        if remaining:
-            raise BrokerUnavailable(f"{remaining} receipts not acknowledged")
-        if self._receipt_errors:
-            # Never commit past a receipt the broker refused: stop, restart, replay.
-            raise ReceiptsFailed(f"receipts refused by the broker: {self._receipt_errors[:3]}")
-
-    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
-        from confluent_kafka import KafkaException
-
-        try:
-            self._consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                asynchronous=False,
-            )
-        except KafkaException as exc:
-            raise BrokerUnavailable(f"offset commit failed: {exc}") from exc
+        # Never commit past a receipt the broker refused: this raises, the sink stops and
+        # is restarted, and the batch is written again (idempotently by disclosure id).
+        self._producer.flush_or_raise(15)
+        self.counts.receipts += len(outcomes)
 
     def close(self) -> None:
         self.metrics.state = "stopped"
         try:
             self._consumer.close()
         finally:
-            self._producer.flush(10)
+            self._producer.close()
             self.writer.close()
-
-
-class ReceiptsFailed(HubError, Terminal):
-    """The broker refused receipts: stop without committing, restart and replay."""
 
 
 def _now() -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from confluent_kafka import Producer
 
 from connectors.base.checkpoint import Checkpoints
 from connectors.base.config import RetryConfig, SigningConfig, require_env
@@ -26,10 +25,10 @@ from connectors.base.health import ConnectorMetrics
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import retry
 from connectors.sources.publisher import PartnerPublisher
-from hub.broker.client_config import producer_config
 from hub.catalogue.schemas import Catalogue, EventType
 from hub.errors import RegistryUnavailable
 from hub.identity.keys import PartnerKeyStore, SigningKey
+from hub.kafka import CheckedProducer, KafkaConnection
 
 
 class Source(Protocol):
@@ -106,7 +105,7 @@ class SourceContext:
         partner: str,
         signer: SigningKey,
         catalogue: Catalogue,
-        bootstrap: str,
+        bootstrap: str | KafkaConnection,
         registry_url: str,
         state_dir: Path,
         retry_policy: RetryConfig | None = None,
@@ -117,7 +116,9 @@ class SourceContext:
         self.partner = partner
         self.signer = signer
         self.catalogue = catalogue
-        self.bootstrap = bootstrap
+        # A bare address gets the environment's HUB_KAFKA__* security settings.
+        self.kafka = KafkaConnection.of(bootstrap)
+        self.bootstrap = self.kafka.bootstrap
         self.registry_url = registry_url
         self.state_dir = state_dir
         self.retry_policy = retry_policy or RetryConfig()
@@ -125,7 +126,7 @@ class SourceContext:
         self.rejects = rejects or RejectLog(state_dir / "rejects", name)
         self.checkpoints = Checkpoints(state_dir / "checkpoint.db")
         self.counts = SourceCounts()
-        self._producer: Producer | None = None
+        self._producer: CheckedProducer | None = None
         self._publishers: dict[str, PartnerPublisher] = {}
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -139,11 +140,11 @@ class SourceContext:
     def publisher(self, slug: str) -> PartnerPublisher:
         if slug not in self._publishers:
             if self._producer is None:
-                self._producer = Producer(producer_config(self.bootstrap))
+                self._producer = self.kafka.producer()
             self._publishers[slug] = PartnerPublisher(
                 partner=self.partner,
                 event_type=self.event_type(slug),
-                bootstrap=self.bootstrap,
+                bootstrap=self.kafka,
                 registry_url=self.registry_url,
                 signer=self.signer,
                 producer=self._producer,
@@ -199,7 +200,6 @@ class SourceContext:
     def close(self) -> None:
         with self._lock:
             if self._producer is not None:
-                self._producer.flush(10)
                 self._producer.close()
                 self._producer = None
         self.checkpoints.close()

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from hub.broker.client_config import producer_config
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import partner_topic
-from hub.errors import BrokerUnavailable
 from hub.identity.keys import SigningKey
 from hub.identity.signing import sign
+from hub.kafka import CheckedProducer, KafkaConnection
 from hub.telemetry.tracing import SEND, inject_context, messaging_attributes, tracer
 
 
@@ -29,10 +27,10 @@ class PartnerPublisher:
         *,
         partner: str,
         event_type: EventType,
-        bootstrap: str,
+        bootstrap: str | KafkaConnection,
         registry_url: str,
         signer: SigningKey | None,
-        producer: Producer | None = None,
+        producer: CheckedProducer | None = None,
     ) -> None:
         self.partner = partner
         self.event_type = event_type
@@ -41,18 +39,16 @@ class PartnerPublisher:
         # A connector publishing several event types shares one producer (one connection,
         # one flush); it then owns closing it.
         self._owns_producer = producer is None
-        self._producer = producer if producer is not None else Producer(producer_config(bootstrap))
+        # A bare address gets the environment's HUB_KAFKA__* security settings.
+        self._producer = (
+            producer if producer is not None else KafkaConnection.of(bootstrap).producer()
+        )
         self._registry = SchemaRegistryClient({"url": registry_url})
         self._serialize = AvroSerializer(self._registry, event_type.schema_str)
-        self._errors: list[str] = []
 
     def serialize(self, event: dict[str, Any]) -> bytes:
         value: bytes = self._serialize(event, SerializationContext(self.topic, MessageField.VALUE))
         return value
-
-    def _on_delivery(self, err: Any, _msg: Any) -> None:
-        if err is not None:
-            self._errors.append(str(err))
 
     def _send(self, value: bytes | None, key: bytes | None, signer: SigningKey | None) -> None:
         headers = sign(signer, self.topic, key, value) if signer is not None else []
@@ -62,23 +58,8 @@ class PartnerPublisher:
             f"send {self.topic}", kind=SEND, attributes=messaging_attributes("send", self.topic)
         ):
             inject_context(headers)
-            self._produce(value, key, headers)
-
-    def _produce(
-        self, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
-        while True:
-            try:
-                self._producer.produce(
-                    self.topic,
-                    value=value,
-                    key=key,
-                    headers=headers,  # type: ignore[arg-type]  # stub is invariant
-                    on_delivery=self._on_delivery,
-                )
-                break
-            except BufferError:
-                self._producer.poll(0.1)
+            # Too large for the producer: RecordTooLarge names the topic, size and limit.
+            self._producer.produce(self.topic, value, key, headers)
         self._producer.poll(0)
 
     def send_raw(
@@ -96,11 +77,9 @@ class PartnerPublisher:
         return event_id
 
     def flush(self, timeout: float = 30.0) -> None:
-        remaining = self._producer.flush(timeout)
-        if remaining or self._errors:
-            raise BrokerUnavailable(
-                f"{remaining} events not acknowledged on {self.topic}; errors: {self._errors[:3]}"
-            )
+        """Return once the broker acknowledged every queued event; raise
+        ``DeliveryFailed`` (retryable) for any it did not."""
+        self._producer.flush_or_raise(timeout)
 
     def close(self) -> None:
         self.flush()

@@ -20,7 +20,6 @@ import asyncio
 import json
 import logging
 import os
-import ssl
 import sys
 import threading
 import time
@@ -49,6 +48,7 @@ from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import ConfigError
 from hub.identity.keys import PartnerKeyStore
+from hub.kafka.connection import KafkaConnection, faust_credentials
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.subjects import SUBJECT_DOMAIN
 from hub.privacy.transform import Transformer
@@ -106,23 +106,7 @@ class Stats:
 
 def credentials(settings: Settings) -> Any:
     """faust's form of ``HUB_KAFKA__*`` (the same settings the other clients use)."""
-    sec = settings.kafka
-    conf = sec.client_config()  # validates, and reads the password file
-    if sec.security_protocol == "PLAINTEXT":
-        return None
-    context = (
-        ssl.create_default_context(cafile=str(sec.ssl_ca_location) if sec.ssl_ca_location else None)
-        if sec.security_protocol.endswith("SSL")
-        else None
-    )
-    if sec.security_protocol == "SSL":
-        return faust.SSLCredentials(context)
-    return faust.SASLCredentials(
-        username=conf["sasl.username"],
-        password=conf["sasl.password"],
-        mechanism=conf["sasl.mechanisms"],
-        ssl_context=context,
-    )
+    return faust_credentials(settings.kafka.client_config())  # validates, reads the password
 
 
 def build_app(
@@ -151,8 +135,8 @@ def build_app(
 
     app = faust.App(
         cfg.group,
-        broker=f"kafka://{bootstrap}",
-        broker_credentials=credentials(settings),
+        # broker and broker_credentials: the runtime kit's connection, security included.
+        **KafkaConnection.from_settings(settings, bootstrap).faust_broker(),
         web_enabled=False,
         # JSON for the tables' changelogs; every topic below says raw for itself.
         key_serializer="json",

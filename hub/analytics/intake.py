@@ -20,18 +20,18 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.partnership import load_partnership
 from hub.analytics.core import Intake
-from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue.topics import parse_partner_topic, partner_topic
 from hub.codec import wire
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
-from hub.errors import HubError
+from hub.errors import HubError, Retryable
 from hub.identity.signing import verify
+from hub.kafka import BatchLoop, KafkaConnection
 
 log = logging.getLogger("hub.analytics")
 
@@ -46,8 +46,8 @@ class IntakeLoop:
     def __init__(
         self,
         *,
-        bootstrap: str,
-        client: Mapping[str, Any],
+        bootstrap: str | KafkaConnection,
+        client: Mapping[str, Any] | None = None,
         topics: Sequence[str],
         internal_topic: str,
         intake: Intake,
@@ -56,8 +56,12 @@ class IntakeLoop:
         group: str,
         on_read: Callable[[bool], None],
     ) -> None:
-        self._bootstrap = bootstrap
-        self._client = dict(client)
+        # ``client``: security properties for a bare address (else the environment's).
+        self._kafka = (
+            KafkaConnection(bootstrap, dict(client))
+            if isinstance(bootstrap, str) and client is not None
+            else KafkaConnection.of(bootstrap)
+        )
         self._topics = list(topics)
         self._internal = internal_topic
         self._intake = intake
@@ -76,13 +80,8 @@ class IntakeLoop:
             raise
 
     def _run(self) -> None:
-        consumer = Consumer(
-            {
-                **consumer_config(self._bootstrap, self._group, **{"enable.auto.commit": False}),
-                **self._client,
-            }
-        )
-        producer = Producer({**producer_config(self._bootstrap), **self._client})
+        consumer = self._kafka.consumer(self._group)
+        producer = self._kafka.producer()
         meta = consumer.list_topics(timeout=15)
         consumer.assign(
             [
@@ -92,30 +91,22 @@ class IntakeLoop:
                 for p in meta.topics[t].partitions
             ]
         )
-        errors: list[str] = []
+        # No offsets kept (see the module doc): the loop only flushes what each batch
+        # forwarded, and stops the worker if the broker refuses any of it.
+        loop = BatchLoop(
+            consumer, name="analytics intake", size=500, wait=0.5, producer=producer, commit=False
+        )
 
-        def delivered(err: Any, _msg: Any) -> None:
-            if err is not None:
-                errors.append(str(err))
+        def forward(records: list[Message]) -> None:
+            for msg in records:
+                for m in self._messages(msg):
+                    producer.produce(self._internal, json.dumps(m).encode(), b"all")
+            producer.poll(0)
 
         try:
-            while not self.stop.is_set():
-                batch = consumer.consume(500, 0.5)
-                for msg in batch:
-                    if msg.error() is not None:
-                        continue
-                    for m in self._messages(msg):
-                        producer.produce(
-                            self._internal,
-                            key=b"all",
-                            value=json.dumps(m).encode(),
-                            on_delivery=delivered,
-                        )
-                    producer.poll(0)
-                if (batch and producer.flush(30) > 0) or errors:
-                    raise KafkaException(f"intake could not forward: {errors[:3]}")
+            loop.run(forward, self.stop)
         finally:
-            producer.flush(10)
+            producer.close()
             consumer.close()
 
     def _messages(self, msg: Any) -> list[dict[str, Any]]:
@@ -130,17 +121,27 @@ class IntakeLoop:
             et = writer.event_type
             if owner is None or signer != owner.partner or et.source_partner(record) != signer:
                 raise ValueError("publisher does not match the topic")
-        except (HubError, ValueError, TypeError, KeyError) as exc:
-            # Never log the content: only where it was and what kind of problem.
-            log.info(
-                "skipped %s[%d]@%d: %s", topic, msg.partition(), msg.offset(), type(exc).__name__
+            out = self._intake.messages(record, et, signer)
+        except Retryable:
+            raise  # the registry or the broker is away: stop, nothing skipped
+        except Exception as exc:
+            # What the processor dead-letters (with the reason) is skipped here, and any
+            # other per-record failure too: one record never stops the analytics. Never
+            # log the content: only where it was and what kind of problem.
+            level = logging.INFO if isinstance(exc, (HubError, ValueError)) else logging.WARNING
+            log.log(
+                level,
+                "skipped %s[%d]@%d: %s",
+                topic,
+                msg.partition(),
+                msg.offset(),
+                type(exc).__name__,
             )
             self._on_read(False)
             return []
         self._on_read(True)
         source = f"{topic}|{msg.partition()}|{msg.offset()}"
         log.debug("read %s %s", source, et.event_id(record))
-        out = self._intake.messages(record, et, signer)
         for m in out:
             m["source"] = source
         return out

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, Message
 
 from hub.audit.records import (
     DEAD_LETTER,
@@ -30,9 +30,8 @@ from hub.audit.records import (
     decisions_from_json,
 )
 from hub.audit.store import AuditStore
-from hub.broker.records import coordinates, header
 from hub.catalogue.topics import AUDIT_TOPIC, RECEIPTS_TOPIC
-from hub.errors import BrokerUnavailable
+from hub.kafka import BatchLoop, coordinates, header, sort_out
 
 log = logging.getLogger("hub.audit.ingest")
 
@@ -76,10 +75,12 @@ class IngestStats:
 
 
 class AuditIngester:
+    """The runtime kit's batch loop with one handler: parse, store, then commit."""
+
     def __init__(self, consumer: Consumer, store: AuditStore, batch_size: int = 5000) -> None:
         self._consumer = consumer
         self._store = store
-        self._batch_size = batch_size
+        self._loop = BatchLoop(consumer, name="audit ingest", size=batch_size, wait=0.5)
         self.stats = IngestStats()
 
     def run(
@@ -89,11 +90,16 @@ class AuditIngester:
         until: Callable[[IngestStats], bool] | None = None,
         poll_timeout: float = 0.5,
     ) -> IngestStats:
+        """``poll_timeout`` is how long a quiet poll waits (records are stored as soon as
+        they arrive): how soon ``stop`` and ``until`` are seen."""
         self._consumer.subscribe(list(TOPICS))
-        while not stop.is_set() and not (until and until(self.stats)):
-            messages = self._consumer.consume(self._batch_size, poll_timeout)
-            if messages:
-                self.ingest(messages)
+        self._loop.run(
+            self._store_batch,
+            stop,
+            until=(lambda: until(self.stats)) if until else None,
+            after=self._stored,
+            wait=poll_timeout,
+        )
         return self.stats
 
     def run_until_idle(self, idle_seconds: float = 2.0, timeout: float = 120.0) -> IngestStats:
@@ -127,20 +133,16 @@ class AuditIngester:
         return True
 
     def ingest(self, messages: Sequence[Message]) -> None:
+        """One batch as the loop would hand it over: stored, then committed."""
+        records = sort_out(messages, "audit ingest").records
+        if records:
+            self._stored(self._loop.handle(records, self._store_batch))
+
+    def _store_batch(self, records: list[Message]) -> None:
+        """The handler: the store commits before the loop commits the offsets."""
         parsed: list[Parsed] = []
-        offsets: dict[tuple[str, int], int] = {}
-        for msg in messages:
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    continue
-                if err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                    # hub.receipts.v1 appears when the first sink starts; not a failure.
-                    log.debug("audit ingest: %s", err)
-                    continue
-                raise BrokerUnavailable(f"audit ingest consumer error: {err}")
+        for msg in records:
             topic, partition, offset = coordinates(msg)
-            offsets[(topic, partition)] = offset + 1
             self.stats.consumed += 1
             try:
                 parsed.extend(parse(topic, msg.value(), header(msg, KIND_HEADER)))
@@ -157,11 +159,8 @@ class AuditIngester:
                     exc,
                 )
         self.stats.stored += store_records(self._store, parsed)
-        if offsets:
-            self._consumer.commit(
-                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                asynchronous=False,
-            )
+
+    def _stored(self, _done: object) -> None:
         self.stats.batches += 1
         self.stats.last_record_at = time.monotonic()
 

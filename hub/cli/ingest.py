@@ -18,6 +18,7 @@ from hub.broker.admin import ensure_topics
 from hub.catalogue.topics import AUDIT_TOPIC, RECEIPTS_TOPIC
 from hub.config import Settings, load_settings
 from hub.errors import ConfigError
+from hub.kafka import KafkaConnection
 from hub.processor.build import build_ingester
 
 log = logging.getLogger("hub.audit.ingest")
@@ -52,7 +53,7 @@ def handle(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"audit_ingest_group": f"{settings.audit_ingest_group}-rebuild-{time.time_ns()}"}
         )
-    ensure_topics(bootstrap, [AUDIT_TOPIC, RECEIPTS_TOPIC], client=settings.kafka.client_config())
+    ensure_topics(KafkaConnection.from_settings(settings, bootstrap), [AUDIT_TOPIC, RECEIPTS_TOPIC])
     store = open_store(settings)
     ingester = build_ingester(settings, bootstrap=bootstrap, store=store)
     stop = threading.Event()
@@ -87,7 +88,7 @@ def ingest_alongside(settings: Settings, *, enabled: bool = True) -> Iterator[No
     if not enabled or not bootstrap:
         yield
         return
-    ensure_topics(bootstrap, [AUDIT_TOPIC, RECEIPTS_TOPIC], client=settings.kafka.client_config())
+    ensure_topics(KafkaConnection.from_settings(settings, bootstrap), [AUDIT_TOPIC, RECEIPTS_TOPIC])
     store = open_store(settings)
     ingester = build_ingester(settings, bootstrap=bootstrap, store=store)
     done = threading.Event()

@@ -20,6 +20,7 @@ from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
 from hub.cli.ingest import ingest_alongside
 from hub.config import load_settings
 from hub.errors import ConfigError
+from hub.kafka import KafkaConnection
 from hub.processor.build import build_processor
 from hub.telemetry.tracing import configure_tracing
 
@@ -56,9 +57,7 @@ def handle(args: argparse.Namespace) -> int:
         share_topic(r, e) for a in agreements for r in a.recipients for e in a.event_types
     }
     ensure_topics(
-        settings.bootstrap_servers,
-        [DEADLETTER_TOPIC, AUDIT_TOPIC, *recipient_topics],
-        client=settings.kafka.client_config(),
+        KafkaConnection.from_settings(settings), [DEADLETTER_TOPIC, AUDIT_TOPIC, *recipient_topics]
     )
     processor = build_processor(
         settings, bootstrap=settings.bootstrap_servers, registry_url=settings.schema_registry_url

@@ -17,12 +17,15 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.agreements.models import Agreement, Approval, Signature, Status
 from hub.catalogue.schemas import Catalogue, EventType
 from hub.catalogue.topics import partner_topic
 from hub.policy.engine import PolicyEngine
+
+if TYPE_CHECKING:
+    from hub.kafka import KafkaConnection
 
 MAX_EVENTS = 20_000  # a what-if is interactive: a bigger period should be narrowed
 EXAMPLES = 12
@@ -46,7 +49,11 @@ class KafkaEventSource:
     """Partner topics on the broker, decoded through the schema registry."""
 
     def __init__(
-        self, bootstrap: str, registry_url: str, catalogue: Catalogue, timeout: float = 20.0
+        self,
+        bootstrap: str | KafkaConnection,
+        registry_url: str,
+        catalogue: Catalogue,
+        timeout: float = 20.0,
     ) -> None:
         self._bootstrap = bootstrap
         self._registry_url = registry_url
@@ -59,27 +66,21 @@ class KafkaEventSource:
         # Imported here: the console works (without the what-if) where Kafka is not reachable.
         import time
 
-        from confluent_kafka import Consumer, KafkaError, TopicPartition
+        from confluent_kafka import TopicPartition
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
         from hub.catalogue.topics import parse_partner_topic
         from hub.codec import wire
         from hub.codec.schemas import SchemaCache
         from hub.errors import BrokerUnavailable, HubError
+        from hub.kafka import BatchLoop, KafkaConnection
 
         schemas = SchemaCache(SchemaRegistryClient({"url": self._registry_url}), self._catalogue)
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                # A throwaway group that never commits: reading never moves anyone's offsets.
-                "group.id": f"hub-console-whatif-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "session.timeout.ms": 6000,
-                "log.connection.close": False,
-                "enable.partition.eof": True,
-            }
+        # A throwaway group that never commits: reading never moves anyone's offsets.
+        consumer = KafkaConnection.of(self._bootstrap).consumer(
+            f"hub-console-whatif-{uuid.uuid4()}", **{"enable.partition.eof": True}
         )
+        loop = BatchLoop(consumer, name="what-if reader", size=500, wait=0.5, commit=False)
         try:
             meta = consumer.list_topics(timeout=self._timeout)
             since_ms, until_ms = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
@@ -104,14 +105,10 @@ class KafkaEventSource:
             read = 0
             deadline = time.monotonic() + self._timeout
             while pending and read < limit and time.monotonic() < deadline:
-                for msg in consumer.consume(500, 0.5):
-                    where = (str(msg.topic()), int(msg.partition() or 0))
-                    err = msg.error()
-                    if err is not None:
-                        if err.code() == KafkaError._PARTITION_EOF:
-                            pending.discard(where)
-                        continue
-                    topic = where[0]
+                batch = loop.poll()
+                pending.difference_update(batch.ended)
+                for msg in batch.records:
+                    topic = str(msg.topic())
                     _kind, ms = msg.timestamp()
                     if not since_ms <= ms < until_ms:
                         continue

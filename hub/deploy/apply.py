@@ -235,13 +235,22 @@ def apply_plan(
     prune: bool = False,
     passwords: Mapping[str, bytes] | None = None,
     timeout: float = 30.0,
-    admin_factory: Callable[[dict[str, Any]], AdminClient] = AdminClient,
+    admin_factory: Callable[[dict[str, Any]], AdminClient] | None = None,
 ) -> ApplyReport:
     """Create the topics, set the given SCRAM passwords and create the ACLs."""
-    admin = admin_factory(dict(admin_config))
+    admin = (admin_factory or _admin)(dict(admin_config))
     report = ApplyReport()
     apply_topics(admin, topology, timeout, report)
     apply_users(admin, passwords or {}, timeout, report)
     if acls:
         apply_acls(admin, plan, timeout, report, prune=prune)
     return report
+
+
+def _admin(conf: dict[str, Any]) -> AdminClient:
+    """The runtime kit makes every client (hub/kafka/connection.py); ``conf`` carries the
+    security settings the command line or HUB_KAFKA__* gave."""
+    from hub.kafka.connection import KafkaConnection
+
+    bootstrap = str(conf.pop("bootstrap.servers"))
+    return KafkaConnection(bootstrap, conf).admin()

@@ -17,7 +17,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from hub.errors import BrokerUnavailable, HubError, Terminal
 
-Headers = Iterable[tuple[str, bytes]]
+HeaderItems = Iterable[tuple[str, bytes]]
 
 # What librdkafka adds to a record beyond its key, value and headers (attributes, varints,
 # the record batch header), with room to spare: the check must refuse first.
@@ -25,7 +25,7 @@ RECORD_OVERHEAD = 512
 _HEADER_OVERHEAD = 8  # per header: the name and value lengths
 
 
-def record_size(value: bytes | None, key: bytes | None, headers: Headers = ()) -> int:
+def record_size(value: bytes | None, key: bytes | None, headers: HeaderItems = ()) -> int:
     """Bytes a record occupies on the wire, as the producer's limit counts them."""
     size = RECORD_OVERHEAD + (len(value) if value else 0) + (len(key) if key else 0)
     for name, data in headers:
@@ -71,8 +71,20 @@ class CheckedProducer:
         """The client itself, for transactions (Apache Kafka only)."""
         return self._producer
 
-    def fits(self, value: bytes | None, key: bytes | None, headers: Headers = ()) -> bool:
+    def fits(self, value: bytes | None, key: bytes | None, headers: HeaderItems = ()) -> bool:
         return record_size(value, key, headers) <= self.max_bytes
+
+    def check(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: HeaderItems | None = None,
+    ) -> None:
+        """Raise :class:`RecordTooLarge` if the record is over the limit (the size rule)."""
+        size = record_size(value, key, headers or ())
+        if size > self.max_bytes:
+            raise RecordTooLarge(topic, size, self.max_bytes)
 
     def produce(
         self,
@@ -82,9 +94,17 @@ class CheckedProducer:
         headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         """Queue one record; :class:`RecordTooLarge` if it is over the limit (nothing queued)."""
-        size = record_size(value, key, headers or ())
-        if size > self.max_bytes:
-            raise RecordTooLarge(topic, size, self.max_bytes)
+        self.check(topic, value, key, headers)
+        self.send(topic, value, key, headers)
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Queue a record already checked with :meth:`check`."""
         while True:
             try:
                 self._producer.produce(
@@ -101,6 +121,7 @@ class CheckedProducer:
             except KafkaException as exc:
                 err = exc.args[0] if exc.args else None
                 if isinstance(err, KafkaError) and err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                    size = record_size(value, key, headers or ())
                     raise RecordTooLarge(topic, size, self.max_bytes) from exc
                 raise BrokerUnavailable(f"cannot produce to {topic}: {exc}") from exc
 

@@ -1,20 +1,21 @@
-"""Wire a Processor from settings: the one place that creates its clients."""
+"""Wire a Processor and the audit ingester from settings; their clients come from the
+runtime kit's connection (hub/kafka/connection.py), with the security settings."""
 
 from __future__ import annotations
 
-from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from hub.audit.ingest import AuditIngester
 from hub.audit.store import AuditStore
-from hub.broker.client_config import consumer_config, producer_config
 from hub.catalogue.schemas import load_catalogue
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.identity.keys import PartnerKeyStore
+from hub.kafka.connection import KafkaConnection
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
 from hub.processor.heap import HeapPolicy
+from hub.processor.ledger import topic_ledger
 from hub.processor.processor import Processor
 from hub.processor.reload import RuleSource
 from hub.processor.verify import Verifier
@@ -37,30 +38,16 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
     )
     rules = rule_source.load()
     keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
-    security = settings.kafka.client_config()
-    consumer = Consumer(
-        consumer_config(
-            bootstrap,
-            settings.consumer_group,
-            # Pick up partner topics created after start (regex subscription).
-            **{"topic.metadata.refresh.interval.ms": 5000},
-            **security,
-        )
+    kafka = KafkaConnection.from_settings(settings, bootstrap)
+    # Pick up partner topics created after start (regex subscription).
+    consumer = kafka.consumer(
+        settings.consumer_group, **{"topic.metadata.refresh.interval.ms": 5000}
     )
     transactional = (
         # Stable per instance across restarts, so a restarted instance fences its zombie.
         {"transactional.id": f"hub-{settings.processor_instance}"} if settings.transactions else {}
     )
-    producer = Producer(
-        producer_config(
-            bootstrap,
-            # The processor only needs to hear of failures (flush() counts what is left
-            # undelivered): a report per record was a Python callback per record.
-            **{"delivery.report.only.error": True},
-            **security,
-            **transactional,
-        )
-    )
+    producer = kafka.producer(**transactional)
     return Processor(
         consumer=consumer,
         producer=producer,
@@ -73,16 +60,16 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         group=settings.consumer_group,
         batch_size=settings.batch_size,
         max_record_bytes=settings.max_record_bytes,
+        max_message_bytes=kafka.max_message_bytes,
         batch_wait=settings.batch_wait_ms / 1000,
         transactional=settings.transactions,
         verifier=Verifier(helper_process=settings.verify_process),
         heap=HeapPolicy(freeze=settings.gc_freeze),
+        ledger=topic_ledger(kafka, f"{settings.consumer_group}-ledger"),
     )
 
 
 def build_ingester(settings: Settings, *, bootstrap: str, store: AuditStore) -> AuditIngester:
     """The audit ingester for these settings: its own consumer group on the audit topics."""
-    consumer = Consumer(
-        consumer_config(bootstrap, settings.audit_ingest_group, **settings.kafka.client_config())
-    )
-    return AuditIngester(consumer, store)
+    kafka = KafkaConnection.from_settings(settings, bootstrap)
+    return AuditIngester(kafka.consumer(settings.audit_ingest_group), store)

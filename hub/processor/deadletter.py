@@ -1,12 +1,66 @@
-"""Dead letters: the original bytes, untouched, with headers that say what is wrong."""
+"""Dead letters: the original bytes, untouched, with headers that say what is wrong; or,
+when a copy cannot be produced, a reference to the record where it sits.
+
+No input may stall a partition (issue 15). A record too large to copy (a 2 MB record
+failed with ``MSG_SIZE_TOO_LARGE``, the batch was never committed and every restart
+crashed on it) is dead-lettered *by reference*: its coordinates, size, SHA-256 and signer
+(when the signature verified), with the reason. The partner's original stays on its topic
+for as long as the topic keeps it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import traceback
 from datetime import UTC, datetime
 
 from hub.audit.records import DeadLetterRecord
-from hub.broker.records import Headers
+from hub.catalogue.topics import DEADLETTER_TOPIC
 from hub.errors import InputRejected
+from hub.kafka.producer import CheckedProducer, record_size
+from hub.kafka.records import Headers
+
+# Reasons are read by partners and operators, and stored in the audit: bounded, so a
+# dead letter about a huge record is never itself too large.
+MAX_REASON = 1000
+BY_REFERENCE_HEADER = "hub.dlq.by_reference"
+
+
+class OutputTooLarge(InputRejected):
+    """What the record would become for a recipient is over the producer's limit."""
+
+    code = "output-too-large"
+    advice = (
+        "send smaller records (long free text or attachments grow when shared); "
+        "the hub operator can raise HUB_MAX_MESSAGE_BYTES up to the broker's limit"
+    )
+
+
+class InternalError(InputRejected):
+    """Deciding this record raised an error nobody expected: a defect in the hub, or an
+    input it does not handle yet. Dead-lettered so the partition goes on."""
+
+    code = "internal-error"
+
+
+class OperatorSkipped(InputRejected):
+    """An operator skipped the record with ``hub deadletter skip`` (the last resort)."""
+
+    code = "operator-skipped"
+
+
+def internal_error(exc: BaseException) -> InternalError:
+    """The dead letter's reason names the exception type and where it was raised, never
+    its message: that may quote the record's content."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" in {frames[-1].name} ({frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})"
+    return InternalError(
+        f"unexpected {type(exc).__name__}{where if frames else ''} while deciding the record",
+        fix="nothing for the partner to fix unless told: the hub's operators are alerted; "
+        "replay the dead letter once the hub is fixed",
+    )
 
 
 def dead_letter(
@@ -18,6 +72,7 @@ def dead_letter(
     offset: int,
     instance: str,
 ) -> tuple[DeadLetterRecord, Headers]:
+    reason = _bounded(str(exc))
     record = DeadLetterRecord(
         dead_letter_id=f"{topic}:{partition}:{offset}",
         partner=partner,
@@ -25,21 +80,91 @@ def dead_letter(
         partition=partition,
         offset=offset,
         reason_code=exc.code,
-        reason=str(exc),
-        fix=exc.fix,
+        reason=reason,
+        fix=_bounded(exc.fix),
         at=datetime.now(UTC).isoformat(),
         processor_instance=instance,
     )
     headers: Headers = [
         ("hub.dlq.reason_code", exc.code.encode()),
-        ("hub.dlq.reason", str(exc).encode()),
-        ("hub.dlq.fix", exc.fix.encode()),
+        ("hub.dlq.reason", reason.encode()),
+        ("hub.dlq.fix", record.fix.encode()),
         ("hub.dlq.partner", (partner or "").encode()),
         ("hub.dlq.topic", topic.encode()),
         ("hub.dlq.partition", str(partition).encode()),
         ("hub.dlq.offset", str(offset).encode()),
     ]
     return record, headers
+
+
+def send(
+    producer: CheckedProducer,
+    record: DeadLetterRecord,
+    dlq_headers: Headers,
+    *,
+    value: bytes | None,
+    key: bytes | None,
+    headers: dict[str, bytes],
+    signer: str | None,
+) -> DeadLetterRecord:
+    """Produce the dead letter: a copy of the record when it fits the producer's limit,
+    else a reference to it. Returns the audit's record of it (a reference says so)."""
+    copy_headers = [*headers.items(), *dlq_headers]
+    if producer.fits(value, key, copy_headers):
+        producer.send(DEADLETTER_TOPIC, value, key, copy_headers)
+        return record
+    return send_reference(
+        producer, record, dlq_headers, value=value, key=key, headers=headers, signer=signer
+    )
+
+
+def send_reference(
+    producer: CheckedProducer,
+    record: DeadLetterRecord,
+    dlq_headers: Headers,
+    *,
+    value: bytes | None,
+    key: bytes | None,
+    headers: dict[str, bytes],
+    signer: str | None,
+) -> DeadLetterRecord:
+    """Produce the dead letter as a reference to the record (JSON: coordinates, size,
+    SHA-256, signer, reason); returns the audit's record of it."""
+    referenced, body = by_reference(record, value, key, headers, signer)
+    producer.produce(DEADLETTER_TOPIC, body, None, [*dlq_headers, (BY_REFERENCE_HEADER, b"1")])
+    return referenced
+
+
+def by_reference(
+    record: DeadLetterRecord,
+    value: bytes | None,
+    key: bytes | None,
+    headers: dict[str, bytes],
+    signer: str | None,
+) -> tuple[DeadLetterRecord, bytes]:
+    """The record as a reference (coordinates, size, SHA-256, signer), and the audit's
+    record of the dead letter saying so in its reason."""
+    size = record_size(value, key, headers.items())
+    digest = hashlib.sha256(value or b"").hexdigest()
+    reference = {
+        "by_reference": True,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "size": size,
+        "value_bytes": len(value or b""),
+        "sha256": digest,
+        "signer": signer,
+        "reason_code": record.reason_code,
+        "reason": record.reason,
+    }
+    said = (
+        f"{record.reason} [dead-lettered by reference: {size} bytes, sha256 {digest}, "
+        f"signed by {signer or 'no verified signer'}; the original stays at "
+        f"{record.topic}:{record.partition}:{record.offset}]"
+    )
+    referenced = dataclasses.replace(record, reason=_bounded(said, MAX_REASON + 200))
+    return referenced, json.dumps(reference, sort_keys=True).encode()
 
 
 def describe(record: DeadLetterRecord) -> str:
@@ -49,3 +174,7 @@ def describe(record: DeadLetterRecord) -> str:
         f"partition={record.partition} offset={record.offset} reason={record.reason_code}: "
         f"{record.reason}" + (f" (fix: {record.fix})" if record.fix else "")
     )
+
+
+def _bounded(text: str, limit: int = MAX_REASON) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,14 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import (
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.models import Agreement
@@ -37,13 +30,15 @@ from hub.audit.records import (
     DeadLetterRecord,
     decisions_json,
 )
-from hub.broker.records import Headers, coordinates, headers_bytes, next_batch
 from hub.catalogue.schemas import EventType
-from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, EVENTS_TOPIC, parse_partner_topic
+from hub.catalogue.topics import AUDIT_TOPIC, EVENTS_TOPIC, parse_partner_topic
 from hub.codec import wire
 from hub.codec.schemas import OutputSchemaRejected, SchemaCache
-from hub.errors import BrokerUnavailable, InputRejected, MalformedRecord, PartnerMismatch
+from hub.errors import InputRejected, MalformedRecord, PartnerMismatch, Retryable
 from hub.identity.signing import UnknownSigner, verify
+from hub.kafka import DEFAULT_MAX_MESSAGE_BYTES, BatchLoop, CheckedProducer, sort_out
+from hub.kafka.producer import RecordTooLarge
+from hub.kafka.records import Headers, coordinates, headers_bytes
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.policy.plan import RecordPlan
@@ -99,7 +94,7 @@ class Processor:
         self,
         *,
         consumer: Consumer,
-        producer: Producer,
+        producer: Producer | CheckedProducer,
         schemas: SchemaCache,
         engine: PolicyEngine,
         transformer: Transformer,
@@ -107,6 +102,7 @@ class Processor:
         public_keys: Mapping[str, Ed25519PublicKey],
         batch_size: int = 2000,
         max_record_bytes: int = 1_000_000,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         batch_wait: float = 0.05,
         transactional: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -118,7 +114,8 @@ class Processor:
         ledger: EventLedger | None = None,
     ) -> None:
         self._consumer = consumer
-        self._producer = producer
+        # Every record produced goes through the checked producer (hub/kafka/producer.py).
+        self._out = CheckedProducer.wrap(producer, max_message_bytes)
         self._schemas = schemas
         self._engine = engine
         self._transformer = transformer
@@ -128,9 +125,16 @@ class Processor:
         # consume() waits this long for a full batch: short, so a quiet stream's events are
         # not held back (latency); under load batches fill before it passes (throughput).
         self._batch_wait = batch_wait
-        self._transactional = transactional
-        if transactional:  # needs transactional.id in the producer's configuration
-            producer.init_transactions(30)
+        # Polling, committing and transactions: the runtime kit's loop (hub/kafka/loop.py).
+        # Transactions need transactional.id in the producer's configuration.
+        self._loop = BatchLoop(
+            consumer,
+            name="hub processor",
+            size=batch_size,
+            wait=batch_wait,
+            producer=self._out,
+            transactional=transactional,
+        )
         self._clock = clock
         self._agreements: dict[tuple[str, int], Agreement] = {
             (a.id, a.version): a for a in engine.agreements
@@ -153,7 +157,10 @@ class Processor:
         self._keys_refreshed = False  # keys re-read at most once per batch
         self._traced = False  # decided per batch: spans only when a tracer is configured
         self._carry: Headers | None = None  # trace headers passed on when untraced
-        self._delivery_errors: list[str] = []
+        # Outputs of the record being decided: produced once the whole record is decided,
+        # dropped if it is dead-lettered instead (nothing reaches a recipient unaudited).
+        self._staged: list[tuple[str, bytes | None, bytes | None, Headers]] = []
+        self._started = 0.0
         self.stats = Stats()
 
     # -- loop ---------------------------------------------------------------------------
@@ -170,10 +177,10 @@ class Processor:
         self._consumer.subscribe([PARTNER_TOPICS])
         while not stop.is_set() and not (until and until(self.stats)):
             self._maybe_reload()
-            messages = next_batch(self._consumer, self._batch_size, wait)
-            if not messages:
+            batch = self._loop.poll(wait)
+            if not batch.records:
                 continue
-            self.process_batch(messages)
+            self.process_batch(batch.records)
             self._heap.settled()
             if on_batch:
                 on_batch(self.stats)
@@ -194,78 +201,48 @@ class Processor:
             self.metrics.reloads.inc()
 
     def process_batch(self, messages: list[Message]) -> None:
-        started = time.perf_counter()
-        records = []
-        for msg in messages:
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    continue
-                raise BrokerUnavailable(f"consumer error: {err}")
-            records.append(msg)
+        """Decide a batch, then commit past it once every output, dead letter and audit
+        record is acknowledged (the kit's loop: never past an unacknowledged record)."""
+        records = sort_out(messages, "hub processor").records
         if not records:
             return
-        if self._transactional:
-            self._producer.begin_transaction()
-        try:
-            offsets = self._decide_batch(records)
-            self._complete(offsets)
-        except BaseException:
-            if self._transactional:
-                self._producer.abort_transaction()  # nothing of the batch becomes visible
-            raise
+        started = time.perf_counter()
+        done = self._loop.handle(records, self._decide_batch)
         self.stats.batches += 1
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
-        self._record_lag(offsets)
+        self._record_lag(done)
 
-    def _decide_batch(self, records: list[Message]) -> dict[tuple[str, int], int]:
+    def _decide_batch(self, records: list[Message]) -> None:
         """Decide every record and produce its outputs, dead letter and audit records."""
         self._traced = tracing_active()
         self._keys_refreshed = False
         audit_rows: list[AuditRecord] = []
         dead: list[DeadLetterRecord] = []
-        offsets: dict[tuple[str, int], int] = {}
         now = self._clock()
         self._now_iso = now.isoformat()
         for msg, verdict in zip(records, self._verdicts(records), strict=True):
             topic, partition, offset = coordinates(msg)
-            offsets[(topic, partition)] = offset + 1
             self.stats.consumed += 1
             self._one(msg, topic, partition, offset, now, audit_rows, dead, verdict)
         self._publish_counts()
         for i in range(0, len(audit_rows), AUDIT_CHUNK):
-            chunk = audit_rows[i : i + AUDIT_CHUNK]
-            self._produce(
-                AUDIT_TOPIC, decisions_json(chunk), chunk[0].decision_id.encode(), _DECISIONS_KIND
-            )
+            self._produce_decisions(audit_rows[i : i + AUDIT_CHUNK])
         for record in dead:
-            self._produce(
+            self._out.produce(
                 AUDIT_TOPIC, record.to_json(), record.dead_letter_id.encode(), _DEAD_LETTER_KIND
             )
-        return offsets
 
-    def _complete(self, offsets: dict[tuple[str, int], int]) -> None:
-        """Make the batch durable, then move the group's offsets past it. The audit ingester
-        stores what the broker has acknowledged (hub/audit/ingest.py)."""
-        positions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
-        if not self._transactional:
-            self._flush()
-            self._consumer.commit(offsets=positions, asynchronous=False)
+    def _produce_decisions(self, chunk: list[AuditRecord]) -> None:
+        """One audit record for the chunk, halved until each part fits the producer's
+        limit (wide field lists, long notes): the audit never stalls on its own size."""
+        value = decisions_json(chunk)
+        key = chunk[0].decision_id.encode()
+        if len(chunk) > 1 and not self._out.fits(value, key, _DECISIONS_KIND):
+            half = len(chunk) // 2
+            self._produce_decisions(chunk[:half])
+            self._produce_decisions(chunk[half:])
             return
-        # Apache Kafka: outputs, audit records and offsets commit atomically, so
-        # read_committed recipients never see a batch that is later redelivered.
-        try:
-            self._producer.send_offsets_to_transaction(
-                positions, self._consumer.consumer_group_metadata(), 30
-            )
-            self._producer.commit_transaction(30)
-        except KafkaException as exc:
-            raise BrokerUnavailable(
-                f"transaction not committed: {exc}. The batch will be redelivered."
-            ) from exc
-        if self._delivery_errors:
-            errors, self._delivery_errors = self._delivery_errors[:5], []
-            raise BrokerUnavailable(f"deliveries failed inside the transaction: {errors}")
+        self._out.produce(AUDIT_TOPIC, value, key, _DECISIONS_KIND)
 
     def _verdicts(self, records: list[Message]) -> Iterator[str | InputRejected]:
         """Each record's signer, or why its signature fails, computed alongside the Python
@@ -326,10 +303,18 @@ class Processor:
             offset=offset,
             instance=self._instance,
         )
+        # A copy with the original headers (signature, trace context), so a fixed cause
+        # can be replayed exactly as sent; by reference when a copy would not fit.
+        record = deadletter.send(
+            self._out,
+            record,
+            dlq_headers,
+            value=msg.value(),
+            key=msg.key(),
+            headers=headers,
+            signer=verdict if isinstance(verdict, str) else None,
+        )
         log.warning(deadletter.describe(record))
-        # Original headers (signature, trace context) kept, so a fixed cause can be
-        # replayed exactly as the partner sent it.
-        self._produce(DEADLETTER_TOPIC, msg.value(), msg.key(), [*headers.items(), *dlq_headers])
         dead.append(record)
         self.stats.deadlettered[code] += 1
         self.metrics.deadletters.labels(partner or "?", code).inc()
@@ -341,18 +326,36 @@ class Processor:
         audit_rows: list[AuditRecord],
         verdict: str | InputRejected,
     ) -> InputRejected | None:
+        """No record stalls its partition: whatever fails for this record alone is its dead
+        letter. Only infrastructure (retryable errors, the broker, the file system) stops the
+        loop, so that nothing is lost."""
+        staged = self._staged
         try:
-            audit_rows.extend(self._handle(msg, now, verdict))
+            rows = self._handle(msg, now, verdict)
         except InputRejected as exc:
+            staged.clear()
             return exc
+        except RecordTooLarge as exc:
+            staged.clear()
+            return deadletter.OutputTooLarge(str(exc), fix=deadletter.OutputTooLarge.advice)
+        except (Retryable, KafkaException, OSError):
+            staged.clear()
+            raise
+        except Exception as exc:  # a bug or an input nobody foresaw: this record only
+            staged.clear()
+            return deadletter.internal_error(exc)
+        out = self._out
+        for topic, value, key, headers in staged:
+            out.send(topic, value, key, headers)
+        staged.clear()
+        audit_rows.extend(rows)
         return None
 
     def close(self) -> None:
         """Leave the group cleanly so partitions move to another instance at once."""
         self._verifier.close()
         self._heap.thaw()
-        self._producer.flush(10)
-        self._producer.close()
+        self._out.close()
         self._consumer.close()
 
     # -- one record ---------------------------------------------------------------------
@@ -541,32 +544,11 @@ class Processor:
 
     # -- producing ----------------------------------------------------------------------
 
-    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            self._delivery_errors.append(f"{msg.topic()}: {err}")
-
     def _produce(
         self, topic: str, value: bytes | None, key: bytes | None, headers: Headers
     ) -> None:
-        while True:
-            try:
-                self._producer.produce(
-                    topic,
-                    value=value,
-                    key=key,
-                    headers=list(headers),  # type: ignore[arg-type]  # stub is invariant
-                    on_delivery=self._on_delivery,
-                )
-                return
-            except BufferError:
-                # Local queue full: let deliveries drain, then try again.
-                self._producer.poll(0.1)
-
-    def _flush(self, timeout: float = 30.0) -> None:
-        remaining = self._producer.flush(timeout)
-        if remaining or self._delivery_errors:
-            errors, self._delivery_errors = self._delivery_errors[:5], []
-            raise BrokerUnavailable(
-                f"{remaining} records undelivered after {timeout:.0f}s; errors: {errors}. "
-                "Offsets not committed: the batch will be redelivered."
-            )
+        """Stage an output of the record being decided (see ``_decide``). One over the
+        producer's limit raises :class:`RecordTooLarge` now: the record is dead-lettered and
+        none of its outputs is sent."""
+        self._out.check(topic, value, key, headers)
+        self._staged.append((topic, value, key, headers))

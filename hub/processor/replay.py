@@ -3,7 +3,8 @@
 A dead letter holds the partner's original bytes and headers (signature included), so a
 replayed record is exactly what the partner sent; the processor then decides it afresh and
 the audit records the new outcome. Replay never edits a record: fixing data is the partner's
-job, and the signature would not verify if the hub changed it.
+job, and the signature would not verify if the hub changed it. A dead letter *by reference*
+(a record too large to copy) holds no bytes: it is listed, never replayed.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
-from hub.broker.admin import end_offsets
-from hub.broker.client_config import consumer_config, producer_config
-from hub.broker.records import coordinates, headers_bytes
 from hub.catalogue.topics import DEADLETTER_TOPIC, REPLAY_GROUP
 from hub.errors import BrokerUnavailable
+from hub.kafka import BatchLoop, KafkaConnection, coordinates, headers_bytes
+from hub.processor.deadletter import BY_REFERENCE_HEADER
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class DeadLetter:
     partner: str
     reason_code: str
     reason: str
+    by_reference: bool = False
 
 
 def _describe(msg: Message) -> DeadLetter:
@@ -45,50 +46,58 @@ def _describe(msg: Message) -> DeadLetter:
         partner=h.get("hub.dlq.partner", ""),
         reason_code=h.get("hub.dlq.reason_code", ""),
         reason=h.get("hub.dlq.reason", ""),
+        by_reference=BY_REFERENCE_HEADER in h,
     )
 
 
 def replay(
-    bootstrap: str,
+    bootstrap: str | KafkaConnection,
     select: Callable[[DeadLetter], bool],
     timeout: float = 30.0,
+    skipped: list[DeadLetter] | None = None,
 ) -> list[DeadLetter]:
-    """Re-publish the selected dead letters (as originally sent) to their original topics."""
-    ends = end_offsets(bootstrap, DEADLETTER_TOPIC)
-    remaining = {p: o for p, o in ends.items() if o > 0}
+    """Re-publish the selected dead letters (as originally sent) to their original topics.
+    Selected dead letters held by reference are appended to ``skipped``, not replayed.
+
+    It reads every partition of the dead letter topic to its end, as the client's
+    end-of-partition event reports it (not a queried high watermark, which the embedded
+    broker under-reports)."""
+    kafka = KafkaConnection.of(bootstrap)
     # Every partition assigned from its first offset, not subscribed: a replay must not
     # depend on an earlier one, and two operators replaying at once must each see every
     # dead letter (as members of one group they would split the partitions between them).
-    consumer = Consumer(consumer_config(bootstrap, REPLAY_GROUP))
-    producer = Producer(producer_config(bootstrap))
+    consumer = kafka.consumer(REPLAY_GROUP, **{"enable.partition.eof": True})
+    producer = kafka.producer()
+    loop = BatchLoop(consumer, name="dead-letter replay", size=500, wait=0.5, commit=False)
     replayed: list[DeadLetter] = []
-    errors: list[str] = []
     try:
-        consumer.assign([TopicPartition(DEADLETTER_TOPIC, p, OFFSET_BEGINNING) for p in remaining])
+        meta = consumer.list_topics(DEADLETTER_TOPIC, timeout=timeout)
+        topic = meta.topics.get(DEADLETTER_TOPIC)
+        parts = sorted(topic.partitions) if topic is not None and not topic.error else []
+        consumer.assign([TopicPartition(DEADLETTER_TOPIC, p, OFFSET_BEGINNING) for p in parts])
+        pending = {(DEADLETTER_TOPIC, p) for p in parts}
         deadline = time.monotonic() + timeout
-        while remaining and time.monotonic() < deadline:
-            for msg in consumer.consume(500, 0.5):
-                if msg.error() is not None:
-                    continue
-                _t, partition, offset = coordinates(msg)
-                if offset + 1 >= remaining.get(partition, 0):
-                    remaining.pop(partition, None)
+        while pending:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(
+                    f"replay did not reach the end of {DEADLETTER_TOPIC} in {timeout:.0f}s"
+                )
+            batch = loop.poll()
+            pending.difference_update(batch.ended)
+            for msg in batch.records:
                 letter = _describe(msg)
                 if not letter.topic or not select(letter):
+                    continue
+                if letter.by_reference:
+                    if skipped is not None:
+                        skipped.append(letter)
                     continue
                 original = [
                     (k, v) for k, v in headers_bytes(msg).items() if not k.startswith("hub.dlq.")
                 ]
-                producer.produce(
-                    letter.topic,
-                    value=msg.value(),
-                    key=msg.key(),
-                    headers=original,  # type: ignore[arg-type]  # stub is invariant
-                    on_delivery=lambda err, _m: errors.append(str(err)) if err else None,
-                )
+                producer.produce(letter.topic, msg.value(), msg.key(), original)
                 replayed.append(letter)
-        if producer.flush(timeout) or errors:
-            raise BrokerUnavailable(f"replay not acknowledged: {errors[:3]}")
+        producer.flush_or_raise(timeout)
     finally:
         consumer.close()
         producer.close()
