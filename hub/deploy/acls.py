@@ -30,7 +30,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, REPLAY_GROUP
+from hub.catalogue.topics import (
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    EVENTS_TOPIC,
+    RECEIPTS_TOPIC,
+    REPLAY_GROUP,
+)
 from hub.deploy.topology import (
     ANALYTICS_GROUP,
     ANALYTICS_STATE_TOPICS,
@@ -207,6 +213,10 @@ def _processor(topology: Topology, opts: PlanOptions) -> Principal:
     grants = [
         *_grants(name, _TOPIC, topology.partner_topics(), _READ),
         *_grants(name, _TOPIC, [*topology.share_topics(), AUDIT_TOPIC, DEADLETTER_TOPIC], _WRITE),
+        # The events ledger: written with each batch, read by assignment (no group) at start.
+        *_grants(
+            name, _TOPIC, [EVENTS_TOPIC], [Operation.READ, Operation.WRITE, Operation.DESCRIBE]
+        ),
         *_grants(name, _GROUP, [opts.processor_group], [Operation.READ]),
     ]
     if opts.transactions:

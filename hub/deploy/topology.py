@@ -10,7 +10,8 @@ Topics:
   (in any state: a draft agreement's provider may already publish, and the hub records a
   withheld decision for it);
 - ``share.<recipient>.<event>.v1`` for each recipient and event type any agreement names;
-- ``hub.audit.v1``, ``hub.deadletter.v1`` and ``hub.receipts.v1``.
+- ``hub.audit.v1``, ``hub.deadletter.v1`` and ``hub.receipts.v1``;
+- ``hub.events.v1``: the processors' compacted memory of seen events (hub/processor/ledger.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hub.catalogue.schemas import Catalogue
 from hub.catalogue.topics import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
+    EVENTS_TOPIC,
     RECEIPTS_TOPIC,
     partner_topic,
     share_topic,
@@ -47,6 +49,7 @@ class TopicRole(StrEnum):
     AUDIT = "audit"
     DEADLETTER = "deadletter"
     RECEIPTS = "receipts"
+    LEDGER = "ledger"  # the processors' memory of seen events (compacted)
     ANALYTICS = "analytics"  # the analytics' own state: intake topic, table changelogs
     FEED = "feed"  # anonymised aggregates for a recipient (JSON, not a disclosure)
 
@@ -269,7 +272,17 @@ def _hub_topics(opts: TopologyOptions) -> list[TopicSpec]:
         _config(opts, duration_ms(opts.deadletter_retention)),
         retention_source=f"default dead-letter retention {opts.deadletter_retention}",
     )
-    return [*kept, deadletter]
+    # Latest digest per (provider, event id), for as long as an id may be reused: compacted,
+    # never aged out (the processors load it at start).
+    ledger = TopicSpec(
+        EVENTS_TOPIC,
+        TopicRole.LEDGER,
+        opts.hub_partitions,
+        rf,
+        _config(opts, FOREVER, **{"cleanup.policy": "compact"}),
+        retention_source="compacted: one entry per provider and event id, kept forever",
+    )
+    return [*kept, deadletter, ledger]
 
 
 def _analytics_topics(partnership: Partnership, opts: TopologyOptions) -> list[TopicSpec]:

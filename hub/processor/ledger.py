@@ -42,10 +42,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
+from hub.catalogue.topics import EVENTS_TOPIC
 from hub.errors import EventIdReused
+
+if TYPE_CHECKING:
+    from hub.kafka.connection import KafkaConnection
 
 log = logging.getLogger("hub.processor.ledger")
 
@@ -142,6 +146,11 @@ class EventLedger:
     def __len__(self) -> int:
         return len(self._digests)
 
+    def close(self) -> None:
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
+
     def _take(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
         n = 0
         for key, value in records:
@@ -188,42 +197,48 @@ class EventLedger:
 
 class TopicSource:
     """``hub.events.v1`` read by assignment (no group, no commits): all of it at start,
-    then the tail. The end at start is each partition's high watermark, and when the broker
-    reports it wrongly (the embedded broker can), a quiet second ends the load instead."""
+    then the tail. The load ends at each partition's high watermark and a quiet
+    ``settle``: a broker that reports the watermark short (the embedded one can, issue 15
+    item 8) would otherwise end it early; whatever still arrives is taken by the tail."""
 
-    def __init__(self, consumer: Any, topic: str, *, quiet: float = 1.0, timeout: float = 120.0):
+    def __init__(
+        self, consumer: Any, topic: str, *, settle: float = 0.5, timeout: float = 120.0
+    ) -> None:
         self._consumer = consumer
         self._topic = topic
-        self._quiet = quiet
+        self._settle = settle
+        self._stall = 10 * settle
         self._timeout = timeout
 
     def initial(self) -> Iterable[tuple[bytes | None, bytes | None]]:
         from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
         meta = self._consumer.list_topics(self._topic, timeout=10).topics.get(self._topic)
-        parts = sorted(meta.partitions) if meta is not None and not meta.error else []
-        if not parts:
-            self._consumer.assign([TopicPartition(self._topic, 0, OFFSET_BEGINNING)])
-            return
+        parts = sorted(meta.partitions) if meta is not None and not meta.error else [0]
         self._consumer.assign([TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in parts])
         ends = {
-            p: self._consumer.get_watermark_offsets(TopicPartition(self._topic, p))[1]
+            p: self._consumer.get_watermark_offsets(TopicPartition(self._topic, p), timeout=10)[1]
             for p in parts
         }
-        at = {p: -1 for p in parts}
+        at = dict.fromkeys(parts, -1)
         started = last = time.monotonic()
-        while any(at[p] + 1 < ends[p] for p in parts):
+        while True:
             now = time.monotonic()
-            if now - last > self._quiet or now - started > self._timeout:
-                log.info(
-                    "events ledger: load ended by a quiet %.1fs (watermarks %s)", self._quiet, ends
+            behind = any(at[p] + 1 < ends[p] for p in parts)
+            if now - started > self._timeout:
+                log.warning(
+                    "events ledger: load stopped after %.0fs, the tail goes on", now - started
                 )
-                break
-            for msg in self._consumer.consume(1000, 0.2):
+                return
+            # Behind the watermark and quiet for a while: the rest are offsets with no record
+            # to read (transaction markers, compacted away); the tail takes any late one.
+            if now - last > (self._stall if behind else self._settle):
+                return
+            for msg in self._consumer.consume(1000, 0.1):
                 if msg.error() is not None:
                     continue
                 last = time.monotonic()
-                at[msg.partition()] = msg.offset()
+                at[msg.partition()] = max(at.get(msg.partition(), -1), msg.offset())
                 yield msg.key(), msg.value()
 
     def more(self) -> Iterable[tuple[bytes | None, bytes | None]]:
@@ -233,3 +248,40 @@ class TopicSource:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def ensure_ledger_topic(kafka: KafkaConnection, partitions: int = 3, timeout: float = 15.0) -> None:
+    """Create ``hub.events.v1`` compacted when it does not exist (production creates it from
+    the deployment plan; this is for local runs). A broker that refuses the compaction
+    setting (the embedded one may) gets a plain topic: the ledger only needs its records."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import NewTopic
+
+    from hub.broker.admin import ensure_topics
+
+    admin = kafka.admin()
+    if EVENTS_TOPIC in admin.list_topics(timeout=timeout).topics:
+        return
+    spec = NewTopic(EVENTS_TOPIC, partitions, 1, config={"cleanup.policy": "compact"})
+    try:
+        admin.create_topics([spec], operation_timeout=timeout)[EVENTS_TOPIC].result(timeout)
+    except KafkaException as exc:
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            log.warning("events ledger: compacted topic refused (%s); creating it plain", exc)
+            ensure_topics(kafka, [EVENTS_TOPIC], partitions)
+
+
+def topic_ledger(kafka: KafkaConnection, group: str) -> EventLedger:
+    """The processor's ledger, loaded from ``hub.events.v1`` (read by assignment; ``group``
+    only names the client, it never joins or commits)."""
+    ensure_ledger_topic(kafka)
+    consumer = kafka.consumer(group, **{"enable.auto.commit": False})
+    started = time.monotonic()
+    ledger = EventLedger(TopicSource(consumer, EVENTS_TOPIC))
+    log.info(
+        "events ledger: %d entries loaded from %s in %.1fs",
+        ledger.loaded,
+        EVENTS_TOPIC,
+        time.monotonic() - started,
+    )
+    return ledger
