@@ -26,11 +26,13 @@ from hub.identity.signing import (
     root_message,
 )
 
-# Batch size trades the signer's cost (one Ed25519 signature per batch) against each
-# record's: its path grows by one 32-byte hash (about 1 us to check, 43 bytes of base64
-# header) each time the batch doubles. bench/signing.py measured the verifier's CPU per
-# record flat from 64 to 1,024 records; 256 keeps headers under 350 bytes.
-DEFAULT_BATCH = 256
+# Batch size trades the signer's one Ed25519 signature per batch against each record's
+# path: one more 32-byte hash (44 base64 bytes of header) each time the batch doubles.
+# bench/signing.py, 2026-12-05: the processor's verify CPU per record is flat from 64 to
+# 1,024 records (about 13-15 us, against about 50 us per record signed alone; a memo
+# shares the batch's upper path), signing about 5 us per record; so the smallest batch on
+# that plateau, whose signature headers are about 430 bytes per record.
+DEFAULT_BATCH = 64
 
 
 @dataclass(slots=True)

@@ -47,6 +47,7 @@ __all__ = [
     "UnknownSigner",
     "Unsigned",
     "check",
+    "position",
     "prepare",
     "record_leaf",
     "root_message",
@@ -223,8 +224,9 @@ def _decimal(found: Mapping[str, bytes], name: str) -> int:
     return int(raw)
 
 
-def _batch_root(found: Mapping[str, bytes], leaf_input: bytes) -> bytes:
-    """The root message this record's audit path leads to."""
+def position(found: Mapping[str, bytes]) -> tuple[int, int, bytes]:
+    """A batch-signed record's leaf index, tree size and audit path (hashes concatenated),
+    checked for form and length before any hashing."""
     index, size = _decimal(found, INDEX_HEADER), _decimal(found, SIZE_HEADER)
     if not 1 <= size <= MAX_BATCH:
         raise BadSignature(
@@ -253,9 +255,13 @@ def _batch_root(found: Mapping[str, bytes], leaf_input: bytes) -> bytes:
             f"{want} hashes of {merkle.HASH_BYTES} bytes, in base64",
             fix="send the RFC 9162 audit path of this leaf, leaf to root",
         )
-    hashes = [path[i : i + merkle.HASH_BYTES] for i in range(0, len(path), merkle.HASH_BYTES)]
-    root = merkle.root_from_path(merkle.leaf_hash(leaf_input), index, size, hashes)
-    return root_message(size, root)
+    return index, size, path
+
+
+def _batch_root(found: Mapping[str, bytes], leaf_input: bytes, memo: merkle.PathMemo) -> bytes:
+    """The root message this record's audit path leads to."""
+    index, size, path = position(found)
+    return root_message(size, memo.root(merkle.leaf_hash(leaf_input), index, size, path))
 
 
 def prepare(
@@ -264,8 +270,10 @@ def prepare(
     key: bytes | None,
     value: bytes | None,
     public_keys: Mapping[str, Ed25519PublicKey],
+    memo: merkle.PathMemo | None = None,
 ) -> SignedRecord:
-    """Everything but the curve arithmetic; raises InputRejected saying what is wrong."""
+    """Everything but the curve arithmetic; raises InputRejected saying what is wrong.
+    ``memo`` shares path hashing between the records of a batch (the processor keeps one)."""
     hs = pairs(headers)
     found = _single(hs)
     raw_sig = found.get(SIGNATURE_HEADER) or found.get(BATCH_SIGNATURE_HEADER)
@@ -288,7 +296,8 @@ def prepare(
     if SIGNATURE_HEADER in found:
         message = signed_message(topic, key, value)
         return SignedRecord(key_id, public.public_bytes_raw(), signature, message)
-    message = _batch_root(found, record_leaf(topic, key, value, hs))
+    leaf_input = record_leaf(topic, key, value, hs)
+    message = _batch_root(found, leaf_input, memo if memo is not None else merkle.PathMemo())
     return SignedRecord(key_id, public.public_bytes_raw(), signature, message, batched=True)
 
 

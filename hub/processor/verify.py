@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.errors import InputRejected
 from hub.identity import verify_worker
+from hub.identity.merkle import PathMemo
 from hub.identity.signing import SignedRecord, check, prepare
 
 log = logging.getLogger("hub.processor.verify")
@@ -128,7 +129,8 @@ class Verifier:
     def __init__(self, *, helper_process: bool = False) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-verify")
         self._helper = CheckerProcess() if helper_process else None
-        self.roots = RootVerdicts()  # touched only by the worker thread
+        self.roots = RootVerdicts()  # touched only by the worker thread, as is:
+        self.walks = PathMemo()
 
     def verdicts(
         self, records: list[Message], keys: Mapping[str, Ed25519PublicKey]
@@ -144,7 +146,9 @@ class Verifier:
             try:
                 # The headers as sent, in order: a batch-signed record's leaf covers them.
                 headers = m.headers() or []
-                prepared.append(prepare(headers, m.topic() or "", m.key(), m.value(), keys))
+                prepared.append(
+                    prepare(headers, m.topic() or "", m.key(), m.value(), keys, self.walks)
+                )
             except InputRejected as exc:
                 prepared.append(exc)
         verdicts = self._signatures([p for p in prepared if isinstance(p, SignedRecord)])

@@ -82,3 +82,46 @@ def test_an_index_outside_the_tree_is_refused(index: int, size: int) -> None:
 def test_an_empty_batch_has_no_tree() -> None:
     with pytest.raises(ValueError, match="at least one leaf"):
         merkle.tree([])
+
+
+def test_the_path_memo_gives_exactly_what_the_full_walk_gives() -> None:
+    """Valid paths over several batches, then every single-hash alteration of them, then
+    wrong lengths: the memo's answer (root or BadPath) equals the plain walk's each time,
+    while it is warm with the valid walks."""
+    import random
+
+    rng = random.Random(5)
+    memo = merkle.PathMemo()
+    cases = []
+    for n in (1, 2, 5, 16, 33):
+        leaves = [merkle.leaf_hash(rng.randbytes(8)) for _ in range(n)]
+        _root, paths = merkle.tree(leaves)
+        cases += [(leaves[i], i, n, paths[i]) for i in range(n)]
+    bent = []
+    for leaf, i, n, p in cases:
+        for j in range(len(p)):
+            bent.append((leaf, i, n, [*p[:j], rng.randbytes(32), *p[j + 1 :]]))
+        bent.append((leaf, i, n, p[:-1]))
+        bent.append((leaf, i, n, [*p, p[0] if p else leaf]))
+        bent.append((leaf, (i + 1) % n, n, p))
+        bent.append((leaf, i, n + 1, p))
+    for leaf, i, n, p in cases + bent + cases:
+        try:
+            want: bytes | type = merkle.root_from_path(leaf, i, n, p)
+        except merkle.BadPath:
+            want = merkle.BadPath
+        try:
+            got: bytes | type = memo.root(leaf, i, n, b"".join(p))
+        except merkle.BadPath:
+            got = merkle.BadPath
+        assert got == want, (i, n, len(p))
+    assert len(memo) > 0
+
+
+def test_the_path_memo_is_bounded() -> None:
+    memo = merkle.PathMemo(kept=50)
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(200)]
+    root, paths = merkle.tree(leaves)
+    for i in range(200):
+        assert memo.root(leaves[i], i, 200, b"".join(paths[i])) == root
+        assert len(memo) <= 50
