@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -226,3 +229,106 @@ def test_a_key_registered_since_the_last_reload_is_found_before_dead_lettering(
     processor.process_batch([signed(0, 1, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
     [dead] = producer.on(DEADLETTER_TOPIC)
     assert dead["headers"]["hub.dlq.reason_code"] == b"unknown-signer"
+
+
+# -- one partner cannot stop the hub (issue 15 item 2) ----------------------------------------
+
+
+def _fresh() -> dict[str, Any]:
+    """A county-lines child concern with an event id of its own."""
+    event = county_lines_child()
+    event["envelope"]["event_id"] = str(uuid.uuid4())
+    return event
+
+
+def _committed(consumer: Any) -> dict[tuple[str, int], int]:
+    return {(tp.topic, tp.partition): tp.offset for commit in consumer.commits for tp in commit}
+
+
+def test_one_partner_cannot_stop_the_hub(
+    setup: Any, concern_type: EventType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record too large to copy, and a record that trips an error nobody expected, are
+    each dead-lettered (the first by reference) and audited; the good records around them
+    are shared; the batch commits past all of them."""
+    processor, consumer, producer, audit, schema_id = setup
+    huge_value = b"\x00" + b"x" * 2_000_000  # 2 MB: over the input limit and the producer's
+    boom = _fresh()
+    boom["narrative"] = "trips a defect"
+    subjects = processor._transformer.subjects
+
+    def defective(event: dict[str, Any], event_type: EventType) -> Any:
+        if event.get("narrative") == "trips a defect":
+            raise ZeroDivisionError("a message that could quote personal data")
+        return subjects(event, event_type)
+
+    monkeypatch.setattr(processor._transformer, "subjects", defective)
+    first, last = _fresh(), _fresh()
+    batch = [
+        signed(0, 0, encode(schema_id, concern_type, first)),
+        signed(0, 1, huge_value),
+        signed(0, 2, encode(schema_id, concern_type, boom)),
+        signed(0, 3, encode(schema_id, concern_type, last)),
+    ]
+    processor.process_batch(batch)  # type: ignore[arg-type]
+
+    assert _committed(consumer) == {(TOPIC, 0): 4}
+    shared = [p for p in producer.produced if p["topic"].startswith("share.")]
+    assert {p["headers"]["hub.event_id"] for p in shared} == {
+        e["envelope"]["event_id"].encode() for e in (first, last)
+    }
+    letters = producer.on(DEADLETTER_TOPIC)
+    assert [d["headers"]["hub.dlq.reason_code"] for d in letters] == [
+        b"malformed",
+        b"internal-error",
+    ]
+    reference = json.loads(letters[0]["value"])
+    assert letters[0]["headers"]["hub.dlq.by_reference"] == b"1"
+    assert reference["sha256"] == hashlib.sha256(huge_value).hexdigest()
+    assert (reference["topic"], reference["partition"], reference["offset"]) == (TOPIC, 0, 1)
+    assert reference["value_bytes"] == len(huge_value)
+    assert reference["signer"] == "merseyside-police"
+    internal = letters[1]["headers"]["hub.dlq.reason"].decode()
+    assert "ZeroDivisionError" in internal and "personal data" not in internal
+    stored = {r["offset"]: r for r in audit.all_dead_letters()}
+    assert set(stored) == {1, 2}
+    assert "by reference" in stored[1]["reason"] and reference["sha256"] in stored[1]["reason"]
+    assert stored[2]["reason_code"] == "internal-error"
+
+
+def test_a_derived_output_over_the_producers_limit_is_dead_lettered_and_nothing_sent(
+    setup: Any, concern_type: EventType
+) -> None:
+    processor, consumer, producer, audit, schema_id = setup
+    processor._out.max_bytes = 500_000
+    event = _fresh()
+    event["narrative"] = "x" * 600_000  # under the 1 MB input limit; shared as is: too large
+    processor.process_batch([signed(0, 0, encode(schema_id, concern_type, event))])  # type: ignore[list-item]
+    assert _committed(consumer) == {(TOPIC, 0): 1}
+    assert not [p for p in producer.produced if p["topic"].startswith("share.")]
+    [letter] = producer.on(DEADLETTER_TOPIC)
+    assert letter["headers"]["hub.dlq.reason_code"] == b"output-too-large"
+    assert letter["headers"]["hub.dlq.by_reference"] == b"1"  # the 600 KB input: no copy
+    [stored] = audit.all_dead_letters()
+    assert stored["reason_code"] == "output-too-large"
+    assert audit.count_decisions() == 0  # nothing was shared, so no disclosure to audit
+
+
+def test_infrastructure_failures_still_stop_the_loop(
+    setup: Any, concern_type: EventType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a record's own failures are dead-lettered: a registry that is away stops the
+    batch uncommitted (nothing lost), it does not dead-letter every record."""
+    from hub.errors import RegistryUnavailable
+
+    processor, consumer, producer, _audit, schema_id = setup
+
+    def away(*_a: Any) -> Any:
+        raise RegistryUnavailable("registry unreachable")
+
+    monkeypatch.setattr(processor._schemas, "writer", away)
+    with pytest.raises(RegistryUnavailable):
+        processor.process_batch(  # type: ignore[list-item]
+            [signed(0, 0, encode(schema_id, concern_type, _fresh()))]
+        )
+    assert consumer.commits == [] and producer.on(DEADLETTER_TOPIC) == []
