@@ -151,3 +151,31 @@ def test_deleting_the_conflict_is_reported(store: AuditStore, keys: PartnerKeySt
         conn.execute(delete(decision_conflicts))
     [line] = problems(store, keys)
     assert "conflict record was deleted" in line
+
+
+def test_cli_verify_names_what_is_missing_and_counts_conflicts(
+    store: AuditStore,
+    keys: PartnerKeyStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from hub.cli.audit import handle_conflicts, handle_verify
+
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path))
+    args = argparse.Namespace(audit_url=store.url, keys=tmp_path / "audit-keys")
+    assert handle_verify(args) == 0
+    out = capsys.readouterr().out
+    assert "decision_subjects 120, receipts 1, decision_conflicts 1, dead_letters 1: intact" in out
+    assert "attention: 1 decision conflicts recorded" in out
+    with store.engine.begin() as conn:
+        conn.execute(delete(decision_subjects).where(decision_subjects.c.decision_id == "d9"))
+    assert handle_verify(args) == 1
+    out = capsys.readouterr().out
+    assert out.count("decision_subjects (d9): subject index lacks token") == 2
+    assert handle_conflicts(argparse.Namespace(audit_url=store.url)) == 0
+    out = capsys.readouterr().out
+    assert "decision d2 (event e1 from merseyside-police for liverpool-mash)" in out
+    assert "other outcome, disclosure_id" in out
