@@ -255,7 +255,7 @@ def ensure_ledger_topic(kafka: KafkaConnection, partitions: int = 3, timeout: fl
     the deployment plan; this is for local runs). A broker that refuses the compaction
     setting (the embedded one may) gets a plain topic: the ledger only needs its records."""
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import NewTopic
+    from confluent_kafka.cimpl import NewTopic
 
     from hub.broker.admin import ensure_topics
 
