@@ -355,6 +355,7 @@ class Processor:
         """Leave the group cleanly so partitions move to another instance at once."""
         self._verifier.close()
         self._heap.thaw()
+        self._ledger.close()
         self._out.close()
         self._consumer.close()
 
@@ -409,17 +410,18 @@ class Processor:
         again = self._ledger.seen(owner.partner, event_id, digest)
         subjects = self._transformer.subjects(event, event_type)
         source = coordinates(msg)
-        decisions = self._engine.decide(event, event_type, owner.partner, now)
+        routed = [
+            self._route(replace(decision, content=digest), event, event_type, source, subjects)
+            for decision in self._engine.decide(event, event_type, owner.partner, now)
+        ]
         if not again:
-            # Produced with the batch, so it is acknowledged before the offsets commit.
+            # Remembered once the record is decided (a record dead-lettered on the way is
+            # not); staged with its outputs, so acknowledged before the offsets commit.
             where = f"{source[0]}:{source[1]}:{source[2]}"
             entry = LedgerEntry(owner.partner, event_id, digest, where, now.isoformat())
             self._ledger.remember(entry)
             self._produce(EVENTS_TOPIC, entry.to_json(), entry.key(), [])
-        return [
-            self._route(replace(decision, content=digest), event, event_type, source, subjects)
-            for decision in decisions
-        ]
+        return routed
 
     def _verify_with_fresh_keys(self, msg: Message, rejected: UnknownSigner) -> str | InputRejected:
         """An unknown key may have been registered since the last reload: read the keys
