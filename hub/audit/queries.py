@@ -300,6 +300,7 @@ def decision_detail(conn: Connection, scope: Scope, decision_id: str) -> Decisio
             select(decisions)
             .where(
                 decisions.c.event_id == d["event_id"],
+                decisions.c.provider == d["provider"],  # another partner's id is another event
                 decisions.c.decision_id != decision_id,
                 scope.decisions(),
             )

@@ -227,7 +227,11 @@ def run_whatif(
     baseline = recorded([e.event_type.event_id(e.event) for e in events])
     for item in events:
         event_id = item.event_type.event_id(item.event)
-        before = {d["recipient"]: d for d in baseline.get(event_id, [])}
+        before = {
+            d["recipient"]: d
+            for d in baseline.get(event_id, [])
+            if d["provider"] == item.provider  # another partner's event under the same id
+        }
         if not before:
             result.not_in_audit += 1
             continue
