@@ -72,6 +72,7 @@ SIGNATURE_HEADERS = frozenset(
         PATH_HEADER,
     }
 )
+_BATCH_ONLY = frozenset({BATCH_SIGNATURE_HEADER, INDEX_HEADER, SIZE_HEADER, PATH_HEADER})
 _DOMAIN = b"partner-data-hub/record-signature/v1"
 LEAF_DOMAIN = b"partner-data-hub/record-leaf/v2"
 ROOT_DOMAIN = b"partner-data-hub/batch-root/v2"
@@ -188,9 +189,10 @@ def _single(hs: Sequence[tuple[str, bytes | None]]) -> dict[str, bytes]:
                 fix="send each signature header exactly once",
             )
         found[name] = value if value is not None else b""
-    if SIGNATURE_HEADER in found and BATCH_SIGNATURE_HEADER in found:
+    if SIGNATURE_HEADER in found and found.keys() & _BATCH_ONLY:
         raise BadSignature(
-            f"record carries both {SIGNATURE_HEADER} and {BATCH_SIGNATURE_HEADER}",
+            f"record mixes the per-record form ({SIGNATURE_HEADER}) with the batch form's "
+            f"headers ({', '.join(sorted(found.keys() & _BATCH_ONLY))})",
             fix="sign each record in one form: per record or per batch",
         )
     return found
