@@ -201,3 +201,28 @@ def test_attention(conn: Connection) -> None:
     assert a.failed_receipts == 1
     assert a.undelivered == 2  # d3 failed, d5 has no receipt
     assert attention(conn, PROBATION_SCOPE).undelivered == 0
+
+
+def test_decision_siblings_are_the_same_providers_event(tmp_path: Path) -> None:
+    """Another partner's event that reuses the event id (issue 15 item 1) is not listed as
+    another decision about this event."""
+    store = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    populate(store)
+    store.write_decisions(
+        [
+            decision(
+                "f1",
+                "e1",
+                "liverpool-mash",
+                "shared",
+                "2026-11-01T12:00:00+00:00",
+                provider="merseyside-fire",
+                agreement="fire-liverpool-mash",
+            )
+        ]
+    )
+    with store.engine.connect() as c:
+        d1, f1 = decision_detail(c, ALL, "d1"), decision_detail(c, ALL, "f1")
+    store.close()
+    assert d1 is not None and [s["decision_id"] for s in d1.siblings] == ["d2"]
+    assert f1 is not None and f1.siblings == []
