@@ -18,7 +18,7 @@ from hub.policy.plan import FieldPlan, RecordPlan
 from hub.privacy.generalise import generalise
 from hub.privacy.keys import KeyProvider
 from hub.privacy.normalise import normalise
-from hub.privacy.redact import redact
+from hub.privacy.redact import RedactionUnavailable, redact
 from hub.privacy.subjects import SUBJECT_DOMAIN, person_fields, subject_tokens
 from hub.privacy.token import PERSON, make_token, person_input
 
@@ -47,6 +47,9 @@ def _identifiers(record: Mapping[str, Any], event_type: EventType) -> list[str]:
             value = value.get(part) if isinstance(value, Mapping) else None
         # Lists too: aliases are names, and narratives quote them.
         for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, date):  # a date of birth: the redactor writes it every way
+                out.append(item.isoformat())
+                continue
             if not isinstance(item, str):
                 continue
             out.append(item)
@@ -105,7 +108,7 @@ class Transformer:
                     out[p.out_name] = redact(value, ctx.identifiers())
                 else:  # the plan compiler rejects unknown treatments; fail closed anyway
                     raise TransformError(f"unknown treatment '{p.treatment}' for {p.field.path}")
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RedactionUnavailable) as exc:
                 raise TransformError(
                     f"cannot apply {p.treatment} to {p.field.path}: {exc}"
                 ) from exc

@@ -49,8 +49,10 @@ def test_redact_removes_identifiers_and_patterns() -> None:
     assert out is not None
     for leaked in ("Jo ", "Smith", "07700", "example.org", "04/03/2011", "L8 1TX"):
         assert leaked not in out
-    assert out.count(REDACTED) == 6
+    # Touching spans merge; "born" goes with its date (over-redaction, never under).
+    assert out == f"{REDACTED}, {REDACTED}) {REDACTED} lives at {REDACTED}"
 
 
 def test_redact_whole_words_only() -> None:
-    assert redact("Edward met Ed", ["Ed"]) == f"Edward met {REDACTED}"
+    # The event's own "Ed" never cuts into other words.
+    assert redact("the credit was edited", ["Ed"]) == "the credit was edited"
