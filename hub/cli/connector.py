@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,14 @@ def register(commands: Any) -> None:
 
 
 def handle_run(args: argparse.Namespace) -> int:
-    return run(load_config(args.config), environment())
+    config = load_config(args.config)
+    # Said on stdout (and logged at INFO): without it a sink gave no sign it had started.
+    kind = "source" if config.source is not None else "sink"
+    who = config.partner if config.source is not None else config.recipient
+    started = f"connector {config.name} ({kind}, {who}) running; SIGTERM or Ctrl-C stops"
+    logging.getLogger("connectors").info(started)
+    print(started, flush=True)
+    return run(config, environment())
 
 
 def handle_check(args: argparse.Namespace) -> int:

@@ -101,6 +101,12 @@ def register(commands: Any) -> None:
         apply.add_argument(
             f"--{name.replace('_', '-')}", dest=name, default=None, help=f"default ${env}"
         )
+    apply.add_argument(
+        "--registry-url",
+        default=None,
+        help="also register every catalogue schema under its partner topics' subjects "
+        "(default HUB_SCHEMA_REGISTRY_URL; unset: no registration)",
+    )
     apply.add_argument("--timeout", type=float, default=30.0)
     apply.set_defaults(handler=handle_apply)
 
@@ -226,4 +232,14 @@ def handle_apply(args: argparse.Namespace) -> int:
         timeout=args.timeout,
     )
     print("\n".join(report.lines()))
+    registry_url = args.registry_url or load_settings().schema_registry_url
+    if registry_url:
+        from hub.catalogue.schemas import load_catalogue
+        from hub.registry.preload import register_catalogue
+
+        settings = load_settings()
+        done = register_catalogue(
+            registry_url, load_catalogue(settings.schemas_dir), topology.partner_topics()
+        )
+        print(f"schemas: {len(done)} partner topic subjects registered on {registry_url}")
     return 0

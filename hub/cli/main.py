@@ -13,13 +13,16 @@ from hub.cli import (
     agreements,
     analytics,
     audit,
+    broker,
     connector,
     console,
     deadletter,
     demo,
     deploy,
+    partner,
     process,
     registry,
+    sandbox,
     schemas,
 )
 from hub.errors import HubError
@@ -45,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     console.register(commands)
     connector.register(commands)
     analytics.register(commands)
+    sandbox.register(commands)  # issue 19: sandbox, partner tools, the broker alone
+    partner.register(commands)
+    broker.register(commands)
     return parser
 
 

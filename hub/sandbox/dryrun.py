@@ -1,0 +1,157 @@
+"""The verdict the processor would give one record, without Kafka: ``hub partner check-record``.
+
+The checks run in the processor's order (hub/processor/processor.py ``_handle``), with the
+same functions: topic, size, signature against the registered keys, signer against the
+topic's owner, wire format and schema from the registry, decoding, the claimed source
+partner, then the agreements in force now. A dry run cannot know which event ids the hub
+has already seen, so a reused event id (``event-id-reused``) is not judged here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.agreements.loader import load_agreements
+from hub.catalogue.schemas import load_catalogue
+from hub.catalogue.topics import parse_partner_topic
+from hub.codec import wire
+from hub.codec.schemas import SchemaCache
+from hub.config import Settings
+from hub.errors import InputRejected, MalformedRecord, PartnerMismatch, RegistryError
+from hub.identity.signing import verify
+from hub.policy.engine import PolicyEngine
+from hub.processor.build import partner_keys
+from hub.sandbox.record import RecordFile
+
+
+@dataclass
+class Verdict:
+    topic: str
+    checks: list[tuple[str, str]] = field(default_factory=list)  # (check, what was found)
+    reason_code: str | None = None  # set when the record would be dead-lettered
+    reason: str | None = None
+    fix: str | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.reason_code is None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "verdict": "accepted" if self.accepted else "dead-letter",
+            "topic": self.topic,
+            "checks": [{"check": c, "result": r} for c, r in self.checks],
+            "decisions": self.decisions,
+        }
+        if not self.accepted:
+            out.update(reason_code=self.reason_code, reason=self.reason, fix=self.fix)
+        return out
+
+    def lines(self) -> list[str]:
+        out = [f"record on {self.topic}"]
+        out += [f"  {check}: {result}" for check, result in self.checks]
+        if not self.accepted:
+            out.append(f"DEAD LETTER ({self.reason_code}): {self.reason}")
+            out.append(f"  fix: {self.fix}")
+            return out
+        shared = [d for d in self.decisions if d["outcome"] == "shared"]
+        out.append(f"ACCEPTED: shared with {len(shared)} of {len(self.decisions)} recipients")
+        for d in self.decisions:
+            where = f" under {d['agreement']}" if d["agreement"] else ""
+            out.append(f"  {d['recipient']}: {d['outcome']}{where}: {d['reason']}")
+            for path, how in d["fields"].items():
+                out.append(f"      {path}: {how}")
+        return out
+
+
+class RecordChecker:
+    """Judges records against the registry, the registered keys and the agreements as they
+    are on disk at each check (a key or agreement just added counts at once)."""
+
+    def __init__(self, settings: Settings, registry_url: str) -> None:
+        self._settings = settings
+        self._catalogue = load_catalogue(settings.schemas_dir)
+        self._schemas = SchemaCache(SchemaRegistryClient({"url": registry_url}), self._catalogue)
+
+    def check(self, record: RecordFile, now: datetime | None = None) -> Verdict:
+        verdict = Verdict(record.topic)
+        try:
+            self._judge(record, verdict, now or datetime.now(UTC))
+        except InputRejected as exc:
+            verdict.reason_code, verdict.reason, verdict.fix = exc.code, str(exc), exc.fix
+        return verdict
+
+    def _public_keys(self) -> Mapping[str, Ed25519PublicKey]:
+        return partner_keys(self._settings).public_keys()
+
+    def _judge(self, record: RecordFile, verdict: Verdict, now: datetime) -> None:
+        owner = parse_partner_topic(record.topic)
+        if owner is None:
+            raise MalformedRecord(
+                f"topic {record.topic} is not a partner topic",
+                fix="publish to partner.<your partner id>.<event type>.v<N>",
+            )
+        verdict.checks.append(("topic", f"{owner.partner}'s {owner.event_type} topic"))
+        limit = self._settings.max_record_bytes
+        if record.value is not None and len(record.value) > limit:
+            raise MalformedRecord(
+                f"record is {len(record.value)} bytes, over the {limit}-byte limit",
+                fix="split large attachments out of the event",
+            )
+        signer = verify(record.headers, record.topic, record.key, record.value, self._public_keys())
+        key_id = record.headers.get("hub.sig.key", b"").decode(errors="replace")
+        verdict.checks.append(("signature", f"valid, by key {key_id}"))
+        if signer != owner.partner:
+            raise PartnerMismatch(
+                f"record signed by {signer} was published on {owner.partner}'s topic "
+                f"{record.topic}",
+                fix="publish only to your own partner topics",
+            )
+        schema_id, body = wire.split(record.value)
+        try:
+            writer = self._schemas.writer(schema_id)
+        except RegistryError as exc:  # the registry is down: not the record's fault
+            raise MalformedRecord(f"could not ask the registry: {exc}", fix="retry") from exc
+        event_type = writer.event_type
+        if event_type.slug != owner.event_type:
+            raise MalformedRecord(
+                f"schema id {schema_id} is {event_type.slug}, but topic {record.topic} carries "
+                f"{owner.event_type}",
+                fix=f"publish {event_type.slug} events to their own topic",
+            )
+        event = wire.decode(body, writer.parsed, writer.reader)
+        verdict.checks.append(("schema", f"id {schema_id}, {event_type.slug}; decodes"))
+        claimed = event_type.source_partner(event)
+        if claimed != owner.partner:
+            raise PartnerMismatch(
+                f"event claims source_partner={claimed!r} but is signed by {signer} "
+                f"(topic {record.topic})",
+                fix="publish only your own events, on your own partner topics",
+            )
+        verdict.checks.append(("source partner", f"{claimed}, matches the signer and topic"))
+        verdict.checks.append(("event id", event_type.event_id(event)))
+        engine = PolicyEngine(load_agreements(self._settings.partnership_dir / "agreements"))
+        for d in engine.decide(event, event_type, owner.partner, now):
+            verdict.decisions.append(
+                {
+                    "recipient": d.recipient,
+                    "outcome": d.outcome.value,
+                    "agreement": (
+                        f"{d.agreement_id}@v{d.agreement_version}" if d.agreement_id else None
+                    ),
+                    "reason": d.reason,
+                    # In what form: each output field with its treatment.
+                    "fields": (
+                        {p: f["treatment"] for p, f in d.plan.audit_fields().items()}
+                        if d.shared and d.plan is not None
+                        else {}
+                    ),
+                }
+            )
