@@ -61,7 +61,8 @@ class SignedSender:
         self.signer = signer
         self.sent = Sent()
         self._lock = threading.Lock()
-        self._producer = Producer(producer_config(bootstrap))
+        # A hostile partner sends what the broker accepts, not what the hub's producers may.
+        self._producer = Producer(producer_config(bootstrap, **{"message.max.bytes": 20_000_000}))
 
     def _delivered(self, valid_id: str | None, label: str) -> Callable[[Any, Message], None]:
         def report(err: Any, msg: Message) -> None:

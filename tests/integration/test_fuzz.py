@@ -5,6 +5,8 @@ interleaved with them (three audit decisions each)."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import random
 import struct
 import threading
@@ -88,7 +90,7 @@ def hostile_records(
     for _ in range(1200):
         n = rng.choice([0, 1, 4, 5, 6]) if rng.random() < 0.1 else rng.randint(0, 4000)
         out.append(("random bytes", rng.randbytes(n), key(), None))
-    for n in (1_000_001, 1_200_000, 1_500_000):
+    for n in (1_000_001, 1_048_576, 1_200_000, 1_500_000, 2_000_000, 8_000_000):
         out.append(("over the size limit", rng.randbytes(n), key(), None))
     out.append(("empty value", b"", key(), None))
     out.append(("tombstone", None, key(), None))
@@ -254,3 +256,130 @@ def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
         f"\nfuzz: {len(hostile)} hostile + {VALID} valid, dead letters {dict(codes)}, "
         f"{time.monotonic() - started:.1f}s"
     )
+
+
+# -- one partner cannot stop the hub: records of every size (issue 15 item 2) ------------------
+
+# The embedded broker accepts records of 12 MB and more (measured), so the limits that
+# matter are the hub's: 2.5 MB decided here (HUB_MAX_RECORD_BYTES raised for the test), and
+# the producers' 1 MiB (HUB_MAX_MESSAGE_BYTES, Apache Kafka's default broker limit).
+SIZES = {"0.99 MB": 990_000, "1 MB": 1_000_000, "1.5 MB": 1_500_000, "2 MB": 2_000_000}
+SIZES_OVER_THE_INPUT_LIMIT = {"8 MB": 8_000_000}
+
+
+def _padded(event: dict[str, Any], publisher: PartnerPublisher, size: int) -> bytes:
+    """The event serialized at ``size`` bytes (the narrative, which the Liverpool MASH
+    receives as it is, makes up the difference)."""
+    event["narrative"] = ""
+    base = len(publisher.serialize(event))
+    event["narrative"] = "n" * (size - base - 4)
+    for _ in range(8):  # the string's length prefix grows with it
+        value = publisher.serialize(event)
+        if len(value) == size:
+            return value
+        event["narrative"] = "n" * (len(event["narrative"]) + size - len(value))
+    raise AssertionError(f"could not pad the event to {size} bytes")
+
+
+def test_one_partner_cannot_stop_the_hub_with_records_of_any_size(
+    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, concern_type: EventType
+) -> None:
+    """0.99 and 1 MB events are shared (their outputs fit the producer's limit); 1.5 and
+    2 MB events are decided but their outputs would not fit: dead-lettered (by reference,
+    as their copies would not fit either), none of their outputs sent; an 8 MB event is
+    over the input limit: dead-lettered by reference. The event after them is shared:
+    nothing stalled, and the group committed past everything."""
+    from datetime import date
+
+    from confluent_kafka import TopicPartition
+
+    from hub.kafka import KafkaConnection, headers_bytes
+
+    settings = Settings(data_dir=tmp_path, max_record_bytes=2_500_000, consumer_group="sizes")
+    topic = partner_topic("merseyside-police", "safeguarding-concern")
+    mash = share_topic("liverpool-mash", "safeguarding-concern")
+    ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, mash])
+    police = partner_keys(settings).dev_signing_key("merseyside-police")
+    publisher = PartnerPublisher(
+        partner="merseyside-police",
+        event_type=concern_type,
+        bootstrap=broker.bootstrap,
+        registry_url=registry_url,
+        signer=police,
+    )
+    events = PoliceFeed(seed=SEED + 1).events(len(SIZES) + len(SIZES_OVER_THE_INPUT_LIMIT) + 1)
+    for e in events:  # a county-lines child in Liverpool: shared with the MASH, narrative kept
+        e["subject"]["date_of_birth"] = date(2012, 5, 1)
+        e.update(borough="LIVERPOOL", risk_level="HIGH", concern_category="COUNTY_LINES")
+    labels = [*SIZES, *SIZES_OVER_THE_INPUT_LIMIT, "after them"]
+    sizes = {**SIZES, **SIZES_OVER_THE_INPUT_LIMIT}
+    values = [
+        _padded(e, publisher, sizes[label]) if label in sizes else publisher.serialize(e)
+        for e, label in zip(events, labels, strict=True)
+    ]
+    publisher.close()
+    sender = SignedSender(broker.bootstrap, topic, police)
+    ids = [str(e["envelope"]["event_id"]) for e in events]
+    for value, event_id, label in zip(values, ids, labels, strict=True):
+        sender.send(value, event_id.encode(), valid_id=event_id, label=label)
+    sent = sender.flush()
+
+    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            processor.run(stop, until=lambda s: s.consumed >= len(values))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(90)
+    stop.set()
+    thread.join(10)
+    processor.close()
+    assert not errors, f"the processor stopped: {errors!r}"
+    ingest(broker.bootstrap, audit)
+
+    where = {label: sent.valid[event_id] for event_id, label in zip(ids, labels, strict=True)}
+    dead = {(d["topic"], d["partition"], d["offset"]): d for d in audit.all_dead_letters()}
+    codes = {label: dead[w]["reason_code"] for label, w in where.items() if w in dead}
+    assert codes == {
+        "1.5 MB": "output-too-large",
+        "2 MB": "output-too-large",
+        "8 MB": "malformed",
+    }
+    for label in codes:
+        assert "by reference" in dead[where[label]]["reason"], label
+    shared = {
+        headers_bytes(r).get("hub.event_id", b"").decode()
+        for r in read_topics(broker.bootstrap, [mash])[mash]
+    }
+    assert {ids[labels.index(x)] for x in ("0.99 MB", "1 MB", "after them")} <= shared
+    assert not {ids[labels.index(x)] for x in codes} & shared  # none of their outputs sent
+
+    # The dead letter topic holds references: coordinates, size, SHA-256, signer.
+    references = [
+        json.loads(r.value() or b"")
+        for r in read_topics(broker.bootstrap, [DEADLETTER_TOPIC])[DEADLETTER_TOPIC]
+        if headers_bytes(r).get("hub.dlq.by_reference")
+        and headers_bytes(r)["hub.dlq.topic"] == topic.encode()
+    ]
+    by_offset = {r["offset"]: r for r in references if r["partition"] == where["2 MB"][1]}
+    reference = by_offset[where["2 MB"][2]]
+    assert reference["sha256"] == hashlib.sha256(values[labels.index("2 MB")]).hexdigest()
+    assert reference["value_bytes"] == 2_000_000 and reference["signer"] == "merseyside-police"
+
+    # Committed past every record: a restart would not meet any of them again.
+    consumer = KafkaConnection(broker.bootstrap).consumer("sizes")
+    try:
+        parts = {w[1] for w in where.values()}
+        committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10)
+        last = {p: max(w[2] for w in where.values() if w[1] == p) for p in parts}
+        assert all(tp.offset > last[tp.partition] for tp in committed), committed
+    finally:
+        consumer.close()
+    audit.close()

@@ -81,9 +81,12 @@ def test_every_kafka_client_is_made_by_the_connection() -> None:
                 (made if where == KIT else outside).append(site)
             elif name in raw and where != KIT:
                 outside.append(site)  # a raw config has no security settings in it
-            elif name == "App" and isinstance(node.func, ast.Attribute):
-                if getattr(node.func.value, "id", "") == "faust":
-                    faust_apps.append((where, node))
+            elif (
+                name == "App"
+                and isinstance(node.func, ast.Attribute)
+                and getattr(node.func.value, "id", "") == "faust"
+            ):
+                faust_apps.append((where, node))
     assert outside == [], f"Kafka clients made outside the runtime kit: {outside}"
     # The kit makes a consumer, a producer and an admin client; nothing else makes any.
     assert sorted(s.split()[-1] for s in made) == ["AdminClient", "Consumer", "Producer"]
@@ -142,7 +145,7 @@ def missing_ca(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
 
 
 def _fails_on_the_ca(make: Callable[[], Any]) -> None:
-    with pytest.raises(KafkaException, match="ssl.ca.location"):
+    with pytest.raises(KafkaException, match=r"ssl\.ca\.location"):
         make()
 
 
