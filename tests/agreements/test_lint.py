@@ -173,3 +173,34 @@ def test_published_register_is_current(reference_agreements: list[Agreement]) ->
     assert (ROOT / "docs" / "governance" / "register.md").read_text() == render_register(
         reference_agreements
     )
+
+
+def test_lifecycle_findings(linter: Linter, reference_agreements: list[Agreement]) -> None:
+    """Lint says what the engine will do with the versions on disk (issue 15 item 5)."""
+    wirral = by_id(reference_agreements, "police-wirral-mash-missing")
+    police_only = [s.model_dump(mode="json") for s in wirral.approval.sign_off[:1]]
+    awaiting = variant(wirral, version=2, supersedes=1, approval__sign_off=police_only)
+    [f] = [f for f in linter.lint([wirral, awaiting]) if f.code == "approved-not-in-force"]
+    assert f.agreement == "police-wirral-mash-missing@v2" and "missing: wirral-mbc" in f.message
+    assert "police-wirral-mash-missing@v1 governs until it is" in f.message
+    # Nothing in force (v1 expired, v2 unsigned): nothing is shared, and lint says so.
+    expired = variant(wirral, effective_to="2026-10-31")
+    assert "nothing-in-force" in codes(linter.lint([expired, awaiting]))
+    # A draft older than the version that governs can never govern.
+    draft = variant(wirral, status="draft", approval={})
+    v3 = variant(wirral, version=3, supersedes=1)
+    assert "never-governs" in codes(linter.lint([draft, v3]))
+    # Every party is a controller (so must sign); sign-offs count only for controllers.
+    no_council = variant(wirral, controllers=["merseyside-police"])
+    [f] = [f for f in linter.lint([no_council]) if f.code == "controllers-incomplete"]
+    assert "wirral-mbc" in f.message
+    stranger = variant(
+        wirral, approval__sign_off=[*police_only, {"by": "x", "at": "2026-01-01T00:00:00Z"}]
+    )
+    assert "sign-off-not-a-controller" in codes(linter.lint([stranger]))
+    # hub-analytics provides linkage alerts and nothing else.
+    hub = variant(wirral, providers=["hub-analytics"])
+    assert "hub-provider" in codes(linter.lint([hub]))
+    alert = by_id(reference_agreements, "linkage-alerts-iom")
+    assert "hub-provider" in codes(linter.lint([variant(alert, providers=["merseyside-police"])]))
+    assert "hub-provider" not in codes(linter.lint([alert]))

@@ -13,6 +13,7 @@ from hub.analytics.alerts import AlertGovernor, alert_record, audit_record
 from hub.analytics.linkage import Match
 from hub.analytics.observations import Observation
 from hub.analytics.rules import load_rules
+from hub.policy.engine import PolicyEngine
 from hub.privacy.keys import PseudonymKey
 from hub.privacy.transform import Transformer
 from tests.analytics.builders import ROOT, event_type
@@ -166,3 +167,35 @@ def test_alert_schema_follows_the_catalogue_conventions() -> None:
             assert "pii.quasi" in f.tags, f.path
     assert ALERT.paths_with_tag("event-time") == ["envelope.occurred_at"]
     assert not [f.path for f in ALERT.walk() if f.tags & {"person", "related-person", "pii.direct"}]
+
+
+def test_alerts_and_events_are_governed_by_the_same_engine_rule() -> None:
+    """Issue 16 item 4: an approved v2 of an alert agreement that awaits a sign-off does not
+    displace v1 for alerts, exactly as for partner events: the governor asks the engine."""
+    v1 = next(a for a in AGREEMENTS if a.id == "linkage-alerts-liverpool-mash")
+    unsigned = v1.approval.model_copy(update={"sign_off": v1.approval.sign_off[:1]})
+    v2 = v1.model_copy(update={"version": 2, "approval": unsigned})
+    agreements = [*AGREEMENTS, v2]
+    assert PolicyEngine(agreements).governing(v1.id, NOW) == v1
+    d = decide(match(), agreements)["liverpool-mash"].decision
+    assert d.shared and d.agreement_version == 1 and d.provider == "hub-analytics"
+    # Fully signed, v2 takes over for alerts too.
+    signed = [*AGREEMENTS, v1.model_copy(update={"version": 2})]
+    assert decide(match(), signed)["liverpool-mash"].decision.agreement_version == 2
+
+
+def test_alert_agreements_name_the_hub_as_their_only_provider() -> None:
+    alert_agreements = [a for a in AGREEMENTS if "linkage-alert" in a.event_types]
+    assert alert_agreements and all(a.providers == ("hub-analytics",) for a in alert_agreements)
+
+
+def test_the_governor_has_no_copy_of_the_engine_rules() -> None:
+    """No version choice, in-force test, condition or plan of its own: those are the
+    engine's (PolicyEngine.governing / considered / check)."""
+    import inspect
+
+    import hub.analytics.alerts as alerts
+
+    source = inspect.getsource(alerts)
+    for copied in ("not_in_force_reason", "compile_condition", "derive_facts", "Status.DRAFT"):
+        assert copied not in source, copied
