@@ -149,3 +149,11 @@ def change(
     old, new = governing(before, agreement_id, now), governing(after, agreement_id, now)
     was, will = flows(old, now), flows(new, now)
     return Change(agreement_id, old, new, frozenset(was - will), frozenset(will - was))
+
+
+def changes(before: Sequence[Agreement], after: Sequence[Agreement], now: datetime) -> list[Change]:
+    """Every agreement whose governing version differs between two sets of files (a reload:
+    a file edited, added or deleted outside the console must not change sharing unseen)."""
+    ids = sorted({a.id for a in before} | {a.id for a in after})
+    found = [change(before, after, agreement_id, now) for agreement_id in ids]
+    return [c for c in found if c.changes_governing]

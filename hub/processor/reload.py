@@ -12,11 +12,14 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from hub.agreements import lifecycle
 from hub.agreements.loader import load_agreements
+from hub.agreements.models import Agreement
 from hub.errors import HubError
 from hub.identity.keys import PartnerKeyStore
 from hub.policy.engine import PolicyEngine
@@ -61,9 +64,17 @@ class RuleSource:
         self._clock = clock
         self._seen = fingerprint(self._folders)
         self._checked = clock()
+        self._loaded: list[Agreement] = []
 
     def load(self) -> Rules:
-        return Rules(PolicyEngine(load_agreements(self._agreements_dir)), self._keys.public_keys())
+        rules = Rules(PolicyEngine(load_agreements(self._agreements_dir)), self._keys.public_keys())
+        # Say what a reload changes in what governs, whoever edited the files (issue 15.5).
+        if self._loaded:
+            now = datetime.now(UTC)
+            for change in lifecycle.changes(self._loaded, rules.engine.agreements, now):
+                log.warning("agreements reloaded: %s", change.summary())
+        self._loaded = rules.engine.agreements
+        return rules
 
     def public_keys_now(self) -> Mapping[str, Ed25519PublicKey]:
         """The partner keys on disk at this moment (a partner's first records can arrive
