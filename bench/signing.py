@@ -17,6 +17,7 @@ Usage: ``.venv/bin/python bench/signing.py [--records N] [--rounds R] [--json]``
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import struct
 import subprocess
@@ -234,7 +235,7 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
     for size in BATCH_SIZES:
         forms[f"batch-{size}"] = signed_in_batches(signer, recs, size)
         out["sign_us"][f"batch-{size}"] = sign_cpu(
-            lambda s=size: signed_in_batches(signer, recs, s), n, rounds
+            functools.partial(signed_in_batches, signer, recs, size), n, rounds
         )
     for name, signed in forms.items():
         extra = sum(len(k) + len(v or b"") for r in signed for k, v in r.headers[1:])

@@ -1,13 +1,14 @@
 """Publish a partner's events with the stock Confluent Avro serializer, signed.
 
 Using the standard serializer (not the hub's own encoder) is deliberate: it is what a
-partner's connector in any language does, so the demo exercises the real contract. Every
-record is signed with the partner's Ed25519 key over (topic, key, value).
+partner's connector in any language does, so the demo exercises the real contract. Records
+are signed with the partner's Ed25519 key once per batch (hub/identity/batch.py): a batch
+is signed when it is full or when the publisher flushes, and reaches the broker then.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
@@ -15,8 +16,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import partner_topic
+from hub.identity.batch import BatchSigner, Outgoing, sign_batch
 from hub.identity.keys import SigningKey
-from hub.identity.signing import sign
 from hub.kafka import CheckedProducer, KafkaConnection
 from hub.telemetry.tracing import SEND, inject_context, messaging_attributes, tracer
 
@@ -45,22 +46,40 @@ class PartnerPublisher:
         )
         self._registry = SchemaRegistryClient({"url": registry_url})
         self._serialize = AvroSerializer(self._registry, event_type.schema_str)
+        self._batch = BatchSigner(signer) if signer is not None else None
 
     def serialize(self, event: dict[str, Any]) -> bytes:
         value: bytes = self._serialize(event, SerializationContext(self.topic, MessageField.VALUE))
         return value
 
     def _send(self, value: bytes | None, key: bytes | None, signer: SigningKey | None) -> None:
-        headers = sign(signer, self.topic, key, value) if signer is not None else []
+        headers: list[tuple[str, bytes]] = []
         # A `send` span whose W3C context travels in the headers: the hub and the recipient's
-        # sink continue the same trace. (Headers are outside the signature by design.)
+        # sink continue the same trace. Injected before signing: the batch form covers it.
         with tracer().start_as_current_span(
             f"send {self.topic}", kind=SEND, attributes=messaging_attributes("send", self.topic)
         ):
             inject_context(headers)
-            # Too large for the producer: RecordTooLarge names the topic, size and limit.
-            self._producer.produce(self.topic, value, key, headers)
+            record = Outgoing(self.topic, key, value, [*headers])
+            batch = self._batch
+            if batch is not None and signer is batch.signer:
+                # Too large for the producer (with room for the signature headers): refused
+                # now, as this event's RecordTooLarge, not later with its batch.
+                self._producer.check(self.topic, value, key, [*headers, *batch.reserved()])
+                self._produce(batch.add(record))
+            else:
+                self._produce(self.seal())  # what waits goes first: the order is kept
+                self._produce(sign_batch(signer, [record]) if signer is not None else [record])
         self._producer.poll(0)
+
+    def _produce(self, records: list[Outgoing]) -> None:
+        for r in records:
+            headers = cast(list[tuple[str, bytes]], r.headers)
+            self._producer.produce(r.topic, r.value, r.key, headers)
+
+    def seal(self) -> list[Outgoing]:
+        """Sign what waits in the current batch (the records to produce)."""
+        return self._batch.seal() if self._batch is not None else []
 
     def send_raw(
         self, value: bytes, key: bytes | None = None, *, signer: SigningKey | bool | None = True
@@ -79,6 +98,7 @@ class PartnerPublisher:
     def flush(self, timeout: float = 30.0) -> None:
         """Return once the broker acknowledged every queued event; raise
         ``DeliveryFailed`` (retryable) for any it did not."""
+        self._produce(self.seal())
         self._producer.flush_or_raise(timeout)
 
     def close(self) -> None:

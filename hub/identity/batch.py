@@ -86,9 +86,22 @@ class BatchSigner:
         self.signer = signer
         self.max_records = max_records
         self._waiting: list[Outgoing] = []
+        longest_path = (max_records - 1).bit_length() * merkle.HASH_BYTES
+        self._reserved = [
+            (SIGNER_HEADER, signer.key_id.encode()),
+            (BATCH_SIGNATURE_HEADER, bytes(88)),  # base64 of 64 bytes
+            (INDEX_HEADER, bytes(len(str(max_records - 1)))),
+            (SIZE_HEADER, bytes(len(str(max_records)))),
+            (PATH_HEADER, bytes(4 * -(-longest_path // 3))),
+        ]
 
     def __len__(self) -> int:
         return len(self._waiting)
+
+    def reserved(self) -> list[tuple[str, bytes]]:
+        """Stand-ins as large as the signature headers this signer can add: a record that
+        fits the producer's limit with them still fits once signed."""
+        return self._reserved
 
     def add(self, record: Outgoing) -> list[Outgoing]:
         """Signed records ready to produce (none until the batch is full)."""

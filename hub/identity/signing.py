@@ -85,7 +85,7 @@ _DECIMAL = re.compile(rb"0|[1-9][0-9]{0,5}")
 
 # Headers as a Kafka client gives them: (name, value) pairs in order (repeats kept), or a
 # mapping (repeats already lost: a batch-signed record with repeated headers then fails).
-Headers = Mapping[str, bytes] | Sequence[tuple[str, bytes | str | None]]
+Headers = Mapping[str, bytes | str | None] | Sequence[tuple[str, bytes | str | None]]
 
 
 def _part(data: bytes | None) -> bytes:

@@ -213,3 +213,14 @@ def test_batch_signer_signs_when_full_and_on_seal(police: SigningKey, keys: Keys
     for r in [*ready[2], *rest]:
         assert check(r, keys) == "merseyside-police"
     assert dict(rest[0].headers)[SIZE_HEADER] == b"2"
+
+
+@pytest.mark.parametrize("max_records", [1, 2, 3, 64, 100])
+def test_reserved_headers_are_never_smaller_than_the_real_ones(
+    police: SigningKey, max_records: int
+) -> None:
+    signer = BatchSigner(police, max_records=max_records)
+    room = sum(len(n) + len(v) for n, v in signer.reserved())
+    for size in range(1, max_records + 1):
+        signed = sign_batch(police, [Outgoing(TOPIC, None, b"v")] * size)
+        assert max(sum(len(n) + len(v or b"") for n, v in r.headers) for r in signed) <= room
