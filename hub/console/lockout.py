@@ -125,7 +125,10 @@ class Lockout:
             conn.execute(delete(t).where(t.c.at <= (now - self.policy.window).isoformat()))
             conn.execute(
                 insert(t),
-                [{"key": key, "at": now.isoformat(timespec="microseconds")} for _, key, _ in self._limits(name, address)],
+                [
+                    {"key": key, "at": now.isoformat(timespec="microseconds")}
+                    for _, key, _ in self._limits(name, address)
+                ],
             )
 
     def succeeded(self, name: str) -> None:

@@ -203,9 +203,9 @@ def app_routes(app: Any) -> list[tuple[str, frozenset[str], APIRoute]]:
     out: list[tuple[str, frozenset[str], APIRoute]] = []
     for route in app.routes:
         if isinstance(route, APIRoute):
-            out.append((route.path, frozenset(route.methods), route))
+            out.append((route.path, frozenset(route.methods or ()), route))
         elif hasattr(route, "effective_route_contexts"):
             for ctx in route.effective_route_contexts():
                 if isinstance(ctx.original_route, APIRoute):
-                    out.append((ctx.path, frozenset(ctx.methods), ctx.original_route))
+                    out.append((ctx.path, frozenset(ctx.methods or ()), ctx.original_route))
     return out

@@ -14,7 +14,7 @@ TLS, and browsers should never try it without.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -69,7 +69,7 @@ def problem(
     status: int,
     detail: str,
     problems: list[Problem] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The error answer in the caller's format."""
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
@@ -84,7 +84,7 @@ def problem(
         if problems:
             body["errors"] = [p.as_dict() for p in problems]
         response: Response = JSONResponse(
-            body, status_code=status, media_type=PROBLEM_JSON, headers=headers
+            body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
         )
     else:
         response = render(

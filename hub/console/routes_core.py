@@ -18,8 +18,8 @@ from hub.console.problems import cookies_secure
 from hub.console.web import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
-    DecisionFilters,
     Days,
+    DecisionFilters,
     Period,
     User,
     console,

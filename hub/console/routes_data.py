@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from hub.audit import queries
 from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
-from hub.console.routes_agreements import governing, grouped
 from hub.console.params import PageNumber, identifier
-from hub.console.web import DecisionFilters, Days, console, need
+from hub.console.routes_agreements import governing, grouped
+from hub.console.web import Days, DecisionFilters, console, need
 from hub.console.withheld import withheld_from_operated
 
 csv_router = APIRouter(prefix="/export")
@@ -242,9 +242,7 @@ def api_decisions(
 
 
 @api.get("/decisions/{decision_id}")
-def api_decision(
-    request: Request, decision_id: DecisionId, principal: Viewer
-) -> DecisionDetail:
+def api_decision(request: Request, decision_id: DecisionId, principal: Viewer) -> DecisionDetail:
     st = console(request)
     with st.store.engine.connect() as conn:
         detail = queries.decision_detail(conn, principal.scope, decision_id)

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from hub.audit import queries
 from hub.audit.tables import consultations
+from hub.console import params
 from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
-from hub.console.state import ConsoleState
-from hub.console import params
 from hub.console.params import ParamError
+from hub.console.state import ConsoleState
 from hub.console.web import Days, console, csrf_checked, need, render
 from hub.console.whatif import run_whatif
 from hub.errors import HubError

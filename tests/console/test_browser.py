@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
@@ -25,6 +26,7 @@ from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, Catalogue, partner_topic
 from hub.config import Settings
 from hub.console import ConsoleHandle, create_demo_officer, start_console
+from hub.console.auth import Role, add_user, random_password
 from hub.processor.build import build_ingester, build_processor, partner_keys
 from hub.registry import RegistryServer, SchemaStore
 from tests.console.conftest import write_draft
@@ -43,18 +45,24 @@ ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = {"given": "Kayden", "family": "Whitfield-Osei", "dob": date(2012, 6, 9)}
+# A Knowsley child in a police concern: shared with the Knowsley MASH, withheld from the
+# Liverpool MASH. Liverpool City Council's partner admin must not find it (issue 15 item 4).
+KNOWSLEY_CHILD = {"given": "Amara", "family": "Quinlan-Hart", "dob": date(2013, 1, 15)}
 
 
-def _set_person(event: dict[str, Any], person_path: str, person_children: Any) -> None:
+def _set_person(
+    event: dict[str, Any], person_path: str, person_children: Any, child: Any = None
+) -> None:
+    child = child or CHILD
     record = event
     for part in person_path.split("."):
         record = record[part]
     names = [c for c in person_children if "identity" in c.tags and "name" in c.tags]
-    for field, value in zip(names, (CHILD["given"], CHILD["family"]), strict=False):
+    for field, value in zip(names, (child["given"], child["family"]), strict=False):
         record[field.name] = value
     for c in person_children:
         if "dob" in c.tags:
-            record[c.name] = CHILD["dob"]
+            record[c.name] = child["dob"]
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +107,8 @@ def pipeline(
         for i, category in ((10, "CCE"), (60, "NEGLECT"), (110, "MISSING")):
             _set_person(events[i], person.path, person.children)
             events[i].update(borough="LIVERPOOL", risk_level="HIGH", concern_category=category)
+        _set_person(events[20], person.path, person.children, KNOWSLEY_CHILD)
+        events[20].update(borough="KNOWSLEY", risk_level="HIGH", concern_category="NEGLECT")
         for e in events:
             police.publish(e)
         # ... and in two youth justice outcomes.
@@ -123,6 +133,10 @@ def pipeline(
 
         draft = write_draft(settings.partnership_dir)  # after the run: drafts never share
         name, password = create_demo_officer(store_url)
+        admin_password = random_password()
+        engine = create_engine(store_url)
+        add_user(engine, "liverpool-admin", Role.PARTNER_ADMIN, admin_password, "liverpool-cc")
+        engine.dispose()
         console: ConsoleHandle = start_console(
             settings, store_url, bootstrap=broker.bootstrap, registry_url=registry.url
         )
@@ -132,6 +146,8 @@ def pipeline(
                 "user": name,
                 "password": password,
                 "event_id": events[10]["envelope"]["event_id"],
+                "knowsley_event_id": events[20]["envelope"]["event_id"],
+                "admin_password": admin_password,
                 "draft": draft,
                 "today": datetime.now(UTC).date().isoformat(),
             }
@@ -224,3 +240,61 @@ def test_download_decisions_csv(page: Any, pipeline: dict[str, Any], shots: Path
     assert len(lines) > 2 and all("modern-slavery-network" in line for line in lines[1:])
     page.goto(pipeline["url"] + "/agreements/police-msn")
     page.screenshot(path=str(shots / "agreement.png"), full_page=True)
+
+
+def _sign_in(context: Any, url: str, user: str, password: str) -> Any:
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    tab.goto(url + "/login")
+    tab.fill("input[name=username]", user)
+    tab.fill("input[name=password]", password)
+    tab.click("button[type=submit]")
+    tab.wait_for_url("**/activity")
+    return tab
+
+
+def _find_person(tab: Any, url: str, person: dict[str, Any]) -> str:
+    tab.goto(url + "/subjects")
+    tab.fill("input[name=given_name]", person["given"])
+    tab.fill("input[name=family_name]", person["family"])
+    tab.fill("input[name=date_of_birth]", person["dob"].isoformat())
+    tab.check("input[name=include_withheld]")
+    tab.click("text=Find disclosures")
+    return str(tab.inner_text("main"))
+
+
+def test_partner_admin_sees_no_record_withheld_from_their_recipient(
+    page: Any, pipeline: dict[str, Any], shots: Path
+) -> None:
+    """As Liverpool City Council's partner admin: the Knowsley child's police concern,
+    withheld from the Liverpool MASH, is not in the subject report (with "include withheld
+    decisions"), not in the decision explorer, not by its event id; the activity page counts
+    such decisions without listing them. The IG officer, in the same run, does see it."""
+    url, event_id = pipeline["url"], pipeline["knowsley_event_id"]
+    officer_view = _find_person(page, url, KNOWSLEY_CHILD)
+    assert "Liverpool" in officer_view and "withheld" in officer_view  # it exists to be hidden
+    assert "Knowsley" in officer_view
+    browser = page.context.browser
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        tab = _sign_in(context, url, "liverpool-admin", pipeline["admin_password"])
+        report = _find_person(tab, url, KNOWSLEY_CHILD)
+        assert "0 disclosure(s) and 0 withheld decision(s), in flows of liverpool-cc" in report
+        assert event_id[:13] not in tab.content()
+        assert tab.locator("#withheld-scope").count() == 1
+        tab.screenshot(path=str(shots / "partner-subject-report.png"), full_page=True)
+        tab.goto(f"{url}/decisions?event_id={event_id}")
+        assert "No decision matches." in tab.inner_text("main")
+        tab.goto(f"{url}/decisions?recipient=liverpool-mash&outcome=withheld")
+        assert event_id not in tab.content()
+        tab.goto(f"{url}/activity?from={pipeline['today']}&to={pipeline['today']}")
+        card = tab.locator("#withheld-from-operated")
+        assert card.count() == 1 and "merseyside-police" in card.inner_text().casefold()
+        assert event_id not in tab.content()
+        tab.screenshot(path=str(shots / "partner-activity.png"), full_page=True)
+        # Bad input: the console's own error page, never raw JSON or a 500.
+        response = tab.goto(f"{url}/decisions?page=abc")
+        assert response is not None and response.status == 400
+        assert "page" in tab.inner_text("#problems") and "{" not in tab.inner_text("main")[:1]
+    finally:
+        context.close()

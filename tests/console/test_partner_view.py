@@ -97,7 +97,7 @@ def test_partner_admin_never_sees_withheld_decisions_of_others_by_any_route(
     for route in _get_paths(client):
         paths = [route]
         if "{" in route:  # every path parameter tried with each withheld id and event
-            paths = [re.sub(r"\{[^}]+\}", c, route) for c in WITHHELD_IDS + ["e21"]]
+            paths = [re.sub(r"\{[^}]+\}", c, route) for c in [*WITHHELD_IDS, "e21"]]
         for path in paths:
             for query in QUERIES:
                 response = client.get(path + query, follow_redirects=False)
@@ -145,9 +145,9 @@ def test_ig_officer_still_sees_every_withheld_decision(partner_console: Console)
     officer = login(partner_console.client(), "officer")
     report = _report(officer)
     assert all(f"/decisions/{d}" in report for d in ("w1", "w7", "wn1", "own1"))
-    assert officer.get("/api/decisions?recipient=liverpool-mash&outcome=withheld").json()[
-        "total"
-    ] == 9
+    assert (
+        officer.get("/api/decisions?recipient=liverpool-mash&outcome=withheld").json()["total"] == 9
+    )
 
 
 def test_provider_admin_sees_withheld_decisions_on_their_own_records(

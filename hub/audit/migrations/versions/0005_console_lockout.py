@@ -23,9 +23,7 @@ def upgrade() -> None:
         sa.Column("at", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("failure_id"),
     )
-    op.create_index(
-        "ix_console_login_failures_key_at", "console_login_failures", ["key", "at"]
-    )
+    op.create_index("ix_console_login_failures_key_at", "console_login_failures", ["key", "at"])
 
 
 def downgrade() -> None:
