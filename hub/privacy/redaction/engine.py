@@ -26,6 +26,11 @@ MANIFEST = Path(__file__).parent / "data" / "model.sha256"
 # NER labels kept from the model: people only. Places and organisations are left to the
 # patterns (addresses) and the name layer, which removes unknown capitalised words anyway.
 NER_ENTITIES = ["PERSON"]
+# The model's other labels (OntoNotes), ignored rather than logged on every text.
+_OTHER_LABELS = (
+    "NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE DATE TIME PERCENT MONEY "
+    "QUANTITY ORDINAL CARDINAL"
+).split()
 UK_ENTITIES = ["UK_NHS", "UK_NINO", "UK_POSTCODE", "UK_VEHICLE_REGISTRATION", "PHONE_NUMBER"]
 
 
@@ -89,7 +94,7 @@ class Analyser:
 def _build() -> Analyser:
     try:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+        from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
         from presidio_analyzer.predefined_recognizers import (
             NhsRecognizer,
             PhoneRecognizer,
@@ -105,7 +110,13 @@ def _build() -> Analyser:
     root = model_path()
     verify_model(root)
     # A path, not a package name: Presidio would try to download a missing package.
-    nlp = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": str(root)}])
+    nlp = SpacyNlpEngine(
+        models=[{"lang_code": "en", "model_name": str(root)}],
+        ner_model_configuration=NerModelConfiguration(
+            model_to_presidio_entity_mapping={"PERSON": "PERSON"},
+            labels_to_ignore=_OTHER_LABELS,
+        ),
+    )
     nlp.load()
     registry = RecognizerRegistry(supported_languages=["en"])
     for recogniser in (

@@ -26,6 +26,7 @@ from typing import Any
 from hub.privacy.redaction.patterns import Span
 from hub.privacy.redaction.words import (
     FUNCTION_WORDS,
+    CONTACT_VERBS,
     NAMING_CUES,
     PERSON_CUES,
     PERSON_VERBS,
@@ -36,7 +37,11 @@ from hub.privacy.redaction.words import (
 )
 
 _CONTRACTIONS = frozenset({"n't", "'s", "’s", "'re", "'ve", "'ll", "'d", "'m", "s"})
-_OPENERS = frozenset({".", "!", "?", ":", ";", '"', "“", "‘", "'", "(", "-", "–", "—", "*"})
+# Only these end a sentence. After ";", ":" or "(" a capital is not a sentence's first
+# letter, so a capitalised word there is treated as mid-sentence (fail closed).
+_ENDS = frozenset({".", "!", "?", "…"})
+_QUOTES = frozenset({'"', "“", "‘", "'", "-", "–", "—", "*"})
+_WITH = frozenset({"to", "with"})
 _PRONOUNS = frozenset("i you he she it we they this that there who what".split())
 _NAME_POS = frozenset({"PROPN", "NOUN", "ADJ", "X", "INTJ"})
 _PARTS = re.compile(r"[-'’.]")
@@ -89,10 +94,13 @@ class _Doc:
         self.hit: dict[int, str] = {}
 
     def starts_sentence(self, i: int) -> bool:
-        if i == 0:
+        j = i - 1
+        while j >= 0 and self.text[j] in _QUOTES:  # '. "Rose said' starts at Rose
+            j -= 1
+        if j < 0:
             return True
-        prev = self.text[i - 1]
-        return prev in _OPENERS or prev.isspace() or "\n" in prev
+        prev = self.text[j]
+        return prev in _ENDS or prev.isspace() or "\n" in prev
 
     def next_word(self, i: int) -> int | None:
         j = i + 1
@@ -121,19 +129,29 @@ def _capital_rule(d: _Doc, i: int) -> bool:
         return True
     if nxt is not None and _capitalised(d.text[nxt]) and not d.plain(nxt):
         return True  # "Hope Smith ..."
-    be_next = nxt is not None and d.toks[nxt].lemma_ in ("be", "have")
-    return verb_next or (be_next and tok.tag_ in ("NN", "NNP"))
+    if i + 1 < len(d.toks) and d.text[i + 1] == "(":
+        return True  # "Gem (7th of August 1975) ...": a person and their date of birth
+    return verb_next or _subject_of_next(d, i, nxt)
 
 
-def _cue_rule(d: _Doc, i: int) -> Iterator[int]:
-    """The words after "his boss", "her friend", "known as", "Mr"."""
+def _subject_of_next(d: _Doc, i: int, nxt: int | None) -> bool:
+    """A singular word followed by a finite verb is its subject: "Will emailed", "Rose is",
+    "holly is believed". Plurals ("Officers attended") and pronouns are not names."""
+    if nxt is None or d.toks[i].tag_ in ("NNS", "NNPS", "PRP", "PRP$", "DT", "WP", "EX"):
+        return False
+    after = d.toks[nxt]
+    return after.lemma_ in ("be", "have") or after.tag_ in ("VBD", "VBZ", "VBN")
+
+
+def _cue_rule(d: _Doc, i: int, limit: int = 3) -> Iterator[int]:
+    """The words after "his boss", "her friend", "known as", "Mr", "spoke to"."""
     naming = d.lower[i] in NAMING_CUES
     if naming and d.lower[i] == "as" and (i == 0 or d.lower[i - 1] != "known"):
         return
     j, taken = i + 1, 0
     if j < len(d.toks) and d.text[j] in (",", ":", '"', "“", "'", "‘", "."):
         j += 1
-    while j < len(d.toks) and taken < 3:
+    while j < len(d.toks) and taken < limit:
         if d.text[j] == "-":  # hyphenated name: keep going
             j += 1
             continue
@@ -141,7 +159,11 @@ def _cue_rule(d: _Doc, i: int) -> Iterator[int]:
             return
         tok = d.toks[j]
         if not (
-            naming or _capitalised(d.text[j]) or not is_common(d.text[j]) or tok.pos_ in _NAME_POS
+            naming
+            or _capitalised(d.text[j])
+            or not is_common(d.text[j])
+            or tok.pos_ in _NAME_POS
+            or tok.tag_ in ("MD", "VB")  # a lower-case name taken for a verb: "to hope"
         ):
             return
         yield j
@@ -161,6 +183,16 @@ def _verb_rule(d: _Doc, i: int) -> Iterator[int]:
         j -= 1
 
 
+def _lower_name(d: _Doc, i: int) -> bool:
+    """A common word written in lower case that stands where a name would."""
+    if d.starts_sentence(i) and _subject_of_next(d, i, d.next_word(i)):
+        return True  # "holly is believed ...": a sentence does not start in lower case
+    tok = d.toks[i]
+    if tok.tag_ == "MD" and i > 0 and d.toks[i - 1].pos_ in ("ADP", "DET"):
+        return True  # "checks on will show": no modal verb follows a preposition
+    return _bare_noun(d, i)
+
+
 def _bare_noun(d: _Doc, i: int) -> bool:
     """A lower-case singular noun standing alone where a person would ("stay with grace",
     "driven by frank", "summer's van"): a name written in lower case. Common nouns there
@@ -173,7 +205,12 @@ def _bare_noun(d: _Doc, i: int) -> bool:
         return False
     if tok.dep_ not in _ARG_DEPS:
         return False
-    return not any(c.dep_ in _DETERMINERS for c in tok.children)
+    return not _determined(tok)
+
+
+def _determined(tok: Any) -> bool:
+    """Has a determiner, possessive or number: "the house", "his van", "two men"."""
+    return any(c.dep_ in _DETERMINERS for c in tok.children)
 
 
 def _coordination(d: _Doc) -> None:
@@ -182,15 +219,25 @@ def _coordination(d: _Doc) -> None:
     while changed:
         changed = False
         for i in list(d.hit):
-            for link, j in ((i + 1, i + 2), (i - 1, i - 2)):
+            after = _skip_brackets(d, i + 1)
+            for link, j in ((after, after + 1), (i - 1, i - 2)):
                 if not (0 <= j < len(d.toks)) or j in d.hit:
                     continue
                 if d.lower[link] not in ("and", "or", ",", "&") or not d.word[j]:
                     continue
-                if d.plain(j) or d.lower[j] in PERSON_VERBS:
+                if d.plain(j) or d.lower[j] in PERSON_VERBS or _determined(d.toks[j]):
                     continue
                 d.hit[j] = "PERSON"
                 changed = True
+
+
+def _skip_brackets(d: _Doc, j: int) -> int:
+    """Past a bracketed aside: "Frank (dob 1/2/03) and Rose" coordinates Frank and Rose."""
+    if j < len(d.toks) and d.text[j] == "(":
+        while j < len(d.toks) and d.text[j] != ")":
+            j += 1
+        j += 1
+    return j
 
 
 def _hyphens(d: _Doc) -> None:
@@ -220,7 +267,9 @@ def _neighbours(d: _Doc) -> None:
                 pos in ("PROPN", "X")
                 or not is_common(d.text[j])
                 or not is_common(d.text[i])  # beside an unknown word: anything goes
-                or (anchor_lower and pos in _NAME_POS | {"VERB", "AUX"})
+                or (anchor_lower and pos in _NAME_POS)
+                # "that hope okafor": a lower-case given name the tagger took for a verb.
+                or (anchor_lower and j == i - 1 and pos in ("VERB", "AUX"))
             ):
                 d.hit[j] = "PERSON"
 
@@ -234,10 +283,12 @@ def find(tokens: Sequence[Any]) -> Iterator[Span]:
         if _capitalised(text):
             if _capital_rule(d, i):
                 d.hit[i] = "PERSON"
-        elif not is_common(text) or (not d.plain(i) and _bare_noun(d, i)):
+        elif not is_common(text) or (not d.plain(i) and _lower_name(d, i)):
             d.hit[i] = "PERSON"
-        if d.lower[i] in PERSON_CUES:
+        if d.lower[i] in PERSON_CUES or d.lower[i] in NAMING_CUES:
             d.hit.update((j, "PERSON") for j in _cue_rule(d, i))
+        if d.lower[i] in CONTACT_VERBS and i + 1 < len(tokens) and d.lower[i + 1] in _WITH:
+            d.hit.update((j, "PERSON") for j in _cue_rule(d, i + 1, limit=2))
         if d.lower[i] in PERSON_VERBS:
             d.hit.update((j, "PERSON") for j in _verb_rule(d, i))
     _hyphens(d)

@@ -63,10 +63,17 @@ _SIMPLE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("NI_NUMBER", re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]?\b", _I)),
     # Full postcode in any case, spacing optional.
     ("POSTCODE", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", _I)),
-    # Vehicle registrations: current, prefix, suffix (any case), dateless and NI (capitals).
-    ("VEHICLE_REG", re.compile(r"\b[A-Z]{2}\d{2}\s?[A-Z]{3}\b", _I)),
-    ("VEHICLE_REG", re.compile(r"\b[A-Z]\d{1,3}\s?[A-Z]{3}\b", _I)),
-    ("VEHICLE_REG", re.compile(r"\b[A-Z]{3}\s?\d{1,3}\s?[A-Z]\b", _I)),
+    # Vehicle registrations: current, prefix, suffix, in capitals or all in lower case (not
+    # mixed, so "CH41 and" is an outward code and a word), then dateless (capitals).
+    *(
+        ("VEHICLE_REG", re.compile(p.replace("A-Z", az)))
+        for az in ("A-Z", "a-z")
+        for p in (
+            r"\b[A-Z]{2}\d{2}\s?[A-Z]{3}\b",
+            r"\b[A-Z]\d{1,3}\s?[A-Z]{3}\b",
+            r"\b[A-Z]{3}\s?\d{1,3}\s?[A-Z]\b",
+        )
+    ),
     # Dateless plates (capitals only); a lone "A" or "I" before or after a number is English.
     ("VEHICLE_REG", re.compile(r"\b(?:[A-Z]{2,3}\s?\d{1,4}|[A-Z]\d{1,4})\b")),
     ("VEHICLE_REG", re.compile(r"\b\d{1,4}\s?(?:[A-Z]{2,3}|[B-HJ-Z])\b")),

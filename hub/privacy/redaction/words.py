@@ -37,7 +37,8 @@ FUNCTION_WORDS = frozenset(
     had do does did not no yes all any both each either every few many more most much neither
     none other others several some such another also again already always ever never often
     once only just still very too later earlier today yesterday tonight tomorrow now then
-    however although though because while whilst whether unless whereas""".split()
+    however although though because while whilst whether unless whereas nothing something
+    anything everything nobody somebody anybody everybody someone anyone everyone""".split()
 )
 
 # Nouns for people's roles: "the officer said" names nobody.
@@ -60,9 +61,14 @@ PERSON_CUES = frozenset(
     girlfriend husband wife ex brother sister cousin uncle aunt auntie nephew niece
     grandmother grandfather nan nana gran grandad stepfather stepmother stepdad stepmum
     mother father mum dad son daughter child baby neighbour colleague associate
-    associates victim suspect called named nicknamed aka alias known""".split()
+    associates victim suspect nominal nominals called named nicknamed aka alias known""".split()
 )
 NAMING_CUES = frozenset({"called", "named", "nicknamed", "aka", "alias", "as"})
+# "spoke to ...", "stays with ...": the next words are a person unless they are determined.
+CONTACT_VERBS = frozenset(
+    """spoke speak speaks spoken talked talk talks stay stays stayed staying live lives lived
+    living seen met meet meets went go goes going sleeps slept texted messaged""".split()
+)
 
 # Verbs whose subject is usually a person: "hope smith said", "Frank drives".
 PERSON_VERBS = frozenset(
@@ -95,7 +101,8 @@ SAFE_CAPITALISED = frozenset(
 SAFE_LOWER = frozenset(
     """aka dob etc approx yo yrs hrs mins cctv gp gps asb cse cce marac camhs ok tv id
     mum mums nan grandad telly innit phone phones online whatsapp snapchat instagram
-    facebook tiktok uber app apps texted texting""".split()
+    facebook tiktok uber app apps texted texting am pm st nd rd th mph kg km hr hrs min
+    ft cm mm mg ml yo""".split()
 )
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).parent / "narratives.jsonl"
+HELDOUT_OUT = Path(__file__).parent / "heldout.jsonl"
+FRESH_OUT = Path(__file__).parent / "fresh.jsonl"
 COUNT = 360
 SEED = 20261205
 
@@ -78,6 +80,9 @@ RELATIONS = """his boss|her boss|his brother|her sister|her friend|his friend|he
 RELATIONS = [r.strip() for r in RELATIONS]
 
 
+_TITLE = re.compile(r"^(?:mr|mrs|ms|miss) ", re.IGNORECASE)
+
+
 @dataclass
 class Builder:
     rng: random.Random
@@ -99,19 +104,19 @@ class Builder:
             m = re.fullmatch(r"\{(\w+)\}", piece)
             if m:
                 text, kind, role = slots[m[1]]
+                title = _TITLE.match(text) if kind == "PERSON" else None
+                if title:  # "Ms Day-Lewis": the title alone identifies nobody; not gold
+                    self.add(title.group())
+                    text = text[title.end() :]
                 self.add(text, kind, role)
             elif piece:
                 self.add(piece)
 
 
 class Person:
-    def __init__(self, rng: random.Random) -> None:
-        pool = rng.choice([GIVEN_PLAIN, GIVEN_WORDS, GIVEN_FOREIGN, GIVEN_WORDS])
-        self.given = rng.choice(pool)
-        fpool = rng.choice(
-            [FAMILY_PLAIN, FAMILY_WORDS, FAMILY_FOREIGN, FAMILY_INVENTED, HYPHENATED]
-        )
-        self.family = rng.choice(fpool)
+    def __init__(self, rng: random.Random, pools: Pools) -> None:
+        self.given = rng.choice(rng.choice(pools.given))
+        self.family = rng.choice(rng.choice(pools.family))
         self.rng = rng
 
     def mention(self, first: bool = False) -> str:
@@ -257,14 +262,143 @@ SENTENCES = [
 RELWORDS = "brother sister mum dad aunt uncle cousin boyfriend girlfriend partner".split()
 
 
-def narrative(rng: random.Random, idx: int) -> dict[str, Any]:
-    subject = Person(rng)
-    others = [Person(rng) for _ in range(3)]
+# The held-out set: names, places and sentences written after the redactor's rules were
+# frozen, and measured once (tests/privacy/corpus/README.md says how the sets are used).
+HELDOUT_GIVEN_PLAIN = """Ethan Sophie Mason Ellie Harvey Lacey Jayden Paige Kyle Demi""".split()
+HELDOUT_GIVEN_WORDS = """Hazel Pearl Clay Miles Jay Dean Rusty Misty Star Gem Sunny Autumn
+Heather Ivy Cliff Drew Chase Lane Victor Basil Olive Poppy""".split()
+HELDOUT_GIVEN_FOREIGN = """Oleksandr Svetlana Chinonso Adebayo Mateusz Giedrė Ahmad Layla Darius
+Gheorghe Veronika Tadhg Caoimhe Mohamud Abdirahman Hamza Shirin Văn Đức""".split()
+HELDOUT_FAMILY_PLAIN = """Rooney Carragher Gerrard McManaman Aldridge Fowler Heaton""".split()
+HELDOUT_FAMILY_WORDS = """Fox Field Ford Bull Lamb Rich Cross Best Steel Stone Gold Day Page
+Read Love Sharp Lord Pope Nash Bishop""".split()
+HELDOUT_FAMILY_FOREIGN = [
+    *"""Kovalenko Petrauskas Ivanova Mahamud Abubakar Eze Ogunleye Ferreira Lungu Horvath
+    Szabó Đorđević Çelik Karimi Hussaini""".split(),
+    "Van der Berg",
+    "Dos Santos",
+]
+HELDOUT_FAMILY_INVENTED = """Gullwhistle Ploverdale Harrowmere Kestrelton Sloeberry""".split()
+HELDOUT_HYPHENATED = """Stone-Fox Day-Lewis Eze-Ferreira Lamb-Nash Gold-Rooney""".split()
+HELDOUT_SENTENCES = [
+    "During the visit {A} answered the door and would not let staff speak to {S}.",
+    "{S} explained that {pron} owes {A} money for the journey from {town}.",
+    "the worker asked about {a_low} but {S} changed the subject.",
+    "A man known locally as {NICK} has been seen outside {ADDR} {PC}.",
+    "{A} ({DOB2}) and {B} share a phone, {PHONE}.",
+    "Messages from {EMAIL} were signed by {A}.",
+    "{S}'s {relword}, {A}, works at a nail bar run by {B}.",
+    "Text received from {A}: tell {b_low} to come tonight.",
+    "CCTV shows {REG} collecting {S} from school; the keeper is {A}.",
+    "Checks: NHS {NHS}, PNC {PNC}, NINO {NI}.",
+    "{S} named {A} and {B} as the people who moved {obj} between addresses.",
+    "Worried about {c_low}, who is only fifteen.",
+    "No concerns were noted by the GP at the last appointment.",
+    "Staff from {agency} will visit on {weekday}.",
+    "{A} drives a black Audi ({REG}) and uses the number {PHONE}.",
+    "{S} now lives with {rel_a} {A} at {ADDR}.",
+    "Referral sent to {agency}; {A} to be spoken to by the police.",
+    "According to {S}, {A} takes everyone's passports.",
+    "{A} shouted at {S} and {B} in the street on {weekday}.",
+    "{S} was born on {DOB} and has been in the UK for two years.",
+]
+
+
+# The fresh set: written after the rules were frozen for the last time, measured once.
+FRESH_GIVEN_PLAIN = """Ryan Natalie Dylan Jodie Aaron Gemma Luke Stacey Lewis Kerry""".split()
+FRESH_GIVEN_WORDS = """Honey Melody Sage Willow Storm River Glen Reed Forrest Bernard Ernest
+Patience Charity Constance Sterling Royal Crystal Precious Blessing Destiny""".split()
+FRESH_GIVEN_FOREIGN = """Kateryna Dmytro Ifeoluwa Tunde Wojciech Rasa Aurelija Yasmin Omid
+Reza Bogdan Alina Fionnuala Ruairí Liban Khadra Thu Huong Gökhan""".split()
+FRESH_FAMILY_PLAIN = """Dalglish Barnes Rush Grobbelaar Hansen Nicol Beardsley""".split()
+FRESH_FAMILY_WORDS = """Carpenter Butcher Mills Banks Fields Rivers Woods Brooks Booth Coates
+Grant Holder Chance Savage Noble Swift Small Little Wise Good""".split()
+FRESH_FAMILY_FOREIGN = [
+    *"""Shevchenko Bondarenko Adewale Olatunji Zieliński Kazlauskas Rahimi Hosseini Moldovan
+    Ionescu Ó Briain Warsame Hashi Lê Öztürk""".split(),
+    "D'Souza",
+    "de la Cruz",
+]
+FRESH_FAMILY_INVENTED = """Wimbleforth Curlewstone Bramblehurst Tansleigh Marlowbrook""".split()
+FRESH_HYPHENATED = """Banks-Olatunji Rivers-Small Good-Hashi Noble-Barnes Swift-Ionescu""".split()
+FRESH_SENTENCES = [
+    "Mother: {A}. Father: {B}. Both refused to engage.",
+    "{S} was collected from the hostel by {A} in a grey Ford Transit, {REG}.",
+    "{S} refers to {A} only as '{NICK}'.",
+    "The landlord, {A}, asked that correspondence go to {EMAIL}.",
+    "SUBJECT STATES {A_UP} TOOK THE MONEY.",
+    "{A} and {b_low} were overheard arranging to meet at {ADDR}.",
+    "Call from {PHONE} (believed to be {A}) at 02:15 on {weekday}.",
+    "{S} has a scar on the left hand; {A} says it was an accident at work.",
+    "Identifiers held: {NHS} (NHS), {NI} (NI), {PNC} (PNC).",
+    "c/o {A}, {ADDR}, {PC}.",
+    "{S} asked us not to tell {rel_a} {A}.",
+    "Previous address: {ADDR}, {town}, {PC}.",
+    "{A}, dob {DOB2}, is the registered keeper.",
+    "Home visit completed; the flat was cold and there was little food.",
+    "{S} is 15 and attends school irregularly.",
+    "{S} said '{a_low} hits me when i dont work'.",
+    "Police attended after neighbours reported shouting; {A} had left before arrival.",
+    "{S} gave {poss} date of birth as {DOB}.",
+    "Safeguarding lead informed; strategy discussion arranged for {weekday}.",
+    "{A} and {B} ({rel_b}) were both at the address.",
+]
+
+
+@dataclass(frozen=True)
+class Pools:
+    given: tuple[list[str], ...]
+    family: tuple[list[str], ...]
+    sentences: list[str]
+    seed: int
+    prefix: str
+
+
+DEV = Pools(
+    (GIVEN_PLAIN, GIVEN_WORDS, GIVEN_FOREIGN, GIVEN_WORDS),
+    (FAMILY_PLAIN, FAMILY_WORDS, FAMILY_FOREIGN, FAMILY_INVENTED, HYPHENATED),
+    SENTENCES,
+    SEED,
+    "n",
+)
+HELDOUT = Pools(
+    (HELDOUT_GIVEN_PLAIN, HELDOUT_GIVEN_WORDS, HELDOUT_GIVEN_FOREIGN, HELDOUT_GIVEN_WORDS),
+    (
+        HELDOUT_FAMILY_PLAIN,
+        HELDOUT_FAMILY_WORDS,
+        HELDOUT_FAMILY_FOREIGN,
+        HELDOUT_FAMILY_INVENTED,
+        HELDOUT_HYPHENATED,
+    ),
+    HELDOUT_SENTENCES,
+    SEED + 1,
+    "h",
+)
+
+
+FRESH = Pools(
+    (FRESH_GIVEN_PLAIN, FRESH_GIVEN_WORDS, FRESH_GIVEN_FOREIGN, FRESH_GIVEN_WORDS),
+    (
+        FRESH_FAMILY_PLAIN,
+        FRESH_FAMILY_WORDS,
+        FRESH_FAMILY_FOREIGN,
+        FRESH_FAMILY_INVENTED,
+        FRESH_HYPHENATED,
+    ),
+    FRESH_SENTENCES,
+    SEED + 2,
+    "f",
+)
+
+
+def narrative(rng: random.Random, idx: int, pools: Pools = DEV) -> dict[str, Any]:
+    subject = Person(rng, pools)
+    others = [Person(rng, pools) for _ in range(3)]
     s_dob_text, s_dob_iso = _dob(rng)
     s_addr, s_pc, s_nhs, s_pnc = _address(rng), _postcode(rng), _nhs(rng), _pnc(rng)
     pron, poss, obj = rng.choice([("she", "her", "her"), ("he", "his", "him")])
     b = Builder(rng)
-    picked = rng.sample(SENTENCES, k=rng.randint(3, 6))
+    picked = rng.sample(pools.sentences, k=rng.randint(3, 6))
     for n, tpl in enumerate(picked):
         o_dob = _dob(rng)[0]
         rel_a, rel_b, rel_c = (rng.choice(RELATIONS) for _ in range(3))
@@ -287,6 +421,8 @@ def narrative(rng: random.Random, idx: int) -> dict[str, Any]:
             "NHS": (s_nhs, "NHS_NUMBER", "subject"),
             "PNC": (_pnc(rng), "PNC_ID", "third_party"),
             "NI": (_ni(rng), "NI_NUMBER", "third_party"),
+            "NICK": (rng.choice(NICKNAMES), "PERSON", "third_party"),
+            "A_UP": (f"{others[0].given} {others[0].family}".upper(), "PERSON", "third_party"),
         }
         plain = {
             "rel_a": rel_a,
@@ -317,23 +453,24 @@ def narrative(rng: random.Random, idx: int) -> dict[str, Any]:
         s_pnc,
     ]
     return {
-        "id": f"n{idx:04d}",
+        "id": f"{pools.prefix}{idx:04d}",
         "text": text,
         "identifiers": identifiers,
         "spans": [s for s in b.spans if s["end"] <= len(text)],
     }
 
 
-def generate(count: int = COUNT, seed: int = SEED) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    return [narrative(rng, i) for i in range(count)]
+def generate(pools: Pools = DEV, count: int = COUNT) -> list[dict[str, Any]]:
+    rng = random.Random(pools.seed)
+    return [narrative(rng, i, pools) for i in range(count)]
 
 
 def main() -> None:
-    with OUT.open("w", encoding="utf-8") as f:
-        for item in generate():
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
-    print(f"wrote {COUNT} narratives to {OUT}")
+    for pools, path in ((DEV, OUT), (HELDOUT, HELDOUT_OUT), (FRESH, FRESH_OUT)):
+        with path.open("w", encoding="utf-8") as f:
+            for item in generate(pools):
+                f.write(json.dumps(item, ensure_ascii=False) + "\n")
+        print(f"wrote {COUNT} narratives to {path}")
 
 
 if __name__ == "__main__":
