@@ -6,6 +6,7 @@ The walk enumerates the app's routes, so a route added later is walked too."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from httpx import Response
 from hub.console.app import create_app
 from hub.console.params import app_routes, declared_query
 from hub.console.problems import SECURITY_HEADERS
+from tests.audit.test_queries import decision
 from tests.console.conftest import Console, csrf, login
 
 HOSTILE = [
@@ -164,3 +166,28 @@ def test_an_unexpected_failure_is_a_plain_500_with_headers(console: Console) -> 
     assert response.status_code in (401, 500)
     assert "Traceback" not in response.text and "sqlite" not in response.text.casefold()
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_every_link_the_pages_offer_is_accepted(console: Console) -> None:
+    """The other side of refusing unknown parameters: no page links to a URL it refuses
+    (a decision under no agreement is in the Activity tables as "(no agreement)")."""
+    no_agreement = decision("n1", "e50", "liverpool-mash", "withheld", "2026-11-07T09:00:00+00:00")
+    console.app_state.store.write_decisions(
+        [dataclasses.replace(no_agreement, agreement_id=None, source_offset=50)]
+    )
+    client = login(console.client(), "officer")
+    seen: set[str] = set()
+    todo = ["/activity?from=2026-11-01&to=2026-11-30", "/decisions", "/alerts", "/agreements"]
+    while todo and len(seen) < 150:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url, follow_redirects=False)
+        assert response.status_code in (200, 303), (url, response.status_code)
+        if "text/html" in response.headers.get("content-type", ""):
+            for href in re.findall(r'href="(/[^"#]*)"', response.text):
+                link = href.replace("&amp;", "&")
+                if "?" in link and link not in seen:
+                    todo.append(link)
+    assert len(seen) > 10
