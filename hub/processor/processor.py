@@ -414,13 +414,15 @@ class Processor:
             self._route(replace(decision, content=digest), event, event_type, source, subjects)
             for decision in self._engine.decide(event, event_type, owner.partner, now)
         ]
+        # Remembered once the record is decided (a record dead-lettered on the way is not).
+        # Staged with its outputs, so acknowledged before the offsets commit, and staged
+        # every time: a batch that failed after this instance remembered the event, and is
+        # retried in this process, must still leave the entry on the topic.
+        where = f"{source[0]}:{source[1]}:{source[2]}"
+        entry = LedgerEntry(owner.partner, event_id, digest, where, now.isoformat())
         if not again:
-            # Remembered once the record is decided (a record dead-lettered on the way is
-            # not); staged with its outputs, so acknowledged before the offsets commit.
-            where = f"{source[0]}:{source[1]}:{source[2]}"
-            entry = LedgerEntry(owner.partner, event_id, digest, where, now.isoformat())
             self._ledger.remember(entry)
-            self._produce(EVENTS_TOPIC, entry.to_json(), entry.key(), [])
+        self._produce(EVENTS_TOPIC, entry.to_json(), entry.key(), [])
         return routed
 
     def _verify_with_fresh_keys(self, msg: Message, rejected: UnknownSigner) -> str | InputRejected:
