@@ -147,7 +147,8 @@ class World:
 
     def batch(self, size: int, crash: str | None = None) -> None:
         """Process the next ``size`` uncommitted records; ``crash``: "before-flush" (nothing
-        acknowledged) or "after-flush" (outputs acknowledged, offsets not committed)."""
+        acknowledged, the process restarts), "retry" (nothing acknowledged, the same process
+        tries again) or "after-flush" (outputs acknowledged, offsets not committed)."""
         messages = self.uncommitted()[:size]
         if not messages:
             return
@@ -157,6 +158,15 @@ class World:
                 self.processor.process_batch(messages)  # type: ignore[arg-type]
             self.producer.pending.clear()  # lost with the process
             self._restart()
+            return
+        if crash == "retry":
+            # The batch fails before the flush and this process retries it (a lost broker,
+            # hub/outage.py): no restart, so the instance's memory outlives the lost batch.
+            self.producer.undelivered = 1
+            with pytest.raises(BrokerUnavailable):
+                self.processor.process_batch(messages)  # type: ignore[arg-type]
+            self.producer.pending.clear()
+            self.producer.undelivered = 0
             return
         if crash == "after-flush":
             self.consumer.crash_at_commit = True
@@ -387,6 +397,21 @@ def test_a_batch_redelivered_after_its_ledger_entries_were_acknowledged_is_a_red
     assert counts["dead"] == 0 and counts["shared"] >= 2
 
 
+def test_a_batch_retried_in_process_still_leaves_its_ledger_entries(
+    world: World, store: AuditStore
+) -> None:
+    """The first attempt remembers the event in memory and is lost; the retry finds it
+    remembered (a redelivery) and must still produce the entry, or a restarted instance
+    would not know the id and share a reused one."""
+    world.send(POLICE, police_event(EVENT_IDS[0], 1))
+    world.batch(10, crash="retry")
+    world.batch(10)
+    world._restart()
+    world.send(POLICE, police_event(EVENT_IDS[0], 0))  # reused id, other content
+    world.drain()
+    assert check_promise(world, store)["dead"] == 1
+
+
 # -- the property: any interleaving ------------------------------------------------------------
 
 send = st.tuples(
@@ -395,7 +420,7 @@ send = st.tuples(
 process = st.tuples(
     st.just("batch"),
     st.integers(1, 4),
-    st.sampled_from([None, None, "before-flush", "after-flush"]),
+    st.sampled_from([None, None, "before-flush", "retry", "after-flush"]),
 )
 
 
