@@ -6,14 +6,16 @@ content must stay a redelivery. Both are decided here, against every event any p
 instance has decided, across restarts.
 
 Where it lives: the compacted topic ``hub.events.v1``, key ``<provider>|<event id>``, value
-a small JSON ``LedgerEntry``. The processor produces an entry with the batch that first
-decides the event, so it is acknowledged before the batch's offsets are committed. Crash
-cases:
+a small JSON ``LedgerEntry``. The processor produces an entry with every batch that decides
+the event, so it is acknowledged before the batch's offsets are committed. Crash cases:
 
 - entry produced, offsets not committed: the batch is redelivered with the same content,
   finds its own digest, and is decided again with the same ids (a redelivery);
-- entry not produced (flush failed): offsets were not committed either; the redelivery finds
-  nothing and remembers it then.
+- entry not produced (flush failed) and the process restarted: offsets were not committed
+  either; the redelivery finds nothing and remembers it then;
+- entry not produced and the same process retries the batch: its memory already has the
+  event, the retry is a redelivery, and it produces the entry again (which is why the entry
+  goes with every decision of the event, not only the first).
 
 Every instance loads the whole topic at start and tails it between records (``refresh``), so
 an id first seen by another instance is known here within the tail's latency. Two instances
