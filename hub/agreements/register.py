@@ -22,8 +22,11 @@ def render_register(agreements: Sequence[Agreement]) -> str:
         "# Register of information sharing agreements",
         "",
         "Every version the hub knows. Status is what the parties decided; whether a version is "
-        "*in force* also depends on its effective window and signatures "
-        "(`hub agreements list` shows the state today).",
+        "*in force* also depends on its effective window and signatures: the DPO review and a "
+        "sign-off for every controller. One version of each agreement governs at a time: the "
+        "newest that is in force, or a suspension whose date has come; a version that is not "
+        "in force never displaces one that is "
+        "(`hub agreements list` shows the state today and marks the version that governs).",
         "",
         "| agreement | status | from → to | review | provider → recipient | events | "
         "legal basis | gateways |",
