@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hub.agreements.lifecycle import ALERT_EVENT_TYPE, HUB_ANALYTICS
 from hub.agreements.models import Agreement
+from hub.agreements.watch import AgreementFiles
 from hub.analytics.linkage import Match
 from hub.audit.records import AuditRecord
 from hub.catalogue.schemas import EventType
@@ -75,11 +77,30 @@ class AlertDecision:
 
 
 class AlertGovernor:
-    def __init__(self, agreements: Sequence[Agreement], event_type: EventType) -> None:
+    """Decides alerts through the policy engine. Given the agreement folder (as the worker
+    does), it follows the files as the processor does: an approval or a suspension in the
+    console reaches alerts within seconds, not at the worker's next restart."""
+
+    def __init__(
+        self, agreements: Sequence[Agreement] | Path | AgreementFiles, event_type: EventType
+    ) -> None:
         self.event_type = event_type
-        self._engine = PolicyEngine(agreements)
+        if isinstance(agreements, Path):
+            agreements = AgreementFiles(agreements)
+        self._files = agreements if isinstance(agreements, AgreementFiles) else None
+        self._generation = self._files.generation if self._files else 0
+        self._engine = PolicyEngine(self._files.current() if self._files else agreements)
+
+    def _current(self) -> PolicyEngine:
+        if self._files is not None:
+            agreements = self._files.current()
+            if self._files.generation != self._generation:
+                self._generation = self._files.generation
+                self._engine = PolicyEngine(agreements)
+        return self._engine
 
     def decide(self, match: Match, record: dict[str, Any], now: datetime) -> list[AlertDecision]:
+        self._current()
         out = []
         for n in match.rule.notify:
             a = self._engine.considered(n.agreement, now)

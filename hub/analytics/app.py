@@ -31,7 +31,6 @@ from typing import Any
 import faust  # type: ignore[import-untyped]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hub.agreements.loader import load_agreements
 from hub.analytics.alerts import ALERT_TYPE, AlertGovernor, alert_record, audit_record
 from hub.analytics.config import OBSERVATIONS_TOPIC, VRP_TOPIC, AnalyticsConfig
 from hub.analytics.core import Analytics, Intake, week_counts
@@ -121,7 +120,8 @@ def build_app(
     if alert_type is None:
         raise ConfigError(f"the catalogue has no {ALERT_TYPE} event type")
     rules = load_rules(cfg.rules(settings))
-    governor = AlertGovernor(load_agreements(settings.partnership_dir / "agreements"), alert_type)
+    # The folder, not a list: the governor follows approvals and suspensions as they happen.
+    governor = AlertGovernor(settings.partnership_dir / "agreements", alert_type)
     keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
     intake = Intake(
         rules, keys.current(ANALYTICS_DOMAIN), keys.current(SUBJECT_DOMAIN), cfg.area_level

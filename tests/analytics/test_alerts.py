@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import fastavro
 
 from hub.agreements.loader import load_agreements
 from hub.agreements.models import Agreement, Status
+from hub.agreements.watch import AgreementFiles
 from hub.analytics.alerts import AlertGovernor, alert_record, audit_record
 from hub.analytics.linkage import Match
 from hub.analytics.observations import Observation
@@ -199,3 +201,35 @@ def test_the_governor_has_no_copy_of_the_engine_rules() -> None:
     source = inspect.getsource(alerts)
     for copied in ("not_in_force_reason", "compile_condition", "derive_facts", "Status.DRAFT"):
         assert copied not in source, copied
+
+
+def test_a_suspension_reaches_a_running_governor(tmp_path: Path) -> None:
+    """The worker's governor follows the agreement files, as the processor does: a
+    suspension written by the console withholds alerts within the reload interval, not at
+    the worker's next restart; a file that does not load keeps the rules in force."""
+    import shutil
+
+    folder = tmp_path / "agreements"
+    shutil.copytree(ROOT / "partnership" / "agreements", folder)
+    clock = [0.0]
+    gov = AlertGovernor(AgreementFiles(folder, interval=2.0, clock=lambda: clock[0]), ALERT)
+    assert decide_with(gov)["liverpool-mash"].decision.shared
+    v1 = (folder / "linkage-alerts-liverpool-mash" / "v1.yaml").read_text()
+    (folder / "linkage-alerts-liverpool-mash" / "v2.yaml").write_text(
+        v1.replace("version: 1", "version: 2\nsupersedes: 1").replace(
+            "status: approved", "status: suspended"
+        )
+    )
+    clock[0] = 1.0  # within the interval: not looked at yet
+    assert decide_with(gov)["liverpool-mash"].decision.shared
+    clock[0] = 3.0
+    d = decide_with(gov)["liverpool-mash"].decision
+    assert not d.shared and "linkage-alerts-liverpool-mash@v2 is suspended" in d.reason
+    (folder / "linkage-alerts-liverpool-mash" / "v3.yaml").write_text("id: [broken")
+    clock[0] = 6.0
+    assert "suspended" in decide_with(gov)["liverpool-mash"].decision.reason
+
+
+def decide_with(gov: AlertGovernor) -> dict[str, Any]:
+    m = match()
+    return {d.decision.recipient: d for d in gov.decide(m, alert_record(m, NOW), NOW)}
