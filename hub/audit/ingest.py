@@ -146,7 +146,7 @@ class AuditIngester:
             self.stats.consumed += 1
             try:
                 parsed.extend(parse(topic, msg.value(), header(msg, KIND_HEADER)))
-            except (ValueError, TypeError, KeyError) as exc:
+            except Exception as exc:  # parsing is pure: whatever it raises is the record's
                 # Receipts come from recipients' connectors: a bad one is reported, never
                 # allowed to stop the audit of everything else.
                 self.stats.rejected += 1
