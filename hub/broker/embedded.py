@@ -157,6 +157,14 @@ class EmbeddedBroker:
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
 
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash would: with memory storage every topic, record,
+        committed offset and consumer group is gone (tests of broker loss use this)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
-from hub import __version__
+from hub import __version__, lifecycle
 from hub.cli import (
     agreements,
     analytics,
@@ -26,6 +29,7 @@ from hub.cli import (
     schemas,
 )
 from hub.errors import HubError
+from hub.outage import broker_lost, failure_line, outage_for, watch
 from hub.telemetry.logs import configure_logging
 
 
@@ -54,19 +58,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Long-running commands: SIGTERM stops them within their grace period (hub/lifecycle.py).
+_SERVICES = {
+    ("process", None): "hub process",
+    ("audit", "ingest"): "hub audit ingest",
+    ("connector", "run"): "hub connector run",
+    ("analytics", "run"): "hub analytics run",
+}
+
+
+def service_name(args: argparse.Namespace) -> str | None:
+    """The service a command line starts, or None for a command that runs and returns."""
+    sub = getattr(args, f"{args.command}_command", None)
+    return _SERVICES.get((args.command, sub))
+
+
+def _install_thread_excepthook() -> None:
+    """A thread that dies because the broker is gone says so in one line, not a traceback
+    (the outage line says which broker and since when); anything else keeps its traceback."""
+    previous = threading.excepthook
+
+    def on_thread_error(args: threading.ExceptHookArgs) -> None:
+        exc = args.exc_value
+        if exc is not None and broker_lost(exc):
+            name = args.thread.name if args.thread else "a thread"
+            logging.getLogger("hub").error("%s stopped: the broker is unreachable (%s)", name, exc)
+            return
+        previous(args)
+
+    threading.excepthook = on_thread_error
+
+
+def _broker_of() -> str:
+    return os.environ.get("HUB_BOOTSTRAP_SERVERS", "") or "the broker"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: how an operator (or a test)
+    # sees where a service that makes no progress is waiting, without stopping it.
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     # The log format is read before the settings (which may themselves be wrong).
     configure_logging(
         logging.INFO if args.verbose else logging.ERROR,
         os.environ.get("HUB_LOG_FORMAT", "text").lower(),
     )
+    _install_thread_excepthook()
+    service = service_name(args)
     try:
+        if service is not None:
+            lifecycle.install(service)
+            if os.environ.get("HUB_BOOTSTRAP_SERVERS"):
+                watch(os.environ["HUB_BOOTSTRAP_SERVERS"])  # the outage line, promptly
         code: int = args.handler(args)
         return code
     except HubError as exc:
         print(f"hub: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # librdkafka's own exceptions (a commit that found no coordinator, a fatal client
+        # error) end the command with one line; anything else is a bug and keeps its traceback.
+        line = failure_line(exc)
+        if line is None:
+            raise
+        if broker_lost(exc):
+            outage_for(_broker_of()).lost(str(exc), service or f"hub {args.command}")
+        print(f"hub: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hub: interrupted", file=sys.stderr)

@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.outage import error_callback, kafka_logger
+
+
+def _reporting(bootstrap: str) -> dict[str, Any]:
+    """Broker loss as one line per outage (hub/outage.py), librdkafka's own lines under the
+    ``hub.kafka`` logger (shown with ``hub -v``) instead of a FAIL line per reconnection."""
+    return {"error_cb": error_callback(bootstrap), "logger": kafka_logger()}
+
 # Apache Kafka's default largest record batch is 1,048,588 bytes (message.max.bytes on the
 # broker, max.message.bytes per topic). The producer's own limit stays at or under it, so a
 # record too large is refused by the hub, synchronously and with its coordinates, never left
@@ -27,6 +35,7 @@ def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
         "message.max.bytes": DEFAULT_MAX_MESSAGE_BYTES,
         # Idle connections closed by the broker are normal; do not log them as failures.
         "log.connection.close": False,
+        **_reporting(bootstrap),
     }
     conf.update(extra)
     return conf
@@ -48,10 +57,11 @@ def consumer_config(bootstrap: str, group_id: str, **extra: Any) -> dict[str, An
         # Apache Kafka answers as soon as data is there, so a short wait costs only idle polls.
         "fetch.wait.max.ms": 20,
         "log.connection.close": False,
+        **_reporting(bootstrap),
     }
     conf.update(extra)
     return conf
 
 
 def admin_config(bootstrap: str) -> dict[str, Any]:
-    return {"bootstrap.servers": bootstrap}
+    return {"bootstrap.servers": bootstrap, **_reporting(bootstrap)}

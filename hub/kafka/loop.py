@@ -22,6 +22,7 @@ from hub.errors import BrokerUnavailable
 from hub.kafka.offsets import Offsets
 from hub.kafka.producer import CheckedProducer
 from hub.kafka.records import next_batch
+from hub.outage import LossRetry
 
 log = logging.getLogger("hub.kafka")
 
@@ -126,12 +127,20 @@ class BatchLoop:
         """Until ``stop`` is set or ``until()`` holds. ``between`` runs before each poll
         (rule reloads: every record of a batch is handled under the same rules); ``after``
         runs after each committed batch with its offsets."""
+        losses = LossRetry(self.name)  # a lost broker: rewind, back off, poll again
         while not stop.is_set() and not (until and until()):
             if between is not None:
                 between()
-            batch = self.poll(wait)
-            if not batch.records:
+            batch = Batch([])
+            try:
+                batch = self.poll(wait)
+                if not batch.records:
+                    continue
+                done = self.handle(batch.records, handler)
+            except Exception as exc:
+                if not losses.recover(self.consumer, batch.records, exc, stop):
+                    raise
                 continue
-            done = self.handle(batch.records, handler)
+            losses.succeeded()
             if after is not None:
                 after(done)

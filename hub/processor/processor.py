@@ -39,6 +39,7 @@ from hub.identity.signing import UnknownSigner, verify
 from hub.kafka import DEFAULT_MAX_MESSAGE_BYTES, BatchLoop, CheckedProducer, sort_out
 from hub.kafka.producer import RecordTooLarge
 from hub.kafka.records import Headers, coordinates, headers_bytes
+from hub.outage import LossRetry
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.policy.plan import RecordPlan
@@ -175,12 +176,20 @@ class Processor:
     ) -> Stats:
         wait = self._batch_wait if poll_timeout is None else poll_timeout
         self._consumer.subscribe([PARTNER_TOPICS])
+        losses = LossRetry("hub processor")  # a lost broker: rewind, back off, poll again
         while not stop.is_set() and not (until and until(self.stats)):
             self._maybe_reload()
-            batch = self._loop.poll(wait)
-            if not batch.records:
+            records: list[Message] = []
+            try:
+                records = self._loop.poll(wait).records
+                if not records:
+                    continue
+                self.process_batch(records)
+            except Exception as exc:
+                if not losses.recover(self._consumer, records, exc, stop):
+                    raise
                 continue
-            self.process_batch(batch.records)
+            losses.succeeded()
             self._heap.settled()
             if on_batch:
                 on_batch(self.stats)
