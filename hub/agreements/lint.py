@@ -269,7 +269,10 @@ class Linter:
 
     def _overlaps(self, agreements: Sequence[Agreement]) -> Iterator[Finding]:
         live = [a for a in agreements if a.state(self._now) is State.IN_FORCE]
+        governs = {g.ref for g in lifecycle.governing_all(agreements, self._now).values() if g}
         for a, b in itertools.combinations(sorted(live, key=lambda x: x.ref), 2):
+            if a.id != b.id and not {a.ref, b.ref} <= governs:
+                continue  # a version in force but displaced by a newer one decides nothing
             shared = {
                 (p, r, e)
                 for p in set(a.providers) & set(b.providers)

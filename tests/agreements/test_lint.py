@@ -204,3 +204,14 @@ def test_lifecycle_findings(linter: Linter, reference_agreements: list[Agreement
     alert = by_id(reference_agreements, "linkage-alerts-iom")
     assert "hub-provider" in codes(linter.lint([variant(alert, providers=["merseyside-police"])]))
     assert "hub-provider" not in codes(linter.lint([alert]))
+
+
+def test_overlap_is_judged_between_the_versions_that_govern(
+    linter: Linter, reference_agreements: list[Agreement]
+) -> None:
+    """v1 overlaps another agreement, but v2 (in force, narrowed) governs: no overlap."""
+    mash = by_id(reference_agreements, "police-liverpool-mash")
+    twin = variant(mash, id="police-liverpool-mash-copy", condition='event.risk_level == "LOW"')
+    v2 = variant(mash, version=2, supersedes=1, condition='event.risk_level == "HIGH"')
+    assert "overlap" not in codes(linter.lint([mash, v2, twin]))
+    assert "overlap" in codes(linter.lint([variant(mash, condition=None), twin]))
