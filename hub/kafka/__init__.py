@@ -7,7 +7,8 @@
 - :class:`BatchLoop`: adaptive batches (``next_batch``) -> a component's handler -> commit.
 """
 
-from hub.kafka.connection import DEFAULT_MAX_MESSAGE_BYTES, KafkaConnection
+from hub.kafka.config import DEFAULT_MAX_MESSAGE_BYTES
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.loop import Batch, BatchLoop, sort_out
 from hub.kafka.offsets import Offsets
 from hub.kafka.producer import CheckedProducer, DeliveryFailed, RecordTooLarge, record_size

@@ -9,9 +9,8 @@ the sinks, the audit ingester and the dead-letter tools all commit through it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
-from confluent_kafka import KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from hub.errors import BrokerUnavailable
 from hub.kafka.producer import CheckedProducer
@@ -19,12 +18,6 @@ from hub.kafka.producer import CheckedProducer
 # Nothing transactional should hang a stopping service for long; the broker's
 # transaction timeout (60 s by default) aborts what we leave open.
 TRANSACTION_TIMEOUT = 30.0
-
-
-class Committer(Protocol):
-    """The consumer's part in committing (a confluent-kafka ``Consumer`` or a test stub)."""
-
-    def commit(self, *, offsets: list[TopicPartition], asynchronous: bool) -> object: ...
 
 
 class Offsets:
@@ -54,7 +47,7 @@ class Offsets:
     def positions(self) -> list[TopicPartition]:
         return [TopicPartition(t, p, o) for (t, p), o in self._next.items()]
 
-    def commit(self, consumer: Committer, producer: CheckedProducer | None) -> None:
+    def commit(self, consumer: Consumer, producer: CheckedProducer | None) -> None:
         """Wait until every record ``producer`` queued is acknowledged, then commit.
         A record unacknowledged or refused raises, and nothing is committed: the batch is
         handled again after a restart (outputs are idempotent by their ids)."""
@@ -68,7 +61,7 @@ class Offsets:
             raise BrokerUnavailable(f"offset commit failed: {exc}") from exc
         self._next.clear()
 
-    def commit_in_transaction(self, consumer: object, producer: CheckedProducer) -> None:
+    def commit_in_transaction(self, consumer: Consumer, producer: CheckedProducer) -> None:
         """Apache Kafka: outputs and offsets commit atomically, so read_committed readers
         never see a batch that is later handled again."""
         raw = producer.raw
@@ -76,7 +69,7 @@ class Offsets:
             if self._next:
                 raw.send_offsets_to_transaction(
                     self.positions(),
-                    consumer.consumer_group_metadata(),  # type: ignore[attr-defined]
+                    consumer.consumer_group_metadata(),
                     TRANSACTION_TIMEOUT,
                 )
             raw.commit_transaction(TRANSACTION_TIMEOUT)
