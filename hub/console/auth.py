@@ -27,7 +27,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from hub.audit.queries import Scope
 from hub.audit.tables import console_sessions, console_users
 from hub.console import passwords
-from hub.console.lockout import LockedOut, Lockout, LockoutPolicy
+from hub.console.lockout import LockedOut, Lockout, LockoutPolicy, printable
 from hub.errors import ConfigError
 
 __all__ = ["LockedOut", "LockoutPolicy"]
@@ -121,8 +121,11 @@ class LocalAuthenticator:
         """The principal, or None for a wrong name or password. Raises :class:`LockedOut`
         (without checking the password) after too many recent failures."""
         self.lockout.check(name, address)
-        with self._engine.connect() as conn:
-            row = conn.execute(select(console_users).where(console_users.c.name == name)).first()
+        row = None
+        if printable(name) == name:  # no account has control characters in its name
+            with self._engine.connect() as conn:
+                query = select(console_users).where(console_users.c.name == name)
+                row = conn.execute(query).first()
         stored = row._mapping["password_hash"] if row is not None else _DUMMY_HASH
         try:
             _HASHER.verify(stored, password)

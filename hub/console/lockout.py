@@ -18,6 +18,7 @@ docs/operators/console.md.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +69,15 @@ class LockedOut(Exception):
         return max(1, int((self.retry_at - now).total_seconds()) + 1)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Control characters replaced: PostgreSQL refuses NUL in text, and a key is no place
+    for them (the HTTP layer refuses them before; this is for every other caller)."""
+    return _CONTROL.sub("?", text)
+
+
 def address_key(address: str | None) -> str:
     """The key a client address is counted under: IPv6 by /64, IPv4 as is."""
     if not address:
@@ -75,7 +85,7 @@ def address_key(address: str | None) -> str:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return f"address:{address[:100]}"
+        return f"address:{printable(address[:100])}"
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return f"address:{ip.ipv4_mapped}"
@@ -84,7 +94,7 @@ def address_key(address: str | None) -> str:
 
 
 def account_key(name: str) -> str:
-    return f"account:{name.casefold()[:150]}"
+    return f"account:{printable(name.casefold()[:150])}"
 
 
 class Lockout:

@@ -138,3 +138,27 @@ def test_a_lock_expires_and_success_clears_the_account_count(console: Console) -
     lockout.succeeded("officer")
     lockout.failed("officer", "192.0.2.1", start + timedelta(minutes=3))
     lockout.check("officer", "192.0.2.1", start + timedelta(minutes=4))  # one failure only
+
+
+def test_lockout_on_postgres_is_shared_by_two_console_processes(postgres_db: str) -> None:
+    """The same promise on PostgreSQL, the production store: two engines (two processes)."""
+    from sqlalchemy import create_engine
+
+    from hub.audit.migrate import upgrade
+
+    first_engine, second_engine = create_engine(postgres_db), create_engine(postgres_db)
+    try:
+        upgrade(first_engine)
+        add_user(first_engine, "officer", Role.IG_OFFICER, PASSWORD)
+        first = LocalAuthenticator(first_engine)
+        second = LocalAuthenticator(second_engine)
+        for _ in range(first.lockout.policy.account_failures):
+            assert first.authenticate("officer", "wrong wrong wrong", "192.0.2.1") is None
+        with pytest.raises(LockedOut) as locked:
+            second.authenticate("officer", PASSWORD, "2001:db8::1")
+        assert locked.value.what == "account"
+        # Whatever a caller passes (a proxy's garbage address, a NUL in a name), no 500.
+        assert second.authenticate("nobody\x00", "wrong wrong wrong", "\x00") is None
+    finally:
+        first_engine.dispose()
+        second_engine.dispose()

@@ -76,9 +76,12 @@ def _check(response: Response, url: str) -> None:
             assert kind.startswith("text/html"), (url, kind, response.text[:200])
 
 
-def test_every_route_answers_hostile_parameters_with_a_clear_4xx(console: Console) -> None:
+@pytest.mark.parametrize("user", ["officer", "liverpool"])
+def test_every_route_answers_hostile_parameters_with_a_clear_4xx(
+    console: Console, user: str
+) -> None:
     app = create_app(console.app_state.config, console.app_state)
-    client = login(TestClient(app, raise_server_exceptions=False), "officer")
+    client = login(TestClient(app, raise_server_exceptions=False), user)
     token = csrf(client)
     walked = 0
     for method, url, query, form in _cases(client):
