@@ -110,6 +110,7 @@ class BatchLoop:
                 self.offsets.commit(self.consumer, producer)
             return done
         except BaseException:
+            self.offsets.forget()
             if self.transactional and producer is not None:
                 producer.raw.abort_transaction()  # nothing of the batch becomes visible
             raise

@@ -38,6 +38,12 @@ class Offsets:
     def advance_to(self, topic: str, partition: int, next_offset: int) -> None:
         self._next[(topic, partition)] = next_offset
 
+    def forget(self) -> None:
+        """Drop what was advanced and not committed: a batch that failed is handled again
+        from the group's committed offsets, and its positions must never ride along with
+        the commit of a later batch."""
+        self._next.clear()
+
     def __bool__(self) -> bool:
         return bool(self._next)
 

@@ -74,3 +74,19 @@ def test_a_handler_that_fails_commits_nothing() -> None:
     with pytest.raises(OSError):
         loop.handle(records(("in", 0, 0)), handler)  # type: ignore[arg-type]
     assert consumer.commits == []
+
+
+def test_a_failed_batch_never_rides_along_with_a_later_commit() -> None:
+    """Partition 0's batch fails to be acknowledged; partition 1's next batch succeeds:
+    only partition 1 is committed (partition 0 is handled again from its committed offset)."""
+    raw = FakeProducer(undelivered=1)
+    producer = CheckedProducer(raw, 1_000_000)  # type: ignore[arg-type]
+    consumer = FakeConsumer()
+    loop = BatchLoop(consumer, name="t", size=10, wait=0.01, producer=producer)  # type: ignore[arg-type]
+    with pytest.raises(DeliveryFailed):
+        loop.handle(records(("in", 0, 7)), lambda b: producer.produce("out", b"x"))  # type: ignore[arg-type]
+    raw.undelivered = 0
+    raw.pending.clear()
+    loop.handle(records(("in", 1, 3)), lambda b: producer.produce("out", b"y"))  # type: ignore[arg-type]
+    [[tp]] = consumer.commits
+    assert (tp.topic, tp.partition, tp.offset) == ("in", 1, 4)
