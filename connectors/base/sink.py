@@ -313,7 +313,9 @@ class SinkRunner:
                     sink=self.writer.system,
                     status=o.status,
                     at=o.at,
-                    reason=o.reason,
+                    # Bounded: a writer's long error must not make the receipt too large
+                    # to send, which would stop the sink on the same record at each restart.
+                    reason=o.reason[:1000] if o.reason else o.reason,
                 )
                 headers = list(contexts.get(o.disclosure_id, {}).items())
                 self._producer.produce(

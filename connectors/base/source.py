@@ -28,7 +28,11 @@ from connectors.sources.publisher import PartnerPublisher
 from hub.catalogue.schemas import Catalogue, EventType
 from hub.errors import RegistryUnavailable
 from hub.identity.keys import PartnerKeyStore, SigningKey
-from hub.kafka import CheckedProducer, KafkaConnection
+from hub.kafka import CheckedProducer, KafkaConnection, RecordTooLarge
+
+
+class EventTooLarge(RecordRejected):
+    code = "too-large"
 
 
 class Source(Protocol):
@@ -49,6 +53,14 @@ def _publish(publisher: PartnerPublisher, event: dict[str, Any]) -> str:
 
     try:
         return publisher.publish(event)
+    except RecordTooLarge as exc:
+        # The row's own fault: rejected with where it is, and the source carries on (a
+        # stopped connector would meet the same row at every restart).
+        raise EventTooLarge(
+            f"the {publisher.event_type.slug} event is {exc.size} bytes, over the "
+            f"{exc.limit}-byte limit",
+            fix="shorten free text or move attachments out of the event",
+        ) from exc
     except SerializationError as exc:
         raise SchemaInvalid(f"the {publisher.event_type.slug} schema refused the event") from exc
     except SchemaRegistryError as exc:
