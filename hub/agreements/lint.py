@@ -17,6 +17,7 @@ from typing import Any
 
 from hub.agreements import lifecycle
 from hub.agreements.gateways import GATEWAYS, NEEDS_SCHEDULE1, code_of
+from hub.agreements.lint_freetext import free_text_kept
 from hub.agreements.models import Agreement, State
 from hub.agreements.partnership import PartnerKind, Partnership
 from hub.catalogue.schemas import Catalogue, EventType
@@ -163,6 +164,7 @@ class Linter:
             yield from self._legal(
                 a, plan, f, self._may_cover_children(plan, condition, event_type)
             )
+            yield from free_text_kept(plan, f)
             if condition is not None:
                 yield from self._condition(a, condition, event_type, f)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from hub.agreements.loader import load_agreements
 from hub.agreements.models import Agreement
+from hub.cli import redact_check
 from hub.config import load_settings
 
 SCHEMA_PATH = Path("partnership") / "agreement.schema.json"
@@ -38,6 +39,7 @@ def register(commands: Any) -> None:
     schema.set_defaults(handler=handle_schema)
     reg = sub.add_parser("register", help="print the register of agreements as Markdown")
     reg.set_defaults(handler=handle_register)
+    redact_check.add_parser(sub)
 
 
 def json_schema() -> str:

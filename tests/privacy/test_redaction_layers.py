@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from hub.catalogue import EventType
+from hub.policy.plan import compile_plan
 from hub.privacy import Transformer
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.redact import REDACTED, redact
 from hub.privacy.redaction import MAX_ANALYSED, engine, patterns
 from hub.privacy.redaction.engine import RedactionUnavailable, model_path, verify_model
 from hub.privacy.transform import TransformError
-from hub.policy.plan import compile_plan
 from tests.privacy.builders import agreement, concern_event, with_defaults
 
 

@@ -87,7 +87,7 @@ def test_redaction_removes_every_kind_of_identifier_through_the_plan(
     reference_agreements: list[Agreement],
     keys: LocalKeyProvider,
 ) -> None:
-    account, event = _msn_account(
+    account, _ = _msn_account(
         "Her sister Rose (dob 3rd of April 2009, NHS 943 476 5919) lives at 14 Elm Road, "
         "Bootle L20 3AB; call 07700 900123 or rose.k@example.org. PNC 11/123456X, "
         "NI AB 12 34 56 C. Frank told officers hope smith-jones collects the wages.",

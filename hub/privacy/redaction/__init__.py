@@ -48,7 +48,7 @@ def merge(text: str, spans: Iterable[Span]) -> list[tuple[int, int]]:
     """Widened, overlapping or touching spans joined (a gap of spaces or a hyphen joins)."""
     out: list[tuple[int, int]] = []
     for s, e in sorted(_widen(text, sp.start, sp.end) for sp in spans):
-        if out and (s <= out[-1][1] or not text[out[-1][1] : s].strip(" -'’")):
+        if out and (s <= out[-1][1] or not text[out[-1][1] : s].strip(" -'\u2019")):
             out[-1] = (out[-1][0], max(out[-1][1], e))
         else:
             out.append((s, e))

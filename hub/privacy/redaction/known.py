@@ -14,9 +14,20 @@ from datetime import date
 from hub.privacy.redaction.patterns import Span
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_MONTH_NAMES = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _date_forms(value: str) -> list[str]:

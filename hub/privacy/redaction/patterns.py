@@ -82,9 +82,7 @@ _SIMPLE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("DATE", re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b")),
     (
         "DATE",
-        re.compile(
-            rf"\b\d{{1,2}}{_ORD}\s+(?:of\s+)?(?:{MONTHS})\b\.?(?:,?\s+\d{{2,4}}\b)?", _I
-        ),
+        re.compile(rf"\b\d{{1,2}}{_ORD}\s+(?:of\s+)?(?:{MONTHS})\b\.?(?:,?\s+\d{{2,4}}\b)?", _I),
     ),
     ("DATE", re.compile(rf"\b(?:{MONTHS})\.?\s+\d{{1,2}}{_ORD}\b(?:,?\s+\d{{2,4}}\b)?", _I)),
     ("DATE", re.compile(rf"\b(?:{MONTHS})\.?\s+\d{{4}}\b", _I)),
@@ -95,7 +93,7 @@ _SIMPLE: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "ADDRESS",
         re.compile(
-            rf"\b\d{{1,4}}[A-Z]?\s*,?\s+(?:[A-Za-z][\w'’-]*\s+){{1,3}}(?:{_STREET})\b", _I
+            rf"\b\d{{1,4}}[A-Z]?\s*,?\s+(?:[A-Za-z][\w'\u2019-]*\s+){{1,3}}(?:{_STREET})\b", _I
         ),
     ),
 )

@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
 OUT = Path(__file__).parent / "narratives.jsonl"
 HELDOUT_OUT = Path(__file__).parent / "heldout.jsonl"
 FRESH_OUT = Path(__file__).parent / "fresh.jsonl"
@@ -29,37 +34,37 @@ COUNT = 360
 SEED = 20261205
 
 # Names: ordinary, also English words, non-English (with diacritics), invented compounds.
-GIVEN_PLAIN = """Oliver Amelia Callum Jessica Tyler Chloe Liam Megan Kieran Shannon Declan Leah
-Jordan Kayleigh Reece Danielle Connor Abbie Bradley Courtney""".split()
-GIVEN_WORDS = """Hope Rose Frank Will Mark Grace Joy Bill Amber Ruby Holly Dawn Faith Iris
-Jack Sky Summer Robin Penny Carol Rocky Hunter Brook""".split()
-GIVEN_FOREIGN = """Wiktoria Mihai Besnik Oluwaseun Siobhán Aoife Mohammed Fatima Yusuf Dritan
+GIVEN_PLAIN = words("""Oliver Amelia Callum Jessica Tyler Chloe Liam Megan Kieran Shannon
+Declan Leah Jordan Kayleigh Reece Danielle Connor Abbie Bradley Courtney""")
+GIVEN_WORDS = words("""Hope Rose Frank Will Mark Grace Joy Bill Amber Ruby Holly Dawn Faith Iris
+Jack Sky Summer Robin Penny Carol Rocky Hunter Brook""")
+GIVEN_FOREIGN = words("""Wiktoria Mihai Besnik Oluwaseun Siobhán Aoife Mohammed Fatima Yusuf Dritan
 Ionuț Agnieszka Zainab Chidi Kwame Bartosz Elif Mehmet Anh Xiao Jiayi Niamh Saoirse Tomasz
-Raluca Ardit Kofi Amara Łukasz Thảo Björn Zoë Oisín Chiamaka Ngozi Emre""".split()
-FAMILY_PLAIN = """Walsh Hughes Murphy Doyle Roberts Jackson McCarthy O'Neill Fitzgerald
-Gallagher Molyneux Kavanagh Donnelly Rimmer McGuinness""".split()
-FAMILY_WORDS = """Smith Hope Rose Frank Baker Young King Brown Green White Hunter Mason Bell
-Wood Hill Cook Ward Wells Fisher Turner Hall Moss Marsh Bird""".split()
-FAMILY_FOREIGN = """Kowalczyk Popescu Nguyen Hoxha Adeyemi Okafor Yilmaz Wiśniewska
+Raluca Ardit Kofi Amara Łukasz Thảo Björn Zoë Oisín Chiamaka Ngozi Emre""")
+FAMILY_PLAIN = words("""Walsh Hughes Murphy Doyle Roberts Jackson McCarthy O'Neill Fitzgerald
+Gallagher Molyneux Kavanagh Donnelly Rimmer McGuinness""")
+FAMILY_WORDS = words("""Smith Hope Rose Frank Baker Young King Brown Green White Hunter Mason Bell
+Wood Hill Cook Ward Wells Fisher Turner Hall Moss Marsh Bird""")
+FAMILY_FOREIGN = words("""Kowalczyk Popescu Nguyen Hoxha Adeyemi Okafor Yilmaz Wiśniewska
 Dumitrescu Mensah Chukwu Zhang Tran Krasniqi Nowak Achterberg Ní Bhriain Al-Rashid
-Ó Súilleabháin Głowacki Phạm Øvergaard""".split()
-FAMILY_INVENTED = """Canarybrook Thistlewood Marrowfield Quillfeather Brackenridge Ashcombe
-Fernleigh Gorsebury Pellinghurst Wrenhaven""".split()
+Ó Súilleabháin Głowacki Phạm Øvergaard""")
+FAMILY_INVENTED = words("""Canarybrook Thistlewood Marrowfield Quillfeather Brackenridge Ashcombe
+Fernleigh Gorsebury Pellinghurst Wrenhaven""")
 # Multi-word surnames above were split by .split(): rebuild the two-word ones.
-FAMILY_FOREIGN = [
-    f
-    for f in FAMILY_FOREIGN
-    if f not in ("Ní", "Bhriain", "Ó", "Súilleabháin")
-] + ["Ní Bhriain", "Ó Súilleabháin", "Mac Giolla Phádraig"]
-HYPHENATED = """Smith-Jones Okafor-Reid Taylor-Hope Ward-Baker Nowak-Green Rose-Ellis
-Hughes-Mensah Frank-Doyle Popescu-Hall King-Achterberg""".split()
-NICKNAMES = """Tinks Biggsy Dezzy JJ Smudge Kaz Mo Shaz Tezza Bubbles""".split()
+FAMILY_FOREIGN = [f for f in FAMILY_FOREIGN if f not in ("Ní", "Bhriain", "Ó", "Súilleabháin")] + [
+    "Ní Bhriain",
+    "Ó Súilleabháin",
+    "Mac Giolla Phádraig",
+]
+HYPHENATED = words("""Smith-Jones Okafor-Reid Taylor-Hope Ward-Baker Nowak-Green Rose-Ellis
+Hughes-Mensah Frank-Doyle Popescu-Hall King-Achterberg""")
+NICKNAMES = words("""Tinks Biggsy Dezzy JJ Smudge Kaz Mo Shaz Tezza Bubbles""")
 
-STREETS = """Elm Canal Priory Stanley Queens Marsh Orchard Chapel Rice Moss Ashfield Church
-Derby Ullet Granby Kirkdale Walton Breck Scotland Mill""".split()
-SUFFIXES = "Road Street Avenue Lane Close Drive Way Crescent Grove Terrace Court Gardens".split()
-TOWNS = "Bootle Kirkby Huyton Birkenhead Wallasey Toxteth Everton Anfield Halewood".split()
-OUTWARD = "L1 L4 L5 L6 L8 L20 L32 L36 CH41 CH44 WA10 PR9 L13 L15".split()
+STREETS = words("""Elm Canal Priory Stanley Queens Marsh Orchard Chapel Rice Moss Ashfield Church
+Derby Ullet Granby Kirkdale Walton Breck Scotland Mill""")
+SUFFIXES = words("Road Street Avenue Lane Close Drive Way Crescent Grove Terrace Court Gardens")
+TOWNS = words("Bootle Kirkby Huyton Birkenhead Wallasey Toxteth Everton Anfield Halewood")
+OUTWARD = words("L1 L4 L5 L6 L8 L20 L32 L36 CH41 CH44 WA10 PR9 L13 L15")
 AGENCIES = [
     "Merseyside Police",
     "the MASH",
@@ -70,13 +75,30 @@ AGENCIES = [
     "Probation",
     "the Modern Slavery Network",
 ]
-WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
-MONTHS = (
+WEEKDAYS = words("Monday Tuesday Wednesday Thursday Friday Saturday Sunday")
+MONTHS = words(
     "January February March April May June July August September October November December"
-).split()
-RELATIONS = """his boss|her boss|his brother|her sister|her friend|his friend|her aunt|his uncle
-|her boyfriend|his girlfriend|her mum's partner|his cousin|her neighbour|his landlord
-|the man she calls her boyfriend|an older male known as|a female named|a man called""".split("|")
+)
+RELATIONS = [
+    "his boss",
+    "her boss",
+    "his brother",
+    "her sister",
+    "her friend",
+    "his friend",
+    "her aunt",
+    "his uncle\n",
+    "her boyfriend",
+    "his girlfriend",
+    "her mum's partner",
+    "his cousin",
+    "her neighbour",
+    "his landlord\n",
+    "the man she calls her boyfriend",
+    "an older male known as",
+    "a female named",
+    "a man called",
+]
 RELATIONS = [r.strip() for r in RELATIONS]
 
 
@@ -153,9 +175,7 @@ def _pnc(rng: random.Random) -> str:
     year = rng.randint(0, 25)
     number = rng.randint(1, 999_999)
     letter = rng.choice("ABCDEFGHJKLMNPQRTUVWXYZ")
-    pnc = rng.choice(
-        [f"{year:02d}/{number}{letter}", f"{2000 + year}/{number:07d}{letter}"]
-    )
+    pnc = rng.choice([f"{year:02d}/{number}{letter}", f"{2000 + year}/{number:07d}{letter}"])
     return pnc.lower() if rng.random() < 0.2 else pnc
 
 
@@ -168,7 +188,9 @@ def _ni(rng: random.Random) -> str:
 
 
 def _postcode(rng: random.Random) -> str:
-    inward = f"{rng.randint(0, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFHJLNPRTUWXY')}"
+    inward = (
+        f"{rng.randint(0, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFHJLNPRTUWXY')}"
+    )
     pc = rng.choice([f"{rng.choice(OUTWARD)} {inward}", f"{rng.choice(OUTWARD)}{inward}"])
     return pc.lower() if rng.random() < 0.2 else pc
 
@@ -259,27 +281,27 @@ SENTENCES = [
     "{A}'s NI number is {NI} and {pron2} date of birth is {DOB2}.",
     "Officers spoke to {A} on {PHONE}, who said {B} had left for {town}.",
 ]
-RELWORDS = "brother sister mum dad aunt uncle cousin boyfriend girlfriend partner".split()
+RELWORDS = words("brother sister mum dad aunt uncle cousin boyfriend girlfriend partner")
 
 
 # The held-out set: names, places and sentences written after the redactor's rules were
 # frozen, and measured once (tests/privacy/corpus/README.md says how the sets are used).
-HELDOUT_GIVEN_PLAIN = """Ethan Sophie Mason Ellie Harvey Lacey Jayden Paige Kyle Demi""".split()
-HELDOUT_GIVEN_WORDS = """Hazel Pearl Clay Miles Jay Dean Rusty Misty Star Gem Sunny Autumn
-Heather Ivy Cliff Drew Chase Lane Victor Basil Olive Poppy""".split()
-HELDOUT_GIVEN_FOREIGN = """Oleksandr Svetlana Chinonso Adebayo Mateusz Giedrė Ahmad Layla Darius
-Gheorghe Veronika Tadhg Caoimhe Mohamud Abdirahman Hamza Shirin Văn Đức""".split()
-HELDOUT_FAMILY_PLAIN = """Rooney Carragher Gerrard McManaman Aldridge Fowler Heaton""".split()
-HELDOUT_FAMILY_WORDS = """Fox Field Ford Bull Lamb Rich Cross Best Steel Stone Gold Day Page
-Read Love Sharp Lord Pope Nash Bishop""".split()
+HELDOUT_GIVEN_PLAIN = words("""Ethan Sophie Mason Ellie Harvey Lacey Jayden Paige Kyle Demi""")
+HELDOUT_GIVEN_WORDS = words("""Hazel Pearl Clay Miles Jay Dean Rusty Misty Star Gem Sunny Autumn
+Heather Ivy Cliff Drew Chase Lane Victor Basil Olive Poppy""")
+HELDOUT_GIVEN_FOREIGN = words("""Oleksandr Svetlana Chinonso Adebayo Mateusz Giedrė Ahmad
+Layla Darius Gheorghe Veronika Tadhg Caoimhe Mohamud Abdirahman Hamza Shirin Văn Đức""")
+HELDOUT_FAMILY_PLAIN = words("""Rooney Carragher Gerrard McManaman Aldridge Fowler Heaton""")
+HELDOUT_FAMILY_WORDS = words("""Fox Field Ford Bull Lamb Rich Cross Best Steel Stone Gold Day Page
+Read Love Sharp Lord Pope Nash Bishop""")
 HELDOUT_FAMILY_FOREIGN = [
-    *"""Kovalenko Petrauskas Ivanova Mahamud Abubakar Eze Ogunleye Ferreira Lungu Horvath
-    Szabó Đorđević Çelik Karimi Hussaini""".split(),
+    *words("""Kovalenko Petrauskas Ivanova Mahamud Abubakar Eze Ogunleye Ferreira Lungu Horvath
+    Szabó Đorđević Çelik Karimi Hussaini"""),
     "Van der Berg",
     "Dos Santos",
 ]
-HELDOUT_FAMILY_INVENTED = """Gullwhistle Ploverdale Harrowmere Kestrelton Sloeberry""".split()
-HELDOUT_HYPHENATED = """Stone-Fox Day-Lewis Eze-Ferreira Lamb-Nash Gold-Rooney""".split()
+HELDOUT_FAMILY_INVENTED = words("""Gullwhistle Ploverdale Harrowmere Kestrelton Sloeberry""")
+HELDOUT_HYPHENATED = words("""Stone-Fox Day-Lewis Eze-Ferreira Lamb-Nash Gold-Rooney""")
 HELDOUT_SENTENCES = [
     "During the visit {A} answered the door and would not let staff speak to {S}.",
     "{S} explained that {pron} owes {A} money for the journey from {town}.",
@@ -305,22 +327,22 @@ HELDOUT_SENTENCES = [
 
 
 # The fresh set: written after the rules were frozen for the last time, measured once.
-FRESH_GIVEN_PLAIN = """Ryan Natalie Dylan Jodie Aaron Gemma Luke Stacey Lewis Kerry""".split()
-FRESH_GIVEN_WORDS = """Honey Melody Sage Willow Storm River Glen Reed Forrest Bernard Ernest
-Patience Charity Constance Sterling Royal Crystal Precious Blessing Destiny""".split()
-FRESH_GIVEN_FOREIGN = """Kateryna Dmytro Ifeoluwa Tunde Wojciech Rasa Aurelija Yasmin Omid
-Reza Bogdan Alina Fionnuala Ruairí Liban Khadra Thu Huong Gökhan""".split()
-FRESH_FAMILY_PLAIN = """Dalglish Barnes Rush Grobbelaar Hansen Nicol Beardsley""".split()
-FRESH_FAMILY_WORDS = """Carpenter Butcher Mills Banks Fields Rivers Woods Brooks Booth Coates
-Grant Holder Chance Savage Noble Swift Small Little Wise Good""".split()
+FRESH_GIVEN_PLAIN = words("""Ryan Natalie Dylan Jodie Aaron Gemma Luke Stacey Lewis Kerry""")
+FRESH_GIVEN_WORDS = words("""Honey Melody Sage Willow Storm River Glen Reed Forrest Bernard Ernest
+Patience Charity Constance Sterling Royal Crystal Precious Blessing Destiny""")
+FRESH_GIVEN_FOREIGN = words("""Kateryna Dmytro Ifeoluwa Tunde Wojciech Rasa Aurelija Yasmin Omid
+Reza Bogdan Alina Fionnuala Ruairí Liban Khadra Thu Huong Gökhan""")
+FRESH_FAMILY_PLAIN = words("""Dalglish Barnes Rush Grobbelaar Hansen Nicol Beardsley""")
+FRESH_FAMILY_WORDS = words("""Carpenter Butcher Mills Banks Fields Rivers Woods Brooks Booth Coates
+Grant Holder Chance Savage Noble Swift Small Little Wise Good""")
 FRESH_FAMILY_FOREIGN = [
-    *"""Shevchenko Bondarenko Adewale Olatunji Zieliński Kazlauskas Rahimi Hosseini Moldovan
-    Ionescu Ó Briain Warsame Hashi Lê Öztürk""".split(),
+    *words("""Shevchenko Bondarenko Adewale Olatunji Zieliński Kazlauskas Rahimi Hosseini Moldovan
+    Ionescu Ó Briain Warsame Hashi Lê Öztürk"""),
     "D'Souza",
     "de la Cruz",
 ]
-FRESH_FAMILY_INVENTED = """Wimbleforth Curlewstone Bramblehurst Tansleigh Marlowbrook""".split()
-FRESH_HYPHENATED = """Banks-Olatunji Rivers-Small Good-Hashi Noble-Barnes Swift-Ionescu""".split()
+FRESH_FAMILY_INVENTED = words("""Wimbleforth Curlewstone Bramblehurst Tansleigh Marlowbrook""")
+FRESH_HYPHENATED = words("""Banks-Olatunji Rivers-Small Good-Hashi Noble-Barnes Swift-Ionescu""")
 FRESH_SENTENCES = [
     "Mother: {A}. Father: {B}. Both refused to engage.",
     "{S} was collected from the hostel by {A} in a grey Ford Transit, {REG}.",
