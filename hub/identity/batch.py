@@ -28,11 +28,11 @@ from hub.identity.signing import (
 
 # Batch size trades the signer's one Ed25519 signature per batch against each record's
 # path: one more 32-byte hash (44 base64 bytes of header) each time the batch doubles.
-# bench/signing.py, 2026-12-05: the processor's verify CPU per record is flat from 64 to
-# 1,024 records (about 13-15 us, against about 50 us per record signed alone; a memo
-# shares the batch's upper path), signing about 5 us per record; so the smallest batch on
-# that plateau, whose signature headers are about 430 bytes per record.
-DEFAULT_BATCH = 64
+# bench/signing.py, 2026-12-05, the processor's verify CPU per record (helper included):
+# about 53 us signed per record; batches of 16: 14, 64: 14, 256: 11, 1,024: 12 (a memo
+# shares each batch's upper path, so longer paths cost little). Signing about 5 us a record.
+# 256 is the cheapest; its signature headers are about 520 bytes a record (430 at 64).
+DEFAULT_BATCH = 256
 
 
 @dataclass(slots=True)

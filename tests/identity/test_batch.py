@@ -126,10 +126,11 @@ def test_a_bent_record_fails(police: SigningKey, keys: Keys, how: str) -> None:
         (SIZE_HEADER, b"0", "outside 1.."),
         (SIZE_HEADER, str(MAX_BATCH + 1).encode(), "outside 1.."),
         (SIZE_HEADER, b"99999999999999999999", "not a decimal"),
-        (PATH_HEADER, base64.b64encode(b"\0" * 64), "needs 3 hashes"),
-        (PATH_HEADER, base64.b64encode(b"\0" * 128), "needs 3 hashes"),
+        (PATH_HEADER, base64.b64encode(b"\0" * 64), "holds 2 hashes; leaf 2 of 7 needs 3"),
+        (PATH_HEADER, base64.b64encode(b"\0" * 128), "holds 4 hashes; leaf 2 of 7 needs 3"),
+        (PATH_HEADER, base64.b64encode(b"\0" * 40), "not whole 32-byte hashes"),
         (PATH_HEADER, b"A" * 10_000_000, "longer than any batch"),  # refused before decoding
-        (PATH_HEADER, b"not base64!", "needs 3 hashes"),
+        (PATH_HEADER, b"not base64!", "not whole 32-byte hashes"),
         (BATCH_SIGNATURE_HEADER, base64.b64encode(b"\0" * 63), "not 64 bytes"),
     ],
 )

@@ -39,13 +39,13 @@ def test_records_are_signed_per_batch_and_each_verifies(
     tmp_path: Path, concern_type: EventType
 ) -> None:
     pub, raw, store = publisher(tmp_path, concern_type)
-    for i in range(150):
+    for i in range(600):
         pub.send_raw(f"event {i}".encode(), f"k{i}".encode())
-    assert len(produced(raw)) == 128, "two full batches of 64 went out as they filled"
+    assert len(produced(raw)) == 512, "two full batches of 256 went out as they filled"
     pub.flush()
     out = produced(raw)
-    assert [r["value"] for r in out] == [f"event {i}".encode() for i in range(150)]
-    assert [r["headers"][SIZE_HEADER] for r in out] == [b"64"] * 128 + [b"22"] * 22
+    assert [r["value"] for r in out] == [f"event {i}".encode() for i in range(600)]
+    assert [r["headers"][SIZE_HEADER] for r in out] == [b"256"] * 512 + [b"88"] * 88
     keys = store.public_keys()
     for r in out:
         # FakeProducer keeps headers as a dict: no repeats here, so nothing is lost.
@@ -67,9 +67,10 @@ def test_a_record_sent_outside_the_batch_keeps_the_order(
 def test_an_event_too_large_once_signed_is_refused_at_once(
     tmp_path: Path, concern_type: EventType
 ) -> None:
-    pub, raw, _store = publisher(tmp_path, concern_type, max_bytes=2_000)
+    pub, raw, _store = publisher(tmp_path, concern_type, max_bytes=3_000)
     pub.send_raw(b"x" * 1_000)
+    assert CheckedProducer(FakeProducer(), 3_000).fits(b"x" * 2_400, None)  # type: ignore[arg-type]
     with pytest.raises(RecordTooLarge):
-        pub.send_raw(b"x" * 1_900)  # fits bare, not with its signature headers
+        pub.send_raw(b"x" * 2_400)  # fits bare, not with its signature headers
     pub.flush()
     assert [len(r["value"]) for r in produced(raw)] == [1_000]
