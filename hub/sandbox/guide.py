@@ -39,6 +39,15 @@ class SandboxInfo:
         }
 
 
+def environment(info: SandboxInfo) -> str:
+    """The variables that point ``hub`` commands at this sandbox."""
+    return (
+        f"export HUB_BOOTSTRAP_SERVERS={info.bootstrap} "
+        f"HUB_SCHEMA_REGISTRY_URL={info.registry_url} "
+        f"HUB_DATA_DIR={shlex.quote(str(info.root))}"
+    )
+
+
 def banner(info: SandboxInfo) -> str:
     lines = [
         "hub sandbox is up (the broker keeps everything in memory: Ctrl-C ends the run)",
@@ -49,6 +58,8 @@ def banner(info: SandboxInfo) -> str:
         f"  check a record:      POST {info.api_url}/check-record  (or hub partner check-record)",
         f"  drop public keys in: {info.keys_dir}/<partner>.<key name>.pub  (read within seconds)",
         f"  service logs:        {info.logs_dir}",
+        "  in another terminal, for the hub commands (publish, check-record, deadletter list):",
+        f"    {environment(info)}",
         "  each recipient's output (SQLite case-system tables, or daily files):",
     ]
     width = max((len(r) for r in info.outputs), default=0)
@@ -77,7 +88,6 @@ def partner_guide(
     slug = parse_partner_topic(first).event_type  # type: ignore[union-attr]
     sample = samples.get(first)
     key_name = dev_key.name.removesuffix(".key").partition(".")[2]
-    env = f"HUB_BOOTSTRAP_SERVERS={info.bootstrap} HUB_SCHEMA_REGISTRY_URL={info.registry_url}"
     q = shlex.quote
     lines += [
         f"  schemas to take: {root / 'schemas' / 'avro' / 'standalone'}/<event type>.avsc",
@@ -87,15 +97,15 @@ def partner_guide(
         f"      openssl genpkey -algorithm ed25519 -out {partner}.k1.key",
         f"      openssl pkey -in {partner}.k1.key -pubout -out "
         f"{q(str(info.keys_dir / f'{partner}.k1.pub'))}",
-        "  publish one event (Python, the hub's SDK):",
-        f"    {env} hub partner publish --partner {partner} --event-type {slug} "
+        "  publish one event (Python, the hub's SDK), after the export line above:",
+        f"    hub partner publish --partner {partner} --event-type {slug} "
         f"--signing-key {q(str(dev_key))}",
         "  publish from Node.js (KafkaJS; `npm ci --prefix tests/node` once):",
         f"    node {q(str(root / 'tests' / 'node' / 'publish.mjs'))} --bootstrap {info.bootstrap} "
         f"--registry {info.registry_url} --topic {first} --event {q(str(sample))} "
         f"--signing-key {q(str(dev_key))} --key-id {partner}/{key_name}",
         "  dry-run one record (add --dump record.json to either command above):",
-        f"    hub partner check-record record.json --registry-url {info.registry_url}",
+        "    hub partner check-record record.json",
         f"    curl -s --data @record.json {info.api_url}/check-record",
         f"  then see it in the IG console: {info.console_url}",
     ]

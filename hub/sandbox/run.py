@@ -187,7 +187,10 @@ class Sandbox:
             strict=True,
         ):
             sup.wait_ready(service, ready)
-        checker = RecordChecker(self.settings, registry)
+        # The children's view: keys and audit in the sandbox's folder.
+        checker = RecordChecker(
+            self.settings.model_copy(update={"data_dir": layout.root}), registry
+        )
         api = ApiServer(create_api(self.info, checker, self.guide), HOST, o.api_port)
         self.info.api_url = api.url
         self.api = api.start()
