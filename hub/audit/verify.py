@@ -42,6 +42,9 @@ class Report:
     problems: list[Problem]
     checked: dict[str, int] = field(default_factory=dict)  # derived rows checked per table
     conflicts: int = 0  # chained decision conflicts (hub audit conflicts lists them)
+    # Records after the last valid signed checkpoint: written by a tool without the audit
+    # key, or checkpoints deleted to hide a rebuilt chain. Shown, not a problem by itself.
+    unsigned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -99,6 +102,7 @@ def verify_store(store: AuditStore, public_keys: Mapping[str, Ed25519PublicKey])
                 head.seq, None, "chain head does not match the last link (truncated or rewritten)"
             )
         )
+    signed = 0  # the last sequence number a valid checkpoint covers
     for mark in marks:
         public = public_keys.get(mark["key_id"])
         if public is None:
@@ -111,7 +115,14 @@ def verify_store(store: AuditStore, public_keys: Mapping[str, Ed25519PublicKey])
             problems.append(
                 Problem(mark["seq"], None, "chain differs from its signed checkpoint (rewritten)")
             )
+        else:
+            signed = max(signed, mark["seq"])
     problems.extend(Problem(None, f.record, f.message, f.table) for f in derived.findings)
     return Report(
-        len(links), len(marks), problems, derived.checked, derived.checked["decision_conflicts"]
+        len(links),
+        len(marks),
+        problems,
+        derived.checked,
+        derived.checked["decision_conflicts"],
+        unsigned=last_seq - signed,
     )

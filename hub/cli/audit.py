@@ -112,6 +112,11 @@ def handle_verify(args: argparse.Namespace) -> int:
         f"{shown}: {report.records} records, {report.checkpoints} signed checkpoints; "
         f"derived rows checked against them: {derived}: {verdict}"
     )
+    if report.unsigned:
+        print(
+            f"attention: the last {report.unsigned} records are not covered by a signed "
+            "checkpoint (written without the audit key, or checkpoints removed)"
+        )
     if report.conflicts:
         # Not damage to the store: records that say something else under a stored id.
         print(

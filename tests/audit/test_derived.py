@@ -179,3 +179,20 @@ def test_cli_verify_names_what_is_missing_and_counts_conflicts(
     out = capsys.readouterr().out
     assert "decision d2 (event e1 from merseyside-police for liverpool-mash)" in out
     assert "other outcome, disclosure_id" in out
+
+
+def test_verify_shows_records_not_covered_by_a_signed_checkpoint(
+    store: AuditStore, keys: PartnerKeyStore, tmp_path: Path
+) -> None:
+    """Deleting the checkpoints (to hide a rebuilt chain) leaves the records unsigned; so
+    does a tool writing without the audit key: the report says how many."""
+    from hub.audit.tables import checkpoints
+
+    assert verify_store(store, keys.public_keys()).unsigned == 0
+    unsigned_writer = AuditStore(store.url)  # no signer
+    unsigned_writer.write_decisions([record("late")])
+    assert verify_store(store, keys.public_keys()).unsigned == 1
+    with store.engine.begin() as conn:
+        conn.execute(delete(checkpoints))
+    report = verify_store(store, keys.public_keys())
+    assert report.ok and report.unsigned == report.records == 64
