@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hub.agreements.lifecycle import HUB_ANALYTICS
 from hub.agreements.models import Agreement
 from hub.agreements.partnership import Partnership
 from hub.catalogue.schemas import Catalogue
@@ -156,6 +157,8 @@ def _check_known(
     known_parties = {p.id for p in partnership.partners} | {r.id for r in partnership.recipients}
     for a in agreements:
         for provider in a.providers:
+            if provider == HUB_ANALYTICS:
+                continue  # alert agreements: the hub's analytics decide them, no partner topic
             if partnership.partner(provider) is None:
                 raise ConfigError(f"agreement {a.ref}: provider {provider} is not a partner")
         for recipient in a.recipients:
@@ -212,6 +215,7 @@ def _partner_topics(agreements: list[Agreement], opts: TopologyOptions) -> list[
         )
         for a in agreements
         for provider in a.providers
+        if provider != HUB_ANALYTICS
         for et in a.event_types
     ]
 
