@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 
-.PHONY: bench demo test system-deps lint typecheck check-agreements check-schemas setup setup-test clean
+.PHONY: bench demo node-deps test system-deps lint typecheck check-agreements check-schemas setup setup-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 setup: $(VENV)/.installed
-setup-test: $(VENV)/.installed-test
+setup-test: $(VENV)/.installed-test node-deps
+
+# KafkaJS and the Confluent registry client for the Node.js partner test
+# (tests/sandbox/test_kafkajs.py), from the npm registry, pinned by the lock file.
+node-deps: tests/node/node_modules/.installed
+tests/node/node_modules/.installed: tests/node/package.json tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
