@@ -70,10 +70,15 @@ class Settings(BaseSettings):
     partnership_dir: Path = Field(default_factory=lambda: project_root() / "partnership")
 
     bootstrap_servers: str | None = Field(
-        default=None, description="Kafka bootstrap servers; unset means start the embedded broker."
+        default=None,
+        description="Kafka bootstrap servers. The services (hub process, audit ingest, "
+        "connector run) require it; hub demo and hub sandbox start an embedded broker and "
+        "set it for the services they run.",
     )
     schema_registry_url: str | None = Field(
-        default=None, description="Schema registry URL; unset means start the embedded registry."
+        default=None,
+        description="Schema registry URL. The services require it; hub demo and hub sandbox "
+        "start the embedded registry and set it for the services they run.",
     )
     audit_url: str | None = Field(
         default=None,

@@ -50,7 +50,8 @@ def handle(args: argparse.Namespace) -> int:
     if not settings.bootstrap_servers or not settings.schema_registry_url:
         raise ConfigError(
             "hub process needs HUB_BOOTSTRAP_SERVERS and HUB_SCHEMA_REGISTRY_URL "
-            "(for a self-contained local run use `hub demo`)"
+            "(for a local run: `hub sandbox` starts everything; `hub broker` and "
+            "`hub registry serve` start the embedded broker and registry alone)"
         )
     agreements = load_agreements(settings.partnership_dir / "agreements")
     recipient_topics = {
