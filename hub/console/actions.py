@@ -136,6 +136,11 @@ def _pending(a: Agreement, change: lifecycle.Change, now: datetime) -> str:
     """What the action's version still waits for, when it does not govern."""
     if change.after is not None and change.after.version == a.version:
         return ""
+    if change.after is not None and change.after.version > a.version:
+        return (
+            f" {a.ref} can never govern: {change.after.ref} is newer; issue the change as a "
+            "new version."
+        )
     why = a.not_in_force_reason(now)
     gov = change.after.ref if change.after is not None else "nothing"
     return f" {a.ref} is not in force ({why}); {gov} governs until it is." if why else ""
@@ -265,11 +270,18 @@ def suspend(
     if destination.exists():
         raise ActionRefused(f"{destination.name} exists already")
     _write(destination, data, _leading_comments(text))
+    pending = [f"v{v.version}" for v in versions if v.version > target.version]
+    note = (
+        f" {', '.join(pending)} can no longer govern (v{version} is newer): to reinstate, "
+        "issue a new version."
+        if pending
+        else ""
+    )
     return ActionResult(
         _row(principal, target, "suspend", reason, destination, version),
         destination,
         f"{target.id} suspended: v{version} takes effect today. {change.summary()} Sharing "
-        "stops when the processor reloads (within seconds).",
+        f"stops when the processor reloads (within seconds).{note}",
     )
 
 

@@ -333,3 +333,7 @@ def test_the_explicit_paths_do_what_they_say(tmp_path: Path) -> None:
     assert set(shown.values()) == {f"{ID}@v4"}
     suspended = next(v for v in _versions(folder) if v.version == 4)
     assert suspended.status is Status.SUSPENDED and suspended.approval == Approval()
+    # The draft v3 left behind the suspension can never govern, and lint says so.
+    LINTER._now = datetime.now(UTC)
+    found = {(f.code, f.agreement) for f in LINTER.lint(_versions(folder))}
+    assert ("never-governs", f"{ID}@v3") in found
