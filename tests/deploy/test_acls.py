@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC
+from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, EVENTS_TOPIC, RECEIPTS_TOPIC
 from hub.deploy.acls import (
     AclPlan,
     Operation,
@@ -85,24 +85,27 @@ def test_a_recipient_that_is_also_a_partner_gets_two_separate_principals(
 def test_hub_processor_has_exactly_what_it_uses(topology: Topology, plan: AclPlan) -> None:
     p = plan.principal("hub-processor")
     assert p is not None
-    assert p.resources(T, Operation.READ) == set(topology.partner_topics())
+    # The events ledger (hub.events.v1) is the one topic it both writes and reads.
+    assert p.resources(T, Operation.READ) == {*topology.partner_topics(), EVENTS_TOPIC}
     assert p.resources(T, Operation.WRITE) == {
         *topology.share_topics(),
         AUDIT_TOPIC,
         DEADLETTER_TOPIC,
+        EVENTS_TOPIC,
     }
     assert p.resources(T, Operation.DESCRIBE) == {
         *topology.partner_topics(),
         *topology.share_topics(),
         AUDIT_TOPIC,
         DEADLETTER_TOPIC,
+        EVENTS_TOPIC,
     }
     assert p.resources(ResourceType.GROUP, Operation.READ) == {"hub-processor"}
     assert p.resources(ResourceType.TRANSACTIONAL_ID, Operation.WRITE) == {
         "hub-processor-0",
         "hub-processor-1",
     }
-    # It never reads what it writes, nor the receipts.
+    # Nor the receipts.
     assert RECEIPTS_TOPIC not in {g.resource for g in p.grants}
 
 

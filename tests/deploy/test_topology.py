@@ -46,6 +46,7 @@ def test_every_agreement_flow_has_its_topics_and_nothing_else(
         "hub.audit.v1",
         "hub.deadletter.v1",
         "hub.receipts.v1",
+        "hub.events.v1",
     }
     changelogs = [t for t in topology.topics if t.name.endswith("-changelog")]
     assert changelogs and all(t.config["cleanup.policy"] == "compact" for t in changelogs)
