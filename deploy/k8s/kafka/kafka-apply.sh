@@ -21,6 +21,7 @@ topics --create --if-not-exists --topic hub-analytics-vrp-counts-changelog --par
 topics --create --if-not-exists --topic hub-analytics.observations.v1 --partitions 1 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 topics --create --if-not-exists --topic hub.audit.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=-1
 topics --create --if-not-exists --topic hub.deadletter.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=2592000000
+topics --create --if-not-exists --topic hub.events.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=compact --config min.insync.replicas=2 --config retention.ms=-1
 topics --create --if-not-exists --topic hub.receipts.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=-1
 topics --create --if-not-exists --topic partner.liverpool-cc.mash-decision.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
 topics --create --if-not-exists --topic partner.merseyside-fire.safe-and-well-referral.v1 --partitions 6 --replication-factor 3 --config cleanup.policy=delete --config min.insync.replicas=2 --config retention.ms=604800000
@@ -143,6 +144,7 @@ acls --add --allow-principal User:hub-operator --operation Write --operation Des
 acls --add --allow-principal User:hub-processor --operation Read --group hub-processor --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic hub.audit.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic hub.deadletter.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Read --operation Write --operation Describe --topic hub.events.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-police.domestic-abuse-incident.v1 --resource-pattern-type literal
