@@ -152,16 +152,7 @@ class AuditStore:
                 conn.execute(insert(decision_conflicts), conflicts)
             conn.execute(insert(chain), links)
             conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=head))
-            if self._signer is not None:
-                conn.execute(
-                    insert(checkpoints).values(
-                        seq=seq,
-                        hash=head,
-                        signed_at=datetime.now(UTC).isoformat(),
-                        key_id=self._signer.key_id,
-                        signature=sign_checkpoint(self._signer, seq, head),
-                    )
-                )
+            self._checkpoint(conn, seq, head)
         if conflicts:
             log.warning(
                 "audit: %d record(s) reuse a stored decision id with other content; kept as "
@@ -169,6 +160,19 @@ class AuditStore:
                 len(conflicts),
             )
         return len(new) + len(conflicts)
+
+    def _checkpoint(self, conn: Connection, seq: int, head: str) -> None:
+        """Sign the new head with the audit key (``hub audit verify`` checks it)."""
+        if self._signer is not None:
+            conn.execute(
+                insert(checkpoints).values(
+                    seq=seq,
+                    hash=head,
+                    signed_at=datetime.now(UTC).isoformat(),
+                    key_id=self._signer.key_id,
+                    signature=sign_checkpoint(self._signer, seq, head),
+                )
+            )
 
     @staticmethod
     def _stored(
