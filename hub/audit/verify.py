@@ -102,7 +102,27 @@ def verify_store(store: AuditStore, public_keys: Mapping[str, Ed25519PublicKey])
                 head.seq, None, "chain head does not match the last link (truncated or rewritten)"
             )
         )
-    signed = 0  # the last sequence number a valid checkpoint covers
+    signed = _check_checkpoints(marks, by_seq, public_keys, problems)
+    problems.extend(Problem(None, f.record, f.message, f.table) for f in derived.findings)
+    return Report(
+        len(links),
+        len(marks),
+        problems,
+        derived.checked,
+        derived.checked["decision_conflicts"],
+        unsigned=last_seq - signed,
+    )
+
+
+def _check_checkpoints(
+    marks: list[dict[str, Any]],
+    by_seq: Mapping[int, str],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    problems: list[Problem],
+) -> int:
+    """Each signed checkpoint against its key and the chain; the last sequence number a
+    valid checkpoint covers."""
+    signed = 0
     for mark in marks:
         public = public_keys.get(mark["key_id"])
         if public is None:
@@ -117,12 +137,4 @@ def verify_store(store: AuditStore, public_keys: Mapping[str, Ed25519PublicKey])
             )
         else:
             signed = max(signed, mark["seq"])
-    problems.extend(Problem(None, f.record, f.message, f.table) for f in derived.findings)
-    return Report(
-        len(links),
-        len(marks),
-        problems,
-        derived.checked,
-        derived.checked["decision_conflicts"],
-        unsigned=last_seq - signed,
-    )
+    return signed
