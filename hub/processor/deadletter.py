@@ -106,10 +106,13 @@ def send(
     key: bytes | None,
     headers: dict[str, bytes],
     signer: str | None,
+    original: Headers | None = None,
 ) -> DeadLetterRecord:
     """Produce the dead letter: a copy of the record when it fits the producer's limit,
-    else a reference to it. Returns the audit's record of it (a reference says so)."""
-    copy_headers = [*headers.items(), *dlq_headers]
+    else a reference to it. Returns the audit's record of it (a reference says so).
+    ``original``: the headers exactly as sent (order, repeats, null values), copied as they
+    are so the dead letter still proves its batch signature on its own."""
+    copy_headers = [*(original if original is not None else headers.items()), *dlq_headers]
     if producer.fits(value, key, copy_headers):
         producer.send(DEADLETTER_TOPIC, value, key, copy_headers)
         return record

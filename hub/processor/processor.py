@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -85,7 +85,8 @@ class Stats:
 
 def _signature_verdict(msg: Message, keys: Mapping[str, Ed25519PublicKey]) -> str | InputRejected:
     try:
-        return verify(headers_bytes(msg), msg.topic() or "", msg.key(), msg.value(), keys)
+        # The headers as sent (order, repeats, nulls): a batch-signed record's leaf covers them.
+        return verify(msg.headers() or [], msg.topic() or "", msg.key(), msg.value(), keys)
     except InputRejected as exc:
         return exc
 
@@ -322,6 +323,7 @@ class Processor:
             key=msg.key(),
             headers=headers,
             signer=verdict if isinstance(verdict, str) else None,
+            original=cast(Headers, msg.headers() or []),
         )
         log.warning(deadletter.describe(record))
         dead.append(record)

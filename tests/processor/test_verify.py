@@ -229,3 +229,29 @@ def batch_of(signer: SigningKey, values: list[bytes], partition: int) -> list[Fa
         FakeMessage(TOPIC, partition, i, r.value, None, r.headers)  # type: ignore[arg-type]
         for i, r in enumerate(out)
     ]
+
+
+def test_a_dead_letter_keeps_repeated_and_null_headers_so_it_still_verifies(
+    setup: Any, tmp_path: Path
+) -> None:
+    """Headers copied as sent, not through a name -> value mapping: the batch form covers
+    their order, repeats and null values, so a dead letter that lost one would no longer
+    prove where it came from."""
+    processor, _consumer, _producer, _audit, _schema_id = setup
+    raw_out: list[list[tuple[str, bytes | None]]] = []
+    original_send = processor._out.send
+
+    def keep_raw(topic: str, value: Any, key: Any = None, headers: Any = None) -> None:
+        if topic == DEADLETTER_TOPIC:
+            raw_out.append(list(headers or []))
+        original_send(topic, value, key, headers)
+
+    processor._out.send = keep_raw
+    headers = [("a", b"1"), ("a", b"2"), ("b", None)]
+    out = sign_batch(SIGNERS["merseyside-police"], [Outgoing(TOPIC, None, b"\x01garbage", headers)])
+    processor.process_batch([FakeMessage(TOPIC, 0, 0, out[0].value, None, out[0].headers)])  # type: ignore[arg-type, list-item]
+    assert len(raw_out) == 1
+    own = [(k, v) for k, v in raw_out[0] if not k.startswith("hub.dlq.")]
+    assert own == out[0].headers
+    keys = PartnerKeyStore(None, tmp_path / "partner-keys").public_keys()
+    assert verify(own, TOPIC, None, b"\x01garbage", keys) == "merseyside-police"
