@@ -24,7 +24,7 @@ from hub.codec import wire
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import InputRejected, MalformedRecord, PartnerMismatch, RegistryError
-from hub.identity.signing import verify
+from hub.identity.signing import BATCH_SIGNATURE_HEADER, SIGNER_HEADER, verify
 from hub.policy.engine import PolicyEngine
 from hub.processor.build import partner_keys
 from hub.sandbox.record import RecordFile
@@ -106,8 +106,9 @@ class RecordChecker:
                 fix="split large attachments out of the event",
             )
         signer = verify(record.headers, record.topic, record.key, record.value, self._public_keys())
-        key_id = record.headers.get("hub.sig.key", b"").decode(errors="replace")
-        verdict.checks.append(("signature", f"valid, by key {key_id}"))
+        key_id = (record.header(SIGNER_HEADER) or b"").decode(errors="replace")
+        form = "batch" if record.header(BATCH_SIGNATURE_HEADER) else "per-record"
+        verdict.checks.append(("signature", f"valid ({form} form), by key {key_id}"))
         if signer != owner.partner:
             raise PartnerMismatch(
                 f"record signed by {signer} was published on {owner.partner}'s topic "

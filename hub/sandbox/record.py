@@ -8,8 +8,10 @@
 ```
 
 ``key`` is the key as UTF-8 text (or ``key_base64`` for other bytes; absent or null for no
-key); ``headers`` is an object, or a list of ``[name, value]`` pairs, of UTF-8 text.
-:func:`record_document` writes the same form, so any client can dump what it would send.
+key); ``headers`` is a list of ``[name, value]`` pairs in the order sent (repeats kept: the
+batch signature covers them), or an object; a value is UTF-8 text, null, or
+``{"base64": "..."}`` for other bytes. :func:`record_document` writes the same form, so any
+client can dump what it sends.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ class RecordFile:
     topic: str
     key: bytes | None
     value: bytes | None
-    headers: dict[str, bytes]
+    headers: list[tuple[str, bytes | None]]
+
+    def header(self, name: str) -> bytes | None:
+        """The last value of header ``name`` (as Kafka clients read one)."""
+        found = [v for n, v in self.headers if n == name]
+        return found[-1] if found else None
 
 
 def _b64(doc: Mapping[str, Any], name: str) -> bytes | None:
@@ -45,24 +52,29 @@ def _b64(doc: Mapping[str, Any], name: str) -> bytes | None:
         raise ConfigError(f"record file: '{name}' is not valid base64: {exc}") from exc
 
 
-def _headers(raw: Any) -> dict[str, bytes]:
+def _header_value(name: str, value: Any) -> bytes | None:
+    if value is None or isinstance(value, str):
+        return None if value is None else value.encode()
+    if isinstance(value, Mapping) and isinstance(value.get("base64"), str):
+        return _b64(value, "base64")
+    raise ConfigError(f'record file: header {name} must be text, null or {{"base64": ...}}')
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes | None]]:
     if raw is None:
-        return {}
+        return []
     pairs: Sequence[Any]
     if isinstance(raw, Mapping):
         pairs = list(raw.items())
     elif isinstance(raw, list):
         pairs = raw
     else:
-        raise ConfigError("record file: 'headers' must be an object or a list of [name, value]")
-    out: dict[str, bytes] = {}
+        raise ConfigError("record file: 'headers' must be a list of [name, value] or an object")
+    out: list[tuple[str, bytes | None]] = []
     for pair in pairs:
         if not (isinstance(pair, list | tuple) and len(pair) == 2 and isinstance(pair[0], str)):
             raise ConfigError(f"record file: header {pair!r} is not [name, value]")
-        name, value = pair
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(f"record file: header {name} must be text")
-        out[name] = b"" if value is None else value.encode()
+        out.append((pair[0], _header_value(pair[0], pair[1])))
     return out
 
 
@@ -90,8 +102,20 @@ def load_record_file(path: Path) -> RecordFile:
     return parse_record(doc)
 
 
+def _header_json(value: bytes | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(value).decode()}
+
+
 def record_document(
-    topic: str, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
 ) -> dict[str, Any]:
     """The JSON form of a record, as ``parse_record`` reads it."""
     doc: dict[str, Any] = {"topic": topic}
@@ -102,5 +126,5 @@ def record_document(
             doc["key_base64"] = base64.b64encode(key).decode()
     if value is not None:
         doc["value_base64"] = base64.b64encode(value).decode()
-    doc["headers"] = [[name, raw.decode(errors="replace")] for name, raw in headers]
+    doc["headers"] = [[name, _header_json(raw)] for name, raw in headers]
     return doc
