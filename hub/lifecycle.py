@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 log = logging.getLogger("hub.lifecycle")
 
@@ -40,6 +41,7 @@ DEFAULT_GRACE = 8.0
 # Exit code when the watchdog ends a service that did not stop within its grace period.
 EXIT_OVERDUE = 3
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_FAILURE = 0  # the byte fail() writes to the watchdog's socket (no signal has number 0)
 
 
 def grace_from_env(environ: dict[str, str] | None = None) -> float:
@@ -71,22 +73,32 @@ class Shutdown:
     stop: threading.Event = field(default_factory=threading.Event)
     requested_at: float | None = None
     signal_name: str | None = None
+    failed: str | None = None
     _exit: object = field(default=os._exit, repr=False)  # replaced in unit tests only
+    _wake: Any = field(default=lambda _signum: None, repr=False)
 
     def request(self, signum: int) -> bool:
         """Record a stop request; True when it is the first one."""
         first = self.requested_at is None
         if first:
             self.requested_at = time.monotonic()
-            self.signal_name = signal.Signals(signum).name
+            self.signal_name = signal.Signals(signum).name if signum else "a failure"
             log.warning(
-                "%s: %s received, stopping (finishing the batch in flight; at most %.0f s)",
+                "%s: %s, stopping (finishing the batch in flight; at most %.0f s)",
                 self.name,
-                self.signal_name,
+                self.failed or f"{self.signal_name} received",
                 self.grace,
             )
         self.stop.set()
         return first
+
+    def fail(self, reason: str) -> None:
+        """A part of the service died (e.g. the audit ingester thread of ``hub process
+        --ingest``): stop the whole service, so its manager restarts it, rather than run on
+        without that part. The command then exits non-zero with ``reason``."""
+        if self.failed is None:
+            self.failed = reason
+        self._wake(_FAILURE)
 
     def overdue(self, now: float | None = None) -> bool:
         if self.requested_at is None:
@@ -134,6 +146,8 @@ def install(name: str, grace: float | None = None) -> threading.Event:
 
         for signum in _SIGNALS:
             signal.signal(signum, on_signal)
+        # fail() wakes the watchdog as a signal would, so its grace period starts too.
+        shutdown._wake = lambda signum: send.send(bytes([signum]))
         watchdog = threading.Thread(
             target=_watch, args=(shutdown, receive, send), name="hub-stop-watchdog", daemon=True
         )
@@ -164,6 +178,9 @@ def _watch(shutdown: Shutdown, receive: socket.socket, _send: socket.socket) -> 
         except OSError:
             return
         for signum in data:
+            if signum == _FAILURE:
+                shutdown.request(_FAILURE)
+                continue
             if signum not in [s.value for s in _SIGNALS]:
                 continue
             if not shutdown.request(signum):

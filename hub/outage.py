@@ -72,6 +72,11 @@ class ClientFailed(BrokerError, Terminal):
 _fatal: list[str] = []  # fatal client errors seen by error callbacks, newest last
 
 
+_CONNECTION_CODES = frozenset(
+    {KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE}
+)
+
+
 def broker_lost(exc: BaseException) -> bool:
     """True when ``exc`` says the broker is (for now) unreachable, not that the hub is wrong."""
     if isinstance(exc, BrokerUnavailable):
@@ -130,11 +135,12 @@ def _addresses(bootstrap: str) -> list[tuple[str, int]]:
 
 def reachable(bootstrap: str, timeout: float = 2.0) -> bool:
     """Whether any bootstrap address accepts a TCP connection (cheap; no Kafka client)."""
-    for host, port in _addresses(bootstrap):
+    addresses = _addresses(bootstrap)
+    for host, port in addresses:
         with contextlib.suppress(OSError):
             socket.create_connection((host, port), timeout=timeout).close()
             return True
-    return False
+    return not addresses  # nothing to probe: no evidence either way
 
 
 class Outage:
@@ -148,15 +154,18 @@ class Outage:
         self.bootstrap = bootstrap
         self.since: float | None = None  # monotonic
         self.back_at: float | None = None
+        self.seen = False  # a failed connection, not only failed operations, says it is gone
         self.since_wall: datetime | None = None
         self.lines = 0  # ERROR lines written: one per outage
         self._lock = threading.Lock()
         self._prober: threading.Thread | None = None
 
-    def lost(self, reason: str, service: str | None = None) -> None:
-        """Note the broker as lost; the first report of an outage writes the one line."""
+    def lost(self, reason: str, service: str | None = None, *, seen: bool = False) -> None:
+        """Note the broker as lost; the first report of an outage writes the one line.
+        ``seen``: the connection itself failed (not merely an operation that timed out)."""
         service = service or _service_name()
         with self._lock:
+            self.seen = self.seen or seen
             settling = self.back_at is not None and time.monotonic() - self.back_at < self.SETTLE
             if self.since is not None or settling:
                 log.debug("%s: broker %s still unreachable: %s", service, self.bootstrap, reason)
@@ -184,6 +193,7 @@ class Outage:
         service = service or _service_name()
         with self._lock:
             since, self.since = self.since, None
+            self.seen = False
             if since is not None and self.lines:
                 self.back_at = time.monotonic()
         if since is not None:
@@ -239,7 +249,7 @@ def watch(bootstrap: str, interval: float = 3.0) -> threading.Thread:
             if reachable(bootstrap, timeout=min(2.0, interval)):
                 outage.back()
             else:
-                outage.lost("no bootstrap address accepts a connection")
+                outage.lost("no bootstrap address accepts a connection", seen=True)
 
     thread = threading.Thread(target=run, name="hub-broker-watch", daemon=True)
     thread.start()
@@ -252,7 +262,7 @@ def error_callback(bootstrap: str) -> Callable[[KafkaError], None]:
 
     def on_error(err: KafkaError) -> None:
         if err.code() in LOSS_CODES:
-            outage.lost(str(err.str()))
+            outage.lost(str(err.str()), seen=err.code() in _CONNECTION_CODES)
         elif err.fatal():
             _fatal.append(f"{err.name()}: {err.str()}")
             log.error("kafka client of %s: fatal error: %s", bootstrap, err.str())
@@ -383,15 +393,26 @@ class LossRetry:
         self.service = service
         self.backoff = backoff or Backoff()
         self.failures = 0  # in a row, with the broker answering
+        self.busy = False  # the audit store was busy at the last attempt
 
     def recover(
         self, consumer: Any, records: list[Any], exc: BaseException, stop: threading.Event
     ) -> bool:
         """False when ``exc`` is not a broker loss (the caller re-raises it)."""
+        from hub.audit.sqlite import store_busy
+
+        if store_busy(exc):
+            # Another writer holds the audit store past its busy timeout: same batch again.
+            if not self.busy:
+                log.error("%s: the audit store is busy (%s); retrying", self.service, exc)
+            self.busy = True
+            rewind(consumer, records)
+            stop.wait(self.backoff.next())
+            return True
         if not broker_lost(exc):
             return False
         with _outages_lock:
-            broker_down = any(o.down for o in _outages.values())
+            broker_down = any(o.down and o.seen for o in _outages.values())
         self.failures = 0 if broker_down else self.failures + 1
         if _fatal or self.failures >= self.WEDGED:
             # The broker answers, yet this client still cannot deliver or commit: e.g. an
@@ -410,3 +431,4 @@ class LossRetry:
     def succeeded(self) -> None:
         self.backoff.reset()
         self.failures = 0
+        self.busy = False

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.audit.chain import GENESIS, canonical, link, sign_checkpoint
 from hub.audit.migrate import upgrade
 from hub.audit.records import MATERIAL, AuditRecord, DeadLetterRecord, ReceiptRecord, shallow
+from hub.audit.sqlite import shared_sqlite
 from hub.audit.tables import (
     KINDS,
     chain,
@@ -98,7 +99,8 @@ class AuditStore:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine: Engine = create_engine(url)
+        # WAL and a busy timeout: readers never stall the ingester (hub/audit/sqlite.py).
+        self.engine: Engine = shared_sqlite(create_engine(url))
         self._signer = signer
         upgrade(self.engine)
         try:

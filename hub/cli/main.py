@@ -80,11 +80,16 @@ def _install_thread_excepthook() -> None:
 
     def on_thread_error(args: threading.ExceptHookArgs) -> None:
         exc = args.exc_value
+        name = args.thread.name if args.thread else "a thread"
         if exc is not None and broker_lost(exc):
-            name = args.thread.name if args.thread else "a thread"
             logging.getLogger("hub").error("%s stopped: the broker is unreachable (%s)", name, exc)
-            return
-        previous(args)
+        else:
+            previous(args)
+        # A service does not run on with a part missing (the audit ingester of
+        # `hub process --ingest`): it stops, and its manager restarts it.
+        shutdown = lifecycle.current()
+        if shutdown is not None and exc is not None:
+            shutdown.fail(f"thread {name} died: {type(exc).__name__}: {exc}")
 
     threading.excepthook = on_thread_error
 
@@ -113,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if os.environ.get("HUB_BOOTSTRAP_SERVERS"):
                 watch(os.environ["HUB_BOOTSTRAP_SERVERS"])  # the outage line, promptly
         code: int = args.handler(args)
+        shutdown = lifecycle.current()
+        if shutdown is not None and shutdown.failed is not None:
+            print(f"hub: error: {service} stopped: {shutdown.failed}", file=sys.stderr)
+            return 1
         return code
     except HubError as exc:
         print(f"hub: error: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.membership import static_membership
 from hub.outage import error_callback, kafka_logger
 
 
@@ -58,6 +59,8 @@ def consumer_config(bootstrap: str, group_id: str, **extra: Any) -> dict[str, An
         "fetch.wait.max.ms": 20,
         "log.connection.close": False,
         **_reporting(bootstrap),
+        # HUB_GROUP_INSTANCE_ID: static membership for Apache Kafka (hub/membership.py).
+        **static_membership(),
     }
     conf.update(extra)
     return conf
