@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -422,7 +422,7 @@ class Processor:
         subjects = self._transformer.subjects(event, event_type)
         source = coordinates(msg)
         routed = [
-            self._route(replace(decision, content=digest), event, event_type, source, subjects)
+            self._route(decision.with_content(digest), event, event_type, source, subjects)
             for decision in self._engine.decide(event, event_type, owner.partner, now)
         ]
         # Remembered once the record is decided (a record dead-lettered on the way is not).
