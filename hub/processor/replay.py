@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
 
 from hub.catalogue.topics import DEADLETTER_TOPIC, REPLAY_GROUP
 from hub.errors import BrokerUnavailable
 from hub.kafka import BatchLoop, KafkaConnection, coordinates, headers_bytes
+from hub.kafka.records import Headers
 from hub.processor.deadletter import BY_REFERENCE_HEADER
 
 
@@ -92,8 +94,12 @@ def replay(
                     if skipped is not None:
                         skipped.append(letter)
                     continue
+                # The partner's headers exactly as kept (order, repeats, nulls: a batch
+                # signature covers them), without the dead letter's own.
                 original = [
-                    (k, v) for k, v in headers_bytes(msg).items() if not k.startswith("hub.dlq.")
+                    (k, v)
+                    for k, v in cast(Headers, msg.headers() or [])
+                    if not k.startswith("hub.dlq.")
                 ]
                 producer.produce(letter.topic, msg.value(), msg.key(), original)
                 replayed.append(letter)
