@@ -135,9 +135,15 @@ def test_a_condition_that_does_not_parse_is_shown_whole_with_the_reason() -> Non
     [
         ("18 > facts.subject_age", "the subject is under 18"),
         ("facts.subject_age >= 18", "the subject is 18 or over"),
-        ("event.children_in_household == null", "the number of children living in the household is not recorded"),
+        (
+            "event.children_in_household == null",
+            "the number of children living in the household is not recorded",
+        ),
         ("!event.occupier_consent", "the occupier did not consent to the referral"),
-        ("event.adult_consent != true", "it is not recorded that the adult consented to the referral"),
+        (
+            "event.adult_consent != true",
+            "it is not recorded that the adult consented to the referral",
+        ),
         (
             '!(event.borough == "WIRRAL" || event.risk_level == "HIGH")',
             "neither the borough recorded on the event is Wirral nor the risk level is high",
@@ -148,13 +154,16 @@ def test_a_condition_that_does_not_parse_is_shown_whole_with_the_reason() -> Non
         ),
         ("has(facts.subject_age)", "the subject's age is known"),
         # The guard stays when nothing after it can say "known to be".
-        ('has(event.borough) && event.borough == "SEFTON"', "the borough recorded on the event is known to be Sefton"),
+        (
+            'has(event.borough) && event.borough == "SEFTON"',
+            "the borough recorded on the event is known to be Sefton",
+        ),
         (
             'has(event.subject_kind) && event.subject_kind == "ADULT"',
             "the subject is recorded and the subject is recorded as an adult",
         ),
     ],
-)  # fmt: skip
+)
 def test_wording_of_constructs(source: str, english: str) -> None:
     assert word_condition(source).sentence == english
 
