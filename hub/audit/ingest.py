@@ -123,7 +123,11 @@ class AuditIngester:
         if not parts:
             return False  # still joining the group
         for tp in self._consumer.position(parts):
-            low, high = self._consumer.get_watermark_offsets(tp, timeout=5)
+            # The end the last fetch saw, not a queried one: the embedded broker answers a
+            # query with the last batch's base offset + 1 (tests/broker/test_embedded.py).
+            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if high < 0:
+                return False  # no fetch answered for it yet
             pos = tp.offset
             if pos < 0:  # nothing fetched yet: from the committed offset, or the start
                 [committed] = self._consumer.committed([tp], timeout=5)

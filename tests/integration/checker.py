@@ -112,27 +112,37 @@ class SignedSender:
 def read_topics(
     bootstrap: str, topics: Collection[str], timeout: float = 60.0
 ) -> dict[str, list[Message]]:
-    """Every record now on ``topics`` (up to their current end offsets). Partitions are
-    assigned, not subscribed, so no consumer-group join is waited for."""
+    """Every record now on ``topics``: each partition read until the client reports its
+    end (the end a fetch sees), and at least to the queried end offset. The queried end
+    alone is not enough: the embedded broker reports the last batch's base offset + 1, so
+    the rest of that batch would go unchecked. Partitions are assigned, not subscribed, so
+    no consumer-group join is waited for."""
     ends = {
         (topic, p): o for topic in topics for p, o in end_offsets(bootstrap, topic).items() if o > 0
     }
     out: dict[str, list[Message]] = {topic: [] for topic in topics}
     if not ends:
         return out
-    consumer = Consumer(consumer_config(bootstrap, f"checker-{time.monotonic_ns()}"))
+    consumer = Consumer(
+        consumer_config(
+            bootstrap, f"checker-{time.monotonic_ns()}", **{"enable.partition.eof": True}
+        )
+    )
     consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for (t, p) in ends])
     seen: dict[tuple[str, int], int] = {}
+    at_end: set[tuple[str, int]] = set()  # reported at their end since their last record
     deadline = time.monotonic() + timeout
     try:
-        while any(seen.get(tp, 0) < o for tp, o in ends.items()):
+        while any(seen.get(tp, 0) < o or tp not in at_end for tp, o in ends.items()):
             assert time.monotonic() < deadline, f"timed out reading {topics}: {seen} < {ends}"
             for msg in consumer.consume(1000, 0.5):
                 err = msg.error()
                 if err is not None:
                     assert err.code() == KafkaError._PARTITION_EOF, err
+                    at_end.add((msg.topic() or "", msg.partition() or 0))
                     continue
                 topic, partition, offset = coordinates(msg)
+                at_end.discard((topic, partition))
                 seen[(topic, partition)] = max(seen.get((topic, partition), 0), offset + 1)
                 out[topic].append(msg)
     finally:

@@ -140,6 +140,7 @@ class Service:
                 sys.executable,
                 "-m",
                 "hub.cli.main",
+                "-v",
                 "process",
                 "--ingest",
                 "--instance",
@@ -156,7 +157,7 @@ class Service:
             time.sleep(0.05)
 
     def stderr(self) -> str:
-        return (self._logs / f"process-{self.starts}.err").read_text()[-3000:]
+        return (self._logs / f"process-{self.starts}.err").read_text()[-12000:]
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -195,14 +196,25 @@ def service(tmp_path: Path, broker: EmbeddedBroker, registry_url: str) -> Iterat
 
 def wait_for_progress(audit: AuditStore, service: Service, timeout: float = 90.0) -> None:
     """Until this life of the processor has written some decisions. After a SIGKILL this
-    takes about 20 s here (the killed member's session times out in both consumer groups,
-    then they rebalance): the timeout leaves room for a loaded CI machine, and the test is
-    about what is lost or duplicated, not how fast a restart is."""
+    takes 4-19 s here (the killed member's 6 s session runs out in both consumer groups,
+    then Tansu's 3 s join pause); the timeout leaves room for a loaded CI machine.
+
+    The one failure seen here ("no progress" within 90 s, issue 16) was not a slow group:
+    the ingester thread inside ``hub process --ingest`` had died on SQLite's "database is
+    locked" while this test's own progress poll read the store, and the processor ran on
+    with nothing reaching the audit store. Reproduced under two CPU hogs (2 of 2 runs: the
+    poll itself failed the same way); fixed by the store's WAL mode (hub/audit/sqlite.py),
+    a retry of a busy store in the batch loop, and a service that stops when a part of it
+    dies. Should it ever stall again, the failure carries every thread's stack."""
     before = audit.count_decisions() + audit.count_dead_letters()
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     while audit.count_decisions() + audit.count_dead_letters() == before:
         assert service.proc is not None and service.proc.poll() is None, service.stderr()
-        assert time.monotonic() < deadline, "processor made no progress"
+        if time.monotonic() >= deadline:
+            service.proc.send_signal(signal.SIGUSR1)  # every thread's stack to its stderr
+            time.sleep(1.0)
+            raise AssertionError(f"processor made no progress: {service.stderr()}")
         time.sleep(0.1)
 
 
