@@ -76,6 +76,8 @@ _DOMAIN = b"partner-data-hub/record-signature/v1"
 LEAF_DOMAIN = b"partner-data-hub/record-leaf/v2"
 ROOT_DOMAIN = b"partner-data-hub/batch-root/v2"
 SIGNATURE_BYTES = 64
+_SIGNATURE_B64 = 88  # base64 of 64 bytes, with its padding
+MAX_KEY_ID = 200  # "<partner id>/<key name>"; a longer one is unknown, and named cut short
 # A bound on the tree, hence on each record's path (16 hashes, 684 base64 characters): a
 # hostile header cannot make the hub decode or hash more than that per record.
 MAX_BATCH = 1 << 16
@@ -198,7 +200,8 @@ def _single(hs: Sequence[tuple[str, bytes | None]]) -> dict[str, bytes]:
 
 def _signature(raw: bytes, key_id: str) -> bytes:
     try:
-        signature = base64.b64decode(raw, validate=True)
+        # 88 characters exactly: an oversize header is refused before any decoding.
+        signature = base64.b64decode(raw, validate=True) if len(raw) == _SIGNATURE_B64 else b""
     except ValueError:
         signature = b""
     if len(signature) != SIGNATURE_BYTES:
@@ -292,9 +295,10 @@ def prepare(
             f"{SIGNATURE_HEADER}, or {BATCH_SIGNATURE_HEADER} per batch); "
             "the hub connector SDK does this for you",
         )
-    key_id = raw_signer.decode(errors="replace")
-    public = public_keys.get(key_id)
+    key_id = raw_signer[:MAX_KEY_ID].decode(errors="replace")
+    public = public_keys.get(key_id) if len(raw_signer) <= MAX_KEY_ID else None
     if public is None:
+        # Named at most MAX_KEY_ID bytes long: the reason travels in dead-letter headers.
         raise UnknownSigner(
             f"signing key '{key_id}' is not registered",
             fix="register your public key with the hub operators before publishing",

@@ -19,6 +19,7 @@ from hub.identity.signing import (
     SIGNER_HEADER,
     SIZE_HEADER,
     BadSignature,
+    UnknownSigner,
     Unsigned,
     verify,
 )
@@ -132,6 +133,8 @@ def test_a_bent_record_fails(police: SigningKey, keys: Keys, how: str) -> None:
         (PATH_HEADER, b"A" * 10_000_000, "longer than any batch"),  # refused before decoding
         (PATH_HEADER, b"not base64!", "not whole 32-byte hashes"),
         (BATCH_SIGNATURE_HEADER, base64.b64encode(b"\0" * 63), "not 64 bytes"),
+        (BATCH_SIGNATURE_HEADER, base64.b64encode(b"\0" * 65), "not 64 bytes"),
+        (BATCH_SIGNATURE_HEADER, b"A" * 10_000_000, "not 64 bytes"),  # refused before decoding
     ],
 )
 def test_malformed_batch_headers_are_refused_saying_which(
@@ -225,3 +228,10 @@ def test_reserved_headers_are_never_smaller_than_the_real_ones(
     for size in range(1, max_records + 1):
         signed = sign_batch(police, [Outgoing(TOPIC, None, b"v")] * size)
         assert max(sum(len(n) + len(v or b"") for n, v in r.headers) for r in signed) <= room
+
+
+def test_an_oversize_key_id_is_unknown_and_named_cut_short(police: SigningKey, keys: Keys) -> None:
+    r = replace(batch(police, 1)[0], SIGNER_HEADER, police.key_id.encode() + b"x" * 1_000_000)
+    with pytest.raises(UnknownSigner) as caught:
+        check(r, keys)
+    assert len(str(caught.value)) < 400
