@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,12 @@ def test_unavailable_redaction_withholds_the_disclosure(
     event = with_defaults(concern_event(narrative="Quentin keeps his passport"), concern_type)
     with pytest.raises(TransformError, match="redaction model"):
         Transformer(keys).apply(plan, event, concern_type)
+
+
+@pytest.mark.parametrize("unit", ["1.", "1 ", "a", "a1", "a@", "1a ", "12 abc "])
+def test_patterns_take_linear_time_on_hostile_text(unit: str) -> None:
+    """A partner's 200,000 characters of "1.1.1..." once took minutes (backtracking)."""
+    text = unit * (200_000 // len(unit)) + "x"
+    start = time.perf_counter()
+    list(patterns.find(text))
+    assert time.perf_counter() - start < 10  # linear: about 0.5 s here; quadratic: minutes

@@ -54,7 +54,8 @@ def _digit_kind(run: str) -> str:
 _I = re.IGNORECASE
 # (kind, pattern). Order does not matter: overlapping spans are merged later.
 _SIMPLE: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("EMAIL", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # Anchored at the start of a run and possessive: no quadratic backtracking on a long word.
+    ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+")),
     ("EMAIL", re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{2,}")),  # social media handles
     ("URL", re.compile(r"\b(?:https?://|www\.)\S+", _I)),
     # PNC id: YY/NNNNNNNL or YYYY/NNNNNNNL, any case.
@@ -98,8 +99,9 @@ _SIMPLE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 # Any run of six or more digits, however grouped: phone numbers, NHS numbers, bank details,
-# case numbers. Labelled by shape, removed whatever the label.
-_DIGIT_RUN = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{4,}\d(?![\w])")
+# case numbers. Labelled by shape, removed whatever the label. Maximal runs, matched without
+# backtracking (possessive), then trimmed: a hostile "1.1.1.1..." costs linear time.
+_DIGIT_RUN = re.compile(r"[+(]?\d[\d \t().-]*+")
 # A token mixing letters and digits (outward postcodes, partial registrations, ids), except
 # ordinals, clock times and common units.
 _MIXED = re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{2,}\b")
@@ -113,9 +115,9 @@ def find(text: str) -> Iterator[Span]:
         for m in pattern.finditer(text):
             yield Span(m.start(), m.end(), kind, "pattern")
     for m in _DIGIT_RUN.finditer(text):
-        run = m.group()
+        run = m.group().rstrip(" \t(.-")
         if sum(c.isdigit() for c in run) >= 6:
-            yield Span(m.start(), m.end(), _digit_kind(run), "pattern")
+            yield Span(m.start(), m.start() + len(run), _digit_kind(run), "pattern")
     for m in _MIXED.finditer(text):
         if not _MIXED_OK.match(m.group()):
             yield Span(m.start(), m.end(), "IDENTIFIER", "pattern")
