@@ -255,3 +255,19 @@ def test_a_dead_letter_keeps_repeated_and_null_headers_so_it_still_verifies(
     assert own == out[0].headers
     keys = PartnerKeyStore(None, tmp_path / "partner-keys").public_keys()
     assert verify(own, TOPIC, None, b"\x01garbage", keys) == "merseyside-police"
+
+
+def test_a_remembered_root_does_not_outlive_its_key(tmp_path: Path) -> None:
+    """Verdicts are remembered per (key, signature, root), after the key lookup: a key
+    withdrawn from the register fails the rest of its batch at once."""
+    store = PartnerKeyStore(None, tmp_path / "keys")
+    police = store.dev_signing_key("merseyside-police")
+    msgs = batch_messages(police, 10)
+    verifier = Verifier()
+    try:
+        first = list(verifier.verdicts(msgs[:5], store.public_keys()))
+        after = list(verifier.verdicts(msgs[5:], {}))
+    finally:
+        verifier.close()
+    assert first == ["merseyside-police"] * 5
+    assert all(isinstance(v, UnknownSigner) for v in after)
