@@ -89,7 +89,8 @@ class AlertGovernor:
             agreements = AgreementFiles(agreements)
         self._files = agreements if isinstance(agreements, AgreementFiles) else None
         self._generation = self._files.generation if self._files else 0
-        self._engine = PolicyEngine(self._files.current() if self._files else agreements)
+        fixed = agreements if not isinstance(agreements, AgreementFiles) else ()
+        self._engine = PolicyEngine(self._files.current() if self._files else fixed)
 
     def _current(self) -> PolicyEngine:
         if self._files is not None:
