@@ -217,11 +217,22 @@ class Outage:
         return self.since is not None
 
 
+_named: list[str] = []  # a process's service name where hub.lifecycle is not installed
+
+
+def name_service(name: str) -> None:
+    """Name this process's service in outage lines (the faust worker, which keeps its own
+    signal handling and so has no hub.lifecycle)."""
+    _named[:] = [name]
+
+
 def _service_name() -> str:
     from hub.lifecycle import current
 
     shutdown = current()
-    return shutdown.name if shutdown is not None else "hub"
+    if shutdown is not None:
+        return shutdown.name
+    return _named[0] if _named else "hub"
 
 
 _outages: dict[str, Outage] = {}
@@ -432,3 +443,47 @@ class LossRetry:
         self.backoff.reset()
         self.failures = 0
         self.busy = False
+
+
+def async_client_loss(exc: BaseException) -> bool:
+    """aiokafka's (faust's client) way of saying the broker is away: a retriable
+    ``aiokafka.errors.KafkaError`` or a refused/reset connection."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    try:
+        from aiokafka.errors import (  # type: ignore[import-untyped]
+            KafkaError as AioKafkaError,
+        )
+    except ImportError:  # pragma: no cover - analytics extra not installed
+        return False
+    return isinstance(exc, AioKafkaError) and bool(getattr(exc, "retriable", False))
+
+
+class AsyncClientNoise(logging.Filter):
+    """For the faust analytics worker: a record carrying a broker-loss exception becomes the
+    outage's one line, and aiokafka's own warnings go to ``hub.kafka`` at INFO (shown with
+    ``hub -v``); aiokafka itself reconnects. Decided by exception type and logger, never by
+    message text."""
+
+    def __init__(self, bootstrap: str) -> None:
+        super().__init__()
+        self.outage = outage_for(bootstrap)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and async_client_loss(exc):
+            self.outage.lost(f"{type(exc).__name__}: {exc}")
+            return False
+        if record.name.split(".")[0] == "aiokafka" and record.levelno >= logging.WARNING:
+            kafka_log.info("%s: %s", record.name, record.getMessage())
+            return False
+        return True
+
+
+def quiet_async_clients(bootstrap: str) -> None:
+    """Install :class:`AsyncClientNoise` on every handler of the root logger (handler
+    filters see the records of every logger below it)."""
+    noise = AsyncClientNoise(bootstrap)
+    for handler in logging.getLogger().handlers:
+        if noise not in handler.filters:
+            handler.addFilter(noise)

@@ -43,13 +43,33 @@ def register(commands: Any) -> None:
 
 
 def handle_run(args: argparse.Namespace) -> int:
-    from hub.analytics import app
+    """The faust worker in a child process (hub/cli/analytics_worker.py): faust takes over
+    signal handling and logging in its process, so this one keeps SIGTERM and the grace
+    period (hub/lifecycle.py): the worker gets SIGTERM, and SIGKILL if it has not stopped
+    when the grace period is over, whatever the broker's state."""
+    import subprocess
+
+    from hub import lifecycle
 
     argv = ["--status", str(args.status)] if args.status else []
     if args.data_dir is not None:
         argv += ["--data-dir", str(args.data_dir)]
-    app.main(argv)
-    return 0
+    stop = lifecycle.install("hub analytics run")
+    shutdown = lifecycle.current()
+    grace = shutdown.grace if shutdown is not None else lifecycle.DEFAULT_GRACE
+    child = subprocess.Popen([sys.executable, "-m", "hub.cli.analytics_worker", *argv])
+    while child.poll() is None and not stop.wait(0.2):
+        pass
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(max(0.5, grace - 1.5))  # time left for this process to exit
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(5)
+            print("hub: analytics worker did not stop in time: killed", file=sys.stderr)
+            return lifecycle.EXIT_OVERDUE
+    return 0 if stop.is_set() else int(child.returncode or 0)
 
 
 def _rules() -> list[Any]:

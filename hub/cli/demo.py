@@ -8,14 +8,15 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from hub.config import load_settings
-from hub.demo import DemoOptions, DemoRuntime, DemoSummary, run_demo
+
+if TYPE_CHECKING:  # the demo (and rich) load when the command runs: every `hub` command
+    # start paid 0.4 s for them, a restarted service included
+    from rich.console import Console
+
+    from hub.demo import DemoRuntime, DemoSummary
 
 _STAGES = {
     "publish": "partner connectors publishing",
@@ -48,6 +49,17 @@ def register(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from hub.demo import DemoOptions, run_demo
+
     settings = load_settings(data_dir=args.data_dir)
     options = DemoOptions(events=args.events, seed=args.seed, timeout=args.timeout)
     console = Console(stderr=False)
@@ -114,6 +126,8 @@ def _serve_console(console: Console, rt: DemoRuntime, port: int) -> None:
 
 
 def _print_table(console: Console, s: DemoSummary) -> None:
+    from rich.table import Table
+
     table = Table(title="Partner data-sharing hub: demo run", show_lines=False)
     table.add_column("")
     table.add_column("count", justify="right")

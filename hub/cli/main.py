@@ -115,7 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if service is not None:
             lifecycle.install(service)
-            if os.environ.get("HUB_BOOTSTRAP_SERVERS"):
+            # (the analytics worker is a child process: it watches for itself)
+            if os.environ.get("HUB_BOOTSTRAP_SERVERS") and service != "hub analytics run":
                 watch(os.environ["HUB_BOOTSTRAP_SERVERS"])  # the outage line, promptly
         code: int = args.handler(args)
         shutdown = lifecycle.current()

@@ -10,6 +10,7 @@ traceback, and stop on SIGTERM within ``HUB_STOP_GRACE_SECONDS``.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import threading
 import time
@@ -21,6 +22,7 @@ from confluent_kafka import Producer
 
 from hub.broker import EmbeddedBroker
 from tests.integration.services import (
+    Kind,
     Service,
     kinds,
     prepare_topics,
@@ -159,5 +161,52 @@ def test_a_client_an_empty_broker_forgot_ends_with_one_line(
         assert code == 2, stderr
         assert "Traceback" not in stderr, stderr
         assert "restarts it with fresh clients" in stderr.splitlines()[-1], stderr
+    finally:
+        service.close()
+
+
+def _start_analytics(tmp: Path, broker: EmbeddedBroker, registry_url: str) -> Service:
+    """`hub analytics run` (faust in a child process), until its status says ready."""
+    env = service_env(tmp, broker.bootstrap, registry_url, HUB_STOP_GRACE_SECONDS=str(GRACE))
+    kind = Kind("analytics", ("analytics", "run", "--status", str(tmp / "status.json")), "", "")
+    service = Service(kind, env, tmp)
+    service.start()
+    deadline = time.monotonic() + 120
+    while True:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads((tmp / "status.json").read_text()).get("ready"):
+                return service
+        assert service.alive(), service.stderr()
+        assert time.monotonic() < deadline, "analytics worker not ready"
+        time.sleep(0.3)
+
+
+def test_analytics_lost_broker_one_line_and_stops_within_grace(
+    tmp_path: Path, own_broker: EmbeddedBroker, registry_url: str
+) -> None:
+    service = _start_analytics(tmp_path, own_broker, registry_url)
+    try:
+        own_broker.kill()
+        time.sleep(8)
+        assert service.alive(), service.stderr()
+        code, took = service.stop(signal.SIGTERM)
+        stderr = service.stderr()
+        assert "Traceback" not in stderr, stderr
+        lines = _outage_lines(stderr, own_broker.bootstrap)
+        assert len(lines) == 1 and "hub analytics run" in lines[0], stderr
+        assert took <= GRACE + 1.5, f"took {took:.1f}s (exit {code}): {stderr}"
+    finally:
+        service.close()
+
+
+def test_analytics_sigterm_stops_within_grace_period(
+    tmp_path: Path, own_broker: EmbeddedBroker, registry_url: str
+) -> None:
+    service = _start_analytics(tmp_path, own_broker, registry_url)
+    try:
+        code, took = service.stop(signal.SIGTERM)
+        assert code == 0, service.stderr()
+        assert took < GRACE, f"took {took:.1f}s"
+        assert "Traceback" not in service.stderr()
     finally:
         service.close()
