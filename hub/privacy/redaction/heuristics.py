@@ -241,6 +241,8 @@ def _coordination(d: _Doc) -> None:
                     continue
                 if d.plain(j) or d.lower[j] in PERSON_VERBS or _determined(d.toks[j]):
                     continue
+                if d.toks[j].pos_ in ("NUM", "DET", "PRON", "ADP", "CCONJ", "SCONJ", "PART"):
+                    continue
                 d.hit[j] = "PERSON"
                 changed = True
 
@@ -277,13 +279,15 @@ def _neighbours(d: _Doc) -> None:
             if not d.word[j] or d.plain(j) or d.lower[j] in PERSON_VERBS:
                 continue
             pos = d.toks[j].pos_
+            # Beside an unknown word (a likely name), or a lower-case one, a noun or adjective
+            # may be the rest of it; so may any word before (a given name the tagger took for
+            # a verb or adverb: "that hope okafor", "will achterberg"). A verb after is not.
+            strong = anchor_lower or not is_common(d.text[i])
             if (
                 pos in ("PROPN", "X")
                 or not is_common(d.text[j])
-                or not is_common(d.text[i])  # beside an unknown word: anything goes
-                or (anchor_lower and pos in _NAME_POS)
-                # "that hope okafor": a lower-case given name the tagger took for a verb.
-                or (anchor_lower and j == i - 1 and pos in ("VERB", "AUX"))
+                or (strong and pos in _NAME_POS)
+                or (strong and j == i - 1)
             ):
                 d.hit[j] = "PERSON"
 
