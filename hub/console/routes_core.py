@@ -28,6 +28,7 @@ from hub.console.web import (
     render,
 )
 from hub.console.withheld import withheld_from_operated
+from hub.console.words import Names
 
 router = APIRouter()
 
@@ -171,7 +172,9 @@ def activity_page(
         start=start,
         end=end,
         chart=daily_bars(days, series),
-        recipient_chart=hbars(tables["recipient"]),
+        recipient_chart=hbars(
+            [(Names.of(console(request).partnership)(n), s, w) for n, s, w in tables["recipient"]]
+        ),
         tables=tables,
         totals=totals,
         attention=attention,

@@ -18,6 +18,15 @@ from hub.audit.queries import DecisionFilter, day_bounds
 from hub.console import params
 from hub.console.auth import Principal, tokens_match
 from hub.console.state import ConsoleState
+from hub.console.words import (
+    TREATMENTS,
+    Names,
+    condition_words,
+    explain,
+    first_upper,
+    reason_filter,
+    retention_words,
+)
 
 COOKIE = "hub_session"
 LOGIN_CSRF_COOKIE = "hub_login_csrf"
@@ -46,6 +55,11 @@ def field_summary(fields: Mapping[str, Mapping[str, str]]) -> list[str]:
 
 
 TEMPLATES.env.filters["field_summary"] = field_summary
+TEMPLATES.env.globals["explain"] = explain
+TEMPLATES.env.globals["condition_words"] = condition_words
+TEMPLATES.env.globals["treatment_words"] = TREATMENTS
+TEMPLATES.env.globals["retention_words"] = retention_words
+TEMPLATES.env.filters["first_upper"] = first_upper
 
 
 class LoginRequired(Exception):
@@ -104,11 +118,15 @@ def csrf_checked(permission: str) -> Callable[..., Coroutine[Any, Any, Principal
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     principal: Principal | None = getattr(request.state, "principal", None)
+    st = console(request)
     return TEMPLATES.TemplateResponse(
         request,
         template,
         {
             "principal": principal,
+            # IG officers' words: display names, and engine reasons in English.
+            "name": Names.of(st.partnership),
+            "in_words": reason_filter(st.agreements),
             "csrf": getattr(request.state, "csrf", ""),
             "path": request.url.path,
             **context,

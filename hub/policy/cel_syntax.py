@@ -106,7 +106,7 @@ def _read_string(src: str, pos: int) -> tuple[str, int]:
     """A quoted string starting at ``pos`` (after any r/b prefix): its value and end."""
     raw = pos > 0 and src[pos - 1] in "rR"
     quote = src[pos : pos + 3] if src[pos : pos + 3] in ('"""', "'''") else src[pos]
-    i, out = pos + len(quote), []
+    i, out = pos + len(quote), list[str]()
     while i < len(src):
         if src.startswith(quote, i):
             return "".join(out), i + len(quote)

@@ -140,7 +140,7 @@ def _conjunction(items: list[cs.Node], ctx: _Context) -> Clause:
         text = None
         if isinstance(node, cs.Binary) and _compared_path(node) in guards.values():
             text = _comparison(node, ctx, known=True)
-        if text is not None:
+        if text is not None and isinstance(node, cs.Binary):
             folded |= {g for g, p in guards.items() if p == _compared_path(node) and g < i}
             parts.append((i, Clause("leaf", text)))
         else:

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,7 +27,11 @@ from tests.audit.test_queries import decision, populate
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
-PERSON = {"given_name": "Jordan", "family_name": "O'Neill", "date_of_birth": date(2011, 3, 4)}
+PERSON: dict[str, Any] = {
+    "given_name": "Jordan",
+    "family_name": "O'Neill",
+    "date_of_birth": date(2011, 3, 4),
+}
 
 
 @dataclasses.dataclass
