@@ -18,7 +18,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.loader import load_agreements
-from hub.catalogue.schemas import load_catalogue
+from hub.catalogue.schemas import EventType, load_catalogue
 from hub.catalogue.topics import parse_partner_topic
 from hub.codec import wire
 from hub.codec.schemas import SchemaCache
@@ -138,21 +138,25 @@ class RecordChecker:
             )
         verdict.checks.append(("source partner", f"{claimed}, matches the signer and topic"))
         verdict.checks.append(("event id", event_type.event_id(event)))
+        verdict.decisions = self._decisions(event, event_type, owner.partner, now)
+
+    def _decisions(
+        self, event: dict[str, Any], event_type: EventType, provider: str, now: datetime
+    ) -> list[dict[str, Any]]:
+        """Every candidate recipient under the agreements on disk now, with the form a
+        shared record takes: each output field and its treatment."""
         engine = PolicyEngine(load_agreements(self._settings.partnership_dir / "agreements"))
-        for d in engine.decide(event, event_type, owner.partner, now):
-            verdict.decisions.append(
-                {
-                    "recipient": d.recipient,
-                    "outcome": d.outcome.value,
-                    "agreement": (
-                        f"{d.agreement_id}@v{d.agreement_version}" if d.agreement_id else None
-                    ),
-                    "reason": d.reason,
-                    # In what form: each output field with its treatment.
-                    "fields": (
-                        {p: f["treatment"] for p, f in d.plan.audit_fields().items()}
-                        if d.shared and d.plan is not None
-                        else {}
-                    ),
-                }
-            )
+        return [
+            {
+                "recipient": d.recipient,
+                "outcome": d.outcome.value,
+                "agreement": f"{d.agreement_id}@v{d.agreement_version}" if d.agreement_id else None,
+                "reason": d.reason,
+                "fields": (
+                    {p: f["treatment"] for p, f in d.plan.audit_fields().items()}
+                    if d.shared and d.plan is not None
+                    else {}
+                ),
+            }
+            for d in engine.decide(event, event_type, provider, now)
+        ]

@@ -33,11 +33,17 @@ from hub.sandbox.dryrun import RecordChecker
 from hub.sandbox.guide import SandboxInfo, partner_guide
 from hub.sandbox.layout import Layout, recipients, sink_output, write_sink_config
 from hub.sandbox.samples import write_samples
-from hub.sandbox.services import SandboxError, Supervisor
+from hub.sandbox.services import SandboxError, Service, Supervisor
 from hub.sandbox.watch import Watcher
 
 CONSOLE_USER = "sandbox-ig-officer"
 HOST = "127.0.0.1"
+# What each command prints once it is up (the sandbox waits for these lines).
+LISTENING = "listening on"  # hub broker, hub registry serve
+SINK_READY = "running; SIGTERM"  # hub connector run
+PROCESSOR_READY = "consuming partner topics"  # hub process
+INGEST_READY = "hub audit ingest:"
+CONSOLE_READY = "IG console on"
 
 
 @dataclass(frozen=True)
@@ -93,9 +99,9 @@ class Sandbox:
         self.api: ApiServer | None = None
         self.info: SandboxInfo | None = None
 
-    def _apply_topics(self) -> None:
+    def _apply_topics(self, wait: bool = True) -> list[tuple[Service, str]]:
         """Topics and schemas of the agreements now on disk (idempotent), then a sink for
-        every recipient that has none yet."""
+        every recipient that has none yet; returns the sinks still starting unless ``wait``."""
         assert self.supervisor is not None and self.info is not None
         self.supervisor.run_once(
             "deploy-apply",
@@ -108,93 +114,87 @@ class Sandbox:
         )
         topology = load_topology(self.settings.partnership_dir, self.settings.schemas_dir)
         self.info.partner_topics = {p: list(topology.partner_topics(p)) for p in topology.partners}
-        started = []
+        starting = []
         for recipient, kind in recipients(self.settings.partnership_dir).items():
             if recipient in self.sinks:
                 continue
             config = write_sink_config(self.layout, recipient, kind)
-            started.append(
-                self.supervisor.start(f"sink-{recipient}", ["connector", "run", str(config)], None)
-            )
+            sink = self.supervisor.start(f"sink-{recipient}", ["connector", "run", str(config)])
+            starting.append((sink, SINK_READY))
             self.sinks.add(recipient)
             self.info.outputs[recipient] = sink_output(self.layout, recipient, kind).resolve()
-        for service in started:
-            self.supervisor.wait_ready(service, "running; SIGTERM")
+        if wait:
+            for service, ready in starting:
+                self.supervisor.wait_ready(service, ready)
+            return []
+        return starting
 
-    def start(self) -> SandboxInfo:
+    def _prepare(self) -> SandboxInfo:
+        """Ports checked free, the folder reset, the children's environment."""
         o, layout = self.options, self.layout
         layout.reset()
         bootstrap = f"{HOST}:{_port(o.broker_port, '--broker-port')}"
         registry = f"http://{HOST}:{_port(o.registry_port, '--registry-port')}"
         console_port = _port(o.console_port, "--console-port")
         env = _child_env(self.settings, layout, bootstrap, registry)
-        sup = self.supervisor = Supervisor(layout.logs, env)
-        password = secrets.token_urlsafe(18)
-        self.info = SandboxInfo(
+        self.supervisor = Supervisor(layout.logs, env)
+        return SandboxInfo(
             root=layout.root.resolve(),
             bootstrap=bootstrap,
             registry_url=registry,
             console_url=f"http://{HOST}:{console_port}",
             console_user=CONSOLE_USER,
-            console_password=password,
+            console_password=secrets.token_urlsafe(18),
             api_url="",
             keys_dir=layout.keys.resolve(),
             logs_dir=layout.logs.resolve(),
             outputs={},
             partner_topics={},
         )
-        sup.start("broker", ["broker", "--port", bootstrap.rsplit(":", 1)[1]], "listening on")
-        sup.start(
-            "registry",
-            [
-                *("registry", "serve", "--port", registry.rsplit(":", 1)[1]),
-                *("--db", f"sqlite:///{layout.registry_db.resolve()}"),
-            ],
-            "listening on",
-        )
-        self._apply_topics()
-        self._write_samples()
-        audit_url = env["HUB_AUDIT_URL"]
+
+    def _start_services(self, info: SandboxInfo) -> list[tuple[Service, str]]:
+        """The processor, the ingester and the console (with its one-off account), not
+        waited for: they start alongside the sinks."""
+        sup = self.supervisor
+        assert sup is not None
+        audit_url = sup.env["HUB_AUDIT_URL"]
+        starting = [
+            (sup.start("processor", ["process", "--instance", "sandbox-0"]), PROCESSOR_READY),
+            (sup.start("audit-ingest", ["audit", "ingest"]), INGEST_READY),
+        ]
+        account = ["console", "user", "add", CONSOLE_USER, "--role", "ig-officer"]
         sup.run_once(
             "console-account",
-            [
-                "console",
-                "user",
-                "add",
-                CONSOLE_USER,
-                "--role",
-                "ig-officer",
-                "--audit-url",
-                audit_url,
-            ],
-            extra_env={"HUB_CONSOLE_PASSWORD": password},
+            [*account, "--audit-url", audit_url],
+            extra_env={"HUB_CONSOLE_PASSWORD": info.console_password},  # never an argument
         )
-        services = [
-            sup.start("processor", ["process", "--instance", "sandbox-0"], None),
-            sup.start("audit-ingest", ["audit", "ingest"], None),
-            sup.start(
-                "console",
-                [
-                    *("console", "--port", str(console_port), "--audit-url", audit_url),
-                    *("--bootstrap", bootstrap, "--registry-url", registry),
-                ],
-                None,
-            ),
+        console = [
+            *("console", "--port", info.console_url.rsplit(":", 1)[1], "--audit-url", audit_url),
+            *("--bootstrap", info.bootstrap, "--registry-url", info.registry_url),
         ]
-        for service, ready in zip(
-            services,
-            ("consuming partner topics", "hub audit ingest:", "IG console on"),
-            strict=True,
-        ):
+        starting.append((sup.start("console", console), CONSOLE_READY))
+        return starting
+
+    def start(self) -> SandboxInfo:
+        info = self.info = self._prepare()
+        sup = self.supervisor
+        assert sup is not None
+        sup.start("broker", ["broker", "--port", info.bootstrap.rsplit(":", 1)[1]], LISTENING)
+        registry_db = f"sqlite:///{self.layout.registry_db.resolve()}"
+        port = info.registry_url.rsplit(":", 1)[1]
+        sup.start("registry", ["registry", "serve", "--port", port, "--db", registry_db], LISTENING)
+        starting = self._apply_topics(wait=False)
+        starting += self._start_services(info)
+        self._write_samples()
+        for service, ready in starting:
             sup.wait_ready(service, ready)
         # The children's view: keys and audit in the sandbox's folder.
-        checker = RecordChecker(
-            self.settings.model_copy(update={"data_dir": layout.root}), registry
-        )
-        api = ApiServer(create_api(self.info, checker, self.guide), HOST, o.api_port)
-        self.info.api_url = api.url
+        children = self.settings.model_copy(update={"data_dir": self.layout.root})
+        checker = RecordChecker(children, info.registry_url)
+        api = ApiServer(create_api(info, checker, self.guide), HOST, self.options.api_port)
+        info.api_url = api.url
         self.api = api.start()
-        return self.info
+        return info
 
     def _write_samples(self) -> None:
         assert self.info is not None

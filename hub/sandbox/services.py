@@ -66,7 +66,7 @@ class Supervisor:
         self.services: list[Service] = []
 
     def start(
-        self, name: str, args: Sequence[str], ready: str | None, timeout: float = 90.0
+        self, name: str, args: Sequence[str], ready: str | None = None, timeout: float = 90.0
     ) -> Service:
         """Start ``hub <args>``; return once ``ready`` appears in its output (or at once)."""
         self.logs.mkdir(parents=True, exist_ok=True)
