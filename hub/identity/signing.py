@@ -4,8 +4,8 @@ Per-record form (the original): ``hub.sig`` is an Ed25519 signature over the top
 key and the value (``signed_message``). Headers are not covered by it.
 
 Batch form: the producer signs once per produce batch. Each record is a leaf of a Merkle
-tree (hub/identity/merkle.py): the leaf binds the topic, the key, the value and every header
-except the signature headers, in order, repeats included (``record_leaf``). The root is
+tree (hub/identity/merkle.py): the leaf binds the topic, the key, the value's SHA-256 and
+every header except the signature headers, in order, repeats included (``record_leaf``). The root is
 signed (``root_message``); each record carries the signature, its leaf index, the tree size
 and its audit path. A batch of one is a tree of size 1 with an empty path.
 
@@ -17,6 +17,7 @@ a flag day. The byte-exact specification is docs/partners/connect.md ("Signing")
 from __future__ import annotations
 
 import base64
+import hashlib
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ __all__ = [
     "UnknownSigner",
     "Unsigned",
     "check",
+    "leaf_from_digest",
     "position",
     "prepare",
     "record_leaf",
@@ -53,6 +55,7 @@ __all__ = [
     "sign",
     "signed_message",
     "verify",
+    "verify_digest",
 ]
 
 SIGNATURE_HEADER = "hub.sig"  # per-record form: signature over signed_message
@@ -118,11 +121,28 @@ def record_leaf(
     value: bytes | None,
     headers: Sequence[tuple[str, bytes | None]],
 ) -> bytes:
-    """What a leaf of the batch form hashes: topic, key, value and every header but the
-    signature headers, in the order sent, repeats included (a reordered or repeated header
-    is another record)."""
+    """What a leaf of the batch form hashes: topic, key, the value's SHA-256 and every
+    header but the signature headers, in the order sent, repeats included (a reordered or
+    repeated header is another record)."""
+    return leaf_from_digest(topic, key, _value_digest(value), headers)
+
+
+def _value_digest(value: bytes | None) -> bytes | None:
+    return None if value is None else hashlib.sha256(value).digest()
+
+
+def leaf_from_digest(
+    topic: str,
+    key: bytes | None,
+    value_sha256: bytes | None,
+    headers: Sequence[tuple[str, bytes | None]],
+) -> bytes:
+    """The leaf input from the value's SHA-256 rather than the value: the leaf binds the
+    value through its digest, so whoever kept the digest (the audit, a dead letter by
+    reference) can still prove a record's origin without keeping its personal data."""
     kept = [(n, v) for n, v in headers if n not in SIGNATURE_HEADERS]
-    parts = [LEAF_DOMAIN, _part(topic.encode()), _part(key), _part(value), _I32(len(kept))]
+    parts = [LEAF_DOMAIN, _part(topic.encode()), _part(key), _part(value_sha256)]
+    parts.append(_I32(len(kept)))
     for name, header_value in kept:
         parts.append(_part(name.encode()))
         parts.append(_NULL if header_value is None else _I32(len(header_value)) + header_value)
@@ -274,16 +294,10 @@ def _batch_root(found: Mapping[str, bytes], leaf_input: bytes, memo: merkle.Path
     return root_message(size, root)
 
 
-def prepare(
-    headers: Headers,
-    topic: str,
-    key: bytes | None,
-    value: bytes | None,
-    public_keys: Mapping[str, Ed25519PublicKey],
-    memo: merkle.PathMemo | None = None,
-) -> SignedRecord:
-    """Everything but the curve arithmetic; raises InputRejected saying what is wrong.
-    ``memo`` shares path hashing between the records of a batch (the processor keeps one)."""
+def _signed(
+    headers: Headers, public_keys: Mapping[str, Ed25519PublicKey]
+) -> tuple[list[tuple[str, bytes | None]], dict[str, bytes], str, bytes, bytes]:
+    """(header pairs, signature headers, key id, raw public key, signature), or raise."""
     hs = pairs(headers)
     found = _single(hs)
     raw_sig = found.get(SIGNATURE_HEADER) or found.get(BATCH_SIGNATURE_HEADER)
@@ -303,13 +317,50 @@ def prepare(
             f"signing key '{key_id}' is not registered",
             fix="register your public key with the hub operators before publishing",
         )
-    signature = _signature(raw_sig, key_id)
+    return hs, found, key_id, public.public_bytes_raw(), _signature(raw_sig, key_id)
+
+
+def prepare(
+    headers: Headers,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    memo: merkle.PathMemo | None = None,
+) -> SignedRecord:
+    """Everything but the curve arithmetic; raises InputRejected saying what is wrong.
+    ``memo`` shares path hashing between the records of a batch (the processor keeps one)."""
+    hs, found, key_id, public, signature = _signed(headers, public_keys)
     if SIGNATURE_HEADER in found:
-        message = signed_message(topic, key, value)
-        return SignedRecord(key_id, public.public_bytes_raw(), signature, message)
+        return SignedRecord(key_id, public, signature, signed_message(topic, key, value))
     leaf_input = record_leaf(topic, key, value, hs)
     message = _batch_root(found, leaf_input, memo if memo is not None else merkle.PathMemo())
-    return SignedRecord(key_id, public.public_bytes_raw(), signature, message, batched=True)
+    return SignedRecord(key_id, public, signature, message, batched=True)
+
+
+def verify_digest(
+    headers: Headers,
+    topic: str,
+    key: bytes | None,
+    value_sha256: bytes | None,
+    public_keys: Mapping[str, Ed25519PublicKey],
+) -> str:
+    """As ``verify``, from the value's SHA-256 instead of the value (what the audit or a
+    dead letter by reference keeps): batch form only, since the per-record form signs the
+    value itself."""
+    hs, found, key_id, public, signature = _signed(headers, public_keys)
+    if SIGNATURE_HEADER in found:
+        raise BadSignature(
+            "a per-record signature covers the value itself: its digest cannot prove it",
+            fix="keep the record's value to verify a per-record signature",
+        )
+    leaf_input = leaf_from_digest(topic, key, value_sha256, hs)
+    record = SignedRecord(
+        key_id, public, signature, _batch_root(found, leaf_input, merkle.PathMemo()), True
+    )
+    if not check(record.public, record.signature, record.message):
+        raise record.bad()
+    return record.partner
 
 
 def check(public: bytes, signature: bytes, message: bytes) -> bool:
