@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import logging
 import os
@@ -102,9 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # `kill -USR1 <pid>` prints every thread's stack to stderr: how an operator (or a test)
-    # sees where a service that makes no progress is waiting, without stopping it.
+    # sees where a service that makes no progress is waiting, without stopping it. (Not
+    # where stderr is no file, e.g. under pytest's capture.)
     if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
     # The log format is read before the settings (which may themselves be wrong).
     configure_logging(
         logging.INFO if args.verbose else logging.ERROR,
