@@ -26,6 +26,7 @@ from hub.broker import EmbeddedBroker
 from hub.registry import RegistryServer, SchemaStore
 from tests.integration.services import (
     Service,
+    committed,
     end_offset,
     kinds,
     prepare_topics,
@@ -37,8 +38,9 @@ from tests.integration.services import (
 BATCH = 20
 
 
-def one_round(service: Service, bootstrap: str, how: signal.Signals) -> float:
-    """Seconds from the restart until the records produced while it was down are committed."""
+def one_round(service: Service, bootstrap: str, how: signal.Signals) -> tuple[float, float]:
+    """Seconds from the restart until the records produced while it was down are committed,
+    and until the service said it was up (its first line on stdout; the sink prints none)."""
     kind = service.kind
     service.start()
     produce_junk(bootstrap, kind, BATCH)
@@ -49,11 +51,18 @@ def one_round(service: Service, bootstrap: str, how: signal.Signals) -> float:
     target = end_offset(bootstrap, kind.topic)
     service.start()
     started = service.started_at
-    wait_committed(bootstrap, kind, target, 180, service)
+    out = service.logs / f"{kind.name}-{service.lives}.out"
+    up = float("nan")
+    while committed(bootstrap, kind.group, kind.topic) < target:
+        if up != up and out.stat().st_size > 0:  # nan until the first line
+            up = time.monotonic() - started
+        assert service.alive(), service.stderr()[-2000:]
+        assert time.monotonic() - started < 180, f"{kind.name} made no progress"
+        time.sleep(0.05)
     took = time.monotonic() - started
     service.stop(signal.SIGTERM, timeout=30)
     service.close()
-    return took
+    return took, up
 
 
 def measure(rounds: int, static: bool, only: list[str]) -> list[tuple[str, str, list[float]]]:
@@ -72,18 +81,22 @@ def measure(rounds: int, static: bool, only: list[str]) -> list[tuple[str, str, 
                 env = service_env(tmp, broker.bootstrap, registry.url, **extra)
                 for how in (signal.SIGTERM, signal.SIGKILL):
                     service = Service(kind, env, tmp)
-                    figures = [one_round(service, broker.bootstrap, how) for _ in range(rounds)]
+                    rounds_ = [one_round(service, broker.bootstrap, how) for _ in range(rounds)]
+                    figures = [r[0] for r in rounds_]
                     results.append((name, how.name, figures))
-                    print(_line(name, how.name, static, figures), flush=True)
+                    print(
+                        _line(name, how.name, static, figures, [r[1] for r in rounds_]), flush=True
+                    )
     return results
 
 
-def _line(name: str, how: str, static: bool, figures: list[float]) -> str:
+def _line(name: str, how: str, static: bool, figures: list[float], up: list[float]) -> str:
     membership = "static " if static else "dynamic"
     shown = ", ".join(f"{f:.1f}" for f in figures)
+    ups = ", ".join("-" if u != u else f"{u:.1f}" for u in up)
     return (
         f"{name:9s} after {how:7s} ({membership}): first progress "
-        f"median {statistics.median(figures):.1f} s  [{shown}]"
+        f"median {statistics.median(figures):.1f} s  [{shown}]; process up after [{ups}] s"
     )
 
 
