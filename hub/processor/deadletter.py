@@ -10,6 +10,7 @@ for as long as the topic keeps it.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -117,7 +118,14 @@ def send(
         producer.send(DEADLETTER_TOPIC, value, key, copy_headers)
         return record
     return send_reference(
-        producer, record, dlq_headers, value=value, key=key, headers=headers, signer=signer
+        producer,
+        record,
+        dlq_headers,
+        value=value,
+        key=key,
+        headers=headers,
+        signer=signer,
+        original=original,
     )
 
 
@@ -130,12 +138,20 @@ def send_reference(
     key: bytes | None,
     headers: dict[str, bytes],
     signer: str | None,
+    original: Headers | None = None,
 ) -> DeadLetterRecord:
     """Produce the dead letter as a reference to the record (JSON: coordinates, size,
     SHA-256, signer, reason); returns the audit's record of it."""
-    referenced, body = by_reference(record, value, key, headers, signer)
+    referenced, body = by_reference(record, value, key, headers, signer, original)
     producer.produce(DEADLETTER_TOPIC, body, None, [*dlq_headers, (BY_REFERENCE_HEADER, b"1")])
     return referenced
+
+
+PROOF_LIMIT = 16_384  # bytes of key and headers a reference keeps to prove the origin
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode()
 
 
 def by_reference(
@@ -144,11 +160,17 @@ def by_reference(
     key: bytes | None,
     headers: dict[str, bytes],
     signer: str | None,
+    original: Headers | None = None,
 ) -> tuple[DeadLetterRecord, bytes]:
     """The record as a reference (coordinates, size, SHA-256, signer), and the audit's
-    record of the dead letter saying so in its reason."""
+    record of the dead letter saying so in its reason. With the key and the headers as
+    sent (when they are small), a batch-signed record's origin stays provable from the
+    reference alone: the leaf binds the value through this SHA-256
+    (hub.identity.signing.verify_digest)."""
     size = record_size(value, key, headers.items())
     digest = hashlib.sha256(value or b"").hexdigest()
+    sent = list(original if original is not None else headers.items())
+    proof_bytes = len(key or b"") + sum(len(n) + len(v or b"") for n, v in sent)
     reference = {
         "by_reference": True,
         "topic": record.topic,
@@ -158,6 +180,9 @@ def by_reference(
         "value_bytes": len(value or b""),
         "sha256": digest,
         "signer": signer,
+        # Bounded: a hostile record's headers must not make its reference too large too.
+        "key": _b64(key) if proof_bytes <= PROOF_LIMIT else None,
+        "headers": [[n, _b64(v)] for n, v in sent] if proof_bytes <= PROOF_LIMIT else None,
         "reason_code": record.reason_code,
         "reason": record.reason,
     }

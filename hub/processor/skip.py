@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from confluent_kafka import Message, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -23,6 +24,7 @@ from hub.catalogue.topics import AUDIT_TOPIC, parse_partner_topic
 from hub.errors import BrokerUnavailable, ConfigError, InputRejected
 from hub.identity.signing import verify
 from hub.kafka import BatchLoop, KafkaConnection, Offsets, headers_bytes
+from hub.kafka.records import Headers
 from hub.processor.deadletter import OperatorSkipped, dead_letter, send_reference
 
 
@@ -141,6 +143,7 @@ def _dead_letter(
         key=key,
         headers=headers_bytes(msg) if msg is not None else {},
         signer=signer,
+        original=cast(Headers, msg.headers() or []) if msg is not None else None,
     )
     producer.produce(
         AUDIT_TOPIC,

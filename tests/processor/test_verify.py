@@ -3,6 +3,7 @@ verdicts; a helper that dies is replaced by checking on the thread, never by ski
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,28 @@ def test_a_remembered_root_does_not_outlive_its_key(tmp_path: Path) -> None:
         verifier.close()
     assert first == ["merseyside-police"] * 5
     assert all(isinstance(v, UnknownSigner) for v in after)
+
+
+def test_a_dead_letter_by_reference_still_proves_its_origin(setup: Any, tmp_path: Path) -> None:
+    """A record too large to copy is dead-lettered as a reference: its value's SHA-256,
+    key and headers as sent are enough to check its batch signature, without the value."""
+    import json
+
+    from hub.identity.signing import verify_digest
+
+    processor, _consumer, producer, _audit, _schema_id = setup
+    huge = b"\x00" + b"x" * 2_000_000  # over the input limit and the producer's
+    out = sign_batch(
+        SIGNERS["merseyside-police"],
+        [Outgoing(TOPIC, b"event-1", huge, [("traceparent", b"00-t"), ("a", None)])],
+    )[0]
+    processor.process_batch([FakeMessage(TOPIC, 0, 0, out.value, out.key, out.headers)])  # type: ignore[arg-type, list-item]
+    (letter,) = producer.on(DEADLETTER_TOPIC)
+    reference = json.loads(letter["value"])
+    headers = [(n, None if v is None else base64.b64decode(v)) for n, v in reference["headers"]]
+    key = base64.b64decode(reference["key"])
+    keys = PartnerKeyStore(None, tmp_path / "partner-keys").public_keys()
+    digest = bytes.fromhex(reference["sha256"])
+    assert verify_digest(headers, reference["topic"], key, digest, keys) == "merseyside-police"
+    with pytest.raises(BadSignature):
+        verify_digest(headers, reference["topic"], key, bytes(32), keys)
