@@ -471,6 +471,20 @@ def events_decided(
     return out
 
 
+def newest_decision_day(
+    conn: Connection, providers: Sequence[str], event_types: Sequence[str]
+) -> date | None:
+    """The day of the newest decision on these providers' events of these types: the what-if's
+    default period ends there (an event is decided after it happens)."""
+    newest = conn.execute(
+        select(func.max(decisions.c.decided_at)).where(
+            decisions.c.provider.in_(list(providers)),
+            decisions.c.event_type.in_(list(event_types)),
+        )
+    ).scalar()
+    return date.fromisoformat(str(newest)[:10]) if newest else None
+
+
 __all__ = [
     "ActivityRow",
     "Attention",
@@ -486,6 +500,7 @@ __all__ = [
     "decoded",
     "distinct_values",
     "events_decided",
+    "newest_decision_day",
     "find_decisions",
     "iter_decisions",
     "list_agreement_actions",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from hub.agreements.models import Agreement
 from hub.audit import queries
 from hub.audit.tables import consultations
 from hub.console import params
@@ -17,8 +19,8 @@ from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
 from hub.console.params import ParamError
 from hub.console.state import ConsoleState
-from hub.console.web import Days, console, csrf_checked, need, render
-from hub.console.whatif import run_whatif
+from hub.console.web import Days, Period, console, csrf_checked, need, render
+from hub.console.whatif import WhatIfResult, run_whatif
 from hub.errors import HubError
 from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
 
@@ -177,6 +179,24 @@ def subject_report_csv(
     return csv_response("subject-disclosures.csv", REPORT_COLUMNS, rows)
 
 
+def _whatif_period(st: ConsoleState, draft: Agreement | None, period: Period) -> Period:
+    """The period asked for, or by default the 30 days (of event time) up to the newest
+    decision on the draft's events: where the events are, even in an old history."""
+    if period.given or draft is None:
+        return period
+    with st.store.engine.connect() as conn:
+        newest = queries.newest_decision_day(conn, draft.providers, draft.event_types)
+    end = newest or datetime.now(UTC).date()
+    return Period(end - timedelta(days=29), end, False)
+
+
+def _whatif_error(exc: Exception) -> str:
+    if isinstance(exc, HubError):
+        return f"could not read the recorded events: {exc}"
+    # A broker that went away: said on the page, not a stack trace.
+    return f"could not read the recorded events from the broker: {type(exc).__name__}"
+
+
 @router.get("/whatif", response_class=HTMLResponse)
 def whatif_page(
     request: Request,
@@ -189,10 +209,10 @@ def whatif_page(
     everything = st.agreements()
     drafts = [a for a in everything if a.status.value == "draft"]
     source = st.event_source()
-    start, end = period.start, period.end
-    result = None
-    error = None
     chosen = next((a for a in drafts if a.ref == agreement), None)
+    period = _whatif_period(st, chosen, period)
+    start, end = period.start, period.end
+    result, error, running = None, None, None
     if agreement and chosen is None:
         error = f"{agreement} is not a draft version"
     elif chosen is not None and (start is None or end is None or end < start):
@@ -200,20 +220,25 @@ def whatif_page(
     elif chosen is not None and source is None:
         error = "no broker is configured: the what-if cannot read the recorded events"
     elif chosen is not None and source is not None and start and end:
-        try:
+        draft, since, until = chosen, start, end
+
+        def work(progress: Callable[[int], None]) -> WhatIfResult:
             with st.store.engine.connect() as conn:
-                result = run_whatif(
-                    chosen,
-                    everything,
-                    source,
-                    lambda ids: queries.events_decided(conn, ids),
-                    start,
-                    end,
-                )
-        except HubError as exc:
-            error = f"could not read the recorded events: {exc}"
-        except Exception as exc:  # a broker that went away: say so on the page
-            error = f"could not read the recorded events from the broker: {type(exc).__name__}"
+                return run_whatif(
+                    draft, everything, source,
+                    lambda ids: queries.events_decided(conn, ids), since, until,
+                    progress=progress,
+                )  # fmt: skip
+
+        key = (principal.name, chosen.ref, str(start), str(end))
+        job = st.whatif_jobs.start(key, work, _whatif_error)
+        if job is None:
+            error = "several what-ifs are running already: try again in a minute"
+        elif not job.done.wait(2.0):
+            running = job
+        else:
+            st.whatif_jobs.collect(job)
+            result, error = job.result, job.error
         if result is not None:
             st.consult(
                 principal,
@@ -222,16 +247,10 @@ def whatif_page(
                 result.compared,
             )
     return render(
-        request,
-        "whatif.html",
-        drafts=drafts,
-        chosen=chosen,
-        start=start,
-        end=end,
-        result=result,
-        error=error,
-        broker=source is not None,
-    )
+        request, "whatif.html", drafts=drafts, chosen=chosen, start=start, end=end,
+        defaulted=chosen is not None and not period.given, result=result, error=error,
+        running=running, broker=source is not None,
+    )  # fmt: skip
 
 
 @router.get("/consultations", response_class=HTMLResponse)

@@ -21,6 +21,7 @@ from hub.config import Settings
 from hub.console.auth import LocalAuthenticator, Principal, SessionStore
 from hub.console.lockout import LockoutPolicy
 from hub.console.whatif import EventSource, KafkaEventSource
+from hub.console.whatif_jobs import WhatIfJobs
 from hub.identity.keys import SigningKey
 from hub.privacy.keys import LocalKeyProvider
 
@@ -55,6 +56,7 @@ class ConsoleState:
     _lint_cache: tuple[Any, list[Finding]] | None = field(default=None, repr=False)
     # Result messages of agreement actions by action id, shown once after the redirect.
     messages: dict[str, str] = field(default_factory=dict, repr=False)
+    whatif_jobs: WhatIfJobs = field(default_factory=WhatIfJobs, repr=False)
 
     @classmethod
     def open(cls, config: ConsoleConfig) -> ConsoleState:

@@ -1,9 +1,15 @@
 """What-if: replay a period's recorded events through a draft agreement version.
 
 The audit holds no event contents (no personal data), so the events are read back from the
-partner topics on the broker: ``offsets_for_times`` finds the first offset at the period's
-start and at its end in every partition, and the records in between are decoded with their
-writer schema from the schema registry, exactly as the processor decoded them.
+partner topics on the broker, decoded with their writer schema from the schema registry,
+exactly as the processor decoded them.
+
+The period is by **event time** (when the event happened, the field tagged ``event-time``),
+as an IG officer means it, not by when the hub received it. An event is published after it
+happens, so every event of the period was published at or after the period's start:
+``offsets_for_times`` finds that offset in every partition and the reader reads on to the
+end, keeping the events whose event time falls in the period. Events read that happened
+outside it are counted, so an empty period can say where the events are.
 
 The baseline is what the hub actually decided (the audit); the alternative is the pure
 decision engine run at each decision's recorded time with the draft standing in for every
@@ -22,13 +28,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hub.agreements.models import Agreement, Approval, Signature, Status
 from hub.catalogue.schemas import Catalogue, EventType
 from hub.catalogue.topics import partner_topic
+from hub.policy.decision import Decision
 from hub.policy.engine import PolicyEngine
+from hub.policy.facts import event_time
 
 if TYPE_CHECKING:
     from hub.kafka import KafkaConnection
 
 MAX_EVENTS = 20_000  # a what-if is interactive: a bigger period should be narrowed
-EXAMPLES = 12
+EXAMPLES = 5  # per recipient and kind of change
 
 
 @dataclass(frozen=True)
@@ -36,13 +44,24 @@ class RecordedEvent:
     provider: str
     event_type: EventType
     event: dict[str, Any]
-    timestamp: datetime
+    timestamp: datetime  # when the broker recorded it
+
+    @property
+    def occurred(self) -> datetime:
+        """Event time: when it happened (its ``event-time`` field), else when recorded."""
+        when = event_time(self.event, self.event_type)
+        if when is None:
+            return self.timestamp
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class EventSource(Protocol):
     def read(
         self, topics: Sequence[str], since: datetime, until: datetime, limit: int
-    ) -> Iterator[RecordedEvent]: ...
+    ) -> Iterator[RecordedEvent]:
+        """At most ``limit`` events recorded from ``since`` on; at least every event that
+        happened in [since, until). The caller filters by event time."""
+        ...
 
 
 class KafkaEventSource:
@@ -83,7 +102,7 @@ class KafkaEventSource:
         loop = BatchLoop(consumer, name="what-if reader", size=500, wait=0.5, commit=False)
         try:
             meta = consumer.list_topics(timeout=self._timeout)
-            since_ms, until_ms = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
+            since_ms = int(since.timestamp() * 1000)
             starts: list[Any] = []
             for topic in topics:
                 if topic in meta.topics:
@@ -110,7 +129,7 @@ class KafkaEventSource:
                 for msg in batch.records:
                     topic = str(msg.topic())
                     _kind, ms = msg.timestamp()
-                    if not since_ms <= ms < until_ms:
+                    if ms < since_ms:  # published before the period: it happened before
                         continue
                     owner = parse_partner_topic(topic)
                     try:
@@ -154,6 +173,12 @@ class Example:
     before: str  # what was recorded (outcome and reason)
     after: str
     decision_id: str | None  # the recorded decision, to open in the explorer
+    occurred: datetime | None = None  # event time
+    before_outcome: str = ""
+    before_reason: str = ""
+    after_outcome: str = ""
+    after_reason: str = ""
+    fields_note: str = ""
 
 
 @dataclass
@@ -167,6 +192,14 @@ class WhatIfResult:
     truncated: bool = False
     recipients: dict[str, RecipientDiff] = field(default_factory=dict)
     examples: list[Example] = field(default_factory=list)
+    # Events read that happened outside the period (published in it, happened before or
+    # after): how many, and their event-time range, for the empty state.
+    outside: int = 0
+    outside_first: datetime | None = None
+    outside_last: datetime | None = None
+
+    def examples_for(self, recipient: str, change: str) -> list[Example]:
+        return [e for e in self.examples if e.recipient == recipient and e.change == change]
 
     @property
     def changed(self) -> bool:
@@ -200,6 +233,38 @@ def _fields(decision: Mapping[str, Any]) -> dict[str, str]:
     return {path: str(v.get("treatment", "keep")) for path, v in raw.items()}
 
 
+def _in_period(
+    source: EventSource,
+    topics: Sequence[str],
+    start: datetime,
+    end: datetime,
+    limit: int,
+    result: WhatIfResult,
+    progress: Callable[[int], None] | None,
+) -> list[RecordedEvent]:
+    """The events that happened in [start, end), counting those read that did not."""
+    events: list[RecordedEvent] = []
+    read = 0
+    for item in source.read(topics, start, end, limit + 1):
+        read += 1
+        if progress is not None and read % 200 == 0:
+            progress(read)
+        when = item.occurred
+        if start <= when < end:
+            events.append(item)
+            continue
+        result.outside += 1
+        if result.outside_first is None or when < result.outside_first:
+            result.outside_first = when
+        if result.outside_last is None or when > result.outside_last:
+            result.outside_last = when
+    if progress is not None:
+        progress(read)
+    if len(events) > limit:
+        events, result.truncated = events[:limit], True
+    return events
+
+
 def run_whatif(
     draft: Agreement,
     agreements: Sequence[Agreement],
@@ -208,9 +273,11 @@ def run_whatif(
     since: date,
     until: date,
     limit: int = MAX_EVENTS,
+    progress: Callable[[int], None] | None = None,
 ) -> WhatIfResult:
-    """Compare recorded decisions with the draft's, for events ``since``..``until`` (days).
-    ``recorded`` gives the audit's decisions of the given event ids."""
+    """Compare recorded decisions with the draft's, for events that happened ``since`` ..
+    ``until`` (days, by event time). ``recorded`` gives the audit's decisions of the given
+    event ids; ``progress`` is told how many events have been read so far."""
     result = WhatIfResult(draft.ref, since, until)
     others = [a for a in agreements if a.id != draft.id]
     engine = PolicyEngine([*others, as_in_force(draft)])
@@ -220,9 +287,7 @@ def run_whatif(
     topics = [partner_topic(p, t) for p in draft.providers for t in draft.event_types]
     start = datetime.combine(since, datetime.min.time(), UTC)
     end = datetime.combine(until, datetime.min.time(), UTC) + timedelta(days=1)
-    events = list(source.read(topics, start, end, limit + 1))
-    if len(events) > limit:
-        events, result.truncated = events[:limit], True
+    events = _in_period(source, topics, start, end, limit, result, progress)
     result.events_read = len(events)
     baseline = recorded([e.event_type.event_id(e.event) for e in events])
     for item in events:
@@ -241,47 +306,69 @@ def run_whatif(
             d.recipient: d for d in engine.decide(item.event, item.event_type, item.provider, when)
         }
         for recipient in sorted(recipients):
-            old, new = before.get(recipient), after.get(recipient)
-            was = old is not None and old["outcome"] == "shared"
-            now = new is not None and new.shared
-            diff = result.recipients.setdefault(recipient, RecipientDiff())
-            diff.before += was
-            diff.after += now
-            old_desc = f"{old['outcome']}: {old['reason']}" if old else "not considered"
-            new_desc = f"{new.outcome.value}: {new.reason}" if new else "not considered"
-            change = None
-            if now and not was:
-                diff.added += 1
-                change = "added"
-            elif was and not now:
-                diff.removed += 1
-                change = "removed"
-            elif was and now and new is not None and new.plan is not None and old is not None:
-                # The same shape the processor audits: output path -> treatment.
-                after_fields = {p: f["treatment"] for p, f in new.plan.audit_fields().items()}
-                before_fields = _fields(old)
-                added = set(after_fields) - set(before_fields)
-                removed = set(before_fields) - set(after_fields)
-                changed = {
-                    p
-                    for p in set(after_fields) & set(before_fields)
-                    if after_fields[p] != before_fields[p]
-                }
-                if added or removed or changed:
-                    diff.fields_added |= added
-                    diff.fields_removed |= removed
-                    diff.fields_changed |= changed
-                    change = "fields"
-                    new_desc += f" (fields +{sorted(added)} -{sorted(removed)})"
-            if change and sum(1 for x in result.examples if x.change == change) < EXAMPLES:
-                result.examples.append(
-                    Example(
-                        event_id,
-                        recipient,
-                        change,
-                        old_desc,
-                        new_desc,
-                        old["decision_id"] if old else None,
-                    )
-                )
+            _compare(result, item, event_id, recipient, before.get(recipient), after.get(recipient))
     return result
+
+
+def _compare(
+    result: WhatIfResult,
+    item: RecordedEvent,
+    event_id: str,
+    recipient: str,
+    old: dict[str, Any] | None,
+    new: Decision | None,
+) -> None:
+    """One event and recipient: as recorded (``old``) against the draft (``new``)."""
+    was = old is not None and old["outcome"] == "shared"
+    now = new is not None and new.shared
+    diff = result.recipients.setdefault(recipient, RecipientDiff())
+    diff.before += was
+    diff.after += now
+    change, note = None, ""
+    if now and not was:
+        diff.added += 1
+        change = "added"
+    elif was and not now:
+        diff.removed += 1
+        change = "removed"
+    elif was and now and new is not None and new.plan is not None and old is not None:
+        # The same shape the processor audits: output path -> treatment.
+        after_fields = {p: f["treatment"] for p, f in new.plan.audit_fields().items()}
+        before_fields = _fields(old)
+        added = set(after_fields) - set(before_fields)
+        removed = set(before_fields) - set(after_fields)
+        changed = {
+            p for p in set(after_fields) & set(before_fields) if after_fields[p] != before_fields[p]
+        }
+        if added or removed or changed:
+            diff.fields_added |= added
+            diff.fields_removed |= removed
+            diff.fields_changed |= changed
+            change = "fields"
+            note = "; ".join(
+                f"{label} {', '.join(sorted(paths))}"
+                for label, paths in (
+                    ("adds", added), ("leaves out", removed), ("treats differently", changed)
+                )
+                if paths
+            )  # fmt: skip
+    if change is None or len(result.examples_for(recipient, change)) >= EXAMPLES:
+        return
+    old_outcome, old_reason = (old["outcome"], old["reason"]) if old else ("not considered", "")
+    new_outcome, new_reason = (new.outcome.value, new.reason) if new else ("not considered", "")
+    result.examples.append(
+        Example(
+            event_id,
+            recipient,
+            change,
+            f"{old_outcome}: {old_reason}" if old else old_outcome,
+            f"{new_outcome}: {new_reason}" + (f" ({note})" if note else "") if new else new_outcome,
+            old["decision_id"] if old else None,
+            occurred=item.occurred,
+            before_outcome=old_outcome,
+            before_reason=old_reason,
+            after_outcome=new_outcome,
+            after_reason=new_reason,
+            fields_note=note,
+        )
+    )

@@ -4,12 +4,15 @@ reader is exercised by the browser test on the real broker)."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from connectors.synthetic.police import PoliceFeed
 from hub.agreements import load_agreements
-from hub.audit.queries import events_decided
+from hub.audit.queries import events_decided, newest_decision_day
 from hub.catalogue import EventType
 from hub.console.whatif import RecordedEvent, run_whatif
 from hub.policy.engine import PolicyEngine
@@ -90,15 +93,85 @@ def test_whatif_page(console: Console, concern_type: EventType) -> None:
     client = login(console.client(), "officer")
     write_draft(console.settings.partnership_dir)
     page = client.get("/whatif?agreement=police-msn@v2&from=2026-11-02&to=2026-11-02").text
-    assert "No broker is configured" in page
+    assert "cannot be read back here" in page
     stub = record_baseline(console, concern_type, 60)
     console.app_state.config.event_source = stub
     page = client.get("/whatif?agreement=police-msn@v2&from=2026-11-02&to=2026-11-02").text
-    assert "No broker is configured" not in page
+    assert "cannot be read back here" not in page
     assert "would share differently" in page and "borough" in page
+    # Per recipient: what would newly be shared, with examples to open and reasons in words.
+    assert "Merseyside Modern Slavery Network: would newly be shared" in page
+    assert page.count('href="/decisions/') >= 1
+    assert "not shared: “Merseyside Police to Modern Slavery Network" in page
+    assert "event.concern_category" not in page.split("<details")[0]
     assert (
         client.get("/whatif?agreement=police-msn@v1&from=2026-11-02&to=2026-11-02").text.count(
             "is not a draft version"
         )
         == 1
     )
+
+
+def test_period_is_by_event_time_with_a_default_and_clear_empty_state(
+    console: Console, concern_type: EventType
+) -> None:
+    """Events published (and decided) a month after they happened are found by when they
+    happened; an empty period says so, and where the events are."""
+    stub = record_baseline(console, concern_type, 40)
+    late = datetime(2026, 12, 1, 9, tzinfo=UTC)  # the broker's timestamp: a backfill
+    stub.events = [dataclasses.replace(e, timestamp=late) for e in stub.events]
+    console.app_state.config.event_source = stub
+    write_draft(console.settings.partnership_dir)
+    client = login(console.client(), "officer")
+    happened = {e.occurred.date() for e in stub.events}
+    assert happened and max(happened) < late.date()
+    day = min(happened).isoformat()
+    page = client.get(f"/whatif?agreement=police-msn@v2&from={day}&to={day}").text
+    assert "would share differently" in page
+    # Nothing happened in October: not a green "exactly as recorded", but where to look.
+    page = client.get("/whatif?agreement=police-msn@v2&from=2026-10-01&to=2026-10-05").text
+    assert "No events happened in this period" in page
+    assert "would share exactly as recorded" not in page
+    assert f"from={day}" in page and "replay that period" in page
+    # No dates: the 30 days up to the newest decision on these events.
+    page = client.get("/whatif?agreement=police-msn@v2").text
+    with console.app_state.store.engine.connect() as conn:
+        newest = newest_decision_day(conn, ["merseyside-police"], ["safeguarding-concern"])
+    assert newest is not None and newest >= DECIDED.date()
+    assert f'value="{newest.isoformat()}"' in page
+    assert f'value="{(newest - timedelta(days=29)).isoformat()}"' in page
+    assert "would share differently" in page
+
+
+class Slow(Stub):
+    def __init__(self, events: list[RecordedEvent], gate: threading.Event) -> None:
+        super().__init__(events)
+        self.gate = gate
+
+    def read(
+        self, topics: Sequence[str], since: datetime, until: datetime, limit: int
+    ) -> Iterator[RecordedEvent]:
+        for i, e in enumerate(self.events[:limit]):
+            if i == 250:
+                self.gate.wait(30)  # the test lets the rest through once it saw progress
+            yield e
+
+
+def test_a_long_replay_shows_progress_then_the_result(
+    console: Console, concern_type: EventType
+) -> None:
+    stub = record_baseline(console, concern_type, 300)
+    gate = threading.Event()
+    console.app_state.config.event_source = Slow(stub.events, gate)
+    write_draft(console.settings.partnership_dir)
+    client = login(console.client(), "officer")
+    url = "/whatif?agreement=police-msn@v2&from=2026-11-01&to=2026-11-30"
+    page = client.get(url).text
+    assert "200 events read so far" in page and 'http-equiv="refresh"' in page
+    gate.set()
+    for _ in range(50):
+        page = client.get(url).text
+        if "read so far" not in page:
+            break
+        time.sleep(0.1)
+    assert "would share differently" in page and 'http-equiv="refresh"' not in page
