@@ -81,6 +81,12 @@ def handle_replay(args: argparse.Namespace) -> int:
             "reference only; the partner must send it again"
         )
     print(f"{len(done)} dead letters replayed to their original topics")
+    # How the end was decided (issue 15): the embedded broker under-reports a queried end.
+    print(
+        "(read every partition of hub.deadletter.v1 from its start until the client "
+        "reported the partition's end, the end the broker's fetch returned; not a queried "
+        "high watermark)"
+    )
     return 0
 
 
