@@ -17,6 +17,7 @@ from hub.audit.tables import consultations
 from hub.console import params
 from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
+from hub.console.lookups import who_looked_up
 from hub.console.params import ParamError
 from hub.console.state import ConsoleState
 from hub.console.web import Days, Period, console, csrf_checked, need, render
@@ -113,15 +114,7 @@ def subject_report(
             request, "subjects.html", status_code=422, report=None, entered=entered,
             error="enter at least a name, an NHS number or a PNC id",
         )  # fmt: skip
-    tokens = lookup_tokens(
-        st.keys.ring(SUBJECT_DOMAIN),
-        _person_field(st),
-        given_name=entered["given_name"] or None,
-        family_name=entered["family_name"] or None,
-        date_of_birth=dob,
-        nhs_number=entered["nhs_number"] or None,
-        pnc_id=entered["pnc_id"] or None,
-    )
+    tokens = _tokens(st, entered, dob)
     withheld = bool(include_withheld)
     with st.store.engine.connect() as conn:
         found = queries.subject_decisions(conn, principal.scope, sorted(tokens), withheld)
@@ -261,4 +254,66 @@ def consultations_page(
     with st.store.engine.connect() as conn:
         rows = queries.list_consultations(conn, principal.scope, limit=300)
         actions = queries.list_agreement_actions(conn, principal.scope)
-    return render(request, "consultations.html", rows=rows, actions=actions)
+    return render(request, "consultations.html", rows=rows, actions=actions, entered={})
+
+
+@router.post("/consultations", response_class=HTMLResponse)
+def who_looked_up_page(
+    request: Request,
+    principal: Annotated[Principal, Depends(csrf_checked("consultations"))],
+    given_name: Annotated[str, Form()] = "",
+    family_name: Annotated[str, Form()] = "",
+    date_of_birth: Annotated[str, Form()] = "",
+    nhs_number: Annotated[str, Form()] = "",
+    pnc_id: Annotated[str, Form()] = "",
+) -> Response:
+    """ "Who looked up this person?": the access log searched by the person's pseudonyms
+    (a POST: the identifiers never appear in a URL)."""
+    st = console(request)
+    entered = {
+        "given_name": given_name.strip(),
+        "family_name": family_name.strip(),
+        "date_of_birth": date_of_birth.strip(),
+        "nhs_number": nhs_number.strip(),
+        "pnc_id": pnc_id.strip(),
+    }
+    with st.store.engine.connect() as conn:
+        rows = queries.list_consultations(conn, principal.scope, limit=300)
+        actions = queries.list_agreement_actions(conn, principal.scope)
+        try:
+            dob = params.day("date_of_birth", date_of_birth) if entered["date_of_birth"] else None
+        except ParamError:
+            return render(
+                request, "consultations.html", status_code=422, rows=rows, actions=actions,
+                entered=entered, error="date of birth must be a date (YYYY-MM-DD)",
+            )  # fmt: skip
+        if not any(entered.values()):
+            return render(
+                request, "consultations.html", status_code=422, rows=rows, actions=actions,
+                entered=entered, error="enter at least a name, an NHS number or a PNC id",
+            )  # fmt: skip
+        tokens = sorted(_tokens(st, entered, dob))
+        found, capped = who_looked_up(conn, principal.scope, tokens)
+    # This search is itself a look-up of the person: logged like one, by pseudonym only.
+    st.consult(
+        principal,
+        "who-looked-up",
+        {"tokens": tokens, "identifiers": sorted(k for k, v in entered.items() if v)},
+        len(found),
+    )
+    return render(
+        request, "consultations.html", rows=rows, actions=actions, entered=entered,
+        lookups=found, capped=capped,
+    )  # fmt: skip
+
+
+def _tokens(st: ConsoleState, entered: dict[str, str], dob: date | None) -> set[str]:
+    return lookup_tokens(
+        st.keys.ring(SUBJECT_DOMAIN),
+        _person_field(st),
+        given_name=entered["given_name"] or None,
+        family_name=entered["family_name"] or None,
+        date_of_birth=dob,
+        nhs_number=entered["nhs_number"] or None,
+        pnc_id=entered["pnc_id"] or None,
+    )

@@ -19,6 +19,7 @@ from hub.console import params
 from hub.console.auth import Principal, tokens_match
 from hub.console.state import ConsoleState
 from hub.console.words import (
+    ACTIONS,
     TREATMENTS,
     Names,
     condition_words,
@@ -58,6 +59,7 @@ TEMPLATES.env.filters["field_summary"] = field_summary
 TEMPLATES.env.globals["explain"] = explain
 TEMPLATES.env.globals["condition_words"] = condition_words
 TEMPLATES.env.globals["treatment_words"] = TREATMENTS
+TEMPLATES.env.globals["action_words"] = ACTIONS
 TEMPLATES.env.globals["retention_words"] = retention_words
 TEMPLATES.env.filters["first_upper"] = first_upper
 

@@ -46,6 +46,20 @@ GLOSSARY: dict[str, str] = {
 }
 
 
+# Access-log actions (``ConsoleState.consult``) in words.
+ACTIONS: dict[str, str] = {
+    "subject-report": "subject report (looked the person up)",
+    "subject-report-csv": "downloaded a subject report",
+    "view-decision": "opened a decision",
+    "search-decisions": "searched decisions",
+    "view-alerts": "viewed alerts",
+    "what-if": "ran a what-if",
+    "who-looked-up": "searched the access log for a person",
+    "api-decision": "read a decision through the API",
+    "api-decisions": "searched decisions through the API",
+    "export-decisions-csv": "downloaded decisions as CSV",
+}
+
 # Field treatments (agreement ``fields``) in words; the words are glossary terms.
 TREATMENTS: dict[str, str] = {
     "keep": "shared as is",
