@@ -230,6 +230,20 @@ class Sandbox:
         }
         return partner_guide(self.info, partner, subjects, samples, dev_path)
 
+    def _agreements_changed(self) -> None:
+        """New topics, schemas and sinks for what the agreements now name; a failure is
+        reported and the run goes on (the processor keeps the rules it can load)."""
+        assert self.info is not None
+        before = set(self.sinks)
+        try:
+            self._apply_topics()
+        except SandboxError as exc:
+            self.say(f"could not apply the changed agreements: {exc}")
+            return
+        topics = sum(len(t) for t in self.info.partner_topics.values())
+        added = ", ".join(sorted(self.sinks - before)) or "none"
+        self.say(f"agreements applied: {topics} partner topics; new sinks: {added}")
+
     def watch(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Until ``stop``: report key and agreement changes; fail if a service dies."""
         assert self.supervisor is not None
@@ -238,7 +252,7 @@ class Sandbox:
             self.layout.keys,
             self.settings.partnership_dir / "agreements",
             self.say,
-            self._apply_topics,
+            self._agreements_changed,
         )
         while not stop.wait(interval):
             dead = self.supervisor.exited()

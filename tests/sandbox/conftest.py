@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.config import project_root
+
 # Small, so the hostile "oversize" record need not be a megabyte (the processor's check is
 # the same at any limit).
 MAX_RECORD_BYTES = 4096
@@ -28,6 +31,7 @@ class RunningSandbox:
     proc: subprocess.Popen[bytes]
     output: Path
     root: Path
+    partnership: Path
     bootstrap: str
     registry: str
     console: str
@@ -92,8 +96,12 @@ def alive(pid: int) -> bool:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     home = tmp_path_factory.mktemp("sandbox")
     output = home / "sandbox.out"
+    # A copy of the reference partnership: the tests change its agreements.
+    partnership = home / "partnership"
+    shutil.copytree(project_root() / "partnership", partnership)
     env = {
         **os.environ,
+        "HUB_PARTNERSHIP_DIR": str(partnership),
         "HUB_DATA_DIR": str(home / "data"),
         "HUB_MAX_RECORD_BYTES": str(MAX_RECORD_BYTES),
         "PYTHONUNBUFFERED": "1",
@@ -114,6 +122,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
             proc=proc,
             output=output,
             root=home / "sb",
+            partnership=partnership,
             bootstrap=_field(text, r"Kafka bootstrap: +(\S+)"),
             registry=_field(text, r"schema registry: +(\S+)"),
             console=_field(text, r"IG console: +(\S+)"),

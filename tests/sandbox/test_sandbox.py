@@ -116,3 +116,18 @@ def test_register_a_key_publish_and_see_it(sandbox: RunningSandbox, tmp_path: Pa
         console.close()
     assert sorted(d["recipient"] for d in decisions if d["outcome"] == "shared") == shared
     assert len(decisions) == len(cli["decisions"])
+
+
+def test_it_watches_the_agreements(sandbox: RunningSandbox) -> None:
+    """A broken agreement file is reported and changes nothing; once fixed, the agreements
+    are applied again (topics, schemas, sinks) and the processor carries on."""
+    agreement = next((sandbox.partnership / "agreements").rglob("v1.yaml"))
+    original = agreement.read_text()
+    agreement.write_text(original + "\nbroken: [\n")
+    try:
+        sandbox.wait_for_output("agreements do not load; the processor keeps the rules in force")
+    finally:
+        agreement.write_text(original)
+    sandbox.wait_for_output("agreements applied: ", timeout=60)
+    assert "new sinks: none" in sandbox.text()
+    assert sandbox.proc.poll() is None
