@@ -66,3 +66,17 @@ def test_a_service_that_fails_to_start_is_reported_with_its_log(tmp_path: Path) 
         supervisor.run_once(
             "deploy-apply", ["deploy", "apply"], extra_env={"HUB_BOOTSTRAP_SERVERS": ""}
         )
+
+
+def test_a_taken_port_says_which_flag_to_change() -> None:
+    import socket
+
+    from hub.sandbox.run import _port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SandboxError, match=f"port {port} is taken .*pass --broker-port 0"):
+            _port(port, "--broker-port")
+    assert _port(0, "--broker-port") > 0
