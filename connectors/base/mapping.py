@@ -326,6 +326,7 @@ def _fill_envelope(event: dict[str, Any], event_type: EventType, partner: str) -
     envelope["source_partner"] = partner
     envelope["event_type"] = event_type.slug
     envelope.setdefault("schema_version", 1)
+    envelope.setdefault("revision", 1)  # a correction maps its own revision column
 
 
 def coerce_event(

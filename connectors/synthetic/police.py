@@ -218,6 +218,7 @@ class PoliceFeed:
                 "occurred_at": occurred,
                 "recorded_at": occurred + timedelta(minutes=rng.randint(5, 240)),
                 "schema_version": 1,
+                "revision": 1,
                 "correlation_id": None,
                 "classification": "OFFICIAL_SENSITIVE",
             },

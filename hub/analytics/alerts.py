@@ -48,6 +48,7 @@ def alert_record(match: Match, now: datetime) -> dict[str, Any]:
             ),
             "recorded_at": now,
             "schema_version": 1,
+            "revision": 1,
             "correlation_id": None,
             "classification": "OFFICIAL_SENSITIVE",
         },

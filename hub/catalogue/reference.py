@@ -39,6 +39,10 @@ TAG_MEANINGS: dict[str, str] = {
     "event-id": "The event's unique id; re-publishing must reuse it (idempotency key).",
     "source-partner": "The publishing partner's id; must match the topic's partner.",
     "event-time": "When the event happened; ages and time windows are measured at it.",
+    "revision": "Which revision of the event this is (1 the original, higher for each "
+    "correction under the same event id).",
+    "retracted-event-id": "The id of the publisher's own earlier event that a retraction "
+    "withdraws.",
     "person": "The person the event is about (its subject); the subject's age is derived from it.",
     "related-person": "Another person in the event (e.g. an alleged perpetrator), treated "
     "separately from the subject.",

@@ -58,8 +58,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.processor.ledger")
 
 # Envelope fields that say how the event was serialised, not what it says: the same event
-# written under schema v1 and v2 is the same content.
-_NOT_CONTENT = "schema_version"
+# written under schema v1 and v2 is the same content. The revision is not content either: it
+# is kept beside the digest (an event written before the field existed reads as revision 1
+# and keeps the digest it had then).
+_NOT_CONTENT = frozenset(("schema_version", "revision"))
 
 
 def _strip(value: Any) -> Any:
@@ -68,7 +70,7 @@ def _strip(value: Any) -> Any:
     the scalars (UUIDs, dates and aware datetimes natively, one way each)."""
     kind = type(value)
     if kind is dict:
-        return {k: _strip(v) for k, v in value.items() if v is not None and k != _NOT_CONTENT}
+        return {k: _strip(v) for k, v in value.items() if v is not None and k not in _NOT_CONTENT}
     if kind is list or kind is tuple:
         return [_strip(v) for v in value]
     return value

@@ -36,6 +36,7 @@ PERSON = "uk.partnership.hub.common.Person"
 PUBLISHERS = {
     "assault-attendance": "nhs-cm",
     "domestic-abuse-incident": "merseyside-police",
+    "event-retraction": "merseyside-police",  # any partner, for its own events
     "iom-cohort-change": "merseyside-police",
     "linkage-alert": "hub-analytics",  # raised by the hub's analytics, never by a partner
     "mash-decision": "liverpool-cc",
@@ -149,8 +150,10 @@ def test_people_are_persons_with_a_role(event_type: EventType) -> None:
         }
     subjects = [f.path for f in people if "person" in f.tags]
     # Facts such as the subject's age come from the first field tagged 'person'. Assault
-    # attendances are anonymous at source; linkage alerts name events, never a person.
-    assert len(subjects) == (0 if event_type.slug in ("assault-attendance", "linkage-alert") else 1)
+    # attendances are anonymous at source; linkage alerts and retractions name events, never a
+    # person.
+    about_no_one = ("assault-attendance", "linkage-alert", "event-retraction")
+    assert len(subjects) == (0 if event_type.slug in about_no_one else 1)
     assert all("." not in p for p in subjects)
 
 

@@ -67,6 +67,7 @@ def concern_event(
             "occurred_at": datetime(2026, 11, 2, 9, 15, tzinfo=UTC),
             "recorded_at": datetime(2026, 11, 2, 10, 2, tzinfo=UTC),
             "schema_version": 1,
+            "revision": 1,
             "correlation_id": None,
             "classification": "OFFICIAL_SENSITIVE",
         },
