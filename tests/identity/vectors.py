@@ -215,6 +215,7 @@ def verify_cases() -> list[dict[str, Any]]:
             _append(SIGNATURE_HEADER, dict(per_record.headers)[SIGNATURE_HEADER])(r),
             bad,
         ),
+        ("per-record form with a batch header", _append(INDEX_HEADER, b"0")(per_record), bad),
         (
             "root signature as a per-record signature",
             Outgoing(
