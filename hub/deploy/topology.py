@@ -215,7 +215,7 @@ def _partner_topics(agreements: list[Agreement], opts: TopologyOptions) -> list[
         )
         for a in agreements
         for provider in a.providers
-        if provider != HUB_ANALYTICS
+        if provider != HUB_ANALYTICS  # its alerts are decided in the hub, never published
         for et in a.event_types
     ]
 
