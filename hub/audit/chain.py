@@ -21,7 +21,7 @@ GENESIS = "0" * 64
 # Columns added to a chained table after records were already chained (migration 0004):
 # left out of the hash while null, so records chained before them still verify. A value
 # written into one later (or removed from a record that had one) still breaks its link.
-LATER_COLUMNS = frozenset({"content_digest", "revision"})
+LATER_COLUMNS = frozenset({"content_digest", "revision", "occurred_at"})
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:

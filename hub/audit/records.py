@@ -59,6 +59,9 @@ class AuditRecord:
     # and the partner's declared revision when it sends one (issue 18). Part of the ids.
     content_digest: str | None = None
     revision: int | None = None
+    # When the event happened (its event-time field, UTC ISO 8601; migration 0006): what a
+    # subject report means by "when". Null when the event has none, or decided before 0006.
+    occurred_at: str | None = None
 
     def to_json(self) -> bytes:
         # orjson: one record per decision on the hot path, several times json's speed.

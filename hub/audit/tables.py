@@ -38,6 +38,8 @@ decisions = Table(
     # stored before 0004; the chain hashes such rows without these columns.
     Column("content_digest", String(64)),
     Column("revision", Integer),
+    # When the event happened (migration 0006); null before it, or without an event time.
+    Column("occurred_at", String(40)),
     Index("ix_decisions_provider_event", "provider", "event_id"),
 )
 

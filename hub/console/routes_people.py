@@ -28,6 +28,7 @@ from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
 router = APIRouter()
 
 REPORT_COLUMNS = (
+    "occurred_at",
     "decided_at",
     "provider",
     "recipient",

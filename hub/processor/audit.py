@@ -24,6 +24,7 @@ def audit_record(
     subjects: Sequence[str] = (),
     content_digest: str | None = None,
     revision: int | None = None,
+    occurred_at: str | None = None,
 ) -> AuditRecord:
     """``source``: the (topic, partition, offset) the decided event was read from."""
     topic, partition, offset = source
@@ -52,4 +53,5 @@ def audit_record(
         subjects=tuple(subjects),
         content_digest=content_digest,
         revision=revision,
+        occurred_at=occurred_at,
     )

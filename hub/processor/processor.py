@@ -42,6 +42,7 @@ from hub.kafka.records import Headers, coordinates, headers_bytes
 from hub.outage import LossRetry
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
+from hub.policy.facts import event_time
 from hub.policy.plan import RecordPlan
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import deadletter
@@ -515,6 +516,7 @@ class Processor:
             trace_id=self._trace_id,
             subjects=subjects,
             content_digest=d.content or None,
+            occurred_at=_iso(event_time(event, event_type)),
         )
 
     def _legal_basis(self, agreement_id: str, version: int) -> tuple[str | None, tuple[str, ...]]:
@@ -567,3 +569,10 @@ class Processor:
         none of its outputs is sent."""
         self._out.check(topic, value, key, headers)
         self._staged.append((topic, value, key, headers))
+
+
+def _iso(when: datetime | None) -> str | None:
+    """Event time for the audit (UTC ISO 8601), so reports say when it happened."""
+    if when is None:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

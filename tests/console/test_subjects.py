@@ -59,3 +59,26 @@ def test_who_looked_up_needs_the_access_log_permission_and_csrf(console: Console
     assert officer.post("/consultations", data=JORDAN).status_code == 403  # no CSRF token
     empty = officer.post("/consultations", data={"csrf_token": csrf(officer)})
     assert empty.status_code == 422 and "enter at least a name" in empty.text
+
+
+def test_the_report_says_when_it_happened_and_when_it_was_decided(console: Console) -> None:
+    """A backfilled event: it happened in March, the hub decided it in November."""
+    import dataclasses
+
+    from tests.audit.test_queries import decision
+    from tests.console.conftest import person_tokens
+
+    tokens = tuple(person_tokens(console.settings, console.app_state.catalogue))
+    late = dataclasses.replace(
+        decision("b1", "e30", "liverpool-mash", "shared", "2026-11-20T10:00:00+00:00",
+                 subjects=tokens),
+        occurred_at="2026-03-14T16:45:00+00:00",
+    )  # fmt: skip
+    console.app_state.store.write_decisions([late])
+    officer = login(console.client(), "officer")
+    page = officer.post("/subjects", data=JORDAN | {"csrf_token": csrf(officer, "/subjects")})
+    row = page.text.split('href="/decisions/b1"')[0].rsplit("<tr>", 1)[1]
+    assert "2026-03-14 16:45" in row and "2026-11-20 10:00" in row
+    assert "not recorded" in page.text  # the older decisions carry no event time
+    detail = officer.get("/decisions/b1").text
+    assert "2026-03-14 16:45:00" in detail

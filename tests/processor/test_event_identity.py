@@ -41,6 +41,7 @@ from hub.policy import PolicyEngine
 from hub.privacy import Transformer
 from hub.privacy.keys import LocalKeyProvider
 from hub.processor import Processor
+from hub.policy.facts import event_time
 from hub.processor.ledger import EventLedger, content_digest
 from tests.processor.conftest import NOW, county_lines_child, encode
 from tests.processor.stubs import FakeConsumer, FakeMessage, FakeProducer, FakeRegistry
@@ -292,6 +293,9 @@ def check_promise(world: World, store: AuditStore) -> dict[str, Any]:
     for d in decisions:
         event = world.events[(d["source_topic"], d["source_offset"])]
         assert d["content_digest"] == content_digest(event)
+        # ... and says when it happened (the event time), not only when it was decided.
+        happened = event_time(event, world.catalogue.get(d["event_type"]))
+        assert happened is not None and d["occurred_at"] == happened.astimezone(UTC).isoformat()
         assert d["provider"] == d["source_topic"].split(".")[1]
     # The model: in log order, the first content of each (provider, event id) is the event;
     # later records with other content are event-id-reused dead letters, never decided.
