@@ -62,7 +62,8 @@ CHAIN_FILE, CHECKPOINT_FILE = "chain.jsonl", "checkpoints.jsonl"
 # -- shared with the hub's chain (hub/audit/chain.py); repeated so this file stands alone --
 
 
-LATER_COLUMNS = frozenset({"content_digest", "revision", "occurred_at"})  # null: not hashed (chain.py)
+# Null: not hashed (chain.py).
+LATER_COLUMNS = frozenset({"content_digest", "revision", "occurred_at"})
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:

@@ -500,12 +500,12 @@ __all__ = [
     "decoded",
     "distinct_values",
     "events_decided",
-    "newest_decision_day",
     "find_decisions",
     "iter_decisions",
     "list_agreement_actions",
     "list_consultations",
     "list_dead_letters",
     "list_receipts",
+    "newest_decision_day",
     "subject_decisions",
 ]

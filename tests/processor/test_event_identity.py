@@ -38,10 +38,10 @@ from hub.codec.schemas import SchemaCache
 from hub.errors import BrokerUnavailable
 from hub.identity import PartnerKeyStore, sign
 from hub.policy import PolicyEngine
+from hub.policy.facts import event_time
 from hub.privacy import Transformer
 from hub.privacy.keys import LocalKeyProvider
 from hub.processor import Processor
-from hub.policy.facts import event_time
 from hub.processor.ledger import EventLedger, content_digest
 from tests.processor.conftest import NOW, county_lines_child, encode
 from tests.processor.stubs import FakeConsumer, FakeMessage, FakeProducer, FakeRegistry
