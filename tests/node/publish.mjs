@@ -72,7 +72,7 @@ const kafka = new Kafka({
   logLevel: logLevel.WARN,
 });
 // idempotent: false -- the embedded broker answers KafkaJS's InitProducerId with an
-// unexpected error (docs/operators/running.md, "Known limits"). Against Apache Kafka an
+// unexpected error (docs/operators/running.md, the embedded broker's limits). Against Apache Kafka an
 // idempotent producer is recommended; the hub deduplicates by event id either way.
 const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: false });
 await producer.connect();
