@@ -97,7 +97,7 @@ def populate(store: AuditStore) -> None:
         [
             DeadLetterRecord("p:0:9", POLICE, "p", 0, 9, "unsigned", "no sig", "sign",
                              "2026-11-01T11:00:00+00:00"),
-            DeadLetterRecord("pr:0:7", PROBATION, "partner.probation-nw.x.v1", 0, 7,
+            DeadLetterRecord("pr:0:7", PROBATION, "pr", 0, 7,
                              "malformed", "bad", "fix", "2026-11-02T12:00:00+00:00"),
         ]
     )  # fmt: skip
