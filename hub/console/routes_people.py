@@ -23,7 +23,10 @@ from hub.console.state import ConsoleState
 from hub.console.web import Days, Period, console, csrf_checked, need, render
 from hub.console.whatif import WhatIfResult, run_whatif
 from hub.errors import HubError
+from hub.privacy.candidates import AGE_BANDS, candidate_tokens
 from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
+
+BAND_ORDER = {label: i for i, (_, label) in enumerate(AGE_BANDS)}
 
 router = APIRouter()
 
@@ -87,6 +90,8 @@ def subject_report(
     nhs_number: Annotated[str, Form()] = "",
     pnc_id: Annotated[str, Form()] = "",
     include_withheld: Annotated[str, Form()] = "",
+    band: Annotated[str, Form(max_length=20)] = "",
+    area: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     # A POST, so the identifiers never appear in a URL, browser history or an access log.
     st = console(request)
@@ -115,8 +120,16 @@ def subject_report(
             request, "subjects.html", status_code=422, report=None, entered=entered,
             error="enter at least a name, an NHS number or a PNC id",
         )  # fmt: skip
-    tokens = _tokens(st, entered, dob)
     withheld = bool(include_withheld)
+    name_only = not (dob or entered["nhs_number"] or entered["pnc_id"])
+    if name_only and entered["given_name"] and entered["family_name"]:
+        candidates = _candidate_tokens(st, entered)
+        if not (band or area):
+            return _candidates_page(request, st, principal, entered, candidates, withheld)
+        # One candidate picked: its name-area tokens (recomputed, never taken from the form).
+        tokens = {t for t, (b, a) in candidates.items() if (b, a) == (band, area)}
+    else:
+        tokens = _tokens(st, entered, dob)
     with st.store.engine.connect() as conn:
         found = queries.subject_decisions(conn, principal.scope, sorted(tokens), withheld)
     consultation = st.consult(
@@ -294,7 +307,10 @@ def who_looked_up_page(
                 entered=entered, error="enter at least a name, an NHS number or a PNC id",
             )  # fmt: skip
         tokens = sorted(_tokens(st, entered, dob))
-        found, capped = who_looked_up(conn, principal.scope, tokens)
+        # Searches by the name alone (candidates, and a candidate picked) used these.
+        named = entered["given_name"] and entered["family_name"]
+        also = sorted(_candidate_tokens(st, entered)) if named else []
+        found, capped = who_looked_up(conn, principal.scope, tokens + also)
     # This search is itself a look-up of the person: logged like one, by pseudonym only.
     st.consult(
         principal,
@@ -305,6 +321,42 @@ def who_looked_up_page(
     return render(
         request, "consultations.html", rows=rows, actions=actions, entered=entered,
         lookups=found, capped=capped,
+    )  # fmt: skip
+
+
+def _candidate_tokens(st: ConsoleState, entered: dict[str, str]) -> dict[str, tuple[str, str]]:
+    return candidate_tokens(
+        st.keys.ring(SUBJECT_DOMAIN),
+        _person_field(st),
+        entered["given_name"],
+        entered["family_name"],
+    )
+
+
+def _candidates_page(
+    request: Request,
+    st: ConsoleState,
+    principal: Principal,
+    entered: dict[str, str],
+    candidates: dict[str, tuple[str, str]],
+    withheld: bool,
+) -> Response:
+    """A name alone: the people of that name, by age band and area only, to pick from."""
+    with st.store.engine.connect() as conn:
+        found = queries.subject_decisions(conn, principal.scope, sorted(candidates), withheld)
+    picks = sorted(
+        {candidates[t] for d in found for t in d.get("subjects") or () if t in candidates},
+        key=lambda ba: (BAND_ORDER.get(ba[0], 99), ba[1]),
+    )
+    st.consult(
+        principal,
+        "subject-candidates",
+        {"tokens": sorted(candidates), "identifiers": sorted(k for k, v in entered.items() if v)},
+        len(picks),
+    )
+    return render(
+        request, "subjects.html", report=None, entered=entered, withheld=withheld,
+        candidates=picks,
     )  # fmt: skip
 
 

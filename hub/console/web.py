@@ -20,6 +20,7 @@ from hub.console.auth import Principal, tokens_match
 from hub.console.state import ConsoleState
 from hub.console.words import (
     ACTIONS,
+    AREAS,
     TREATMENTS,
     Names,
     condition_words,
@@ -60,6 +61,7 @@ TEMPLATES.env.globals["explain"] = explain
 TEMPLATES.env.globals["condition_words"] = condition_words
 TEMPLATES.env.globals["treatment_words"] = TREATMENTS
 TEMPLATES.env.globals["action_words"] = ACTIONS
+TEMPLATES.env.globals["area_words"] = AREAS
 TEMPLATES.env.globals["retention_words"] = retention_words
 TEMPLATES.env.filters["first_upper"] = first_upper
 

@@ -46,6 +46,17 @@ GLOSSARY: dict[str, str] = {
 }
 
 
+# Areas (the Borough enum, hub/privacy/candidates.py) in words.
+AREAS: dict[str, str] = {
+    "LIVERPOOL": "Liverpool",
+    "KNOWSLEY": "Knowsley",
+    "SEFTON": "Sefton",
+    "ST_HELENS": "St Helens",
+    "WIRRAL": "Wirral",
+    "OUT_OF_AREA": "outside Merseyside",
+    "UNKNOWN": "area not known",
+}
+
 # Access-log actions (``ConsoleState.consult``) in words.
 ACTIONS: dict[str, str] = {
     "subject-report": "subject report (looked the person up)",
@@ -55,6 +66,7 @@ ACTIONS: dict[str, str] = {
     "view-alerts": "viewed alerts",
     "what-if": "ran a what-if",
     "who-looked-up": "searched the access log for a person",
+    "subject-candidates": "searched by name alone (saw age bands and areas)",
     "api-decision": "read a decision through the API",
     "api-decisions": "searched decisions through the API",
     "export-decisions-csv": "downloaded decisions as CSV",

@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.catalogue.schemas import EventType, FieldInfo
 from hub.policy.facts import get_path
+from hub.privacy.candidates import area_token
 from hub.privacy.keys import KeyRing, PseudonymKey
 from hub.privacy.normalise import normalise
 from hub.privacy.token import PERSON, make_token, person_input
@@ -64,6 +65,10 @@ def subject_tokens(
         for item in items:
             if isinstance(item, Mapping):
                 tokens.update(person_tokens(person, item, key))
+                # A name alone finds candidates by age band and area (hub/privacy/candidates.py).
+                area = area_token(event, event_type, person, item, key)
+                if area is not None:
+                    tokens.add(area)
     return tuple(sorted(tokens))
 
 

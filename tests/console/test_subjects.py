@@ -82,3 +82,81 @@ def test_the_report_says_when_it_happened_and_when_it_was_decided(console: Conso
     assert "not recorded" in page.text  # the older decisions carry no event time
     detail = officer.get("/decisions/b1").text
     assert "2026-03-14 16:45:00" in detail
+
+
+def _area(console: Console, given: str, family: str, dob: str | None, borough: str) -> str:
+    """The name-area token the processor gives a person of a safeguarding concern."""
+    from datetime import UTC, date, datetime
+
+    from hub.privacy.candidates import area_token
+    from hub.privacy.keys import LocalKeyProvider
+    from hub.privacy.subjects import SUBJECT_DOMAIN
+
+    concern = console.app_state.catalogue.event_types["safeguarding-concern"]
+    person = concern.person_records()[0]
+    key = LocalKeyProvider(
+        console.settings.data_dir / "keys", console.settings.pseudonym_keys
+    ).current(SUBJECT_DOMAIN)
+    value = {"given_name": given, "family_name": family,
+             "date_of_birth": date.fromisoformat(dob) if dob else None}  # fmt: skip
+    event = {"borough": borough, "subject": value,
+             "envelope": {"occurred_at": datetime(2026, 11, 1, tzinfo=UTC)}}  # fmt: skip
+    token = area_token(event, concern, person, value, key)
+    assert token is not None
+    return token
+
+
+def test_a_name_alone_lists_candidates_by_age_band_and_area_then_one_is_picked(
+    console: Console,
+) -> None:
+    import dataclasses
+
+    from tests.audit.test_queries import decision
+
+    child = _area(console, "Casey", "Morgan", "2012-05-01", "LIVERPOOL")
+    adult = _area(console, "CASEY ", "morgan", "1980-02-02", "WIRRAL")
+    console.app_state.store.write_decisions(
+        [
+            dataclasses.replace(
+                decision("c1", "e41", "liverpool-mash", "shared", "2026-11-03T10:00:00+00:00"),
+                subjects=(child,),
+            ),
+            dataclasses.replace(
+                decision("c2", "e42", "merseyside-iom", "shared", "2026-11-03T11:00:00+00:00",
+                         provider="probation-nw", agreement="probation-iom"),
+                subjects=(adult,),
+            ),
+        ]
+    )  # fmt: skip
+    officer = login(console.client(), "officer")
+    token = csrf(officer, "/subjects")
+    page = officer.post(
+        "/subjects", data={"given_name": "casey", "family_name": "Morgan", "csrf_token": token}
+    ).text
+    listed = page.split('id="candidates"')[1].split("</table>")[0]
+    assert "aged 10 to 17" in listed and "Liverpool" in listed
+    assert "aged 40 to 64" in listed and "Wirral" in listed
+    # Nothing more about anyone until one is picked: no decision, agency or event.
+    assert "/decisions/" not in listed and "Probation" not in listed and "e41" not in listed
+    picked = officer.post(
+        "/subjects",
+        data={"given_name": "Casey", "family_name": "Morgan", "band": "10 to 17",
+              "area": "LIVERPOOL", "csrf_token": token},
+    ).text  # fmt: skip
+    assert "/decisions/c1" in picked and "/decisions/c2" not in picked
+    # A partner admin sees only candidates in their organisation's flows.
+    partner = login(console.client(), "liverpool")
+    theirs = partner.post(
+        "/subjects",
+        data={"given_name": "Casey", "family_name": "Morgan",
+              "csrf_token": csrf(partner, "/subjects")},
+    ).text  # fmt: skip
+    mine = theirs.split('id="candidates"')[1].split("</table>")[0]
+    assert "Liverpool" in mine and "Wirral" not in mine
+    # An invented band or area finds nothing (tokens are recomputed, never taken as given).
+    bogus = officer.post(
+        "/subjects",
+        data={"given_name": "Casey", "family_name": "Morgan", "band": "x", "area": "y",
+              "csrf_token": token},
+    ).text  # fmt: skip
+    assert "/decisions/c" not in bogus

@@ -1,0 +1,96 @@
+"""Finding a person by name alone, without learning more about others than age band and area.
+
+An IG officer answering a subject access request often has a name and little else. The
+person token needs the date of birth (a name alone would join every "Jordan O'Neill"), so
+each decision also carries a *name-area* token: the keyed HMAC of the normalised name with
+the subject's age band (at the event) and the event's borough. The console tokenises the
+name typed with every age band and borough (a few dozen combinations) and looks them up:
+each combination found is one candidate, shown as "aged 10 to 17, Liverpool", and nothing
+more about anyone until the officer picks one. Like every audit token it is in the hub-only
+``audit`` domain: it links nothing outside the hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from hub.catalogue.schemas import EventType, FieldInfo
+from hub.policy.facts import age_on, event_time
+from hub.privacy.keys import KeyRing, PseudonymKey
+from hub.privacy.normalise import normalise
+from hub.privacy.token import make_token
+
+KIND = "name-area"
+UNKNOWN = "UNKNOWN"
+# (lowest age, label); the band of an age is the last whose lowest age it reaches.
+AGE_BANDS: tuple[tuple[int, str], ...] = (
+    (0, "under 10"),
+    (10, "10 to 17"),
+    (18, "18 to 24"),
+    (25, "25 to 39"),
+    (40, "40 to 64"),
+    (65, "65 or over"),
+)
+BOROUGHS = ("LIVERPOOL", "KNOWSLEY", "SEFTON", "ST_HELENS", "WIRRAL", "OUT_OF_AREA", UNKNOWN)
+
+
+def age_band(age: int | None) -> str:
+    if age is None or age < 0:
+        return UNKNOWN
+    return [label for low, label in AGE_BANDS if age >= low][-1]
+
+
+def _name(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
+    """The normalised given and family name; None unless both are there."""
+    names = [c for c in person.children if "identity" in c.tags and "name" in c.tags]
+    parts = [normalise(value.get(c.name), c.tags).value for c in names]
+    if len(parts) < 2 or not all(parts):
+        return None
+    return "|".join(str(p) for p in parts)
+
+
+def _token(key: PseudonymKey, name: str, band: str, borough: str) -> str:
+    return make_token(key, f"{name}|{band}|{borough}", KIND)
+
+
+def area_token(
+    event: Mapping[str, Any],
+    event_type: EventType,
+    person: FieldInfo,
+    value: Mapping[str, Any],
+    key: PseudonymKey,
+) -> str | None:
+    """The name-area token of one person in an event, or None without a full name."""
+    name = _name(person, value)
+    if name is None:
+        return None
+    age = None
+    when = event_time(event, event_type)
+    for c in person.children:
+        dob = value.get(c.name)
+        if "dob" in c.tags and isinstance(dob, date) and when is not None:
+            age = age_on(dob, when.date())
+    borough = event.get("borough")
+    area = borough if isinstance(borough, str) and borough in BOROUGHS else UNKNOWN
+    return _token(key, name, age_band(age), area)
+
+
+def candidate_tokens(
+    ring: KeyRing, person: FieldInfo, given_name: str, family_name: str
+) -> dict[str, tuple[str, str]]:
+    """Every name-area token the name could have, under every key version: token ->
+    (age band, borough)."""
+    names = [c for c in person.children if "identity" in c.tags and "name" in c.tags]
+    value = {c.name: v for c, v in zip(names, (given_name, family_name), strict=False)}
+    name = _name(person, value)
+    if name is None:
+        return {}
+    bands = [label for _, label in AGE_BANDS] + [UNKNOWN]
+    return {
+        _token(key, name, band, area): (band, area)
+        for key in ring.versions
+        for band in bands
+        for area in BOROUGHS
+    }
