@@ -9,6 +9,7 @@ from hub.console import (
     routes_agreements,
     routes_core,
     routes_data,
+    routes_documents,
     routes_insight,
     routes_people,
 )
@@ -38,6 +39,7 @@ def create_app(config: ConsoleConfig, state: ConsoleState | None = None) -> Fast
     for router in (
         routes_core.router,
         routes_agreements.router,
+        routes_documents.router,
         routes_people.router,
         routes_insight.router,
         routes_data.csv_router,

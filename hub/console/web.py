@@ -14,6 +14,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from hub.agreements.document import changes
 from hub.audit.queries import DecisionFilter, day_bounds
 from hub.console import params
 from hub.console.auth import Principal, tokens_match
@@ -62,6 +63,7 @@ TEMPLATES.env.globals["condition_words"] = condition_words
 TEMPLATES.env.globals["treatment_words"] = TREATMENTS
 TEMPLATES.env.globals["action_words"] = ACTIONS
 TEMPLATES.env.globals["area_words"] = AREAS
+TEMPLATES.env.globals["document_changes"] = changes
 TEMPLATES.env.globals["retention_words"] = retention_words
 TEMPLATES.env.filters["first_upper"] = first_upper
 
