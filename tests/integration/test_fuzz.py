@@ -282,6 +282,14 @@ def _padded(event: dict[str, Any], publisher: PartnerPublisher, size: int) -> by
 
 
 def test_one_partner_cannot_stop_the_hub_with_records_of_any_size(
+    tmp_path: Path, registry_url: str, concern_type: EventType
+) -> None:
+    # A broker of its own: the partner topic holds only these records.
+    with EmbeddedBroker() as broker:
+        _records_of_any_size(tmp_path, broker, registry_url, concern_type)
+
+
+def _records_of_any_size(
     tmp_path: Path, broker: EmbeddedBroker, registry_url: str, concern_type: EventType
 ) -> None:
     """0.99 and 1 MB events are shared (their outputs fit the producer's limit); 1.5 and
