@@ -377,8 +377,19 @@ def rewind(consumer: Any, records: list[Any]) -> None:
         if key not in first or msg.offset() < first[key]:
             first[key] = msg.offset()
     for (topic, partition), offset in first.items():
-        with contextlib.suppress(KafkaException, RuntimeError):
+        try:
             consumer.seek(TopicPartition(topic, partition, offset))
+        except (KafkaException, RuntimeError) as exc:
+            with contextlib.suppress(KafkaException, RuntimeError):
+                owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+                if (topic, partition) not in owned:
+                    continue  # revoked: its next owner starts from the committed offset
+            # Still ours but not rewound: polling on would hand over later records and a
+            # later commit would pass over this batch. A fresh start reads it again.
+            raise ClientFailed(
+                f"could not rewind {topic}[{partition}] to offset {offset} ({exc}); "
+                "exiting so the service manager restarts it from the committed offsets"
+            ) from exc
 
 
 class LossRetry:

@@ -152,3 +152,20 @@ def test_supervise_lets_other_errors_through_and_stops_when_asked() -> None:
 
     assert supervise("svc", "supervise-test:2", stop, lost, probe=lambda _b: False) is None
     outage.outage_for("supervise-test:2").since = None
+
+
+class Refuses(Seeks):
+    """A consumer that cannot seek a partition it still owns."""
+
+    def seek(self, tp: TopicPartition) -> None:
+        raise KafkaException(KafkaError(KafkaError._STATE, "not fetching"))
+
+    def assignment(self) -> list[TopicPartition]:
+        return [TopicPartition("a", 0)]
+
+
+def test_a_batch_that_cannot_be_rewound_is_never_passed_over() -> None:
+    """Polling on after a failed rewind would let a later commit skip the batch."""
+    with pytest.raises(ClientFailed, match="could not rewind a\\[0\\] to offset 7"):
+        outage.rewind(Refuses(), [Msg("a", 0, 7)])
+    outage.rewind(Refuses(), [Msg("b", 1, 3)])  # revoked meanwhile: its new owner has it
