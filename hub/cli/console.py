@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
 from typing import Any
 
 from hub.config import load_settings
@@ -55,11 +56,23 @@ def register(commands: Any) -> None:
 
 
 def _engine(audit_url: str | None) -> Any:
-    from sqlalchemy import create_engine
+    """The store accounts are kept in: the same one ``hub console`` and ``hub audit verify``
+    choose (after ``hub demo``, the demo's), said on stderr so nobody adds an account to a
+    store the console they use does not read."""
+    from sqlalchemy import create_engine, make_url
 
     from hub.audit.migrate import upgrade
+    from hub.cli.audit import store_url
 
-    engine = create_engine(audit_url or load_settings().resolved_audit_url())
+    settings = load_settings()
+    url = store_url(settings, audit_url)
+    print(f"accounts store: {make_url(url).render_as_string(hide_password=True)}", file=sys.stderr)
+    runs = sorted((settings.data_dir / "runs").glob("*/audit.db"))
+    demo = f"sqlite:///{runs[-1].resolve()}" if runs else None
+    if demo and url != demo and not audit_url:
+        print(f"note: the latest demo run's store is {demo}; pass --audit-url to use it",
+              file=sys.stderr)  # fmt: skip
+    engine = create_engine(url)
     upgrade(engine)
     return engine
 

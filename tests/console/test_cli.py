@@ -54,3 +54,23 @@ def test_user_add_refuses_a_weak_password(tmp_path: Path, monkeypatch: pytest.Mo
         monkeypatch.setenv(console_cli.PASSWORD_ENV, weak)
         with pytest.raises(WeakPassword):
             run(["console", "user", "add", "pat", "--role", "auditor", "--audit-url", url])
+
+
+def test_user_add_beside_a_demo_writes_to_the_demos_store_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.audit import AuditStore
+
+    run_dir = tmp_path / "runs" / "20261205T100000Z"
+    run_dir.mkdir(parents=True)
+    AuditStore(f"sqlite:///{run_dir / 'audit.db'}").close()  # what `hub demo` leaves
+    monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("HUB_AUDIT_URL", raising=False)
+    monkeypatch.setenv(console_cli.PASSWORD_ENV, "a long enough passphrase")
+    assert run(["console", "user", "add", "sam", "--role", "auditor"]) == 0
+    said = capsys.readouterr().err
+    assert f"accounts store: sqlite:///{(run_dir / 'audit.db').resolve()}" in said
+    assert not (tmp_path / "audit.db").exists()  # not a store the demo's console never reads
+    engine = create_engine(f"sqlite:///{run_dir / 'audit.db'}")
+    assert LocalAuthenticator(engine).authenticate("sam", "a long enough passphrase")
+    engine.dispose()
