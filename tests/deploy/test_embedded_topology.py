@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.samples import sample_events
-from hub.broker import EmbeddedBroker, ensure_topics, producer_config
+from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue.schemas import Catalogue
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
 from hub.deploy.acls import build_acl_plan
@@ -21,6 +21,7 @@ from hub.deploy.apply import apply_plan
 from hub.deploy.load import load_topology
 from hub.deploy.topology import Topology, TopologyOptions
 from hub.identity.keys import SigningKey
+from hub.kafka import KafkaConnection
 from hub.registry import RegistryServer, SchemaStore
 from tests.conftest import ROOT
 
@@ -92,7 +93,7 @@ def test_each_partner_publishes_to_its_own_topics(
     # One connection for all: this broker has no ACLs, so separate connections would test
     # nothing more, and each costs about a second to set up here. Identity is per record:
     # each partner signs with its own key.
-    producer = Producer(producer_config(broker.bootstrap))
+    producer = KafkaConnection.of(broker.bootstrap).producer()
     for partner in topology.partners:
         signer = SigningKey(f"{partner}/test1", Ed25519PrivateKey.generate())
         for topic in topology.partner_topics(partner):
