@@ -83,3 +83,30 @@ def hbars(rows: Sequence[tuple[str, int, int]]) -> Markup:
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def spark(days: Sequence[str], shared: Mapping[str, int], withheld: Mapping[str, int]) -> Markup:
+    """A small stacked bar per day (an agreement's volumes over the period, by outcome)."""
+    if not days:
+        return Markup("")
+    width, height = 180, 28
+    top = max(max(shared.get(d, 0) + withheld.get(d, 0) for d in days), 1)
+    slot = width / len(days)
+    total_s = sum(shared.get(d, 0) for d in days)
+    total_w = sum(withheld.get(d, 0) for d in days)
+    parts = [
+        f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="per day: {total_s} shared, {total_w} withheld">'
+    ]
+    for i, day in enumerate(days):
+        y = float(height)
+        for n, colour in ((shared.get(day, 0), SHARED), (withheld.get(day, 0), WITHHELD)):
+            h = n * (height - 2) / top
+            if n:
+                parts.append(
+                    f'<rect x="{i * slot:.1f}" y="{y - h:.1f}" width="{max(slot - 1, 1):.1f}" '
+                    f'height="{h:.1f}" fill="{colour}"><title>{escape(day)}: {n}</title></rect>'
+                )
+            y -= h
+    parts.append("</svg>")
+    return Markup("".join(parts))

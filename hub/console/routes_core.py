@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.audit import queries
+from hub.console import watch
 from hub.console.auth import LockedOut, Principal, tokens_match
-from hub.console.charts import daily_bars, hbars
+from hub.console.charts import daily_bars, hbars, spark
 from hub.console.params import PageNumber, text
 from hub.console.problems import cookies_secure
 from hub.console.web import (
@@ -166,12 +167,15 @@ def activity_page(
         k: sorted(((n, s, w) for n, (s, w) in v.items()), key=lambda t: (-t[1] - t[2], t[0]))
         for k, v in by.items()
     }
+    by_agreement = watch.volumes(rows)
     return render(
         request,
         "activity.html",
         start=start,
         end=end,
         chart=daily_bars(days, series),
+        rate_alerts=watch.rate_alerts(by_agreement, days, end) if end else [],
+        sparks={aid: spark(days, v.shared, v.withheld) for aid, v in by_agreement.items()},
         recipient_chart=hbars(
             [(Names.of(console(request).partnership)(n), s, w) for n, s, w in tables["recipient"]]
         ),
