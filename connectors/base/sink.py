@@ -255,7 +255,8 @@ class SinkRunner:
             offset=offset,
             record=record,
             received_at=datetime.now(UTC),
-            headers=dict(carrier),
+            # The trace context, and the hub's headers (provider, revision, notice: issue 18).
+            headers={**{k: v for k, v in headers.items() if k.startswith("hub.")}, **dict(carrier)},
         )
 
     def _decode(self, msg: Message, topic: str) -> dict[str, Any]:

@@ -12,6 +12,13 @@ Three table shapes stand for the recipient systems of the reference partnership:
 Every table is keyed by the disclosure id and written with ``INSERT ... ON CONFLICT DO
 NOTHING``, so a redelivered disclosure changes nothing and its receipt reports the time
 it was first delivered. The full record is kept as JSON next to the summary columns.
+
+Corrections and retractions (issue 18, connectors/sinks/revisions.py): rows of one
+(provider, event id) are its revision history; ``state`` says which one the recipient holds
+(``current``), which are ``superseded``, and, once a retraction notice outranks them all,
+the notice's row is the ``tombstone`` (with ``retraction_reason``) and every row it withdraws
+is ``erased`` (its record and summary columns emptied) or, with ``on_retraction="flag"``,
+kept and marked ``retracted``.
 """
 
 from __future__ import annotations
@@ -29,9 +36,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     func,
+    inspect,
+    or_,
     select,
+    text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -39,6 +51,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from connectors.base.errors import DeliveryFailed
 from connectors.base.sink import Delivery, Outcome, write_each
 from connectors.sinks.records import summary, to_json
+from connectors.sinks.revisions import DELETE, About, about, check_mode
 from hub.errors import SinkUnavailable
 
 _COMMON = (
@@ -69,6 +82,15 @@ _SUMMARY = {
 }
 
 
+# Issue 18: added to tables created before it (``_add_missing``), hence nullable.
+_REVISION_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("provider", String(100)),
+    ("revision", Integer()),
+    ("state", String(16)),  # current | superseded | erased | retracted | tombstone | notice
+    ("retraction_reason", String(64)),
+)
+
+
 def table_for(name: str, metadata: MetaData) -> Table:
     columns: list[Column[Any]] = [
         Column("disclosure_id", String(128), primary_key=True),
@@ -78,6 +100,7 @@ def table_for(name: str, metadata: MetaData) -> Table:
         Column("delivered_at", DateTime(timezone=True), nullable=False),
         *(Column(n, String(255)) for n in _SUMMARY[name]),
         Column("record", Text, nullable=False),
+        *(Column(n, t) for n, t in _REVISION_COLUMNS),
     ]
     if name == "mash_referrals":
         columns.append(Column("triage_status", String(32), nullable=False, server_default="NEW"))
@@ -85,17 +108,31 @@ def table_for(name: str, metadata: MetaData) -> Table:
 
 
 class SqlUpsertWriter:
-    def __init__(self, url: str, table: str, system: str) -> None:
+    def __init__(self, url: str, table: str, system: str, *, on_retraction: str = DELETE) -> None:
         self.system = system
+        self.on_retraction = check_mode(on_retraction)
         self.engine: Engine = create_engine(url, pool_pre_ping=True)
         self.table = table_for(table, MetaData())
         try:
             self.table.create(self.engine, checkfirst=True)
+            self._add_missing()
         except OperationalError as exc:
             raise SinkUnavailable(f"{system}: database unavailable: {_short(exc)}") from exc
 
+    def _add_missing(self) -> None:
+        """Columns added since the table was created (a recipient database from before)."""
+        have = {c["name"] for c in inspect(self.engine).get_columns(self.table.name)}
+        with self.engine.begin() as conn:
+            for name, kind in _REVISION_COLUMNS:
+                if name not in have:
+                    spelled = kind.compile(dialect=self.engine.dialect)
+                    conn.execute(
+                        text(f'ALTER TABLE {self.table.name} ADD COLUMN "{name}" {spelled}')
+                    )
+
     def _row(self, d: Delivery, at: datetime) -> dict[str, Any]:
-        facts = summary(d.record)
+        what = about(d)
+        facts = {} if what.notice else summary(d.record)
         row: dict[str, Any] = {
             "disclosure_id": d.disclosure_id,
             "event_id": d.event_id,
@@ -106,7 +143,14 @@ class SqlUpsertWriter:
             "source_offset": d.offset,
             "delivered_at": at,
             "record": to_json(d.record),
+            "provider": what.provider,
+            "revision": what.revision,
+            "state": "notice" if what.notice else "current",
+            "retraction_reason": what.reason_code,
         }
+        if what.notice:
+            row["event_id"] = what.event_id
+            row["event_type"] = str(d.record.get("event_type", d.event_type))
         for name in _SUMMARY[self.table.name]:
             value = facts.get(name)
             row[name] = value[:255] if value else value
@@ -134,6 +178,7 @@ class SqlUpsertWriter:
         try:
             with self.engine.begin() as conn:
                 conn.execute(self._insert(rows))
+                self._settle(conn, {about(d) for d in deliveries})
                 firsts = self._delivered_at(conn, [d.disclosure_id for d in deliveries])
         except OperationalError as exc:
             raise SinkUnavailable(f"{self.system}: database unavailable: {_short(exc)}") from exc
@@ -150,11 +195,60 @@ class SqlUpsertWriter:
         try:
             with self.engine.begin() as conn:
                 conn.execute(self._insert([self._row(d, now)]))
+                self._settle(conn, {about(d)})
                 return _iso(self._delivered_at(conn, [d.disclosure_id]).get(d.disclosure_id, now))
         except OperationalError as exc:
             raise SinkUnavailable(f"{self.system}: database unavailable: {_short(exc)}") from exc
         except DBAPIError as exc:
             raise DeliveryFailed(f"{self.system} refused the row: {_short(exc)}") from exc
+
+    def _settle(self, conn: Any, events: set[About]) -> None:
+        """Which row of each event the recipient holds, by rank (revisions.py): the top one
+        is current (or, a notice, the tombstone); below a tombstone the personal data go."""
+        c = self.table.c
+        for key in {e.key for e in events if e.event_id}:
+            rows = conn.execute(
+                select(c.disclosure_id, c.revision, c.state).where(
+                    and_(c.provider == key[0], c.event_id == key[1])
+                )
+            ).all()
+            ranked = sorted(rows, key=_rank)
+            if not ranked:
+                continue
+            top = ranked[-1]
+            notices = [_rank(r) for r in ranked if r.state in ("notice", "tombstone")]
+            withdrawn_below = max(notices) if notices else (0, 0)
+            for r in ranked:
+                notice = r.state in ("notice", "tombstone")
+                if r is top:
+                    state = "tombstone" if notice else "current"
+                elif notice:
+                    state = "notice"
+                elif _rank(r) < withdrawn_below:
+                    # A notice withdrew it (also when it arrived after the notice): the
+                    # personal data go, whatever was shared since.
+                    state = "erased" if self.on_retraction == DELETE else "retracted"
+                else:
+                    state = "superseded"
+                if state != r.state:
+                    self._set_state(conn, r.disclosure_id, state)
+
+    def _set_state(self, conn: Any, disclosure_id: str, state: str) -> None:
+        c = self.table.c
+        values: dict[str, Any] = {"state": state}
+        if state == "erased":  # the personal data go; the references and the reason stay
+            values["record"] = "{}"
+            values.update(dict.fromkeys(_SUMMARY[self.table.name]))
+        conn.execute(update(self.table).where(c.disclosure_id == disclosure_id).values(values))
+
+    def held(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """What the recipient holds of each event: its current row or its tombstone."""
+        c = self.table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(self.table).where(or_(c.state == "current", c.state == "tombstone"))
+            )
+            return {(r.provider, r.event_id): dict(r._mapping) for r in rows}
 
     def rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -166,6 +260,10 @@ class SqlUpsertWriter:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _rank(row: Any) -> tuple[int, int]:
+    return (row.revision or 1, 1 if row.state in ("notice", "tombstone") else 0)
 
 
 def _iso(value: datetime) -> str:

@@ -128,6 +128,8 @@ class SampleGenerator:
                 envelope["recorded_at"] = occurred + timedelta(minutes=self._rng.randint(1, 600))
             if "schema_version" in envelope:
                 envelope["schema_version"] = 1
+            if "revision" in envelope:
+                envelope["revision"] = 1  # an original; corrections are sent on purpose
 
     # -- values by Avro type
 

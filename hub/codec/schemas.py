@@ -121,3 +121,23 @@ class SchemaCache:
         out = OutputSchema(schema_id, topic, fastavro.parse_schema(schema))
         self._outputs[key] = out
         return out
+
+    def notice(self, recipient: str, event_slug: str) -> OutputSchema:
+        """The retraction notice's schema, registered for a recipient's topic (issue 18;
+        hub/catalogue/notice.py): fixed, so once per topic."""
+        from hub.catalogue.notice import RETRACTION_NOTICE_SCHEMA, notice_subject
+
+        key = (recipient, f"notice:{event_slug}")
+        cached = self._outputs.get(key)
+        if cached is not None:
+            return cached
+        topic = share_topic(recipient, event_slug)
+        subject = notice_subject(topic)
+        refused = f"registry refused the retraction notice schema for {recipient} ({subject})"
+        with registry_errors(refused, lambda msg, _s: OutputSchemaRejected(msg), (409, 422)):
+            schema_id = self._client.register_schema(
+                subject, Schema(json.dumps(RETRACTION_NOTICE_SCHEMA), "AVRO")
+            )
+        out = OutputSchema(schema_id, topic, fastavro.parse_schema(RETRACTION_NOTICE_SCHEMA))
+        self._outputs[key] = out
+        return out

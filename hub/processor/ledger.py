@@ -32,8 +32,15 @@ processes: key the ledger topic like the partner topics (partners' producers key
 event id) and load the matching partitions on assignment. Not built yet; ``EventLedger``
 takes any ``LedgerSource`` for it.
 
-Issue 18 (corrections) grows this into "who received what": the entry carries the declared
-revision and is the natural home of the recipients reached.
+Issue 18 (corrections and retractions): the entry is the event's latest state, "who received
+what": the declared revision, the digests of earlier revisions, each recipient reached with
+the disclosure id of the last record sent to it and whether it still holds the event, and the
+retraction once there is one (hub/processor/corrections.py decides from it). Entries with
+recipients cost a few hundred bytes each instead of 16 (one small dict per shared event).
+Within a batch changes are kept apart (``begin``/``commit``/``rollback``): memory never runs
+ahead of what the broker acknowledged. Entries written before issue 18 carry no recipients:
+a correction to such an event reaches nobody until the ledger is rebuilt from the audit (not
+built yet).
 """
 
 from __future__ import annotations
@@ -94,16 +101,28 @@ def content_digest(event: Mapping[str, Any]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+# Who holds what, per recipient: [disclosure id of the last record sent, its revision, held]
+# (held False: the last thing sent was a retraction notice). Lists, for orjson.
+Reach = list[Any]
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
-    """What the ledger topic holds for one (provider, event id)."""
+    """What the ledger topic holds for one (provider, event id): the latest state of the event,
+    so the compacted topic's last entry per key is all a restarted instance needs."""
 
     provider: str
     event_id: str
-    digest: str
+    digest: str  # of the latest revision decided ("" for a retraction of an unseen event)
     source: str  # "topic:partition:offset" of the record first decided with this content
     at: str  # when it was first decided (ISO 8601)
     revision: int | None = None  # the partner's declared revision (issue 18)
+    # Issue 18: who received what, so corrections and retractions reach every recipient.
+    event_type: str | None = None
+    digests: dict[str, str] | None = None  # earlier revisions: "<revision>" -> digest
+    reached: dict[str, Reach] | None = None  # recipient -> Reach, after this revision
+    before: dict[str, Reach] | None = None  # the same before this revision (redeliveries)
+    retraction: dict[str, str] | None = None  # {"id", "reason", "at"} once retracted
 
     def key(self) -> bytes:
         return ledger_key(self.provider, self.event_id)
@@ -115,6 +134,16 @@ class LedgerEntry:
     def from_json(cls, raw: bytes) -> LedgerEntry:
         data = json.loads(raw)
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+    @property
+    def rich(self) -> bool:
+        """More than a digest to remember (kept as the entry itself, not 16 bytes)."""
+        return bool(self.reached or self.retraction or (self.revision or 1) > 1 or self.digests)
+
+    def rank(self) -> tuple[int, int, int]:
+        """Which of two entries for one key is the later state: a higher revision, then a
+        retraction, then more recipients reached (entries only ever grow along these)."""
+        return (self.revision or 1, 1 if self.retraction else 0, len(self.reached or ()))
 
 
 def ledger_key(provider: str, event_id: str) -> bytes:
@@ -139,6 +168,10 @@ class EventLedger:
 
     def __init__(self, source: LedgerSource | None = None, *, refresh_every: float = 0.2):
         self._digests: dict[bytes, bytes] = {}
+        # Entries with recipients, revisions or a retraction (issue 18): the entry itself.
+        self._states: dict[bytes, LedgerEntry] = {}
+        # A batch's changes, kept apart until its outputs are acknowledged (``begin``).
+        self._overlay: dict[bytes, LedgerEntry] | None = None
         self._source = source
         self._refresh_every = refresh_every
         self._refreshed = 0.0
@@ -149,7 +182,7 @@ class EventLedger:
             self._refreshed = time.monotonic()
 
     def __len__(self) -> int:
-        return len(self._digests)
+        return len(self._digests) + len(self._states)
 
     def close(self) -> None:
         close = getattr(self._source, "close", None)
@@ -162,22 +195,39 @@ class EventLedger:
             if key is None or value is None:
                 continue  # a tombstone or a foreign record: nothing to remember
             slot = hashlib.blake2b(key, digest_size=16).digest()
-            if slot in self._digests:
-                # Known (most of the tail is this instance's own entries): the first content
-                # wins, a later other value is another instance's decision in the tail window
-                # (see the module docstring). No JSON parsed for it.
-                continue
             try:
-                # Only what is needed (loading millions at start: no dataclass per entry).
                 data = orjson.loads(value)
                 if ledger_key(data["provider"], data["event_id"]) != key:
                     raise ValueError("the entry's provider and event id are not its key")
-                self._digests[slot] = bytes.fromhex(data["digest"])
+                if slot not in self._digests and slot not in self._states:
+                    n += 1
+                self._merge(slot, data)
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("events ledger: unreadable entry for key %r: %s", key[:200], exc)
                 continue
-            n += 1
         return n
+
+    def _merge(self, slot: bytes, data: dict[str, Any]) -> None:
+        """Keep the later state of the two (``LedgerEntry.rank``): an instance's own entries
+        in the tail change nothing; another's correction or retraction is taken. At equal
+        rank the first content wins (two instances deciding a reused id in the tail window;
+        see the module docstring). Plain entries (loading millions at start) stay 16 bytes."""
+        plain = not (data.get("reached") or data.get("retraction") or data.get("digests"))
+        if plain and (data.get("revision") or 1) == 1:
+            if slot not in self._digests and slot not in self._states:
+                self._digests[slot] = bytes.fromhex(data["digest"])
+            return
+        entry = LedgerEntry.from_json(orjson.dumps(data))  # rare: corrections and recipients
+        known = self._states.get(slot)
+        if known is None or entry.rank() > known.rank():
+            self._store(slot, entry)
+
+    def _store(self, slot: bytes, entry: LedgerEntry) -> None:
+        if entry.rich:
+            self._digests.pop(slot, None)
+            self._states[slot] = entry
+        elif slot not in self._states:
+            self._digests[slot] = bytes.fromhex(entry.digest)
 
     def refresh(self) -> None:
         """Take what other instances have added since, at most every ``refresh_every``
@@ -189,26 +239,60 @@ class EventLedger:
             self._refreshed = now
             self._take(self._source.more())
 
-    def seen(self, provider: str, event_id: str, digest: str) -> bool:
-        """True when this content was seen before (a redelivery or a duplicate); False when
-        the id is new. Raises EventIdReused when the id was seen with other content."""
+    def entry(self, provider: str, event_id: str) -> LedgerEntry | None:
+        """The latest state of (provider, event id), this batch's changes included."""
         slot = _slot(provider, event_id)
-        self._last = (provider, event_id, slot)  # remember() usually follows: hash once
+        self._last = (provider, event_id, slot)
+        if self._overlay is not None and slot in self._overlay:
+            return self._overlay[slot]
+        state = self._states.get(slot)
+        if state is not None:
+            return state
         known = self._digests.get(slot)
         if known is None:
-            return False
-        if known.hex() == digest:
-            return True
-        raise EventIdReused(
-            f"event id {event_id} from {provider} was decided before with other content "
-            f"(digest {known.hex()[:16]}…, this record {digest[:16]}…); not shared again"
-        )
+            return None
+        return LedgerEntry(provider, event_id, known.hex(), "", "", revision=1)
 
-    def remember(self, entry: LedgerEntry) -> None:
+    def put(self, entry: LedgerEntry) -> None:
+        """The event's new state: at once outside a batch, at ``commit`` inside one."""
         provider, event_id, slot = self._last
         if (provider, event_id) != (entry.provider, entry.event_id):
             slot = _slot(entry.provider, entry.event_id)
-        self._digests.setdefault(slot, bytes.fromhex(entry.digest))
+        if self._overlay is not None:
+            self._overlay[slot] = entry
+        else:
+            self._store(slot, entry)
+
+    def begin(self) -> None:
+        """Changes from here are the batch's: a batch whose outputs are never acknowledged
+        (the process retries it after a lost broker) leaves no memory of what it decided,
+        so its retry decides it again exactly as the first attempt did."""
+        self._overlay = {}
+
+    def commit(self) -> None:
+        overlay, self._overlay = self._overlay or {}, None
+        for slot, entry in overlay.items():
+            self._store(slot, entry)
+
+    def rollback(self) -> None:
+        self._overlay = None
+
+    def seen(self, provider: str, event_id: str, digest: str) -> bool:
+        """True when this content was seen before (a redelivery or a duplicate); False when
+        the id is new. Raises EventIdReused when the id was seen with other content."""
+        known = self.entry(provider, event_id)
+        if known is None:
+            return False
+        if known.digest == digest:
+            return True
+        raise EventIdReused(
+            f"event id {event_id} from {provider} was decided before with other content "
+            f"(digest {known.digest[:16]}…, this record {digest[:16]}…); not shared again"
+        )
+
+    def remember(self, entry: LedgerEntry) -> None:
+        if self.entry(entry.provider, entry.event_id) is None:
+            self.put(entry)
 
 
 TAIL_BUDGET = 100_000

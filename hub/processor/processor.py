@@ -9,6 +9,7 @@ it is dead-lettered with its reason; only infrastructure failure stops it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -30,6 +31,7 @@ from hub.audit.records import (
     DeadLetterRecord,
     decisions_json,
 )
+from hub.catalogue.notice import NO_LONGER_SHARED, NOTICE_HEADER
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, EVENTS_TOPIC, parse_partner_topic
 from hub.codec import wire
@@ -45,10 +47,10 @@ from hub.policy.engine import PolicyEngine
 from hub.policy.facts import event_time
 from hub.policy.plan import RecordPlan
 from hub.privacy.transform import Transformer, TransformError
-from hub.processor import deadletter
+from hub.processor import corrections, deadletter
 from hub.processor.audit import audit_record
 from hub.processor.heap import HeapPolicy
-from hub.processor.ledger import EventLedger, LedgerEntry, content_digest
+from hub.processor.ledger import EventLedger, Reach, content_digest
 from hub.processor.reload import RuleSource
 from hub.processor.verify import Verifier
 from hub.telemetry.metrics import Metrics
@@ -71,6 +73,8 @@ _DECISIONS_KIND: Headers = [(KIND_HEADER, DECISIONS.encode())]
 # wide field lists, and few records per batch.
 AUDIT_CHUNK = 100
 _DEAD_LETTER_KIND: Headers = [(KIND_HEADER, DEAD_LETTER.encode())]
+# The audit outcome of a retraction notice (issue 18): a disclosure of the withdrawal.
+RETRACTED = "retracted"
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Stats:
     decisions: int = 0
     shared: Counter[str] = field(default_factory=Counter)
     withheld: int = 0
+    retracted: Counter[str] = field(default_factory=Counter)  # notices, by recipient
     deadlettered: Counter[str] = field(default_factory=Counter)
     batches: int = 0
     reloads: int = 0
@@ -218,7 +223,13 @@ class Processor:
         if not records:
             return
         started = time.perf_counter()
-        done = self._loop.handle(records, self._decide_batch)
+        self._ledger.begin()  # memory follows what the broker acknowledged (corrections)
+        try:
+            done = self._loop.handle(records, self._decide_batch)
+        except BaseException:
+            self._ledger.rollback()
+            raise
+        self._ledger.commit()
         self.stats.batches += 1
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self._record_lag(done)
@@ -415,27 +426,178 @@ class Processor:
                 fix="publish only your own events, on your own partner topics",
             )
         # Identity of the content: a reused event id with other content is dead-lettered
-        # (EventIdReused), the same content again is a redelivery decided with the same ids.
+        # (EventIdReused), the same content again is a redelivery decided with the same ids,
+        # a higher revision is a correction (hub/processor/corrections.py).
         digest = content_digest(event)
-        event_id = event_type.event_id(event)
         self._ledger.refresh()
-        again = self._ledger.seen(owner.partner, event_id, digest)
-        subjects = self._transformer.subjects(event, event_type)
         source = coordinates(msg)
-        routed = [
-            self._route(decision.with_content(digest), event, event_type, source, subjects)
-            for decision in self._engine.decide(event, event_type, owner.partner, now)
-        ]
+        if event_type.slug == corrections.RETRACTION_TYPE:
+            return self._retract(owner.partner, event, event_type, source, now)
+        event_id = event_type.event_id(event)
+        revision = int(event_type.value_at_tag(event, "revision") or 1)
+        entry = self._ledger.entry(owner.partner, event_id)
+        step = corrections.revision_step(entry, owner.partner, event_id, revision, digest)
+        if step.skip:
+            return []  # a superseded revision redelivered: decided and audited before
+        subjects = self._transformer.subjects(event, event_type)
+        content = corrections.content_for(digest, revision)
+        rows: list[AuditRecord] = []
+        reached = dict(step.prior)
+        for decision in self._engine.decide(event, event_type, owner.partner, now):
+            d = decision.with_content(content)
+            before = step.prior.get(d.recipient)
+            row = self._route(d, event, event_type, source, subjects, revision, digest, before)
+            rows.append(row)
+            if row.outcome == Outcome.SHARED.value and row.disclosure_id:
+                reached[d.recipient] = corrections.reach(row.disclosure_id, revision, True)
+            elif before is not None and before[2]:
+                why = f"revision {revision} may no longer be shared: {row.reason}"
+                notice = self._notify(row, before, f"r{revision}", NO_LONGER_SHARED, why)
+                rows.append(notice)
+                withdrawn = notice.disclosure_id or ""
+                reached[d.recipient] = corrections.reach(withdrawn, revision, False)
         # Remembered once the record is decided (a record dead-lettered on the way is not).
         # Staged with its outputs, so acknowledged before the offsets commit, and staged
-        # every time: a batch that failed after this instance remembered the event, and is
-        # retried in this process, must still leave the entry on the topic.
-        where = f"{source[0]}:{source[1]}:{source[2]}"
-        entry = LedgerEntry(owner.partner, event_id, digest, where, now.isoformat())
-        if not again:
-            self._ledger.remember(entry)
-        self._produce(EVENTS_TOPIC, entry.to_json(), entry.key(), [])
-        return routed
+        # every time: a redelivery must still leave the entry on the topic.
+        new = corrections.next_entry(
+            step,
+            provider=owner.partner,
+            event_id=event_id,
+            event_type=event_type.slug,
+            revision=revision,
+            digest=digest,
+            source=f"{source[0]}:{source[1]}:{source[2]}",
+            at=now.isoformat(),
+            reached=reached,
+        )
+        self._ledger.put(new)
+        self._produce(EVENTS_TOPIC, new.to_json(), new.key(), [])
+        return rows
+
+    def _retract(
+        self,
+        provider: str,
+        event: dict[str, Any],
+        event_type: EventType,
+        source: tuple[str, int, int],
+        now: datetime,
+    ) -> list[AuditRecord]:
+        """A partner withdraws one of its own events: a notice to every recipient ever
+        reached, whatever today's agreements say; nothing to one never reached."""
+        retraction_id = event_type.event_id(event)
+        target = str(event["retracted_event_id"])
+        reason_code = str(event["reason"])
+        entry = self._ledger.entry(provider, target)
+        step = corrections.retraction_step(entry, provider, target, retraction_id)
+        reached = dict(step.prior)
+        rows: list[AuditRecord] = []
+        slug = entry.event_type if entry is not None else None
+        latest = (entry.revision or 1) if entry is not None else 1
+        for recipient, before in sorted(step.prior.items()):
+            if slug is None:
+                break  # an entry from before issue 18 names no recipients anyway
+            base = AuditRecord(
+                decision_id="",
+                event_id=target,
+                event_type=slug,
+                provider=provider,
+                recipient=recipient,
+                outcome=Outcome.WITHHELD.value,
+                reason="",
+                agreement_id=None,
+                agreement_version=None,
+                legal_basis=None,
+                gateways=(),
+                disclosure_id=None,
+                source_topic=source[0],
+                source_partition=source[1],
+                source_offset=source[2],
+                content_digest=entry.digest if entry else None,
+                # The latest revision: the tombstone outranks every revision sent before.
+                revision=latest,
+            )
+            why = f"retracted by {provider} ({reason_code}), retraction {retraction_id}"
+            rows.append(self._notify(base, before, retraction_id, reason_code, why))
+            reached[recipient] = corrections.reach(rows[-1].disclosure_id or "", latest, False)
+        if entry is None:
+            log.warning(
+                "retraction %s: event %s from %s not seen yet; remembered as retracted, so it "
+                "is never shared if it arrives later",
+                retraction_id,
+                target,
+                provider,
+            )
+        at = now.isoformat()
+        retraction = {"id": retraction_id, "reason": reason_code, "at": at}
+        if entry is not None and entry.retraction:
+            retraction = entry.retraction  # a redelivery: the state as first recorded
+        new = corrections.retracted_entry(
+            step,
+            provider=provider,
+            event_id=target,
+            retraction=retraction,
+            reached=reached,
+            source=f"{source[0]}:{source[1]}:{source[2]}",
+            at=at,
+        )
+        self._ledger.put(new)
+        self._produce(EVENTS_TOPIC, new.to_json(), new.key(), [])
+        return rows
+
+    def _notify(
+        self, row: AuditRecord, before: Reach, cause: str, reason_code: str, reason: str
+    ) -> AuditRecord:
+        """A retraction notice to ``row.recipient`` for what it was last sent (``before``),
+        audited like a disclosure: outcome ``retracted``, linked to the event and revision
+        it withdraws and naming the disclosure it withdraws."""
+        recipient = row.recipient
+        decision, notice = corrections.notice_ids(row.provider, row.event_id, cause, recipient)
+        out = self._schemas.notice(recipient, row.event_type)
+        record = {
+            "notice_id": notice,
+            "event_id": row.event_id,
+            "event_type": row.event_type,
+            "provider": row.provider,
+            "revision": int(row.revision or 1),
+            "reason_code": reason_code,
+            "reason": reason,
+            "withdraws": before[0],
+            "issued_at": self._now_iso,
+        }
+        headers: Headers = [
+            ("hub.disclosure_id", notice.encode()),
+            ("hub.event_id", row.event_id.encode()),
+            ("hub.provider", row.provider.encode()),
+            ("hub.recipient", recipient.encode()),
+            ("hub.agreement", b""),
+            ("hub.revision", str(record["revision"]).encode()),
+            ("hub.withdraws", before[0].encode()),
+            (NOTICE_HEADER, b"retraction"),
+        ]
+        if self._carry is None:
+            inject_context(headers)
+        else:
+            headers.extend(self._carry)
+        payload = wire.encode(out.schema_id, out.parsed, record)
+        self._produce(out.topic, payload, notice.encode(), headers)
+        self.stats.retracted[recipient] += 1
+        return dataclasses.replace(
+            row,
+            decision_id=decision,
+            outcome=RETRACTED,
+            reason=f"retraction notice withdrawing disclosure {before[0]}: {reason}",
+            agreement_id=None,
+            agreement_version=None,
+            legal_basis=None,
+            gateways=(),
+            disclosure_id=notice,
+            fields={},
+            decided_at=self._now_iso,
+            processor_instance=self._instance,
+            output_topic=out.topic,
+            notes=(),
+            trace_id=self._trace_id,
+        )
 
     def _verify_with_fresh_keys(self, msg: Message, rejected: UnknownSigner) -> str | InputRejected:
         """An unknown key may have been registered since the last reload: read the keys
@@ -454,7 +616,12 @@ class Processor:
         event_type: EventType,
         source: tuple[str, int, int],
         subjects: tuple[str, ...],
+        revision: int = 1,
+        digest: str | None = None,
+        before: Reach | None = None,
     ) -> AuditRecord:
+        """Decide one candidate recipient's record; ``before``: what the recipient was last
+        sent of this event (a shared later revision is then an update that withdraws it)."""
         output_topic: str | None = None
         fields: dict[str, dict[str, str]] = {}
         notes: tuple[str, ...] = ()
@@ -485,7 +652,10 @@ class Processor:
                     ("hub.provider", d.provider.encode()),
                     ("hub.recipient", d.recipient.encode()),
                     ("hub.agreement", f"{d.agreement_id}@v{d.agreement_version}".encode()),
+                    ("hub.revision", str(revision).encode()),
                 ]
+                if before is not None:  # an update: the sink replaces what it holds
+                    out_headers.append(("hub.withdraws", str(before[0]).encode()))
                 # The recipient's sink continues this trace.
                 if self._carry is None:
                     inject_context(out_headers)
@@ -515,7 +685,8 @@ class Processor:
             notes=notes if d.shared else (),  # what a treatment that failed noted is moot
             trace_id=self._trace_id,
             subjects=subjects,
-            content_digest=d.content or None,
+            content_digest=digest or d.content or None,
+            revision=revision,
             occurred_at=_iso(event_time(event, event_type)),
         )
 
