@@ -1,0 +1,207 @@
+"""Compiled stream plans: the engine's decision for one partner stream, worked out once.
+
+``PolicyEngine.decide`` (hub/policy/engine.py) is the specification. For one stream
+(provider, event type) under one set of governing rules, most of what it works out per
+event is the same for every event: which recipients are candidates, which governing
+agreements cover each, which of them are not in force or do not compile (and the reason
+they give), each agreement's field plan. A ``StreamPlan`` holds that, so deciding an event
+is: the condition verdicts (each a function of the fields its condition reads and the
+derived facts, memoised by the engine on those values, evaluated once per agreement per
+event), then per recipient the first agreement whose verdict holds.
+
+A plan is valid while the engine's governing key is (day, signatures passed): what governs
+changes only at midnight or at a signature, as in the engine. The property test
+(tests/policy/test_compiled.py) checks this path against ``PolicyEngine.decide`` on
+generated events for every reference agreement.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from hub.agreements.models import Agreement
+from hub.catalogue.schemas import EventType
+from hub.policy.decision import Decision, Outcome
+from hub.policy.engine import PolicyEngine, _Compiled, _Inputs
+from hub.policy.plan import RecordPlan
+
+_UNCOVERED = "no agreement covers this recipient"
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One covering agreement of one recipient, as far as it is known without the event."""
+
+    compiled: _Compiled
+    agreement: Agreement
+    before: str | None  # not in force, or condition does not compile: the reason
+    plan: RecordPlan | str  # the field plan, or why it is invalid (once the condition holds)
+    false_reason: str
+    allowed: str  # the reason a shared decision gives
+
+
+@dataclass(frozen=True)
+class _Route:
+    recipient: str
+    steps: tuple[_Step, ...]
+    considered: Agreement | None
+    static: str | None  # every step fails without looking at the event: the joined reason
+
+
+class StreamPlan:
+    """One partner stream under one set of governing rules (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        provider: str,
+        event_type: EventType,
+        now: datetime,
+    ) -> None:
+        self.provider = provider
+        self.event_type = event_type
+        routes = engine._routes(provider, event_type.slug, now)
+        self.key: tuple[date, int] | None = engine._governing_key
+        self._engine = engine
+        self._routes = tuple(self._route(r, covering, now) for r, covering in routes)
+
+    def _route(self, recipient: str, covering: list[_Compiled], now: datetime) -> _Route:
+        engine = self._engine
+        steps = []
+        for c in covering:
+            a = c.agreement
+            before = engine._why_not(a, now) or None
+            if before is None and c.condition_error:
+                before = f"condition of {a.ref} does not compile: {c.condition_error}"
+            plan = engine.plan(a, self.event_type)
+            if isinstance(plan, str):
+                plan = f"field plan of {a.ref} is invalid: {plan}"
+            steps.append(
+                _Step(
+                    c,
+                    a,
+                    before,
+                    plan,
+                    f"condition of {a.ref} is false: {a.condition}",
+                    f"allowed by {a.ref}",
+                )
+            )
+        static = None
+        if all(s.before is not None for s in steps):
+            static = "; ".join(s.before or "" for s in steps) or _UNCOVERED
+        considered = steps[0].agreement if steps else None
+        return _Route(recipient, tuple(steps), considered, static)
+
+    def decide(self, event: Mapping[str, Any]) -> list[Decision]:
+        """What ``PolicyEngine.decide(event, event_type, provider, now)`` returns."""
+        event_type, provider = self.event_type, self.provider
+        event_id = event_type.event_id(event)
+        inputs: _Inputs | None = None
+        held: dict[int, bool | str] = {}  # one verdict per agreement per event
+        decisions = []
+        for route in self._routes:
+            shared: Decision | None = None
+            reasons: list[str] = []
+            if route.static is None:
+                for s in route.steps:
+                    if s.before is not None:
+                        reasons.append(s.before)
+                        continue
+                    c = s.compiled
+                    if c.condition is not None:
+                        verdict = held.get(id(c))
+                        if verdict is None:
+                            if inputs is None:
+                                inputs = self._engine._inputs(event, event_type, provider)
+                            verdict = held[id(c)] = self._engine._verdict(c, inputs)
+                        if verdict is False:
+                            reasons.append(s.false_reason)
+                            continue
+                        if verdict is not True:
+                            reasons.append(
+                                f"condition of {s.agreement.ref} could not be evaluated: {verdict}"
+                            )
+                            continue
+                    if isinstance(s.plan, str):
+                        reasons.append(s.plan)
+                        continue
+                    shared = Decision(
+                        event_id=event_id,
+                        event_type=event_type.slug,
+                        provider=provider,
+                        recipient=route.recipient,
+                        outcome=Outcome.SHARED,
+                        reason=s.allowed,
+                        agreement_id=s.agreement.id,
+                        agreement_version=s.agreement.version,
+                        plan=s.plan,
+                    )
+                    break
+            if shared is not None:
+                decisions.append(shared)
+                continue
+            considered = route.considered
+            decisions.append(
+                Decision(
+                    event_id=event_id,
+                    event_type=event_type.slug,
+                    provider=provider,
+                    recipient=route.recipient,
+                    outcome=Outcome.WITHHELD,
+                    reason=route.static or "; ".join(reasons) or _UNCOVERED,
+                    agreement_id=considered.id if considered else None,
+                    agreement_version=considered.version if considered else None,
+                )
+            )
+        return decisions
+
+
+class CompiledStreams:
+    """The stream plans of one engine, recompiled when what governs changes."""
+
+    def __init__(self, engine: PolicyEngine) -> None:
+        self._engine = engine
+        self._plans: dict[tuple[str, str], StreamPlan] = {}
+
+    def stream(self, provider: str, event_type: EventType, now: datetime) -> StreamPlan:
+        key = (provider, event_type.slug)
+        plan = self._plans.get(key)
+        self._engine._governing(now)  # refreshes the governing key when the day has turned
+        if (
+            plan is None
+            or plan.key != self._engine._governing_key
+            or plan.event_type is not (event_type)
+        ):
+            plan = self._plans[key] = StreamPlan(self._engine, provider, event_type, now)
+        return plan
+
+    def decide(
+        self, event: Mapping[str, Any], event_type: EventType, provider: str, now: datetime
+    ) -> list[Decision]:
+        return self.stream(provider, event_type, now).decide(event)
+
+
+_BY_ENGINE: weakref.WeakKeyDictionary[PolicyEngine, CompiledStreams] = weakref.WeakKeyDictionary()
+
+
+def streams(engine: PolicyEngine) -> CompiledStreams:
+    """The compiled streams of ``engine`` (one set per engine: a reload brings a new one)."""
+    found = _BY_ENGINE.get(engine)
+    if found is None:
+        found = _BY_ENGINE[engine] = CompiledStreams(engine)
+    return found
+
+
+def decide(
+    engine: PolicyEngine,
+    event: Mapping[str, Any],
+    event_type: EventType,
+    provider: str,
+    now: datetime,
+) -> list[Decision]:
+    """``engine.decide`` through the stream's compiled plan: the same decisions."""
+    return streams(engine).decide(event, event_type, provider, now)
