@@ -23,7 +23,7 @@ kept and marked ``retracted``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,8 +108,17 @@ def table_for(name: str, metadata: MetaData) -> Table:
 
 
 class SqlUpsertWriter:
-    def __init__(self, url: str, table: str, system: str, *, on_retraction: str = DELETE) -> None:
+    def __init__(
+        self,
+        url: str,
+        table: str,
+        system: str,
+        *,
+        on_retraction: str = DELETE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.system = system
+        self._clock = clock  # when a row is delivered: its retention runs from then
         self.on_retraction = check_mode(on_retraction)
         self.engine: Engine = create_engine(url, pool_pre_ping=True)
         self.table = table_for(table, MetaData())
@@ -173,7 +182,7 @@ class SqlUpsertWriter:
         return {str(r[0]): r[1] for r in result}
 
     def write(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        now = datetime.now(UTC)
+        now = self._clock()
         rows = [self._row(d, now) for d in deliveries]
         try:
             with self.engine.begin() as conn:
@@ -191,7 +200,7 @@ class SqlUpsertWriter:
         ]
 
     def _write_one(self, d: Delivery) -> str:
-        now = datetime.now(UTC)
+        now = self._clock()
         try:
             with self.engine.begin() as conn:
                 conn.execute(self._insert([self._row(d, now)]))

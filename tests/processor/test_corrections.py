@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -86,7 +87,11 @@ class CorrectionsWorld(World):
         self.events[(topic, offset)] = decoded
 
     def sinks(
-        self, store: AuditStore, order: random.Random | None = None, on_retraction: str = "delete"
+        self,
+        store: AuditStore,
+        order: random.Random | None = None,
+        on_retraction: str = "delete",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> dict[str, SqlUpsertWriter]:
         """Every acknowledged output into its recipient's sink, in any order (records keyed
         by disclosure id sit on different partitions), each twice when ``order`` says so,
@@ -102,7 +107,7 @@ class CorrectionsWorld(World):
             if recipient not in writers:
                 url = f"sqlite:///{self.tmp / f'sink-{recipient}.db'}"
                 writers[recipient] = SqlUpsertWriter(
-                    url, "mash_referrals", recipient, on_retraction=on_retraction
+                    url, "mash_referrals", recipient, on_retraction=on_retraction, clock=clock
                 )
             schema_id = int.from_bytes(p["value"][1:5], "big")
             schema = fastavro.parse_schema(json.loads(self.registry.schemas[schema_id]))
