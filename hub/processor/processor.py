@@ -42,10 +42,12 @@ from hub.kafka import DEFAULT_MAX_MESSAGE_BYTES, BatchLoop, CheckedProducer, sor
 from hub.kafka.producer import RecordTooLarge
 from hub.kafka.records import Headers, coordinates, headers_bytes
 from hub.outage import LossRetry
+from hub.policy import compiled
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.policy.facts import event_time
 from hub.policy.plan import RecordPlan
+from hub.privacy import program
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import corrections, deadletter
 from hub.processor.audit import audit_record
@@ -443,7 +445,8 @@ class Processor:
         content = corrections.content_for(digest, revision)
         rows: list[AuditRecord] = []
         reached = dict(step.prior)
-        for decision in self._engine.decide(event, event_type, owner.partner, now):
+        # The stream's compiled plan (hub/policy/compiled.py): the engine's decisions.
+        for decision in compiled.decide(self._engine, event, event_type, owner.partner, now):
             d = decision.with_content(content)
             before = step.prior.get(d.recipient)
             row = self._route(d, event, event_type, source, subjects, revision, digest, before)
@@ -628,7 +631,8 @@ class Processor:
         plan = d.plan
         if d.shared and plan is not None:
             try:
-                transformed = self._transformer.apply_with_notes(plan, event, event_type)
+                # The plan's field program: the transformer's output (hub/privacy/program.py).
+                transformed = program.apply_with_notes(self._transformer, plan, event, event_type)
                 record, notes = transformed.record, transformed.notes
                 out = self._schemas.output(plan, event_type, d.recipient)
                 payload = wire.encode(out.schema_id, out.parsed, record)
