@@ -1,0 +1,189 @@
+"""Promise (issue 18), on the real broker: a correction reaches the recipient that holds the
+event as an update, a correction that takes it out of the recipient's reach arrives as a
+retraction notice, and a partner's retraction deletes the personal data at every recipient
+that was sent it, each receipted and audited. Partner publishers, processor instances (one
+restarted in between), the MASH's real SQL sink runner and the audit ingester."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.base.publisher import PartnerPublisher
+from hub.audit.store import AuditStore
+from hub.audit.verify import verify_store
+from hub.broker import EmbeddedBroker, ensure_topics
+from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, partner_topic, share_topic
+from hub.catalogue.topics import EVENTS_TOPIC
+from hub.config import Settings
+from hub.processor.build import partner_keys
+from tests.case_systems import CaseSystem
+from tests.ingest import ingest
+from tests.integration.test_event_id_reuse import process, wait_for
+from tests.processor.conftest import county_lines_child
+
+pytestmark = pytest.mark.integration
+
+POLICE, MASH, CONCERN, RETRACTION = (
+    "merseyside-police",
+    "liverpool-mash",
+    "safeguarding-concern",
+    "event-retraction",
+)
+CORRECTED, AGED_OUT, WITHDRAWN = (
+    "c0a2e1d0-0000-4000-8000-0000000000c1",
+    "c0a2e1d0-0000-4000-8000-0000000000c2",
+    "c0a2e1d0-0000-4000-8000-0000000000c3",
+)
+
+
+def child(event_id: str, revision: int, *, adult: bool = False, dob: date | None = None) -> Any:
+    event = county_lines_child()
+    event["envelope"]["event_id"] = event_id
+    event["envelope"]["revision"] = revision
+    if adult:
+        event["subject"]["date_of_birth"] = date(2007, 5, 1)
+    elif dob is not None:
+        event["subject"]["date_of_birth"] = dob
+    return event
+
+
+def retraction(event_id: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "envelope": {
+            "event_id": "d0a2e1d0-0000-4000-8000-0000000000d3",
+            "event_type": RETRACTION,
+            "source_partner": POLICE,
+            "occurred_at": now,
+            "recorded_at": now,
+            "schema_version": 1,
+            "revision": 1,
+            "correlation_id": None,
+            "classification": "OFFICIAL_SENSITIVE",
+        },
+        "retracted_event_id": event_id,
+        "reason": "WRONG_PERSON",
+        "reason_text": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def run(
+    broker: EmbeddedBroker,
+    registry_url: str,
+    catalogue: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    work: Path = tmp_path_factory.mktemp("corrections")
+    settings = Settings(data_dir=work, consumer_group="hub-processor-corrections")
+    ensure_topics(
+        broker.bootstrap,
+        [
+            partner_topic(POLICE, CONCERN),
+            partner_topic(POLICE, RETRACTION),
+            DEADLETTER_TOPIC,
+            AUDIT_TOPIC,
+            RECEIPTS_TOPIC,
+            EVENTS_TOPIC,
+            share_topic(MASH, CONCERN),
+        ],
+    )
+    signer = partner_keys(settings).dev_signing_key(POLICE)
+    concerns, retractions = (
+        PartnerPublisher(
+            partner=POLICE,
+            event_type=catalogue.get(slug),
+            bootstrap=broker.bootstrap,
+            registry_url=registry_url,
+            signer=signer,
+        )
+        for slug in (CONCERN, RETRACTION)
+    )
+    sink = CaseSystem(
+        recipient=MASH,
+        db_path=work / "mash.db",
+        bootstrap=broker.bootstrap,
+        registry_url=registry_url,
+        settings=settings,
+    )
+    stop = threading.Event()
+    sink_thread = threading.Thread(target=lambda: sink.run(stop), daemon=True)
+    sink_thread.start()
+    try:
+        for event_id in (CORRECTED, AGED_OUT, WITHDRAWN):
+            concerns.publish(child(event_id, 1))
+        concerns.flush()
+        process(settings, broker.bootstrap, registry_url, 3)
+        wait_for(lambda: sink.count() >= 3, 60, "the three originals at the MASH")
+        # A restarted instance knows who received what from hub.events.v1 alone.
+        concerns.publish(child(CORRECTED, 2, dob=date(2012, 6, 1)))  # a mistyped date
+        concerns.publish(child(AGED_OUT, 2, adult=True))  # the corrected age is 19
+        concerns.publish(child(CORRECTED, 1))  # the original again, late: not re-shared
+        concerns.flush()
+        retractions.publish(retraction(WITHDRAWN))
+        retractions.flush()
+        process(settings, broker.bootstrap, registry_url, 4)
+        wait_for(lambda: sink.count() >= 6, 60, "the update and the two notices")
+        time.sleep(2.0)  # anything that should not arrive would arrive now
+    finally:
+        stop.set()
+        sink_thread.join(15)
+        concerns.close()
+        retractions.close()
+    audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
+    ingest(broker.bootstrap, audit)
+    result = {
+        "rows": sink.rows(),
+        "held": sink.writer.held(),
+        "decisions": audit.all_decisions(),
+        "receipts": audit.all_receipts(),
+        "dead_letters": audit.all_dead_letters(),
+        "verify": verify_store(audit, {}),
+    }
+    sink.close()
+    audit.close()
+    return result
+
+
+def test_a_correction_updates_the_row_the_mash_holds_and_keeps_the_history(
+    run: dict[str, Any],
+) -> None:
+    held = run["held"][(POLICE, CORRECTED)]
+    assert (held["state"], held["revision"]) == ("current", 2)
+    assert held["date_of_birth"] == "2012-06-01"
+    history = sorted((r["revision"], r["state"]) for r in run["rows"] if r["event_id"] == CORRECTED)
+    assert history == [(1, "superseded"), (2, "current")]
+    assert run["dead_letters"] == [], "a late original that was decided before is skipped"
+
+
+def test_a_correction_out_of_reach_and_a_retraction_leave_tombstones_only(
+    run: dict[str, Any],
+) -> None:
+    for event_id, reason in ((AGED_OUT, "NO_LONGER_SHARED"), (WITHDRAWN, "WRONG_PERSON")):
+        held = run["held"][(POLICE, event_id)]
+        assert (held["state"], held["retraction_reason"]) == ("tombstone", reason)
+        [erased] = [r for r in run["rows"] if r["event_id"] == event_id and r["state"] == "erased"]
+        assert erased["record"] == "{}" and erased["person_name"] is None
+
+
+def test_every_update_and_notice_is_audited_and_receipted(run: dict[str, Any]) -> None:
+    mash = [d for d in run["decisions"] if d["recipient"] == MASH]
+    notices = {d["event_id"]: d for d in mash if d["outcome"] == "retracted"}
+    assert set(notices) == {AGED_OUT, WITHDRAWN}
+    originals = {
+        d["event_id"]: d["disclosure_id"]
+        for d in mash
+        if d["outcome"] == "shared" and d["revision"] == 1
+    }
+    for event_id, notice in notices.items():
+        assert originals[event_id] in notice["reason"], "linked to what it withdraws"
+    delivered = {r["disclosure_id"] for r in run["receipts"] if r["status"] == "delivered"}
+    disclosures = {d["disclosure_id"] for d in mash if d["outcome"] in ("shared", "retracted")}
+    assert disclosures <= delivered
+    assert run["verify"].ok, run["verify"].problems
