@@ -8,6 +8,15 @@ the UTC delivery date.
 Idempotent on the disclosure id: at start the sink reads the ids already in its files (and
 drops a last line cut short by a crash), so a redelivered disclosure is not written twice.
 Each batch is fsynced before its receipts are sent.
+
+Corrections and retractions (issue 18, connectors/sinks/revisions.py): each line carries the
+provider, event id, revision and ``kind`` (``disclosure`` or ``notice``); the recipient's
+importer keeps the highest revision of each event. A revision arriving after a higher one is
+logged with an empty record (``state: superseded``), never over the newer one. A retraction
+notice is written as its own line, and the personal data of every earlier line of the event,
+in every file, is erased in place (record emptied, ``state: erased``; with
+``on_retraction="flag"`` kept and marked ``state: retracted``): the files rewritten whole,
+fsynced and renamed over the old ones.
 """
 
 from __future__ import annotations
@@ -24,15 +33,28 @@ from typing import Any
 
 from connectors.base.sink import Delivery, Outcome
 from connectors.sinks.records import flatten, json_default
+from connectors.sinks.revisions import DELETE, About, about, check_mode
 from hub.errors import SinkUnavailable
 
 _FIXED = ["disclosure_id", "delivered_at", "event_id", "event_type", "agreement"]
+_REVISION = ["provider", "revision", "kind", "state"]  # issue 18: after _FIXED in new files
 
 
 class FileExportWriter:
-    def __init__(self, directory: Path, recipient: str, system: str, fmt: str = "jsonl") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        recipient: str,
+        system: str,
+        fmt: str = "jsonl",
+        *,
+        on_retraction: str = DELETE,
+    ) -> None:
         self.system = system
         self.format = fmt
+        self.on_retraction = check_mode(on_retraction)
+        # The highest (revision, notice) written per (provider, event id).
+        self._top: dict[tuple[str, str], tuple[int, int]] = {}
         self.folder = directory / recipient
         self.folder.mkdir(parents=True, exist_ok=True)
         self._written: dict[str, str] = {}
@@ -49,12 +71,17 @@ class FileExportWriter:
             data = keep
         text = data.decode("utf-8")
         if self.format == "jsonl":
-            for line in text.splitlines():
-                entry = json.loads(line)
-                self._written[entry["disclosure_id"]] = entry["delivered_at"]
+            rows: list[dict[str, Any]] = [json.loads(line) for line in text.splitlines()]
         else:
-            for row in csv.DictReader(io.StringIO(text, newline="")):
-                self._written[row["disclosure_id"]] = row["delivered_at"]
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        for row in rows:
+            self._written[row["disclosure_id"]] = row["delivered_at"]
+            if row.get("provider") and row.get("state") != "superseded":
+                self._raise((row["provider"], row["event_id"]), _rank_of(row))
+
+    def _raise(self, key: tuple[str, str], rank: tuple[int, int]) -> None:
+        if rank > self._top.get(key, (0, 0)):
+            self._top[key] = rank
 
     def write(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         now = datetime.now(UTC)
@@ -62,13 +89,20 @@ class FileExportWriter:
         batches: dict[Path, list[tuple[list[str] | None, str]]] = {}
         outcomes: list[Outcome] = []
         fresh: dict[str, str] = {}
+        notices: list[About] = []
         for d in deliveries:
             if d.disclosure_id in self._written or d.disclosure_id in fresh:
                 first = self._written.get(d.disclosure_id) or fresh[d.disclosure_id]
                 outcomes.append(Outcome(d.disclosure_id, "delivered", first))
                 continue
-            path, header, line = self._line(d, now, at)
+            what = about(d)
+            late = what.rank < self._top.get(what.key, (0, 0)) and not what.notice
+            path, header, line = self._line(d, now, at, what, late)
             batches.setdefault(path, []).append((header, line))
+            if not late:
+                self._raise(what.key, what.rank)
+            if what.notice:
+                notices.append(what)
             fresh[d.disclosure_id] = at
             outcomes.append(Outcome(d.disclosure_id, "delivered", at))
         try:
@@ -81,37 +115,105 @@ class FileExportWriter:
                     fh.write("".join(line for _h, line in lines))
                     fh.flush()
                     os.fsync(fh.fileno())
+            if notices:
+                self._erase({n.key: n.rank for n in notices})
         except OSError as exc:
             raise SinkUnavailable(f"{self.system}: cannot write export: {exc.strerror}") from exc
         self._written.update(fresh)
         return outcomes
 
-    def _line(self, d: Delivery, now: datetime, at: str) -> tuple[Path, list[str] | None, str]:
+    def _erase(self, withdrawn: dict[tuple[str, str], tuple[int, int]]) -> None:
+        """Every line of a withdrawn event ranked below its notice loses its personal data
+        (or is flagged), in every file; each changed file replaced atomically."""
+        state = "erased" if self.on_retraction == DELETE else "retracted"
+        for path in sorted(self.folder.glob(f"*.{self.format}")):
+            text = path.read_text(encoding="utf-8")
+            if not any(event_id in text for _p, event_id in withdrawn):
+                continue  # cheap: most files never held the event
+            if self.format == "jsonl":
+                rows: list[dict[str, Any]] = [json.loads(line) for line in text.splitlines()]
+            else:
+                rows = list(csv.DictReader(io.StringIO(text, newline="")))
+            changed = False
+            for row in rows:
+                top = withdrawn.get((str(row.get("provider") or ""), str(row["event_id"])))
+                if top is None or row.get("kind") == "notice" or _rank_of(row) >= top:
+                    continue
+                if row.get("state") in ("erased", state):
+                    continue
+                changed = True
+                row["state"] = state
+                if state == "erased":
+                    _empty(row, self.format)
+            if changed:
+                _replace(path, rows, self.format)
+
+    def _line(
+        self, d: Delivery, now: datetime, at: str, what: About, late: bool
+    ) -> tuple[Path, list[str] | None, str]:
+        withdraws = d.headers.get("hub.withdraws")
         meta: dict[str, Any] = {
             "disclosure_id": d.disclosure_id,
             "delivered_at": at,
-            "event_id": d.event_id,
+            "event_id": what.event_id or d.event_id,
             "event_type": d.event_type,
             "agreement": d.agreement,
+            "provider": what.provider,
+            "revision": what.revision,
+            "kind": "notice" if what.notice else "disclosure",
+            "state": "superseded" if late else ("tombstone" if what.notice else "current"),
         }
+        record = {} if late else d.record  # a late older revision never lands over a newer
         if self.format == "jsonl":
-            line = json.dumps(meta | {"record": d.record}, default=json_default, sort_keys=True)
+            extra = {"withdraws": withdraws.decode()} if withdraws else {}
+            line = json.dumps(
+                meta | extra | {"record": record}, default=json_default, sort_keys=True
+            )
             return self.folder / f"{now:%Y-%m-%d}.jsonl", None, line + "\n"
-        flat = flatten(d.record)
-        header = _FIXED + list(flat)
-        path = self.folder / f"{now:%Y-%m-%d}-{d.event_type}.csv"
+        flat = flatten(record)
+        fixed = _FIXED + _REVISION
+        header = fixed + list(flat)
+        kind = "notice" if what.notice else d.event_type
+        path = self.folder / f"{now:%Y-%m-%d}-{kind}.csv"
         existing = _header_of(path)
         if existing is not None and existing != header:
             # The recipient schema changed during the day (a new agreement version).
             digest = hashlib.sha256(",".join(header).encode()).hexdigest()[:8]
             path = path.with_name(f"{path.stem}-{digest}.csv")
-        return path, header, _csv_line([str(meta[k]) for k in _FIXED] + list(flat.values()))
+        return path, header, _csv_line([str(meta[k]) for k in fixed] + list(flat.values()))
 
     def count(self) -> int:
         return len(self._written)
 
     def close(self) -> None:
         return None
+
+
+def _rank_of(row: dict[str, Any]) -> tuple[int, int]:
+    return (int(row.get("revision") or 1), 1 if row.get("kind") == "notice" else 0)
+
+
+def _empty(row: dict[str, Any], fmt: str) -> None:
+    if fmt == "jsonl":
+        row["record"] = {}
+        row.pop("withdraws", None)
+        return
+    for name in row:
+        if name not in _FIXED and name not in _REVISION:
+            row[name] = ""
+
+
+def _replace(path: Path, rows: list[dict[str, Any]], fmt: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        if fmt == "jsonl":
+            fh.writelines(json.dumps(r, default=json_default, sort_keys=True) + "\n" for r in rows)
+        else:
+            fh.write(_csv_line(list(rows[0])))
+            fh.writelines(_csv_line([str(v) for v in r.values()]) for r in rows)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _csv_line(cells: list[str]) -> str:
