@@ -37,10 +37,11 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from confluent_kafka import Consumer, Message, Producer
 
+from bench import stages
 from bench.latency import Latency, measure
 from bench.report import NOTE, Result, table
 from bench.scaling import group_rate
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed
 from hub.agreements.loader import load_agreements
 from hub.broker import EmbeddedBroker, ensure_topics
@@ -58,7 +59,11 @@ RAW_COPY_TOPIC = "bench.raw-copy.v1"
 BATCH = 2000
 PARTITIONS = 6
 LATENCY_RATE = 2000
-LATENCY_SEED = 9000  # the latency phases' feeds; the throughput input is seed 2026
+LATENCY_SEED = 9000
+QUIX_NOTE = (
+    "not measured: quixstreams (PyPI 3.28) is not installed in this environment and no "
+    "Quix Streams application has been written yet; see bench/README.md"
+)  # the latency phases' feeds; the throughput input is seed 2026
 
 
 def _status_kb(field: str) -> float | None:
@@ -177,6 +182,7 @@ class HubRun:
     withheld: int
     latency: Latency
     steady: Latency | None  # at a rate the hub sustains, when 2,000/s is too much
+    at_200: Latency  # at 200 events/s, a regional partnership's busy hour
     peak_rss_mb: float
     rss_before_mb: float
 
@@ -250,6 +256,7 @@ def hub_run(
         # up with while the load generator and the broker share its cores.
         steady_rate = max(50, int(eps * 0.5) // 50 * 50)
         steady = at(steady_rate, 8.0) if steady_rate < LATENCY_RATE else None
+        at_200 = at(200, 8.0)
         lat = at(LATENCY_RATE, latency_seconds)
     finally:
         stop.set()
@@ -263,9 +270,75 @@ def hub_run(
         withheld=withheld,
         latency=lat,
         steady=steady,
+        at_200=at_200,
         peak_rss_mb=peak_rss_mb(),
         rss_before_mb=rss_before,
     )
+
+
+# -- (b') where the time goes, the codec floor, what-if ----------------------------------
+
+
+@dataclass
+class ProfileRun:
+    profile: stages.Profile
+    floor_us: float
+    whatif_eps: float
+    whatif_events: int
+
+
+def profile_run(
+    settings: Settings, bootstrap: str, registry_url: str, n: int, whatif_events: int
+) -> ProfileRun:
+    """A processor of its own over the same N events with its stages timed (bench/stages.py),
+    then the codec floor over what it decoded and encoded, then what-if from a file of the
+    recorded topic bytes."""
+    processor: Processor = build_processor(
+        settings.model_copy(update={"consumer_group": f"bench-profile-{time.time_ns()}"}),
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+    )
+    recorded = stages.Recorded()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def drive() -> int:
+        def run() -> None:
+            try:
+                processor.run(stop)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, name="bench-profile", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 300
+        while processor.stats.consumed < n and not errors:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"profiling pass consumed {processor.stats.consumed} of {n}")
+            time.sleep(0.02)
+        stop.set()
+        thread.join(30)
+        if errors:
+            raise errors[0]
+        return processor.stats.consumed
+
+    try:
+        prof = stages.profile(processor, drive, recorded)
+        floor = stages.floor_us(recorded, prof.events)
+        path = settings.data_dir / "recorded-topic.bin"
+        stages.write_topic_file(path, recorded.values)
+        agreements = load_agreements(settings.partnership_dir / "agreements")
+        eps, _shared = stages.whatif_eps(
+            stages.read_topic_file(path),
+            processor._schemas.writer,
+            agreements,
+            PARTNER,
+            EVENT_TYPE,
+            whatif_events,
+        )
+    finally:
+        processor.close()
+    return ProfileRun(prof, floor, eps, whatif_events)
 
 
 # -- (c) faust ---------------------------------------------------------------------------
@@ -319,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-scaling", action="store_true", help="do not compare one and two processes"
     )
+    parser.add_argument(
+        "--whatif-events", type=int, default=100_000, help="events re-decided by what-if (100000)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # Whole batches: the hub's loop asks for 2,000 records with a 0.5 s timeout, so a last,
@@ -357,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
             faust_eps, faust_shared, faust_note = faust_run(
                 settings, broker.bootstrap, registry_url, topic, n
             )
+        say("(b') profiling pass, codec floor, what-if from recorded topic bytes ...")
+        prof = profile_run(settings, broker.bootstrap, registry_url, n, args.whatif_events)
         # The hub last: its latency phase publishes more input after the N records.
         say(f"(b) hub processor, then latency at 2,000/s for {args.latency_seconds:.0f}s ...")
         hub = hub_run(
@@ -368,17 +446,18 @@ def main(argv: list[str] | None = None) -> int:
             outputs,
         )
         scale: dict[int, float] = {}
-        if not args.skip_scaling:
-            for instances in (1, 2):
-                say(f"(d) {instances} x hub process in one consumer group ...")
-                scale[instances] = group_rate(
-                    instances=instances,
-                    bootstrap=broker.bootstrap,
-                    registry_url=registry_url,
-                    data_dir=settings.data_dir,
-                    topic=topic,
-                    partitions=PARTITIONS,
-                )
+        scale_cpu: dict[int, float] = {}
+        # One process always: it gives the CPU per event of a real `hub process` + helper.
+        for instances in (1,) if args.skip_scaling else (1, 2):
+            say(f"(d) {instances} x hub process in one consumer group ...")
+            scale[instances], scale_cpu[instances] = group_rate(
+                instances=instances,
+                bootstrap=broker.bootstrap,
+                registry_url=registry_url,
+                data_dir=settings.data_dir,
+                topic=topic,
+                partitions=PARTITIONS,
+            )
         publisher.close()
 
     result = Result(
@@ -405,6 +484,21 @@ def main(argv: list[str] | None = None) -> int:
         one_instance_eps=scale.get(1),
         two_instances_eps=scale.get(2),
         scaling=scale[2] / scale[1] if len(scale) == 2 else None,
+        cpu_us_per_event=scale_cpu[1],
+        cpu_us_by_processes={str(k): round(v, 1) for k, v in scale_cpu.items()},
+        floor_us_per_event=prof.floor_us,
+        cpu_vs_floor=scale_cpu[1] / prof.floor_us,
+        stage_us=prof.profile.stage_us,
+        profile_cpu_us_per_event=prof.profile.cpu_us_per_event,
+        whatif_eps=prof.whatif_eps,
+        whatif_events=prof.whatif_events,
+        whatif_1m_seconds=1_000_000 / prof.whatif_eps,
+        p50_ms_200=hub.at_200.p50_ms,
+        p99_ms_200=hub.at_200.p99_ms,
+        quix_eps=None,
+        hub_vs_quix=None,
+        quix_note=QUIX_NOTE,
+        load_average=[round(x, 2) for x in os.getloadavg()],
     )
     say(table(result, hub.latency, hub.rss_before_mb))
     if args.json:

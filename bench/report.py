@@ -37,6 +37,22 @@ class Result:
     one_instance_eps: float | None = None  # `hub process` x1, own process
     two_instances_eps: float | None = None  # `hub process` x2 in one consumer group
     scaling: float | None = None  # two / one
+    # CPU per event of one `hub process` and its signature helper, /proc utime + stime
+    cpu_us_per_event: float | None = None
+    cpu_us_by_processes: dict[str, float] | None = None  # the same, per group size
+    floor_us_per_event: float | None = None  # fastavro: decode each input, encode each output
+    cpu_vs_floor: float | None = None
+    stage_us: dict[str, float] | None = None  # profiling pass (bench/stages.py)
+    profile_cpu_us_per_event: float | None = None  # that pass's own CPU per event
+    whatif_eps: float | None = None  # re-decided under a draft, from recorded topic bytes
+    whatif_events: int | None = None
+    whatif_1m_seconds: float | None = None
+    p50_ms_200: float | None = None
+    p99_ms_200: float | None = None
+    quix_eps: float | None = None
+    hub_vs_quix: float | None = None
+    quix_note: str | None = None
+    load_average: list[float] | None = None  # 1, 5, 15 min, at the end of the run
 
 
 def _fmt(v: float | None, spec: str = ",.0f") -> str:
@@ -76,6 +92,28 @@ def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
             f"{_fmt(r.one_instance_eps)} / {_fmt(r.two_instances_eps)} events/s "
             f"({_fmt(r.scaling, '.2f')}x)",
         ),
+        (
+            "CPU per event, hub process + helper",
+            f"{_fmt(r.cpu_us_per_event, ',.1f')} µs (codec floor "
+            f"{_fmt(r.floor_us_per_event, ',.1f')} µs: {_fmt(r.cpu_vs_floor, '.1f')}x; by "
+            f"processes in the group {r.cpu_us_by_processes})",
+        ),
+        (
+            "stages, µs per event",
+            ", ".join(f"{k} {v:,.1f}" for k, v in (r.stage_us or {}).items())
+            + f" (pass CPU {_fmt(r.profile_cpu_us_per_event, ',.1f')} µs)",
+        ),
+        (
+            "what-if, recorded topic bytes",
+            f"{_fmt(r.whatif_eps)} events/s over {_fmt(r.whatif_events, ',')} "
+            f"(1,000,000 in {_fmt(r.whatif_1m_seconds, '.0f')} s)",
+        ),
+        (
+            "latency p50 / p99 at 200/s",
+            f"{_fmt(r.p50_ms_200, '.0f')} ms / {_fmt(r.p99_ms_200, '.0f')} ms",
+        ),
+        ("Quix Streams", _fmt(r.quix_eps) if r.quix_eps else (r.quix_note or "not measured")),
+        ("load average 1/5/15 min", f"{r.load_average}"),
         ("disclosures hub / faust", f"{r.hub_shared:,} / {_fmt(r.faust_shared, ',')}"),
     ]
     width = max(len(k) for k, _ in rows)

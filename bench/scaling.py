@@ -16,6 +16,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
+from bench import cpu
 from hub.broker.client_config import consumer_config
 
 
@@ -33,9 +34,10 @@ def group_rate(
     topic: str,
     partitions: int,
     timeout: float = 300.0,
-) -> float:
+) -> tuple[float, float]:
     """Events/s of ``instances`` processor processes sharing one consumer group, over
-    everything on the partner topic."""
+    everything on the partner topic; and their CPU per event in µs (each process and its
+    signature helper, /proc/<pid>/stat utime + stime, over the same span)."""
     group = f"bench-scale-{instances}-{time.time_ns()}"
     env = {
         **os.environ,
@@ -64,6 +66,7 @@ def group_rate(
     try:
         deadline = time.monotonic() + timeout
         first: tuple[float, int] | None = None
+        cpu0 = 0.0
         done = 0
         while done < n:
             if time.monotonic() > deadline:
@@ -75,10 +78,14 @@ def group_rate(
             done = _committed(watcher, topic, partitions)
             if done and first is None:
                 first = (time.perf_counter(), done)
+                cpu0 = sum(cpu.tree_cpu(p.pid) for p in procs)
             time.sleep(0.05)
         assert first is not None
         seconds = time.perf_counter() - first[0]
-        return (n - first[1]) / seconds if seconds > 0 else float("nan")
+        used = sum(cpu.tree_cpu(p.pid) for p in procs) - cpu0
+        events = n - first[1]
+        eps = events / seconds if seconds > 0 else float("nan")
+        return eps, used / events * 1e6 if events else float("nan")
     finally:
         watcher.close()
         for p in procs:
