@@ -68,7 +68,11 @@ def hbars(rows: Sequence[tuple[str, int, int]]) -> Markup:
     top = max(max(s + w for _, s, w in rows), 1)
     scale = (width - label_w - 60) / top
     height = row_h * len(rows) + 6
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img">']
+    said = "; ".join(f"{label}: {s} shared, {w} withheld" for label, s, w in rows)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(said)}">'
+    ]
     for i, (label, shared, withheld) in enumerate(rows):
         y = 4 + i * row_h
         parts.append(

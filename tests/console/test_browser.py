@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
 from connectors.synthetic.samples import sample_events
 from hub.audit import AuditStore
@@ -44,6 +44,9 @@ ARGS = [
     "--disable-sync",
 ]
 ROOT = Path(__file__).resolve().parents[2]
+# axe-core from npm (tests/node, `make node-deps`): WCAG 2.2 A/AA rules, run in the page.
+AXE = ROOT / "tests" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 CHILD = {"given": "Kayden", "family": "Whitfield-Osei", "dob": date(2012, 6, 9)}
 # A Knowsley child in a police concern: shared with the Knowsley MASH, withheld from the
 # Liverpool MASH. Liverpool City Council's partner admin must not find it (issue 15 item 4).
@@ -159,8 +162,9 @@ def pipeline(
 def page(pipeline: dict[str, Any]) -> Iterator[Any]:
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        # bypass_csp: only so the test can inject axe-core; the console's CSP stays strict.
         context = browser.new_context(
-            viewport={"width": 1440, "height": 900}, accept_downloads=True
+            viewport={"width": 1440, "height": 900}, accept_downloads=True, bypass_csp=True
         )
         tab = context.new_page()
         tab.set_default_timeout(30_000)
@@ -175,10 +179,27 @@ def page(pipeline: dict[str, Any]) -> Iterator[Any]:
         browser.close()
 
 
+def accessible(page: Any) -> None:
+    """No serious or critical WCAG 2.2 A/AA violation on the page, by axe-core."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make node-deps`")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{page.url}: {bad}"
+
+
 def test_activity_overview(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
     page.goto(pipeline["url"] + "/activity")
     assert page.locator("svg.chart").count() >= 1
     assert "liverpool-mash" in page.content()
+    accessible(page)
     page.screenshot(path=str(shots / "activity.png"), full_page=True)
 
 
@@ -196,12 +217,14 @@ def test_find_an_events_decisions(page: Any, pipeline: dict[str, Any], shots: Pa
     # Reasons in words: the Knowsley MASH's "not shared" says why in English, not CEL.
     knowsley = rows.filter(has_text="Knowsley Multi-Agency").inner_text()
     assert "shares only when" in knowsley and "has(" not in knowsley
+    accessible(page)
     page.screenshot(path=str(shots / "decisions.png"), full_page=True)
     page.click(f"tr:has-text('Liverpool Multi-Agency') >> text={pipeline['event_id']}")
     text = page.inner_text("main")
     assert "shared" in text and "Merseyside Police to Liverpool MASH" in text
     assert "(version 1)" in text and "Happened" in text
     assert "subject.given_name" in text and "Children Act 2004" in text
+    accessible(page)
     page.screenshot(path=str(shots / "decision.png"), full_page=True)
 
 
@@ -217,6 +240,7 @@ def test_subject_disclosure_report(page: Any, pipeline: dict[str, Any], shots: P
     assert "6 disclosure(s)" in report, report
     assert "Merseyside Police" in report and "Youth Justice" in report
     assert "Merseyside Modern Slavery Network" in report
+    accessible(page)
     page.screenshot(path=str(shots / "subject-report.png"), full_page=True)
     with page.expect_download() as download:
         page.click("text=Download CSV")
@@ -230,6 +254,7 @@ def test_subject_disclosure_report(page: Any, pipeline: dict[str, Any], shots: P
     page.click("text=Find disclosures")
     candidates = page.inner_text("#candidates")
     assert "aged 10 to 17" in candidates and "Liverpool" in candidates, candidates
+    accessible(page)
     page.screenshot(path=str(shots / "subject-candidates.png"), full_page=True)
     page.locator("#candidates button").first.click()
     assert "disclosure(s)" in page.inner_text("main")
@@ -244,6 +269,7 @@ def test_whatif_on_a_draft(page: Any, pipeline: dict[str, Any], shots: Path) -> 
     if page.locator("#empty").count():
         assert "No events happened in this period" in page.inner_text("#empty")
         assert "would share exactly as recorded" not in page.inner_text("main")
+        accessible(page)
         page.screenshot(path=str(shots / "whatif-empty.png"), full_page=True)
         page.click("text=replay that period")
         page.wait_for_selector(".stats")
@@ -252,6 +278,7 @@ def test_whatif_on_a_draft(page: Any, pipeline: dict[str, Any], shots: Path) -> 
     assert "With a recorded decision\n150" in text  # every police event of the run, read back
     assert "Merseyside Modern Slavery Network: would newly be shared" in text
     assert "borough" in text and "cannot be read back here" not in text
+    accessible(page)
     page.screenshot(path=str(shots / "whatif.png"), full_page=True)
 
 
@@ -264,11 +291,14 @@ def test_download_decisions_csv(page: Any, pipeline: dict[str, Any], shots: Path
     assert len(lines) > 2 and all("modern-slavery-network" in line for line in lines[1:])
     page.goto(pipeline["url"] + "/agreements/police-msn")
     assert "The concern is about child criminal exploitation (CCE)" in page.inner_text("main")
+    accessible(page)
     page.screenshot(path=str(shots / "agreement.png"), full_page=True)
     page.goto(pipeline["url"] + "/agreements")
+    accessible(page)
     page.screenshot(path=str(shots / "agreements.png"), full_page=True)
     page.goto(pipeline["url"] + "/agreements/police-msn/v1/document")
     assert "5. When records are shared" in page.inner_text("main")
+    accessible(page)
     page.screenshot(path=str(shots / "agreement-document.png"), full_page=True)
 
 
@@ -281,6 +311,7 @@ def test_who_looked_up_this_person(page: Any, pipeline: dict[str, Any], shots: P
     found = page.inner_text("#lookups")
     assert "subject report (looked the person up)" in found, found
     assert pipeline["user"] in found
+    accessible(page)
     page.screenshot(path=str(shots / "access-log.png"), full_page=True)
 
 
@@ -317,7 +348,7 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
     assert "Liverpool" in officer_view and "withheld" in officer_view  # it exists to be hidden
     assert "Knowsley" in officer_view
     browser = page.context.browser
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
     try:
         tab = _sign_in(context, url, "liverpool-admin", pipeline["admin_password"])
         report = _find_person(tab, url, KNOWSLEY_CHILD)
@@ -327,6 +358,7 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
         )
         assert event_id[:13] not in tab.content()
         assert tab.locator("#withheld-scope").count() == 1
+        accessible(tab)
         tab.screenshot(path=str(shots / "partner-subject-report.png"), full_page=True)
         tab.goto(f"{url}/decisions?event_id={event_id}")
         assert "No decision matches." in tab.inner_text("main")
@@ -336,6 +368,7 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
         card = tab.locator("#withheld-from-operated")
         assert card.count() == 1 and "merseyside police" in card.inner_text().casefold()
         assert event_id not in tab.content()
+        accessible(tab)
         tab.screenshot(path=str(shots / "partner-activity.png"), full_page=True)
         # Bad input: the console's own error page, never raw JSON or a 500.
         response = tab.goto(f"{url}/decisions?page=abc")
@@ -343,3 +376,24 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
         assert "page" in tab.inner_text("#problems") and "{" not in tab.inner_text("main")[:1]
     finally:
         context.close()
+
+
+def test_the_pages_work_from_the_keyboard(page: Any, pipeline: dict[str, Any]) -> None:
+    """Search decisions with the keyboard alone: tab to the event id, type, Enter."""
+    page.goto(pipeline["url"] + "/decisions")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "event_id":
+            break
+    else:
+        pytest.fail("the event id field cannot be reached with Tab")
+    page.keyboard.type(pipeline["event_id"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/decisions?*")
+    assert "3 decisions" in page.inner_text("main")
+    # Every link and button shows where the focus is.
+    outline = page.evaluate(
+        "() => { const a = document.querySelector('main a'); a.focus();"
+        " const s = getComputedStyle(a); return s.outlineStyle + ' ' + s.outlineWidth; }"
+    )
+    assert not outline.startswith("none"), outline
