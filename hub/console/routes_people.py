@@ -11,17 +11,20 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from hub.agreements.document_pdf import render_pdf
 from hub.agreements.models import Agreement
 from hub.audit import queries
 from hub.audit.tables import consultations
 from hub.console import params
 from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
+from hub.console.disclosure_record import disclosure_record
 from hub.console.lookups import who_looked_up
 from hub.console.params import ParamError
 from hub.console.state import ConsoleState
 from hub.console.web import Days, Period, console, csrf_checked, need, render
 from hub.console.whatif import WhatIfResult, run_whatif
+from hub.console.words import Names
 from hub.errors import HubError
 from hub.privacy.candidates import AGE_BANDS, candidate_tokens
 from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
@@ -157,16 +160,12 @@ def subject_report(
     )
 
 
-@router.get("/subjects/report/{consultation_id}.csv")
-def subject_report_csv(
-    request: Request,
-    consultation_id: str,
-    principal: Annotated[Principal, Depends(need("subject-report"))],
-) -> Response:
-    """The report as CSV, re-run from the tokens its consultation logged (so the identifiers
-    never travel in a URL); only the officer who made the report can download it."""
+def _logged_report(
+    st: ConsoleState, principal: Principal, consultation_id: str, action: str
+) -> tuple[list[dict[str, Any]], str]:
+    """A report re-run from the tokens its consultation logged (so the identifiers never
+    travel in a URL); only the officer who made it. Returns its rows and when it was made."""
     consultation_id = params.text("consultation_id", consultation_id, 36)
-    st = console(request)
     with st.store.engine.connect() as conn:
         row = conn.execute(
             select(consultations).where(consultations.c.consultation_id == consultation_id)
@@ -181,9 +180,35 @@ def subject_report_csv(
         found = queries.subject_decisions(
             conn, principal.scope, target["tokens"], bool(target.get("include_withheld"))
         )
-    st.consult(principal, "subject-report-csv", {"report": consultation_id}, len(found))
-    rows = _report_rows(st, found)
+    st.consult(principal, action, {"report": consultation_id}, len(found))
+    return _report_rows(st, found), str(row._mapping["at"])
+
+
+@router.get("/subjects/report/{consultation_id}.csv")
+def subject_report_csv(
+    request: Request,
+    consultation_id: str,
+    principal: Annotated[Principal, Depends(need("subject-report"))],
+) -> Response:
+    rows, _at = _logged_report(console(request), principal, consultation_id, "subject-report-csv")
     return csv_response("subject-disclosures.csv", REPORT_COLUMNS, rows)
+
+
+@router.get("/subjects/report/{consultation_id}.pdf")
+def subject_report_pdf(
+    request: Request,
+    consultation_id: str,
+    principal: Annotated[Principal, Depends(need("subject-report"))],
+) -> Response:
+    """The disclosure record as a PDF, for an Article 15 response."""
+    st = console(request)
+    rows, at = _logged_report(st, principal, consultation_id, "subject-report-pdf")
+    doc = disclosure_record(rows, consultation_id, at, Names.of(st.partnership))
+    return Response(
+        render_pdf(doc),
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="disclosure-record.pdf"'},
+    )
 
 
 def _whatif_period(st: ConsoleState, draft: Agreement | None, period: Period) -> Period:

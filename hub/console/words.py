@@ -61,6 +61,7 @@ AREAS: dict[str, str] = {
 ACTIONS: dict[str, str] = {
     "subject-report": "subject report (looked the person up)",
     "subject-report-csv": "downloaded a subject report",
+    "subject-report-pdf": "downloaded a disclosure record (PDF)",
     "view-decision": "opened a decision",
     "search-decisions": "searched decisions",
     "view-alerts": "viewed alerts",

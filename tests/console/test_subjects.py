@@ -160,3 +160,27 @@ def test_a_name_alone_lists_candidates_by_age_band_and_area_then_one_is_picked(
               "csrf_token": token},
     ).text  # fmt: skip
     assert "/decisions/c" not in bogus
+
+
+def test_the_disclosure_record_as_a_pdf_for_an_article_15_response(console: Console) -> None:
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    officer = login(console.client(), "officer")
+    page = officer.post("/subjects", data=JORDAN | {"csrf_token": csrf(officer, "/subjects")})
+    found = re.search(r'href="(/subjects/report/[0-9a-f-]+\.pdf)"', page.text)
+    assert found is not None
+    pdf = officer.get(found.group(1))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(
+        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "2 disclosure(s) found" in text
+    assert "Liverpool Multi-Agency Safeguarding Hub" in text and "Probation Service" in text
+    assert "jordan" not in text.casefold()  # no identifier: re-run from pseudonyms
+    other = login(console.client(), "auditor")
+    assert other.get(found.group(1)).status_code in (403, 404)  # only whoever made it
+    rows = _logged(console)
+    assert any(r["action"] == "subject-report-pdf" for r in rows)
