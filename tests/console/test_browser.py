@@ -170,6 +170,7 @@ def page(pipeline: dict[str, Any]) -> Iterator[Any]:
         tab.set_default_timeout(30_000)
         tab.goto(pipeline["url"] + "/activity")
         assert "/login" in tab.url  # not signed in: sent to the login page
+        accessible(tab)
         tab.fill("input[name=username]", pipeline["user"])
         tab.fill("input[name=password]", pipeline["password"])
         tab.click("button[type=submit]")
@@ -313,6 +314,9 @@ def test_who_looked_up_this_person(page: Any, pipeline: dict[str, Any], shots: P
     assert pipeline["user"] in found
     accessible(page)
     page.screenshot(path=str(shots / "access-log.png"), full_page=True)
+    page.goto(pipeline["url"] + "/alerts")
+    accessible(page)
+    page.screenshot(path=str(shots / "alerts.png"), full_page=True)
 
 
 def _sign_in(context: Any, url: str, user: str, password: str) -> Any:
@@ -374,6 +378,7 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
         response = tab.goto(f"{url}/decisions?page=abc")
         assert response is not None and response.status == 400
         assert "page" in tab.inner_text("#problems") and "{" not in tab.inner_text("main")[:1]
+        accessible(tab)
     finally:
         context.close()
 
