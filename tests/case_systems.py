@@ -1,6 +1,6 @@
 """A recipient's case system for tests: the product's sink (``SinkRunner`` with a
 ``SqlUpsertWriter``) writing one recipient's stream into a SQLite file, built the way the
-demo builds its sinks (``connectors.synthetic.partnership``).
+demo builds its sinks (``hub.demo.partnership``).
 
 The table follows the recipient's kind (``mash_referrals``, ``iom_nominals`` or
 ``msn_cases``); a recipient without a SQL table kind gets ``mash_referrals`` (every table
@@ -20,8 +20,8 @@ from typing import Any
 from connectors.base.rejects import RejectLog
 from connectors.base.sink import SinkRunner
 from connectors.sinks.sql_upsert import SqlUpsertWriter
-from connectors.synthetic.partnership import TABLE_BY_KIND, recipients
 from hub.config import Settings
+from hub.demo.partnership import TABLE_BY_KIND, recipients
 
 DEFAULT_TABLE = "mash_referrals"
 

@@ -17,6 +17,8 @@ from hub.privacy.keys import LocalKeyProvider
 from tests.postgres import postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
+# Broker, registry and publisher fixtures for every test package (tests/plugin.py).
+pytest_plugins = ["tests.plugin"]
 
 
 @pytest.fixture(scope="session")

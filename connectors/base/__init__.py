@@ -9,7 +9,9 @@ commits. ``hub connector run CONFIG.yaml`` runs either; see docs/partners/connec
 from connectors.base.config import ConnectorConfig, load_config, parse_config
 from connectors.base.errors import ConnectorConfigError, ConnectorError, RecordRejected
 from connectors.base.mapping import Mapper, MappingConfig, coerce_event
-from connectors.base.runtime import Connector, build, check, run
+from connectors.base.plugins import Connector, register_sink, register_source
+from connectors.base.publisher import PartnerPublisher
+from connectors.base.runtime import build, check, run
 from connectors.base.sink import Delivery, Outcome, SinkRunner, SinkWriter
 from connectors.base.source import Source, SourceContext
 
@@ -22,6 +24,7 @@ __all__ = [
     "Mapper",
     "MappingConfig",
     "Outcome",
+    "PartnerPublisher",
     "RecordRejected",
     "SinkRunner",
     "SinkWriter",
@@ -32,5 +35,7 @@ __all__ = [
     "coerce_event",
     "load_config",
     "parse_config",
+    "register_sink",
+    "register_source",
     "run",
 ]

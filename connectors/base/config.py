@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -30,6 +30,23 @@ _ID = r"^[a-z0-9][a-z0-9-]*$"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PluginConfig(_Model):
+    """What every source or sink configuration tells the runtime without the runtime
+    knowing its kind: the plug-in is looked up by ``kind`` (connectors/base/plugins.py)."""
+
+    # A source whose partners each sign with their own key (the web hook) needs no
+    # connector-level partner and signing.
+    signs_per_partner: ClassVar[bool] = False
+
+    def secret_envs(self) -> list[str]:
+        """Environment variables this plug-in needs at run time (``check`` asks for them)."""
+        return []
+
+    def event_routes(self) -> list[tuple[str, MappingConfig | None]]:
+        """The event types it publishes, each with its column mapping (sources)."""
+        return []
 
 
 class HubEndpoints(_Model):
@@ -98,8 +115,8 @@ class FileRoute(_Model):
         return self
 
 
-class DropFolderSource(_Model):
-    type: Literal["drop-folder"]
+class DropFolderSourceConfig(PluginConfig):
+    kind: Literal["drop-folder"]
     inbox: Path
     processed: Path | None = Field(default=None, description="Default <inbox>/../processed.")
     rejected: Path | None = Field(default=None, description="Default <inbox>/../rejected.")
@@ -109,6 +126,9 @@ class DropFolderSource(_Model):
     )
     poll_seconds: float = Field(default=1.0, gt=0)
     batch_rows: int = Field(default=500, ge=1, description="Rows per checkpoint.")
+
+    def event_routes(self) -> list[tuple[str, MappingConfig | None]]:
+        return [(r.event_type, r.mapping) for r in self.files]
 
 
 class WebhookPartner(_Model):
@@ -120,16 +140,25 @@ class WebhookPartner(_Model):
     event_types: list[str] = Field(min_length=1)
 
 
-class WebhookSource(_Model):
-    type: Literal["webhook"]
+class WebhookSourceConfig(PluginConfig):
+    kind: Literal["webhook"]
     host: str = "127.0.0.1"
     port: int = 8088
     digest_key_env: str = Field(description="Environment variable with the digest HMAC key.")
     partners: dict[str, WebhookPartner] = Field(min_length=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
 
+    signs_per_partner: ClassVar[bool] = True
 
-class _SqlUrl(_Model):
+    def secret_envs(self) -> list[str]:
+        keys = [p.signing.private_key_env for p in self.partners.values()]
+        return [self.digest_key_env, *(k for k in keys if k)]
+
+    def event_routes(self) -> list[tuple[str, MappingConfig | None]]:
+        return [(slug, None) for p in self.partners.values() for slug in p.event_types]
+
+
+class _SqlUrl(PluginConfig):
     url: str | None = Field(default=None, description="SQLAlchemy URL without a password.")
     url_env: str | None = Field(
         default=None, description="Environment variable holding the URL (with credentials)."
@@ -148,9 +177,12 @@ class _SqlUrl(_Model):
             return SecretStr(self.url)
         return require_env(env, str(self.url_env))
 
+    def secret_envs(self) -> list[str]:
+        return [self.url_env] if self.url_env else []
 
-class SqlPollerSource(_SqlUrl):
-    type: Literal["sql-poller"]
+
+class SqlPollerSourceConfig(_SqlUrl):
+    kind: Literal["sql-poller"]
     table: str
     watermark_column: str = Field(description="Increases with every new or changed row.")
     key_column: str = Field(description="Unique per row; breaks ties between equal watermarks.")
@@ -159,42 +191,53 @@ class SqlPollerSource(_SqlUrl):
     batch_rows: int = Field(default=500, ge=1)
     poll_seconds: float = Field(default=5.0, gt=0)
 
+    def event_routes(self) -> list[tuple[str, MappingConfig | None]]:
+        return [(self.event_type, self.mapping)]
 
-class DummySource(_Model):
-    type: Literal["dummy"]
+
+class DummySourceConfig(PluginConfig):
+    kind: Literal["dummy"]
     event_type: str
     count: int = Field(default=10, ge=0)
     seed: int = 0
 
+    def event_routes(self) -> list[tuple[str, MappingConfig | None]]:
+        return [(self.event_type, None)]
 
-class SqlUpsertSink(_SqlUrl):
-    type: Literal["sql-upsert"]
+
+class SqlUpsertSinkConfig(_SqlUrl):
+    kind: Literal["sql-upsert"]
     table: Literal["mash_referrals", "iom_nominals", "msn_cases"]
 
 
-class HttpPushSink(_Model):
-    type: Literal["http-push"]
+class HttpPushSinkConfig(PluginConfig):
+    kind: Literal["http-push"]
     url: str
     token_env: str | None = Field(default=None, description="Bearer token for the API.")
     timeout_seconds: float = Field(default=10.0, gt=0)
 
+    def secret_envs(self) -> list[str]:
+        return [self.token_env] if self.token_env else []
 
-class FileExportSink(_Model):
-    type: Literal["file-export"]
+
+class FileExportSinkConfig(PluginConfig):
+    kind: Literal["file-export"]
     directory: Path
     format: Literal["jsonl", "csv"] = "jsonl"
 
 
-class DummySink(_Model):
-    type: Literal["dummy"]
+class DummySinkConfig(PluginConfig):
+    kind: Literal["dummy"]
     path: Path = Field(description="JSON lines of what was delivered.")
 
 
-Source = Annotated[
-    DropFolderSource | WebhookSource | SqlPollerSource | DummySource, Field(discriminator="type")
+SourceConfig = Annotated[
+    DropFolderSourceConfig | WebhookSourceConfig | SqlPollerSourceConfig | DummySourceConfig,
+    Field(discriminator="kind"),
 ]
-Sink = Annotated[
-    SqlUpsertSink | HttpPushSink | FileExportSink | DummySink, Field(discriminator="type")
+SinkConfig = Annotated[
+    SqlUpsertSinkConfig | HttpPushSinkConfig | FileExportSinkConfig | DummySinkConfig,
+    Field(discriminator="kind"),
 ]
 
 
@@ -211,8 +254,28 @@ class ConnectorConfig(_Model):
     health: HealthConfig = Field(default_factory=HealthConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     batch_size: int = Field(default=500, ge=1, description="Sinks: records per batch.")
-    source: Source | None = None
-    sink: Sink | None = None
+    source: SourceConfig | None = None
+    sink: SinkConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _type_is_now_kind(cls, data: Any) -> Any:
+        """``type:`` was renamed ``kind:``; files written before still load (the same value,
+        the same meaning), and a file giving both is refused rather than guessed at."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for part in ("source", "sink"):
+            block = data.get(part)
+            if isinstance(block, Mapping) and "type" in block:
+                if "kind" in block:
+                    raise ValueError(
+                        f"{part}: give 'kind' only ('type' is its old name, now 'kind')"
+                    )
+                block = dict(block)
+                block["kind"] = block.pop("type")
+                data[part] = block
+        return data
 
     @model_validator(mode="after")
     def _shape(self) -> ConnectorConfig:
@@ -220,7 +283,7 @@ class ConnectorConfig(_Model):
             raise ValueError("a connector has exactly one of 'source' or 'sink'")
         if self.sink is not None and not self.recipient:
             raise ValueError("a sink needs 'recipient'")
-        if self.source is not None and not isinstance(self.source, WebhookSource):
+        if self.source is not None and not self.source.signs_per_partner:
             if not self.partner:
                 raise ValueError("a source needs 'partner'")
             if self.signing is None:

@@ -17,38 +17,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
-from connectors.base.config import (
-    ConnectorConfig,
-    DropFolderSource,
-    DummySink,
-    DummySource,
-    FileExportSink,
-    HttpPushSink,
-    SqlPollerSource,
-    SqlUpsertSink,
-    WebhookSource,
-    require_env,
-)
+from connectors.base.config import ConnectorConfig, DropFolderSourceConfig
 from connectors.base.errors import ConnectorConfigError, RecordRejected
 from connectors.base.health import ConnectorMetrics, HealthServer
-from connectors.base.mapping import Mapper, coerce_event
+from connectors.base.mapping import Mapper, MappingConfig, coerce_event
+from connectors.base.plugins import BuildContext, Connector, sink_factory, source_factory
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import Stopped
 from connectors.base.sink import SinkRunner, SinkWriter
-from connectors.base.source import SourceContext, resolve_signer
+from connectors.base.source import resolve_signer
 from hub.catalogue.schemas import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
-
-
-class Connector(Protocol):
-    name: str
-
-    def run(self, stop: threading.Event) -> None: ...
-
-    def close(self) -> None: ...
 
 
 def build(
@@ -58,8 +40,8 @@ def build(
     catalogue: Catalogue | None = None,
     metrics: ConnectorMetrics | None = None,
 ) -> Connector:
-    """The connector a configuration describes, ready to ``run``."""
-    catalogue = catalogue or load_catalogue(config.schemas_dir())
+    """The connector a configuration describes, ready to ``run``: the factory registered
+    for its ``kind`` (connectors/base/plugins.py) builds it."""
     metrics = metrics or ConnectorMetrics(config.name)
     bootstrap, registry_url = config.bootstrap(env), config.registry_url(env)
     rejects = RejectLog(config.state_dir / "rejects", config.name)
@@ -75,84 +57,22 @@ def build(
             metrics=metrics,
             batch_size=config.batch_size,
         )
-    source = config.source
-    if isinstance(source, WebhookSource):
-        from connectors.sources.webhook import WebhookReceiver
-        from connectors.sources.webhook import WebhookSource as Receiver
-
-        contexts = {
-            partner: SourceContext(
-                name=config.name,
-                partner=partner,
-                signer=resolve_signer(p.signing, env),
-                catalogue=catalogue,
-                bootstrap=bootstrap,
-                registry_url=registry_url,
-                state_dir=config.state_dir / partner,
-                retry_policy=config.retry,
-                metrics=metrics,
-                rejects=rejects,
-            )
-            for partner, p in source.partners.items()
-        }
-        key = require_env(env, source.digest_key_env).get_secret_value().encode()
-        receiver = WebhookReceiver(
-            source,
-            name=config.name,
-            digest_key=key,
-            contexts=contexts,
-            rejects=rejects,
-            metrics=metrics,
-        )
-        return Receiver(receiver, source.host, source.port)
-    assert config.signing is not None and config.partner is not None  # checked by the model
-    ctx = SourceContext(
-        name=config.name,
-        partner=config.partner,
-        signer=resolve_signer(config.signing, env),
-        catalogue=catalogue,
-        bootstrap=bootstrap,
-        registry_url=registry_url,
-        state_dir=config.state_dir,
-        retry_policy=config.retry,
+    assert config.source is not None  # exactly one of source or sink: checked by the model
+    context = BuildContext(
+        config=config,
+        env=env,
+        catalogue=catalogue or load_catalogue(config.schemas_dir()),
         metrics=metrics,
         rejects=rejects,
+        bootstrap=bootstrap,
+        registry_url=registry_url,
     )
-    if isinstance(source, DropFolderSource):
-        from connectors.sources.drop_folder import DropFolderSource as DropFolder
-
-        return DropFolder(source, ctx)
-    if isinstance(source, SqlPollerSource):
-        from connectors.sources.sql_poller import SqlPollerSource as Poller
-
-        return Poller(source, ctx, source.resolve_url(env).get_secret_value())
-    if isinstance(source, DummySource):
-        from connectors.sources.dummy import DummySource as Dummy
-
-        return Dummy(source, ctx)
-    raise ConnectorConfigError(f"unknown source type {type(source).__name__}")
+    return source_factory(config.source.kind)(config.source, context)
 
 
 def build_writer(config: ConnectorConfig, env: Mapping[str, str]) -> SinkWriter:
-    sink, system = config.sink, config.system_name
-    if isinstance(sink, SqlUpsertSink):
-        from connectors.sinks.sql_upsert import SqlUpsertWriter
-
-        return SqlUpsertWriter(sink.resolve_url(env).get_secret_value(), sink.table, system)
-    if isinstance(sink, HttpPushSink):
-        from connectors.sinks.http_push import HttpPushWriter
-
-        token = require_env(env, sink.token_env).get_secret_value() if sink.token_env else None
-        return HttpPushWriter(sink.url, system, token=token, timeout=sink.timeout_seconds)
-    if isinstance(sink, FileExportSink):
-        from connectors.sinks.file_export import FileExportWriter
-
-        return FileExportWriter(sink.directory, str(config.recipient), system, sink.format)
-    if isinstance(sink, DummySink):
-        from connectors.sinks.dummy import DummyWriter
-
-        return DummyWriter(sink.path, system)
-    raise ConnectorConfigError(f"unknown sink type {type(sink).__name__}")
+    assert config.sink is not None
+    return sink_factory(config.sink.kind)(config.sink, config, env)
 
 
 def run(
@@ -223,65 +143,67 @@ def check(
             fn(env)
         except ConnectorConfigError as exc:
             report.notes.append(f"{what}: {exc} (needed to run, not to check)")
+    _check_secrets(report, config, env)
+    plugin = config.source or config.sink
+    assert plugin is not None
+    try:
+        (source_factory if config.source else sink_factory)(plugin.kind)
+    except ConnectorConfigError as exc:
+        report.problems.append(str(exc))
+    mappers = [
+        _mapper(report, catalogue, str(config.partner), slug, mapping)
+        for slug, mapping in plugin.event_routes()
+    ]
+    source = config.source
+    if isinstance(source, DropFolderSourceConfig) and sample is not None and report.ok:
+        by_route = dict(enumerate(mappers))
+        _check_sample(report, source, by_route, sample, catalogue, str(config.partner))
+    return report
+
+
+def _check_secrets(report: CheckReport, config: ConnectorConfig, env: Mapping[str, str]) -> None:
+    """Every environment variable the configuration names is set, and a signing key in one
+    is a usable Ed25519 key."""
     secrets: list[str] = []
-    if config.signing is not None and config.signing.private_key_env:
-        secrets.append(config.signing.private_key_env)
-    source, sink = config.source, config.sink
-    if isinstance(source, WebhookSource):
-        secrets.append(source.digest_key_env)
-        secrets += [
-            p.signing.private_key_env for p in source.partners.values() if p.signing.private_key_env
-        ]
-    if isinstance(source, SqlPollerSource) and source.url_env:
-        secrets.append(source.url_env)
-    if isinstance(sink, SqlUpsertSink) and sink.url_env:
-        secrets.append(sink.url_env)
-    if isinstance(sink, HttpPushSink) and sink.token_env:
-        secrets.append(sink.token_env)
+    signing = config.signing
+    if signing is not None and signing.private_key_env:
+        secrets.append(signing.private_key_env)
+    for plugin in (config.source, config.sink):
+        if plugin is not None:
+            secrets += plugin.secret_envs()
     for name in secrets:
         if not env.get(name):
             report.problems.append(f"environment variable {name} is not set")
-    if (
-        config.signing is not None
-        and config.signing.private_key_env
-        and env.get(config.signing.private_key_env)
-    ):
+    if signing is not None and signing.private_key_env and env.get(signing.private_key_env):
         try:
-            resolve_signer(config.signing, env)
+            resolve_signer(signing, env)
         except ConnectorConfigError as exc:
             report.problems.append(str(exc))
 
-    def mapper_for(slug: str, mapping: Any) -> Mapper | None:
-        et = catalogue.get(slug)
-        if et is None:
-            report.problems.append(f"unknown event type '{slug}'")
-            return None
-        if mapping is None:
-            return None
-        try:
-            return Mapper(et, str(config.partner), mapping)
-        except ConnectorConfigError as exc:
-            report.problems.append(str(exc))
-            return None
 
-    if isinstance(source, DropFolderSource):
-        mappers = {i: mapper_for(r.event_type, r.mapping) for i, r in enumerate(source.files)}
-        if sample is not None and report.ok:
-            _check_sample(report, source, mappers, sample, catalogue, str(config.partner))
-    elif isinstance(source, SqlPollerSource):
-        mapper_for(source.event_type, source.mapping)
-    elif isinstance(source, WebhookSource):
-        for p in source.partners.values():
-            for slug in p.event_types:
-                mapper_for(slug, None)
-    elif isinstance(source, DummySource):
-        mapper_for(source.event_type, None)
-    return report
+def _mapper(
+    report: CheckReport,
+    catalogue: Catalogue,
+    partner: str,
+    slug: str,
+    mapping: MappingConfig | None,
+) -> Mapper | None:
+    et = catalogue.get(slug)
+    if et is None:
+        report.problems.append(f"unknown event type '{slug}'")
+        return None
+    if mapping is None:
+        return None
+    try:
+        return Mapper(et, partner, mapping)
+    except ConnectorConfigError as exc:
+        report.problems.append(str(exc))
+        return None
 
 
 def _check_sample(
     report: CheckReport,
-    source: DropFolderSource,
+    source: DropFolderSourceConfig,
     mappers: dict[int, Mapper | None],
     sample: Path,
     catalogue: Catalogue,

@@ -1,7 +1,7 @@
 """What every source shares: signed publishing per event type, rejects, checkpoints, metrics.
 
 A source reads records from a partner system, maps each to an event, publishes it signed
-(:class:`~connectors.sources.publisher.PartnerPublisher`), and checkpoints only once the
+(:class:`~connectors.base.publisher.PartnerPublisher`), and checkpoints only once the
 broker acknowledged everything before the checkpoint. A record that cannot become an event
 (:class:`~connectors.base.errors.RecordRejected`) goes to the reject output and the source
 carries on; a transient failure (``Retryable``) is retried with backoff; anything else
@@ -22,9 +22,9 @@ from connectors.base.checkpoint import Checkpoints
 from connectors.base.config import RetryConfig, SigningConfig, require_env
 from connectors.base.errors import ConnectorConfigError, RecordRejected, SchemaInvalid
 from connectors.base.health import ConnectorMetrics
+from connectors.base.publisher import PartnerPublisher
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import retry
-from connectors.sources.publisher import PartnerPublisher
 from hub.catalogue.schemas import Catalogue, EventType
 from hub.errors import RegistryUnavailable
 from hub.identity.keys import PartnerKeyStore, SigningKey

@@ -1,5 +1,5 @@
-"""Source connectors: publish a partner's events to its partner topics."""
+"""Source connectors: publish a partner's events to its partner topics.
 
-from connectors.sources.publisher import PartnerPublisher
-
-__all__ = ["PartnerPublisher"]
+Each module registers its kind (connectors/base/plugins.py); the publisher they share is
+:class:`connectors.base.publisher.PartnerPublisher`.
+"""

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.base.config import DropFolderSource as DropFolderConfig
+from connectors.base.config import DropFolderSourceConfig as DropFolderConfig
 from connectors.base.config import FileRoute
 from connectors.base.errors import (
     DuplicateFile,
@@ -48,6 +48,7 @@ from connectors.base.errors import (
     RecordRejected,
 )
 from connectors.base.mapping import Mapper, coerce_event
+from connectors.base.plugins import BuildContext, register_source
 from connectors.base.source import SourceContext
 
 log = logging.getLogger(__name__)
@@ -339,3 +340,8 @@ def _json_rows(text: str) -> Iterator[tuple[int, int, list[str] | str, Any]]:
             yield row_no, line, raw, MalformedInput("a JSON line must be one object")
             continue
         yield row_no, line, raw, record
+
+
+@register_source("drop-folder")
+def _build(config: DropFolderConfig, build: BuildContext) -> DropFolderSource:
+    return DropFolderSource(config, build.partner_context())

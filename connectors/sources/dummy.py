@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 
-from connectors.base.config import DummySource as DummySourceConfig
+from connectors.base.config import DummySourceConfig
+from connectors.base.plugins import BuildContext, register_source
 from connectors.base.source import SourceContext
 from connectors.synthetic.samples import SampleGenerator
 
@@ -41,3 +42,8 @@ class DummySource:
 
     def close(self) -> None:
         self.ctx.close()
+
+
+@register_source("dummy")
+def _build(config: DummySourceConfig, build: BuildContext) -> DummySource:
+    return DummySource(config, build.partner_context())

@@ -26,9 +26,10 @@ from typing import Any
 from sqlalchemy import MetaData, Table, and_, create_engine, or_, select
 from sqlalchemy.exc import NoSuchTableError, OperationalError
 
-from connectors.base.config import SqlPollerSource as SqlPollerConfig
+from connectors.base.config import SqlPollerSourceConfig as SqlPollerConfig
 from connectors.base.errors import ConnectorConfigError, RecordRejected, SourceUnavailable
 from connectors.base.mapping import Mapper
+from connectors.base.plugins import BuildContext, register_source
 from connectors.base.retry import retry
 from connectors.base.source import SourceContext
 
@@ -144,3 +145,9 @@ class SqlPollerSource:
 
 def _short(exc: OperationalError) -> str:
     return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
+@register_source("sql-poller")
+def _build(config: SqlPollerConfig, build: BuildContext) -> SqlPollerSource:
+    url = config.resolve_url(build.env).get_secret_value()
+    return SqlPollerSource(config, build.partner_context(), url)

@@ -34,11 +34,13 @@ from collections.abc import Mapping
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import context as otel_context
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from connectors.base.config import WebhookSource as WebhookConfig
+from connectors.base.config import WebhookSourceConfig as WebhookConfig
+from connectors.base.config import require_env
 from connectors.base.errors import (
     ConnectorConfigError,
     MalformedInput,
@@ -47,9 +49,11 @@ from connectors.base.errors import (
 )
 from connectors.base.health import ConnectorMetrics
 from connectors.base.mapping import coerce_event
+from connectors.base.plugins import BuildContext, register_source
 from connectors.base.rejects import RejectLog
 from connectors.base.source import SourceContext
 from hub.errors import BrokerUnavailable, Retryable
+from hub.telemetry.tracing import extract_context
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +180,8 @@ class WebhookReceiver:
         except RecordRejected as exc:
             status = 403 if exc.field == "envelope.source_partner" else 422
             return self._reject(status, request_id, exc, partner)
+        # A partner system that traces sends its W3C context: the event continues its trace.
+        token = otel_context.attach(extract_context({k: v.encode() for k, v in headers.items()}))
         try:
             event_id = ctx.publish(event_type, event)
             ctx.flush()
@@ -189,6 +195,8 @@ class WebhookReceiver:
                 status_code=503,
                 headers={"Retry-After": "30", "X-Request-Id": request_id},
             )
+        finally:
+            otel_context.detach(token)
         self.accepted += 1
         return JSONResponse(
             {"event_id": event_id, "request_id": request_id, "status": "accepted"},
@@ -267,3 +275,22 @@ class WebhookSource:
         self.stop()
         for ctx in self.receiver.contexts.values():
             ctx.close()
+
+
+@register_source("webhook")
+def _build(config: WebhookConfig, build: BuildContext) -> WebhookSource:
+    """One receiver; each partner publishes with its own key and state folder."""
+    contexts = {
+        partner: build.source_context(partner, p.signing, build.config.state_dir / partner)
+        for partner, p in config.partners.items()
+    }
+    key = require_env(build.env, config.digest_key_env).get_secret_value().encode()
+    receiver = WebhookReceiver(
+        config,
+        name=build.config.name,
+        digest_key=key,
+        contexts=contexts,
+        rejects=build.rejects,
+        metrics=build.metrics,
+    )
+    return WebhookSource(receiver, config.host, config.port)

@@ -2,6 +2,6 @@
 
 from connectors.synthetic.police import PoliceFeed, malformed_records
 
-# The whole partnership (generator, connectors, sinks) is in connectors.synthetic.partnership:
-# imported on demand, as it pulls in the connector runtime.
+# The whole partnership run through the connectors, the processor and the sinks is the
+# demo's (hub/demo/partnership.py); here are only the seeded generators.
 __all__ = ["PoliceFeed", "malformed_records"]

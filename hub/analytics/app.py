@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from hub.analytics.rules import load_rules
 from hub.analytics.tables import publish, write_feed
 from hub.analytics.violence import Cell
 from hub.audit.records import DECISION, KIND_HEADER
-from hub.catalogue.schemas import load_catalogue
+from hub.catalogue.schemas import EventType, load_catalogue
 from hub.catalogue.topics import AUDIT_TOPIC
 from hub.codec import wire
 from hub.codec.schemas import SchemaCache
@@ -108,32 +109,61 @@ def credentials(settings: Settings) -> Any:
     return faust_credentials(settings.kafka.client_config())  # validates, reads the password
 
 
-def build_app(
-    settings: Settings,
-    cfg: AnalyticsConfig,
-    bootstrap: str,
-    registry_url: str,
-    stats: Stats,
-) -> Any:
+@dataclass
+class _Parts:
+    """What the agents use, built before the faust app (none of it knows faust)."""
+
+    alert_type: EventType
+    governor: AlertGovernor
+    intake: Intake
+    analytics: Analytics
+    transformer: Transformer
+    schemas: SchemaCache
+    loop: IntakeLoop
+
+
+def _parts(
+    settings: Settings, cfg: AnalyticsConfig, bootstrap: str, registry_url: str, stats: Stats
+) -> _Parts:
     catalogue = load_catalogue(settings.schemas_dir)
     alert_type = catalogue.get(ALERT_TYPE)
     if alert_type is None:
         raise ConfigError(f"the catalogue has no {ALERT_TYPE} event type")
     rules = load_rules(cfg.rules(settings))
-    # The folder, not a list: the governor follows approvals and suspensions as they happen.
-    governor = AlertGovernor(settings.partnership_dir / "agreements", alert_type)
     keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
     intake = Intake(
         rules, keys.current(ANALYTICS_DOMAIN), keys.current(SUBJECT_DOMAIN), cfg.area_level
     )
-    analytics = Analytics(rules)
-    transformer = Transformer(keys)
     public_keys = PartnerKeyStore(
         settings.partnership_dir / "partner-keys", settings.data_dir / "partner-keys"
     ).public_keys()
-    schemas = SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue)
+    loop = IntakeLoop(
+        bootstrap=bootstrap,
+        client=settings.kafka.client_config(),
+        topics=source_topics(settings, intake.event_types()),
+        internal_topic=OBSERVATIONS_TOPIC.format(group=cfg.group),
+        intake=intake,
+        # Its own cache and registry client: the intake runs on another thread.
+        schemas=SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue),
+        public_keys=public_keys,
+        group=f"{cfg.group}-intake",
+        on_read=stats.count_read,
+    )
+    return _Parts(
+        alert_type=alert_type,
+        # The folder, not a list: the governor follows approvals and suspensions as they
+        # happen.
+        governor=AlertGovernor(settings.partnership_dir / "agreements", alert_type),
+        intake=intake,
+        analytics=Analytics(rules),
+        transformer=Transformer(keys),
+        schemas=SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue),
+        loop=loop,
+    )
 
-    app = faust.App(
+
+def _faust_app(settings: Settings, cfg: AnalyticsConfig, bootstrap: str) -> Any:
+    return faust.App(
         cfg.group,
         # broker and broker_credentials: the runtime kit's connection, security included.
         **KafkaConnection.from_settings(settings, bootstrap).faust_broker(),
@@ -151,43 +181,97 @@ def build_app(
         topic_partitions=1,
         producer_acks=-1,
     )
+
+
+def build_app(
+    settings: Settings,
+    cfg: AnalyticsConfig,
+    bootstrap: str,
+    registry_url: str,
+    stats: Stats,
+) -> Any:
+    parts = _parts(settings, cfg, bootstrap, registry_url, stats)
+    app = _faust_app(settings, cfg, bootstrap)
     # One partition: the state of a person must live with every message about them, and
     # the volumes (hundreds of events a day per force) need no more.
-    internal = app.topic(
-        OBSERVATIONS_TOPIC.format(group=cfg.group),
-        partitions=1,
-        internal=True,
-        **RAW,
-    )
-    audit = app.topic(AUDIT_TOPIC, **RAW)
-    vrp = app.topic(VRP_TOPIC.format(recipient=cfg.vrp_recipient), **RAW)
-    shares: dict[str, Any] = {}
+    name = OBSERVATIONS_TOPIC.format(group=cfg.group)
+    internal = app.topic(name, partitions=1, internal=True, **RAW)
 
     def table(name: str) -> Any:
         return app.Table(name, default=None, partitions=1)
 
-    linkage, raised, counts, counted = (
-        table("linkage"),
-        table("alerts-raised"),
-        table("vrp-counts"),
-        table("vrp-counted"),
-    )
-    dirty: set[tuple[str, str]] = set()
-    started = {"restored": False}
+    names = ("linkage", "alerts-raised", "vrp-counts", "vrp-counted")
+    tables = _Tables(*(table(n) for n in names))
+    emitter = _AlertEmitter(app, parts, cfg, stats)
+    _add_intake(app, parts.loop)
+    _add_fold(app, internal, parts.analytics, tables, emitter, stats)
+    _add_weekly_tables(app, settings, cfg, tables, stats)
+    return app
 
-    loop = IntakeLoop(
-        bootstrap=bootstrap,
-        client=settings.kafka.client_config(),
-        topics=source_topics(settings, intake.event_types()),
-        internal_topic=internal.get_topic_name(),
-        intake=intake,
-        # Its own cache and registry client: the intake runs on another thread.
-        schemas=SchemaCache(SchemaRegistryClient({"url": registry_url}), catalogue),
-        public_keys=public_keys,
-        group=f"{cfg.group}-intake",
-        on_read=stats.count_read,
-    )
 
+@dataclass
+class _Tables:
+    linkage: Any
+    raised: Any
+    counts: Any
+    counted: Any
+    # VRP cells (week, source) changed since they were last published.
+    dirty: set[tuple[str, str]] = field(default_factory=set)
+
+
+class _AlertEmitter:
+    """Decides each alert under its agreements, shares it encoded with the recipient's
+    derived schema, and audits every decision."""
+
+    def __init__(self, app: Any, parts: _Parts, cfg: AnalyticsConfig, stats: Stats) -> None:
+        self.app, self.parts, self.cfg, self.stats = app, parts, cfg, stats
+        self.audit = app.topic(AUDIT_TOPIC, **RAW)
+        self.shares: dict[str, Any] = {}
+
+    async def emit(self, match: Any, source: tuple[str, int, int]) -> None:
+        now = datetime.now(UTC)
+        record = alert_record(match, now)
+        self.stats.alerts[match.rule.id] += 1
+        for d in self.parts.governor.decide(match, record, now):
+            out_topic = None
+            if d.decision.shared and d.decision.plan is not None:
+                out_topic = await self._share(d.decision, record, match)
+                self.stats.shared[d.decision.recipient] += 1
+            else:
+                self.stats.withheld += 1
+            row = audit_record(
+                d, match, now, instance=self.cfg.instance, source=source, output_topic=out_topic
+            )
+            await self.audit.send(
+                key=row.decision_id.encode(),
+                value=row.to_json(),
+                headers=[(KIND_HEADER, DECISION.encode())],
+            )
+
+    async def _share(self, dec: Any, record: dict[str, Any], match: Any) -> str:
+        parts = self.parts
+        out = parts.schemas.output(dec.plan, parts.alert_type, dec.recipient)
+        if out.topic not in self.shares:
+            self.shares[out.topic] = self.app.topic(out.topic, **RAW)
+        value = parts.transformer.apply(dec.plan, record, parts.alert_type)
+        payload = wire.encode(out.schema_id, out.parsed, value)
+        disclosure = (dec.disclosure_id or "").encode()
+        await self.shares[out.topic].send(
+            key=disclosure,
+            value=payload,
+            headers=[
+                ("hub.disclosure_id", disclosure),
+                ("hub.event_id", dec.event_id.encode()),
+                ("hub.provider", dec.provider.encode()),
+                ("hub.recipient", dec.recipient.encode()),
+                ("hub.agreement", f"{dec.agreement_id}@v{dec.agreement_version}".encode()),
+                ("hub.alert_rule", match.rule.ref.encode()),
+            ],
+        )
+        return str(out.topic)
+
+
+def _add_intake(app: Any, loop: IntakeLoop) -> None:
     @app.task  # type: ignore[untyped-decorator]
     async def take() -> None:
         # Blocking client, own thread: the event loop stays free for the agents.
@@ -199,15 +283,25 @@ def build_app(
             log.error("intake stopped: %s", type(loop.error).__name__)
             await app.crash(loop.error)
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
     async def _stop_intake(_sender: Any, /, *_args: Any, signal: Any, **_kw: Any) -> None:
         loop.stop.set()
 
+
+def _add_fold(
+    app: Any,
+    internal: Any,
+    analytics: Analytics,
+    tables: _Tables,
+    emitter: _AlertEmitter,
+    stats: Stats,
+) -> None:
     @app.agent(internal)  # type: ignore[untyped-decorator]
     async def fold(stream: Any) -> None:
         async for value in stream:
             msg = json.loads(value)
-            applied = analytics.apply(msg, linkage, raised, counts, counted)
+            t = tables
+            applied = analytics.apply(msg, t.linkage, t.raised, t.counts, t.counted)
             stats.folded += 1
             log.debug(
                 "folded %s %s: %d alert(s)%s",
@@ -217,58 +311,19 @@ def build_app(
                 " (already seen)" if applied.duplicate else "",
             )
             if applied.counted is not None:
-                dirty.add((applied.counted.week, applied.counted.source))
+                tables.dirty.add((applied.counted.week, applied.counted.source))
             topic, partition, offset = str(msg.get("source", "||-1")).rsplit("|", 2)
+            source = (topic, int(partition or -1), int(offset or -1))
             for match in applied.matches:
-                now = datetime.now(UTC)
-                record = alert_record(match, now)
-                stats.alerts[match.rule.id] += 1
-                for d in governor.decide(match, record, now):
-                    out_topic = None
-                    dec = d.decision
-                    if dec.shared and dec.plan is not None:
-                        out = schemas.output(dec.plan, alert_type, dec.recipient)
-                        if out.topic not in shares:
-                            shares[out.topic] = app.topic(out.topic, **RAW)
-                        payload = wire.encode(
-                            out.schema_id,
-                            out.parsed,
-                            transformer.apply(dec.plan, record, alert_type),
-                        )
-                        disclosure = (dec.disclosure_id or "").encode()
-                        await shares[out.topic].send(
-                            key=disclosure,
-                            value=payload,
-                            headers=[
-                                ("hub.disclosure_id", disclosure),
-                                ("hub.event_id", dec.event_id.encode()),
-                                ("hub.provider", dec.provider.encode()),
-                                ("hub.recipient", dec.recipient.encode()),
-                                (
-                                    "hub.agreement",
-                                    f"{dec.agreement_id}@v{dec.agreement_version}".encode(),
-                                ),
-                                ("hub.alert_rule", match.rule.ref.encode()),
-                            ],
-                        )
-                        out_topic = out.topic
-                        stats.shared[dec.recipient] += 1
-                    else:
-                        stats.withheld += 1
-                    row = audit_record(
-                        d,
-                        match,
-                        now,
-                        instance=cfg.instance,
-                        source=(topic, int(partition or -1), int(offset or -1)),
-                        output_topic=out_topic,
-                    )
-                    await audit.send(
-                        key=row.decision_id.encode(),
-                        value=row.to_json(),
-                        headers=[(KIND_HEADER, DECISION.encode())],
-                    )
+                await emitter.emit(match, source)
             stats.write()
+
+
+def _add_weekly_tables(
+    app: Any, settings: Settings, cfg: AnalyticsConfig, tables: _Tables, stats: Stats
+) -> None:
+    vrp = app.topic(VRP_TOPIC.format(recipient=cfg.vrp_recipient), **RAW)
+    started = {"restored": False}
 
     @app.timer(interval=cfg.publish_every)  # type: ignore[untyped-decorator]
     async def publish_weeks() -> None:
@@ -278,6 +333,7 @@ def build_app(
         if app.in_recovery or recovery is None or not recovery.completed.is_set():
             return
         stats.ready = True
+        counts, dirty = tables.counts, tables.dirty
         if not started["restored"]:
             # After a restart every week the restored state holds is published again: the
             # records are keyed by week and source, so a reader keeps the latest.
@@ -290,8 +346,6 @@ def build_app(
             stats.aggregates += 1
         dirty.clear()
         stats.write(force=True)
-
-    return app
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -60,7 +60,7 @@ def _agreements() -> tuple[Sequence[Agreement], Path]:
 def handle_lint(args: argparse.Namespace) -> int:
     from hub.agreements.lint import Linter, Severity
     from hub.agreements.partnership import load_partnership
-    from hub.agreements.samples import sample_events
+    from hub.demo.samples import sample_events
     from hub.catalogue.schemas import load_catalogue
 
     settings = load_settings()

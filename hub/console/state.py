@@ -89,7 +89,7 @@ class ConsoleState:
         condition runs over a few hundred sample events)."""
         stamp = _agreement_files(self.agreements_dir)
         if self._lint_cache is None or self._lint_cache[0] != stamp:
-            from hub.agreements.samples import sample_events
+            from hub.demo.samples import sample_events
 
             linter = Linter(self.catalogue, self.partnership, sample_events, datetime.now(UTC))
             self._lint_cache = (stamp, linter.lint(agreements))

@@ -13,20 +13,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.sources.publisher import PartnerPublisher
-from connectors.synthetic.partnership import partnership_topics, run_partnership
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed, malformed_records
-from hub.analytics.runner import run_analytics
+from hub.analytics.runner import AnalyticsRun, run_analytics
 from hub.audit.setup import audit_key_store, open_store
+from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
 from hub.broker.admin import ensure_topics
 from hub.broker.embedded import EmbeddedBroker
 from hub.catalogue.schemas import load_catalogue
 from hub.config import Settings
+from hub.demo.partnership import PartnershipRun, partnership_topics, run_partnership
 from hub.errors import HubError
 from hub.identity.keys import PartnerKeyStore, SigningKey
 from hub.processor.build import build_ingester, partner_keys
@@ -124,89 +126,122 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         ensure_topics(broker.bootstrap, partnership_topics(settings))
         # The audit is hash-chained and each write signs a checkpoint with the hub's key.
         audit = open_store(settings)
-        ingester = build_ingester(settings, bootstrap=broker.bootstrap, store=audit)
-        ingesting = threading.Event()
-        ingest_errors: list[BaseException] = []
-
-        def ingest() -> None:
-            try:
-                ingester.run(ingesting)
-            except BaseException as exc:  # raised below, after the run
-                ingest_errors.append(exc)
-
-        ingest_thread = threading.Thread(target=ingest, name="audit-ingest", daemon=True)
-        ingest_thread.start()
+        ingesting = _Ingesting(settings, broker.bootstrap, audit)
         try:
-            # 1. What no connector would send: hostile records straight onto a partner topic.
-            hostile = _publish_hostile(settings, broker.bootstrap, registry.url, options.seed)
-            # 2. Every partner through its connector (drop folders, web hook), the processor,
-            #    and a sink for every recipient writing and receipting each disclosure.
-            run = run_partnership(
-                settings,
-                broker.bootstrap,
-                registry.url,
-                run_dir,
-                events=options.events,
-                seed=options.seed,
-                progress=progress,
-                timeout=options.timeout,
-                extra_records=hostile,
+            run, analytics, hostile = _run_stages(
+                settings, options, progress, broker.bootstrap, registry.url, run_dir
             )
-            # 3. The analytics read the partner topics, raise linkage alerts to the recipients
-            #    their rules name (each decided and audited like a disclosure), and publish
-            #    the VRP's weekly aggregates.
-            progress("analytics", 0, 1)
-            analytics = run_analytics(settings, broker.bootstrap, registry.url, _STOPPED)
-            progress("analytics", 1, 1)
         except BaseException:
-            ingesting.set()
-            ingest_thread.join(30)
-            ingester.close()  # or its client keeps calling a broker that is going away
+            ingesting.abort()
             audit.close()
             raise
-        ingesting.set()
-        ingest_thread.join(30)
-        # 4. Everything the processor, the analytics and the sinks put on the audit topics.
-        ingester.run_until_idle(0.5, timeout=60)
-        ingester.close()
-        if ingest_errors:
-            raise ingest_errors[0]
-        proc = run.processor
-        recipients = sorted(run.delivered)
-        shared: dict[str, int] = proc.get("shared", {})
-        deadletters: dict[str, int] = proc.get("deadlettered", {})
-        summary = DemoSummary(
-            published=run.published_total + hostile,
-            valid_events=run.published_total,
-            malformed_sent=hostile,
-            shared={r: shared.get(r, 0) for r in recipients},
-            withheld=proc.get("withheld", 0),
-            deadlettered=sum(deadletters.values()),
-            deadletter_reasons=dict(sorted(deadletters.items())),
-            decisions=proc.get("decisions", 0),
-            audit_records=audit.count_decisions(),
-            delivered=dict(sorted(run.delivered.items())),
-            receipts=len(audit.all_receipts()),
-            published_by_partner=run.published,
-            alerts=dict(sorted(analytics.alerts.items())),
-            alerts_shared=dict(sorted(analytics.shared.items())),
-            alerts_withheld=analytics.withheld,
-            vrp_tables=analytics.aggregates,
-            connector_rejects=run.rejected,
-            outputs={
-                "run_dir": str(run_dir.resolve()),
-                "audit_db": str((run_dir / "audit.db").resolve()),
-                "registry_db": str((run_dir / "registry.db").resolve()),
-                **run.outputs,
-            },
-            seconds=time.monotonic() - started,
-        )
+        # Everything the processor, the analytics and the sinks put on the audit topics.
+        ingesting.finish()
+        summary = _summary(run, analytics, hostile, audit, run_dir)
+        summary.seconds = time.monotonic() - started
         report = verify_store(audit, audit_key_store(settings).public_keys())
         summary.audit_intact = report.ok
         audit.close()
         if options.hold is not None:
             options.hold(DemoRuntime(settings, broker.bootstrap, registry.url, summary))
         return summary
+
+
+class _Ingesting:
+    """The audit ingester on a thread of its own while the partnership runs."""
+
+    def __init__(self, settings: Settings, bootstrap: str, audit: AuditStore) -> None:
+        self.ingester = build_ingester(settings, bootstrap=bootstrap, store=audit)
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, name="audit-ingest", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.ingester.run(self.stop)
+        except BaseException as exc:  # raised by finish(), after the run
+            self.errors.append(exc)
+
+    def abort(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        self.ingester.close()  # or its client keeps calling a broker that is going away
+
+    def finish(self) -> None:
+        """Stop the thread, then read what is left on the audit topics until idle."""
+        self.stop.set()
+        self.thread.join(30)
+        self.ingester.run_until_idle(0.5, timeout=60)
+        self.ingester.close()
+        if self.errors:
+            raise self.errors[0]
+
+
+def _run_stages(
+    settings: Settings,
+    options: DemoOptions,
+    progress: Progress,
+    bootstrap: str,
+    registry_url: str,
+    run_dir: Path,
+) -> tuple[PartnershipRun, AnalyticsRun, int]:
+    # 1. What no connector would send: hostile records straight onto a partner topic.
+    hostile = _publish_hostile(settings, bootstrap, registry_url, options.seed)
+    # 2. Every partner through its connector (drop folders, web hook), the processor, and a
+    #    sink for every recipient writing and receipting each disclosure.
+    run = run_partnership(
+        settings,
+        bootstrap,
+        registry_url,
+        run_dir,
+        events=options.events,
+        seed=options.seed,
+        progress=progress,
+        timeout=options.timeout,
+        extra_records=hostile,
+    )
+    # 3. The analytics read the partner topics, raise linkage alerts to the recipients their
+    #    rules name (each decided and audited like a disclosure), and publish the VRP's
+    #    weekly aggregates.
+    progress("analytics", 0, 1)
+    analytics = run_analytics(settings, bootstrap, registry_url, _STOPPED)
+    progress("analytics", 1, 1)
+    return run, analytics, hostile
+
+
+def _summary(
+    run: PartnershipRun, analytics: AnalyticsRun, hostile: int, audit: AuditStore, run_dir: Path
+) -> DemoSummary:
+    proc = run.processor
+    recipients = sorted(run.delivered)
+    shared: dict[str, int] = proc.get("shared", {})
+    deadletters: dict[str, int] = proc.get("deadlettered", {})
+    return DemoSummary(
+        published=run.published_total + hostile,
+        valid_events=run.published_total,
+        malformed_sent=hostile,
+        shared={r: shared.get(r, 0) for r in recipients},
+        withheld=proc.get("withheld", 0),
+        deadlettered=sum(deadletters.values()),
+        deadletter_reasons=dict(sorted(deadletters.items())),
+        decisions=proc.get("decisions", 0),
+        audit_records=audit.count_decisions(),
+        delivered=dict(sorted(run.delivered.items())),
+        receipts=len(audit.all_receipts()),
+        published_by_partner=run.published,
+        alerts=dict(sorted(analytics.alerts.items())),
+        alerts_shared=dict(sorted(analytics.shared.items())),
+        alerts_withheld=analytics.withheld,
+        vrp_tables=analytics.aggregates,
+        connector_rejects=run.rejected,
+        outputs={
+            "run_dir": str(run_dir.resolve()),
+            "audit_db": str((run_dir / "audit.db").resolve()),
+            "registry_db": str((run_dir / "registry.db").resolve()),
+            **run.outputs,
+        },
+    )
 
 
 def _publish_hostile(settings: Settings, bootstrap: str, registry_url: str, seed: int) -> int:

@@ -8,6 +8,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from hub.telemetry.tracing import TraceIdFilter
+
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -21,6 +23,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in vars(record).items():
+            if key == "trace_id" and not value:
+                continue  # outside a record: no empty field on every line
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value if isinstance(value, str | int | float | bool) else str(value)
         if record.exc_info:
@@ -28,13 +32,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """For people: ``time level logger: message``, then ``[trace <id>]`` about a record."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        trace_id = getattr(record, "trace_id", "")
+        return f"{line} [trace {trace_id}]" if trace_id else line
+
+
 def configure_logging(level: int, fmt: str) -> None:
     """``fmt``: ``text`` (default, for people) or ``json`` (for log shippers)."""
     handler = logging.StreamHandler()
+    # Every line about a record names its trace id, exporter or not (hub/telemetry/tracing.py).
+    handler.addFilter(TraceIdFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

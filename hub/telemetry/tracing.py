@@ -6,12 +6,20 @@ recipient records; the sink continues from there. One safeguarding concern can s
 followed end to end, and the audit records the trace id of each decision.
 
 Unless :func:`configure_tracing` is called, the OpenTelemetry API is a no-op: no spans,
-negligible cost on the hot path.
+negligible cost on the hot path. Trace *ids* do not depend on it: a record published with
+no trace context around it gets a fresh W3C ``traceparent`` (:func:`ensure_traceparent`),
+which the processor passes on unchanged (:class:`Passthrough`) and the sink's no-op span
+continues, so the audit, the receipts and the logs name the same trace id with or without
+an exporter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextvars
+import logging
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -33,6 +41,41 @@ def inject_context(headers: list[tuple[str, bytes]]) -> None:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     headers.extend((k, v.encode()) for k, v in carrier.items() if k in _HEADERS)
+
+
+def new_traceparent() -> bytes:
+    """A W3C ``traceparent`` starting a trace: random 128-bit trace id and 64-bit parent id.
+    Flagged sampled, so a component downstream that does export keeps its part of it."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01".encode()
+
+
+def ensure_traceparent(headers: list[tuple[str, bytes]]) -> str:
+    """Give the record a trace context if it has none (no span around it, or tracing off),
+    and return its trace id. Sources call it for every record *before* signing: the batch
+    signature covers the headers."""
+    for key, value in headers:
+        if key == "traceparent":
+            found = trace_id_from(value)
+            if found is not None:
+                return found
+    headers[:] = [(k, v) for k, v in headers if k not in _HEADERS]
+    value = new_traceparent()
+    headers.append(("traceparent", value))
+    return value.decode().split("-")[1]
+
+
+def trace_id_from(traceparent: bytes | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` value, or None if it is not a valid one."""
+    if not traceparent:
+        return None
+    parts = traceparent.decode(errors="replace").split("-")
+    if len(parts) == 4 and len(parts[1]) == 32 and parts[1].strip("0"):
+        try:
+            int(parts[1], 16)
+        except ValueError:
+            return None
+        return parts[1].lower()
+    return None
 
 
 def extract_context(headers: Mapping[str, bytes]) -> Context:
@@ -111,9 +154,38 @@ class Passthrough:
 
     def __init__(self, headers: Mapping[str, bytes]) -> None:
         self.headers = [(k, headers[k]) for k in _HEADERS if k in headers]
-        self.trace_id: str | None = None
-        raw = headers.get("traceparent")
-        if raw:
-            parts = raw.decode(errors="replace").split("-")
-            if len(parts) == 4 and len(parts[1]) == 32 and parts[1].strip("0"):
-                self.trace_id = parts[1].lower()
+        self.trace_id = trace_id_from(headers.get("traceparent"))
+
+
+_RECORD_TRACE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "hub_record_trace", default=None
+)
+
+
+@contextmanager
+def record_trace(trace_id: str | None) -> Iterator[None]:
+    """Log lines written while a record is handled name its trace id (tracing off: there
+    is no span to read it from)."""
+    token = _RECORD_TRACE.set(trace_id)
+    try:
+        yield
+    finally:
+        _RECORD_TRACE.reset(token)
+
+
+def current_trace_id() -> str | None:
+    """The trace id of the record being handled here: the current span's, else the one
+    :func:`record_trace` set."""
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        return format(ctx.trace_id, "032x")
+    return _RECORD_TRACE.get()
+
+
+class TraceIdFilter(logging.Filter):
+    """Adds ``trace_id`` to every log record (empty outside a record), so text and JSON
+    log lines can be joined to the audit and the console by it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.trace_id = current_trace_id() or ""
+        return True

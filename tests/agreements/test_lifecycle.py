@@ -20,7 +20,7 @@ from hub.agreements.lint import Linter
 from hub.agreements.loader import load_agreements
 from hub.agreements.models import Agreement, Approval, Signature, State, Status
 from hub.agreements.partnership import load_partnership
-from hub.agreements.samples import sample_events
+from hub.demo.samples import sample_events
 from hub.catalogue import Catalogue, EventType, load_catalogue
 from hub.cli.agreements import list_lines
 from hub.console import actions

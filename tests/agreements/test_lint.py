@@ -11,7 +11,7 @@ import pytest
 from hub.agreements import Agreement
 from hub.agreements.lint import Finding, Linter, Severity
 from hub.agreements.partnership import Partnership, load_partnership
-from hub.agreements.samples import sample_events
+from hub.demo.samples import sample_events
 from hub.catalogue import Catalogue
 from hub.cli.agreements import json_schema
 

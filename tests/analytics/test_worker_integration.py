@@ -24,7 +24,7 @@ import pytest
 from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from hub.analytics.config import AnalyticsConfig
 from hub.analytics.runner import AnalyticsProcess, run_analytics
 from hub.analytics.tables import publish

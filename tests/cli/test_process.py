@@ -13,14 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
 from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import EventType, partner_topic
+from hub.broker import EmbeddedBroker
 from hub.config import Settings
 from hub.processor.build import partner_keys
-from hub.registry import RegistryServer, SchemaStore
+from tests.plugin import POLICE, PolicePublisher
 
 pytestmark = pytest.mark.integration
 
@@ -53,56 +51,49 @@ def start(env: dict[str, str]) -> subprocess.Popen[str]:
     return proc
 
 
-def test_process_runs_and_stops_gracefully(tmp_path: Path, concern_type: EventType) -> None:
+def test_process_runs_and_stops_gracefully(
+    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, police_publisher: PolicePublisher
+) -> None:
     settings = Settings(data_dir=tmp_path)
     audit_url = f"sqlite:///{tmp_path / 'audit.db'}"
-    with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
-        topic = partner_topic("merseyside-police", "safeguarding-concern")
-        # Only the partner's topic: `hub process` creates the hub's and recipients' topics.
-        ensure_topics(broker.bootstrap, [topic])
-        publisher = PartnerPublisher(
-            partner="merseyside-police",
-            event_type=concern_type,
-            bootstrap=broker.bootstrap,
-            registry_url=registry.url,
-            signer=partner_keys(settings).dev_signing_key("merseyside-police"),
-        )
-        env = {
-            **os.environ,
-            "HUB_DATA_DIR": str(tmp_path),
-            "HUB_BOOTSTRAP_SERVERS": broker.bootstrap,
-            "HUB_SCHEMA_REGISTRY_URL": registry.url,
-            "HUB_AUDIT_URL": audit_url,
-        }
-        feed = PoliceFeed(seed=5)
-        for event in feed.events(100):
-            publisher.publish(event)
-        publisher.flush()
-        proc = start(env)
-        audit = AuditStore(audit_url)
-        deadline = time.monotonic() + 60
-        while audit.count_decisions() < 300 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert audit.count_decisions() == 300  # 3 candidate recipients per concern
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-        assert "stopped: 100 records" in out
+    # Only the partner's topic: `hub process` creates the hub's and recipients' topics.
+    publisher = police_publisher(partner_keys(settings).dev_signing_key(POLICE), topics=[])
+    env = {
+        **os.environ,
+        "HUB_DATA_DIR": str(tmp_path),
+        "HUB_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "HUB_SCHEMA_REGISTRY_URL": registry_url,
+        "HUB_AUDIT_URL": audit_url,
+    }
+    feed = PoliceFeed(seed=5)
+    for event in feed.events(100):
+        publisher.publish(event)
+    publisher.flush()
+    proc = start(env)
+    audit = AuditStore(audit_url)
+    deadline = time.monotonic() + 60
+    while audit.count_decisions() < 300 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert audit.count_decisions() == 300  # 3 candidate recipients per concern
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped: 100 records" in out
 
-        # A restarted instance resumes after the committed offsets: only new events arrive.
-        for event in feed.events(20):
-            publisher.publish(event)
-        publisher.close()
-        proc = start(env)
-        deadline = time.monotonic() + 60
-        while audit.count_decisions() < 360 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
-        assert "stopped: 20 records" in out, out
-        assert audit.count_decisions() == 360
-        audit.close()
+    # A restarted instance resumes after the committed offsets: only new events arrive.
+    for event in feed.events(20):
+        publisher.publish(event)
+    publisher.close()
+    proc = start(env)
+    deadline = time.monotonic() + 60
+    while audit.count_decisions() < 360 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped: 20 records" in out, out
+    assert audit.count_decisions() == 360
+    audit.close()
 
 
 def test_process_refuses_without_a_broker(tmp_path: Path) -> None:

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer
 
-from connectors.synthetic.partnership import partnership_topics
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.broker.client_config import consumer_config
 from hub.config import Settings
+from hub.demo.partnership import partnership_topics
 from hub.processor import Processor, build_processor
-from hub.registry import RegistryServer, SchemaStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,15 +103,14 @@ class Hub:
 
 
 @pytest.fixture
-def broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker() as b:
-        yield b
+def broker(fresh_broker: EmbeddedBroker) -> EmbeddedBroker:
+    """A broker per test here (tests/plugin.py): connector tests count what reaches it."""
+    return fresh_broker
 
 
 @pytest.fixture
-def registry_url() -> Iterator[str]:
-    with RegistryServer(SchemaStore("sqlite://")) as server:
-        yield server.url
+def registry_url(fresh_registry_url: str) -> str:
+    return fresh_registry_url
 
 
 @pytest.fixture
@@ -194,7 +192,7 @@ def csv_event_id(e: dict[str, Any]) -> str:
 
 def publish_police(hub: Hub, events: list[dict[str, Any]]) -> None:
     """Publish concerns as the police's own connector would (signed, stock serializer)."""
-    from connectors.sources.publisher import PartnerPublisher
+    from connectors.base.publisher import PartnerPublisher
     from hub.catalogue import load_catalogue
     from hub.processor.build import partner_keys
 

@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
 def test_check_reports_mapping_of_a_sample(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from connectors.synthetic.partnership import police_csv
+    from connectors.synthetic.exports import police_csv
     from tests.connectors.conftest import police_events
 
     sample = tmp_path / "concerns-2026-11-02.csv"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from connectors.synthetic.police import PoliceFeed
 from hub.agreements import load_agreement, load_agreements
 from hub.agreements.models import State, Status
-from hub.agreements.samples import sample_events
+from hub.demo.samples import sample_events
 from hub.audit.tables import agreement_actions
 from hub.catalogue import Catalogue, EventType
 from hub.console.auth import Role, add_user

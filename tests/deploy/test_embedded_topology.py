@@ -4,14 +4,12 @@ embedded broker (Tansu) cannot take ACL admin requests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.samples import sample_events
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue.schemas import Catalogue
@@ -22,22 +20,9 @@ from hub.deploy.load import load_topology
 from hub.deploy.topology import Topology, TopologyOptions
 from hub.identity.keys import SigningKey
 from hub.kafka import KafkaConnection
-from hub.registry import RegistryServer, SchemaStore
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def registry_url() -> Iterator[str]:
-    with RegistryServer(SchemaStore("sqlite://")) as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")

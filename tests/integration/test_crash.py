@@ -21,7 +21,7 @@ from typing import IO, Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed, malformed_records
 from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.samples import SampleGenerator
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
 from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics

@@ -22,7 +22,7 @@ import fastavro
 import httpx
 import pytest
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
 from hub.audit.store import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics

@@ -126,7 +126,7 @@ def test_every_component_works_through_tls(
     before = proxy.handshakes
 
     # A partner's source: the connector SDK's publisher, from a bare address.
-    from connectors.sources.publisher import PartnerPublisher
+    from connectors.base.publisher import PartnerPublisher
     from connectors.synthetic.police import PoliceFeed
 
     publisher = PartnerPublisher(

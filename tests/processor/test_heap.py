@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topic
+from hub.broker import EmbeddedBroker
 from hub.config import Settings
 from hub.processor import build_processor
 from hub.processor.build import partner_keys
 from hub.processor.heap import HeapPolicy
-from hub.registry import RegistryServer, SchemaStore
+from tests.plugin import POLICE, PolicePublisher
 
 
 @pytest.fixture(autouse=True)
@@ -58,28 +56,19 @@ def test_switched_off_never_freezes() -> None:
 
 @pytest.mark.integration
 def test_hub_processor_freezes_after_its_first_batch_and_thaws_on_close(
-    tmp_path: Path, concern_type: EventType
+    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, police_publisher: PolicePublisher
 ) -> None:
     settings = Settings(data_dir=tmp_path)
-    topic = partner_topic("merseyside-police", "safeguarding-concern")
-    with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
-        ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC])
-        publisher = PartnerPublisher(
-            partner="merseyside-police",
-            event_type=concern_type,
-            bootstrap=broker.bootstrap,
-            registry_url=registry.url,
-            signer=partner_keys(settings).dev_signing_key("merseyside-police"),
-        )
-        publisher.publish(PoliceFeed(seed=5).next_event())
-        publisher.close()
-        processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry.url)
-        after_batch: list[int] = []
-        processor.run(
-            threading.Event(),
-            until=lambda s: s.consumed >= 1,
-            on_batch=lambda _s: after_batch.append(gc.get_freeze_count()),
-        )
-        processor.close()
+    publisher = police_publisher(partner_keys(settings).dev_signing_key(POLICE))
+    publisher.publish(PoliceFeed(seed=5).next_event())
+    publisher.close()
+    processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
+    after_batch: list[int] = []
+    processor.run(
+        threading.Event(),
+        until=lambda s: s.consumed >= 1,
+        on_batch=lambda _s: after_batch.append(gc.get_freeze_count()),
+    )
+    processor.close()
     assert after_batch and after_batch[0] > 0
     assert gc.get_freeze_count() == 0

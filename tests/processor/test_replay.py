@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sources.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
 from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topic, share_topic
+from hub.broker import EmbeddedBroker
+from hub.catalogue import share_topic
 from hub.config import Settings
 from hub.identity import PartnerKeyStore
 from hub.processor import build_processor
 from hub.processor.replay import replay
-from hub.registry import RegistryServer, SchemaStore
 from tests.ingest import ingest
+from tests.plugin import HUB_TOPICS, POLICE, PolicePublisher
 
 pytestmark = pytest.mark.integration
 
@@ -33,46 +32,29 @@ def process(settings: Settings, bootstrap: str, registry: str, audit: AuditStore
 
 
 def test_replay_after_the_partner_key_is_registered(
-    tmp_path: Path, concern_type: EventType
+    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, police_publisher: PolicePublisher
 ) -> None:
     settings = Settings(data_dir=tmp_path / "hub")
     audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
     partner_side = PartnerKeyStore(None, tmp_path / "police-own-keys")
     event = PoliceFeed(seed=4).next_event()
     event.update(concern_category="CCE")  # the MSN agreement shares every CCE concern
-    with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
-        ensure_topics(
-            broker.bootstrap,
-            [
-                partner_topic("merseyside-police", "safeguarding-concern"),
-                DEADLETTER_TOPIC,
-                AUDIT_TOPIC,
-                share_topic("modern-slavery-network", "safeguarding-concern"),
-            ],
-        )
-        publisher = PartnerPublisher(
-            partner="merseyside-police",
-            event_type=concern_type,
-            bootstrap=broker.bootstrap,
-            registry_url=registry.url,
-            signer=partner_side.dev_signing_key("merseyside-police"),
-        )
-        publisher.publish(event)
-        publisher.close()
-        process(settings, broker.bootstrap, registry.url, audit, 1)
-        [dead] = audit.all_dead_letters()
-        assert dead["reason_code"] == "unknown-signer" and audit.count_decisions() == 0
+    msn = share_topic("modern-slavery-network", "safeguarding-concern")
+    publisher = police_publisher(partner_side.dev_signing_key(POLICE), [*HUB_TOPICS, msn])
+    publisher.publish(event)
+    publisher.close()
+    process(settings, broker.bootstrap, registry_url, audit, 1)
+    [dead] = audit.all_dead_letters()
+    assert dead["reason_code"] == "unknown-signer" and audit.count_decisions() == 0
 
-        # The operators register the partner's public key; the partner asks for a replay.
-        registered = settings.data_dir / "partner-keys"
-        registered.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tmp_path / "police-own-keys" / "merseyside-police.dev1.pub", registered)
-        done = replay(broker.bootstrap, lambda d: d.partner == "merseyside-police")
-        assert [(d.reason_code, d.offset) for d in done] == [("unknown-signer", dead["offset"])]
-        process(settings, broker.bootstrap, registry.url, audit, 1)
-        decisions = audit.decisions_for_event(event["envelope"]["event_id"])
-        assert {d["recipient"]: d["outcome"] for d in decisions}[
-            "modern-slavery-network"
-        ] == "shared"
-        assert len(audit.all_dead_letters()) == 1, "the replayed record was not dead-lettered again"
+    # The operators register the partner's public key; the partner asks for a replay.
+    registered = settings.data_dir / "partner-keys"
+    registered.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "police-own-keys" / "merseyside-police.dev1.pub", registered)
+    done = replay(broker.bootstrap, lambda d: d.partner == "merseyside-police")
+    assert [(d.reason_code, d.offset) for d in done] == [("unknown-signer", dead["offset"])]
+    process(settings, broker.bootstrap, registry_url, audit, 1)
+    decisions = audit.decisions_for_event(event["envelope"]["event_id"])
+    assert {d["recipient"]: d["outcome"] for d in decisions}["modern-slavery-network"] == "shared"
+    assert len(audit.all_dead_letters()) == 1, "the replayed record was not dead-lettered again"
     audit.close()

@@ -91,3 +91,21 @@ def test_check_maps_a_sample_export(tmp_path: Path) -> None:
         (2, "wrong-type"),
         (3, "malformed"),
     ]
+
+
+def test_type_is_the_old_name_of_kind() -> None:
+    """Files written before the rename keep loading; both names at once are refused."""
+    old = parse_config(sink())
+    assert old.sink is not None and old.sink.kind == "sql-upsert"
+    new = sink(sink={"kind": "sql-upsert", "url_env": "MASH_DB_URL", "table": "mash_referrals"})
+    assert parse_config(new) == old
+    both = sink(sink={"kind": "sql-upsert", "type": "sql-upsert", "table": "msn_cases"})
+    with pytest.raises(ConnectorConfigError, match="give 'kind' only"):
+        parse_config(both)
+
+
+def test_every_example_uses_kind() -> None:
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        block = data.get("source") or data.get("sink")
+        assert "kind" in block and "type" not in block, path

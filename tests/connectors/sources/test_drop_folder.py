@@ -26,7 +26,7 @@ from connectors.base.runtime import build
 from connectors.base.sink import SinkRunner
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from connectors.sources.drop_folder import DropFolderSource
-from connectors.synthetic.partnership import police_csv
+from connectors.synthetic.exports import police_csv
 from hub.audit.records import ReceiptRecord
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import RECEIPTS_TOPIC, partner_topic

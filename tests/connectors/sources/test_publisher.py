@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sources.publisher import PartnerPublisher
+from connectors.base.publisher import PartnerPublisher
 from hub.catalogue import EventType
 from hub.identity import PartnerKeyStore
 from hub.identity.signing import SIZE_HEADER, verify

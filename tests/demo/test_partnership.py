@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.synthetic.partnership import partnership_topics, run_partnership
 from hub.audit.records import ReceiptRecord
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import RECEIPTS_TOPIC
 from hub.config import Settings
+from hub.demo.partnership import partnership_topics, run_partnership
 from tests.connectors.conftest import read_topic
 
 pytestmark = pytest.mark.integration

@@ -26,9 +26,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base.config import (
-    DropFolderSource as DropFolderConfig,
-)
+from connectors.base.config import DropFolderSourceConfig as DropFolderConfig
 from connectors.base.config import (
     FileRoute,
     RetryConfig,
@@ -36,9 +34,7 @@ from connectors.base.config import (
     WebhookPartner,
     load_config,
 )
-from connectors.base.config import (
-    WebhookSource as WebhookConfig,
-)
+from connectors.base.config import WebhookSourceConfig as WebhookConfig
 from connectors.base.health import ConnectorMetrics
 from connectors.base.rejects import RejectLog
 from connectors.base.sink import SinkRunner, SinkWriter
@@ -61,6 +57,7 @@ from hub.catalogue.topics import (
 )
 from hub.config import Settings, project_root
 from hub.errors import HubError
+from hub.identity.keys import PartnerKeyStore
 from hub.processor.processor import Processor
 
 log = logging.getLogger(__name__)
@@ -223,7 +220,7 @@ def _drop_folders(
         if not mine:
             continue  # a short run can leave a partner with nothing to export
         config = DropFolderConfig(
-            type="drop-folder",
+            kind="drop-folder",
             inbox=workdir / "drop" / partner / "inbox",
             files=routes,
             settle_seconds=0,  # files are renamed into place
@@ -297,7 +294,7 @@ def _webhook(
     digest_key = secrets.token_bytes(32)
     tokens = {p: secrets.token_urlsafe(24) for p in WEBHOOK_PARTNERS}
     config = WebhookConfig(
-        type="webhook",
+        kind="webhook",
         port=0,
         digest_key_env="NOT_USED_IN_PROCESS",  # the key is handed over directly below
         partners={
@@ -321,6 +318,54 @@ def _webhook(
         metrics=ConnectorMetrics("webhook"),
     )
     return WebhookSource(receiver, "127.0.0.1", 0).start(), tokens
+
+
+@dataclass
+class _Run:
+    """The live pieces of one run, closed together whatever happens."""
+
+    settings: Settings
+    bootstrap: str
+    registry_url: str
+    workdir: Path
+    stop: threading.Event
+    report: Progress
+    catalogue: Catalogue
+    keys: PartnerKeyStore
+    retry: RetryConfig
+    rejects: RejectLog
+    background: _Background
+    contexts: dict[str, SourceContext] = field(default_factory=dict)
+    sinks: dict[str, SinkRunner] = field(default_factory=dict)
+    processor: Processor | None = None
+    # Records the processor waits for: known once every source is done (-1 until then).
+    expected: int = -1
+
+    def context(self, partner: str, name: str) -> SourceContext:
+        self.contexts[partner] = SourceContext(
+            name=name,
+            partner=partner,
+            signer=self.keys.dev_signing_key(partner),
+            catalogue=self.catalogue,
+            bootstrap=self.bootstrap,
+            registry_url=self.registry_url,
+            state_dir=self.workdir / "connectors" / partner,
+            retry_policy=self.retry,
+            rejects=self.rejects,
+            metrics=ConnectorMetrics(name),
+        )
+        return self.contexts[partner]
+
+    def close(self) -> None:
+        """Stop the threads, then close the clients too, or their threads keep calling a
+        broker that is going away."""
+        self.background.join()
+        if self.processor is not None:
+            self.processor.close()
+        for s in self.sinks.values():
+            s.close()
+        for ctx in self.contexts.values():
+            ctx.close()
 
 
 def run_partnership(
@@ -351,109 +396,121 @@ def run_partnership(
     records the caller put on partner topics itself (e.g. hostile wire-level input for the
     dead-letter demo), so the processor here also waits for those."""
     started = time.monotonic()
-    stop = stop or threading.Event()
-    report = progress or (lambda _s, _d, _t: None)
+    run = _prepare(settings, bootstrap, registry_url, workdir, stop, progress)
+    generated = PartnershipGenerator(run.catalogue, seed=seed).events(events)
+    sink_outputs = _start_services(run, run_processor)
+    try:
+        folders, calls = _publish_all(run, generated, bad_input)
+    except BaseException:
+        run.close()
+        raise
+    published = {p: ctx.counts.published for p, ctx in sorted(run.contexts.items())}
+    run.expected = sum(published.values()) + extra_records
+    # Wait until the processor decided everything and each disclosure is receipted.
+    try:
+        done = _wait(
+            run.processor, run.sinks, run.expected, run.report, run.stop, timeout, run.background
+        )
+    finally:
+        run.close()
+    if run.background.failed():
+        raise run.background.failed()[0]
+    if not done:
+        raise HubError(
+            f"partnership run stopped before every disclosure was receipted ({timeout:.0f}s limit)"
+        )
+    result = _result(run, published, folders, calls, sink_outputs)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _prepare(
+    settings: Settings,
+    bootstrap: str,
+    registry_url: str,
+    workdir: Path,
+    stop: threading.Event | None,
+    progress: Progress | None,
+) -> _Run:
     workdir.mkdir(parents=True, exist_ok=True)
-    catalogue = load_catalogue(settings.schemas_dir)
-    generated = PartnershipGenerator(catalogue, seed=seed).events(events)
-    by_partner: dict[str, list[SyntheticEvent]] = {}
-    for e in generated:
-        by_partner.setdefault(e.partner, []).append(e)
-    from hub.processor.build import build_processor, partner_keys
+    from hub.processor.build import partner_keys
 
     keys = partner_keys(settings)  # development keys, which the processor trusts
     for partner in (*DROP_FOLDER_PARTNERS, *WEBHOOK_PARTNERS):
         keys.dev_signing_key(partner)  # before the processor starts, so it knows them all
-    retry = RetryConfig(max_attempts=5, initial_seconds=0.2, max_seconds=2.0)
-    background = _Background(stop)
-    rejects = RejectLog(workdir / "connectors" / "rejects", "partnership")
-    contexts: dict[str, SourceContext] = {}
-
-    def context(partner: str, name: str) -> SourceContext:
-        contexts[partner] = SourceContext(
-            name=name,
-            partner=partner,
-            signer=keys.dev_signing_key(partner),
-            catalogue=catalogue,
-            bootstrap=bootstrap,
-            registry_url=registry_url,
-            state_dir=workdir / "connectors" / partner,
-            retry_policy=retry,
-            rejects=rejects,
-            metrics=ConnectorMetrics(name),
-        )
-        return contexts[partner]
-
-    # 1. A sink for every recipient, and the processor, running as they would in production.
-    sinks, sink_outputs = _sinks(settings, bootstrap, registry_url, workdir, retry)
-    processor = (
-        build_processor(settings, bootstrap=bootstrap, registry_url=registry_url)
-        if run_processor
-        else None
+    stop = stop or threading.Event()
+    return _Run(
+        settings=settings,
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        workdir=workdir,
+        stop=stop,
+        report=progress or (lambda _s, _d, _t: None),
+        catalogue=load_catalogue(settings.schemas_dir),
+        keys=keys,
+        retry=RetryConfig(max_attempts=5, initial_seconds=0.2, max_seconds=2.0),
+        rejects=RejectLog(workdir / "connectors" / "rejects", "partnership"),
+        background=_Background(stop),
     )
-    published_total = -1  # known once every source is done
-    if processor is not None:
-        proc = processor
+
+
+def _start_services(run: _Run, run_processor: bool) -> dict[str, str]:
+    """A sink for every recipient, and the processor, running as they would in production;
+    returns where each sink writes."""
+    from hub.processor.build import build_processor
+
+    run.sinks, outputs = _sinks(
+        run.settings, run.bootstrap, run.registry_url, run.workdir, run.retry
+    )
+    if run_processor:
+        proc = run.processor = build_processor(
+            run.settings, bootstrap=run.bootstrap, registry_url=run.registry_url
+        )
 
         def run_proc() -> None:
             proc.run(
-                stop,
-                until=lambda s: published_total >= 0 and s.consumed >= published_total,
-                on_batch=lambda s: report("process", s.consumed, max(published_total, 0)),
+                run.stop,
+                until=lambda s: run.expected >= 0 and s.consumed >= run.expected,
+                on_batch=lambda s: run.report("process", s.consumed, max(run.expected, 0)),
             )
 
-        background.spawn("processor", run_proc)
-    for recipient, sink in sinks.items():
-        background.spawn(f"sink-{recipient}", _runner(sink, stop))
+        run.background.spawn("processor", run_proc)
+    for recipient, sink in run.sinks.items():
+        run.background.spawn(f"sink-{recipient}", _runner(sink, run.stop))
+    return outputs
 
-    # 2. Drop folders for the police and the councils, a web hook for the others.
-    folders: list[DropFolderSource] = []
-    calls: Counter[str] = Counter()
-    hook: WebhookSource | None = None
+
+def _publish_all(
+    run: _Run, generated: list[SyntheticEvent], bad_input: bool
+) -> tuple[list[DropFolderSource], Counter[str]]:
+    """Drop folders for the police and the councils, a web hook for the others."""
+    by_partner: dict[str, list[SyntheticEvent]] = {}
+    for e in generated:
+        by_partner.setdefault(e.partner, []).append(e)
+    folders = _drop_folders(by_partner, run.catalogue, run.workdir, run.context, bad_input)
+    total_files = sum(1 for f in folders for p in f.inbox.iterdir() if f.route(p))
+    files_done = 0
+    for folder in folders:
+        files_done += folder.scan(run.stop)
+        run.report("publish", files_done, total_files)
+    hook, tokens = _webhook(by_partner, run.settings, run.context, run.rejects)
     try:
-        folders = _drop_folders(by_partner, catalogue, workdir, context, bad_input)
-        total_files = sum(1 for f in folders for p in f.inbox.iterdir() if f.route(p))
-        files_done = 0
-        for folder in folders:
-            files_done += folder.scan(stop)
-            report("publish", files_done, total_files)
-        hook, tokens = _webhook(by_partner, settings, context, rejects)
         posts = [e for e in generated if e.partner in WEBHOOK_PARTNERS]
-        calls = _post(hook.url, posts, tokens, catalogue, stop, bad_input)
-    except BaseException:
-        background.join()
-        # Close the clients too, or their threads keep calling a broker that is going away.
-        if processor is not None:
-            processor.close()
-        for s in sinks.values():
-            s.close()
-        for ctx in contexts.values():
-            ctx.close()
-        raise
+        calls = _post(hook.url, posts, tokens, run.catalogue, run.stop, bad_input)
     finally:
-        if hook is not None:
-            hook.stop()
-    published = {p: ctx.counts.published for p, ctx in sorted(contexts.items())}
-    published_total = sum(published.values()) + extra_records
+        hook.stop()
+    return folders, calls
 
-    # 3. Wait until the processor decided everything and each disclosure is receipted.
-    try:
-        timed_out = not _wait(processor, sinks, published_total, report, stop, timeout, background)
-    finally:
-        background.join()
-        if processor is not None:
-            processor.close()
-        for s in sinks.values():
-            s.close()
-        for ctx in contexts.values():
-            ctx.close()
-    if background.failed():
-        raise background.failed()[0]
-    if timed_out:
-        raise HubError(
-            f"partnership run stopped before every disclosure was receipted ({timeout:.0f}s limit)"
-        )
-    entries = rejects.entries()
+
+def _result(
+    run: _Run,
+    published: dict[str, int],
+    folders: list[DropFolderSource],
+    calls: Counter[str],
+    sink_outputs: dict[str, str],
+) -> PartnershipRun:
+    entries = run.rejects.entries()
+    sinks = run.sinks
     result = PartnershipRun(
         published=published,
         rejected=dict(sorted(Counter(r["code"] for r in entries).items())),
@@ -468,13 +525,12 @@ def run_partnership(
         webhook_calls=dict(sorted(calls.items())),
         outputs={
             "sinks": sink_outputs,
-            "drop_folders": str((workdir / "drop").resolve()),
-            "rejects": str(rejects.folder.resolve()),
+            "drop_folders": str((run.workdir / "drop").resolve()),
+            "rejects": str(run.rejects.folder.resolve()),
         },
-        seconds=time.monotonic() - started,
     )
-    if processor is not None:
-        st = processor.stats
+    if run.processor is not None:
+        st = run.processor.stats
         result.processor = {
             "consumed": st.consumed,
             "decisions": st.decisions,

@@ -1,4 +1,8 @@
-"""Sample events used to check agreement conditions against real-shaped data."""
+"""Sample events used to check agreement conditions against real-shaped data.
+
+Here, with the demo, rather than in hub/agreements: the generators live with the connectors
+(connectors/synthetic), and the agreements package imports nothing from the connectors.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Using the standard serializer (not the hub's own encoder) is deliberate: it is w
 partner's connector in any language does, so the demo exercises the real contract. Records
 are signed with the partner's Ed25519 key once per batch (hub/identity/batch.py): a batch
 is signed when it is full or when the publisher flushes, and reaches the broker then.
+Every record carries a W3C ``traceparent`` (a new trace unless one is current), set before
+it is signed: the signature covers the headers, so the hub can trust the trace id too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from hub.catalogue.topics import partner_topic
 from hub.identity.batch import BatchSigner, Outgoing, sign_batch
 from hub.identity.keys import SigningKey
 from hub.kafka import CheckedProducer, KafkaConnection
-from hub.telemetry.tracing import SEND, inject_context, messaging_attributes, tracer
+from hub.telemetry.tracing import (
+    SEND,
+    ensure_traceparent,
+    inject_context,
+    messaging_attributes,
+    tracer,
+)
 
 
 class PartnerPublisher:
@@ -60,6 +68,9 @@ class PartnerPublisher:
             f"send {self.topic}", kind=SEND, attributes=messaging_attributes("send", self.topic)
         ):
             inject_context(headers)
+            # Tracing off (or no span around this send): a fresh context all the same, so
+            # the audit, the receipts and the logs name this record's trace id.
+            ensure_traceparent(headers)
             record = Outgoing(self.topic, key, value, [*headers])
             batch = self._batch
             if batch is not None and signer is batch.signer:
