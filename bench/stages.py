@@ -52,7 +52,7 @@ try:  # the compiled path (issue 17); absent when this is run on an older checko
 except ImportError:  # pragma: no cover - only on a checkout from before them
     compiled = program = None  # type: ignore[assignment]
 
-STAGES = ("verify", "decode", "identity", "decide", "transform_encode", "audit")
+STAGES = ("verify", "decode", "identity", "decide", "transform_encode", "audit", "produce")
 
 
 @dataclass
@@ -126,30 +126,43 @@ def instrument(
         recorded.outputs.append((parsed, record))
         return wire.encode(schema_id, parsed, record)
 
-    processor_module.wire = _Shim(  # type: ignore[assignment]
-        wire,
-        split=split,
-        decode=clock.wrap("decode", decode),
-        encode=clock.wrap("transform_encode", encode),
-    )
+    # The processor reads these as module attributes: swapped for timed ones in this pass.
+    swapped: dict[str, Any] = {
+        "wire": _Shim(
+            wire,
+            split=split,
+            decode=clock.wrap("decode", decode),
+            encode=clock.wrap("transform_encode", encode),
+        ),
+        "audit_record": clock.wrap("audit", saved["audit_record"]),
+        "content_digest": clock.wrap("identity", saved["content_digest"]),
+    }
     on_instance: list[tuple[Any, str]] = []
     if "compiled" in saved:
-        processor_module.compiled = _Shim(  # type: ignore[attr-defined]
-            compiled, decide=clock.wrap("decide", compiled.decide)
-        )
+        swapped["compiled"] = _Shim(compiled, decide=clock.wrap("decide", compiled.decide))
     else:  # before issue 17: the engine decides
         on_instance.append((proc._engine, "decide"))
     if "program" in saved:
-        processor_module.program = _Shim(  # type: ignore[attr-defined]
+        swapped["program"] = _Shim(
             program, apply_with_notes=clock.wrap("transform_encode", program.apply_with_notes)
         )
     else:  # before issue 17: the transformer walks the plan
         on_instance.append((proc._transformer, "apply_with_notes"))
-    stage = {"decide": "decide", "apply_with_notes": "transform_encode"}
+    for name, value in swapped.items():
+        setattr(processor_module, name, value)
+    # The subject's audit tokens are for the audit; the events ledger is the event's identity.
+    on_instance += [(proc._transformer, "subjects"), (proc._ledger, "entry"), (proc._ledger, "put")]
+    on_instance.append((proc, "_produce"))
+    stage = {
+        "decide": "decide",
+        "apply_with_notes": "transform_encode",
+        "subjects": "audit",
+        "entry": "identity",
+        "put": "identity",
+        "_produce": "produce",
+    }
     for target, name in on_instance:
         setattr(target, name, clock.wrap(stage[name], getattr(target, name)))
-    processor_module.audit_record = clock.wrap("audit", saved["audit_record"])  # type: ignore[assignment]
-    processor_module.content_digest = clock.wrap("identity", saved["content_digest"])  # type: ignore[assignment]
     produce = proc._produce_decisions
     setattr(proc, "_produce_decisions", clock.wrap("audit", produce))  # noqa: B010
 
