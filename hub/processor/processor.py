@@ -62,6 +62,7 @@ from hub.telemetry.tracing import (
     extract_context,
     inject_context,
     messaging_attributes,
+    record_trace,
     trace_id_of,
     tracer,
     tracing_active,
@@ -315,7 +316,8 @@ class Processor:
         else:
             carry = Passthrough(headers)
             self._trace_id, self._carry = carry.trace_id, carry.headers
-            rejected = self._decide(msg, now, audit_rows, verdict)
+            with record_trace(carry.trace_id):  # log lines about it name its trace id
+                rejected = self._decide(msg, now, audit_rows, verdict)
         if rejected is None:
             return
         code = rejected.code
