@@ -29,6 +29,7 @@ from hub.console.words import (
     first_upper,
     reason_filter,
     retention_words,
+    target_words,
 )
 
 COOKIE = "hub_session"
@@ -66,6 +67,7 @@ TEMPLATES.env.globals["area_words"] = AREAS
 TEMPLATES.env.globals["document_changes"] = changes
 TEMPLATES.env.globals["retention_words"] = retention_words
 TEMPLATES.env.filters["first_upper"] = first_upper
+TEMPLATES.env.filters["target_words"] = target_words
 
 
 class LoginRequired(Exception):

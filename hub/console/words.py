@@ -73,6 +73,37 @@ ACTIONS: dict[str, str] = {
     "export-decisions-csv": "downloaded decisions as CSV",
 }
 
+_IDENTIFIERS = {
+    "given_name": "given name",
+    "family_name": "family name",
+    "date_of_birth": "date of birth",
+    "nhs_number": "NHS number",
+    "pnc_id": "PNC id",
+}
+
+
+def target_words(target: str) -> str:
+    """What an access-log entry looked at, in words: a person is "a person, searched by
+    name and date of birth", never their pseudonyms; ids and filters as recorded."""
+    import json
+
+    try:
+        data = json.loads(target)
+    except ValueError:
+        return target
+    if not isinstance(data, dict):
+        return target
+    parts = []
+    if "tokens" in data:
+        given = [_IDENTIFIERS.get(i, i) for i in data.get("identifiers", ())]
+        parts.append("a person" + (f", searched by {' and '.join(given)}" if given else ""))
+    for key, value in sorted(data.items()):
+        if key in ("tokens", "identifiers") or value in ("", None, [], False):
+            continue
+        parts.append(f"{key.replace('_', ' ')} {value}" if value is not True else key)
+    return "; ".join(parts)
+
+
 # Field treatments (agreement ``fields``) in words; the words are glossary terms.
 TREATMENTS: dict[str, str] = {
     "keep": "shared as is",

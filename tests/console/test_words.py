@@ -115,6 +115,11 @@ def test_pages_use_names_english_and_no_jargon(console: Console) -> None:
     )  # fmt: skip
     store.write_decisions([withheld])
     officer = login(console.client(), "officer")
+    # A subject report first: the access log must not show its pseudonyms ("tokens").
+    from tests.console.conftest import csrf
+
+    officer.post("/subjects", data={"given_name": "Jordan", "family_name": "O'Neill",
+                                    "csrf_token": csrf(officer, "/subjects")})  # fmt: skip
     page = officer.get("/decisions/w1").text
     seen = _visible(page)
     assert "Knowsley Multi-Agency Safeguarding Hub" in seen
@@ -140,3 +145,12 @@ def test_partner_and_recipient_ids_do_not_show_where_names_exist(
     seen = _visible(officer.get(path).text)
     assert "Liverpool Multi-Agency Safeguarding Hub" in seen
     assert not re.search(r"(?<![\w-])(liverpool-mash|merseyside-police)(?![\w-])", seen)
+
+
+def test_the_access_log_says_what_was_looked_at_in_words() -> None:
+    from hub.console.words import target_words
+
+    said = target_words('{"identifiers": ["date_of_birth", "given_name"], "tokens": ["hub.t.x"]}')
+    assert said == "a person, searched by date of birth and given name"
+    assert target_words('{"decision_id": "d1"}') == "decision id d1"
+    assert target_words("not json") == "not json"
