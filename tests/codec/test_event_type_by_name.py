@@ -5,8 +5,6 @@ is still ``unknown-schema``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -15,13 +13,11 @@ from hub.catalogue.schemas import EVENT_TYPE_ATTR, load_catalogue
 from hub.codec.schemas import SchemaCache
 from hub.config import project_root
 from hub.errors import UnknownSchema
-from hub.registry import RegistryServer, SchemaStore
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[SchemaRegistryClient]:
-    with RegistryServer(SchemaStore(f"sqlite:///{tmp_path / 'r.db'}")) as server:
-        yield SchemaRegistryClient({"url": server.url})
+def client(registry_url: str) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": registry_url})
 
 
 def test_event_type_from_the_record_full_name(client: SchemaRegistryClient) -> None:

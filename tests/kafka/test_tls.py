@@ -42,7 +42,6 @@ from hub.kafka import KafkaConnection
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.subjects import SUBJECT_DOMAIN
 from hub.processor.build import build_ingester, build_processor, partner_keys
-from hub.registry import RegistryServer, SchemaStore
 from tests.case_systems import CaseSystem
 from tests.kafka.tls_proxy import TlsProxy, make_certificates
 
@@ -68,9 +67,9 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, T
 
 
 @pytest.fixture(scope="module")
-def registry() -> Iterator[str]:
-    with RegistryServer(SchemaStore("sqlite://")) as server:
-        yield server.url
+def registry(registry_url: str) -> str:
+    """The module's registry (tests/plugin.py): plain HTTP, only the broker is TLS here."""
+    return registry_url
 
 
 def test_the_listener_refuses_plaintext(tls: tuple[str, Path, TlsProxy]) -> None:
