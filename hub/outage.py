@@ -434,17 +434,28 @@ class LossRetry:
         if not broker_lost(exc):
             return False
         with _outages_lock:
-            broker_down = any(o.down and o.seen for o in _outages.values())
-        self.failures = 0 if broker_down else self.failures + 1
+            known = [o.bootstrap for o in _outages.values()]
+        # Asked directly, not from the outage's state: a wedged client keeps reporting
+        # "all brokers down" to its error callback while the broker answers.
+        answering = any(reachable(b, timeout=1.0) for b in known) if known else True
+        self.failures = self.failures + 1 if answering else 0
         if _fatal or self.failures >= self.WEDGED:
             # The broker answers, yet this client still cannot deliver or commit: e.g. an
             # idempotent producer the restarted (empty) embedded broker no longer knows.
             why = _fatal[-1] if _fatal else f"{self.failures} failures: {_reason(exc)}"
-            raise ClientFailed(
+            failed = ClientFailed(
                 f"{self.service}: a Kafka client cannot recover ({why}); exiting so the "
                 "service manager restarts it with fresh clients (nothing uncommitted is "
                 "lost: it is redelivered)"
-            ) from exc
+            )
+            log.error("%s", failed)
+            # Closing a wedged client can hang: the grace period bounds the way out.
+            from hub.lifecycle import current
+
+            shutdown = current()
+            if shutdown is not None:
+                shutdown.fail(str(failed))
+            raise failed from exc
         note_loss(self.service, exc)
         rewind(consumer, records)
         stop.wait(self.backoff.next())

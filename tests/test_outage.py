@@ -104,11 +104,11 @@ def test_a_failed_batch_is_rewound_to_its_first_record_per_partition() -> None:
         outage.outage_for("rewind-test:1").since = None
 
 
-def test_a_client_failing_while_the_broker_answers_ends_the_service() -> None:
+def test_a_client_failing_while_the_broker_answers_ends_the_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(outage, "_outages", {})  # no broker known: nothing says it is away
     retry = LossRetry("svc", Backoff(initial=0.001, jitter=0.0))
-    with outage._outages_lock:
-        down = [o for o in outage._outages.values() if o.down]
-    assert not down
     stop = threading.Event()
     for _ in range(LossRetry.WEDGED - 1):
         assert retry.recover(Seeks(), [], BrokerUnavailable("unacknowledged"), stop)
@@ -169,3 +169,14 @@ def test_a_batch_that_cannot_be_rewound_is_never_passed_over() -> None:
     with pytest.raises(ClientFailed, match="could not rewind a\\[0\\] to offset 7"):
         outage.rewind(Refuses(), [Msg("a", 0, 7)])
     outage.rewind(Refuses(), [Msg("b", 1, 3)])  # revoked meanwhile: its new owner has it
+
+
+def test_no_client_is_declared_wedged_while_the_broker_is_away(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(outage, "_outages", {})
+    outage.outage_for("127.0.0.1:1")  # nothing listens there: the broker is away
+    retry = LossRetry("svc", Backoff(initial=0.001, jitter=0.0))
+    for _ in range(LossRetry.WEDGED + 2):
+        assert retry.recover(Seeks(), [], BrokerUnavailable("gone"), threading.Event())
+    outage.outage_for("127.0.0.1:1").since = None
