@@ -96,10 +96,10 @@ def test_a_dead_part_stops_the_whole_service_with_its_reason() -> None:
         "m.process.handle = handler\n"
         "sys.exit(m.main(['process']))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith(
-        "hub: error: hub process stopped: thread audit-ingest died: ZeroDivisionError"
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith("hub: error: hub process stopped: thread audit-ingest died: ZeroDivisionError")
     ), proc.stderr
