@@ -16,7 +16,8 @@ Pure: no Kafka, no registry. The processor (``_handle``) asks ``revision_step`` 
 - a lower revision than the latest is never shared again: a redelivery of it (known digest)
   is skipped, anything else is dead-lettered (``revision-superseded``);
 - after a retraction the event id is closed (``event-retracted``), also when the retraction
-  arrived first (partner topics are not ordered with one another).
+  arrived first (partner topics are not ordered with one another); a revision decided
+  before it, arriving again, is skipped like any redelivery.
 """
 
 from __future__ import annotations
@@ -82,7 +83,13 @@ def revision_step(
         raise RevisionSuperseded(f"event {event_id} from {provider} has revision {revision}")
     if entry is None:
         return Step(None)
+    known = entry.digest if revision == (entry.revision or 1) else None
+    known = known or (entry.digests or {}).get(str(revision))
     if entry.retraction:
+        if known == digest:
+            # A revision decided before the retraction, again (a batch redelivered after the
+            # retraction was acknowledged, or the partner's resend): already decided.
+            return Step(entry, skip=True)
         raise EventRetracted(
             f"event {event_id} from {provider} was retracted ({entry.retraction.get('reason')},"
             f" retraction {entry.retraction.get('id')}); revision {revision} is not taken"
@@ -98,7 +105,7 @@ def revision_step(
         return Step(entry, dict(entry.before or {}))  # a redelivery: decided as before
     if revision > latest:
         return Step(entry, dict(entry.reached or {}))
-    if (entry.digests or {}).get(str(revision)) == digest:
+    if known == digest:
         return Step(entry, skip=True)
     raise RevisionSuperseded(
         f"event {event_id} from {provider} is at revision {latest}; revision {revision} "
