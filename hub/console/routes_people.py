@@ -83,6 +83,17 @@ def _report_rows(st: ConsoleState, decisions: list[dict[str, Any]]) -> list[dict
     return out
 
 
+def _checked(entered: dict[str, str]) -> tuple[date | None, str | None]:
+    """The date of birth entered, or what is wrong with the form."""
+    try:
+        dob = params.day("date_of_birth", entered["date_of_birth"])
+    except ParamError:
+        return None, "date of birth must be a date (YYYY-MM-DD)"
+    if not any(entered.values()):
+        return None, "enter at least a name, an NHS number or a PNC id"
+    return dob, None
+
+
 @router.post("/subjects", response_class=HTMLResponse)
 def subject_report(
     request: Request,
@@ -98,10 +109,6 @@ def subject_report(
 ) -> Response:
     # A POST, so the identifiers never appear in a URL, browser history or an access log.
     st = console(request)
-    try:
-        dob: date | None = params.day("date_of_birth", date_of_birth)
-    except ParamError:
-        dob = None
     entered = {
         "given_name": given_name.strip(),
         "family_name": family_name.strip(),
@@ -109,20 +116,11 @@ def subject_report(
         "nhs_number": nhs_number.strip(),
         "pnc_id": pnc_id.strip(),
     }
-    if date_of_birth.strip() and dob is None:
+    dob, error = _checked(entered)
+    if error:
         return render(
-            request,
-            "subjects.html",
-            status_code=422,
-            report=None,
-            entered=entered,
-            error="date of birth must be a date (YYYY-MM-DD)",
+            request, "subjects.html", status_code=422, report=None, entered=entered, error=error
         )
-    if not any(entered.values()):
-        return render(
-            request, "subjects.html", status_code=422, report=None, entered=entered,
-            error="enter at least a name, an NHS number or a PNC id",
-        )  # fmt: skip
     withheld = bool(include_withheld)
     name_only = not (dob or entered["nhs_number"] or entered["pnc_id"])
     if name_only and entered["given_name"] and entered["family_name"]:

@@ -357,21 +357,31 @@ def _compare(
             )  # fmt: skip
     if change is None or len(result.examples_for(recipient, change)) >= EXAMPLES:
         return
+    result.examples.append(_example(item, event_id, recipient, change, old, new, note))
+
+
+def _example(
+    item: RecordedEvent,
+    event_id: str,
+    recipient: str,
+    change: str,
+    old: dict[str, Any] | None,
+    new: Decision | None,
+    note: str,
+) -> Example:
     old_outcome, old_reason = (old["outcome"], old["reason"]) if old else ("not considered", "")
     new_outcome, new_reason = (new.outcome.value, new.reason) if new else ("not considered", "")
-    result.examples.append(
-        Example(
-            event_id,
-            recipient,
-            change,
-            f"{old_outcome}: {old_reason}" if old else old_outcome,
-            f"{new_outcome}: {new_reason}" + (f" ({note})" if note else "") if new else new_outcome,
-            old["decision_id"] if old else None,
-            occurred=item.occurred,
-            before_outcome=old_outcome,
-            before_reason=old_reason,
-            after_outcome=new_outcome,
-            after_reason=new_reason,
-            fields_note=note,
-        )
+    return Example(
+        event_id,
+        recipient,
+        change,
+        f"{old_outcome}: {old_reason}" if old else old_outcome,
+        f"{new_outcome}: {new_reason}" + (f" ({note})" if note else "") if new else new_outcome,
+        old["decision_id"] if old else None,
+        occurred=item.occurred,
+        before_outcome=old_outcome,
+        before_reason=old_reason,
+        after_outcome=new_outcome,
+        after_reason=new_reason,
+        fields_note=note,
     )
