@@ -131,7 +131,9 @@ class Names:
 
     @classmethod
     def of(cls, partnership: Partnership) -> Names:
-        names = {p.id: p.name for p in partnership.partners}
+        # The hub's own analytics publish linkage alerts as a provider of their own.
+        names = {"hub-analytics": "The hub's analytics (linkage alerts)"}
+        names.update({p.id: p.name for p in partnership.partners})
         names.update({r.id: r.name for r in partnership.recipients})
         return cls(names)
 

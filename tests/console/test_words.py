@@ -61,6 +61,30 @@ def test_every_reason_the_engine_writes_is_put_into_words(catalogue: Catalogue) 
         assert not re.search(r"@v\d|&&|\|\||has\(|event\.|facts\.", words), (reason, words)
 
 
+def test_every_agreements_reasons_are_in_words(catalogue: Catalogue) -> None:
+    """The same, for every reference agreement's provider and event type (sample events)."""
+    from connectors.synthetic.samples import sample_events
+
+    engine = PolicyEngine(list(AGREEMENTS.values()))
+    now = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    seen = 0
+    for a in AGREEMENTS.values():
+        for provider in a.providers:
+            for slug in a.event_types:
+                event_type = catalogue.event_types.get(slug)
+                if event_type is None:
+                    continue
+                for e in sample_events(event_type, provider, 30, seed=7):
+                    for d in engine.decide(e, event_type, provider, now):
+                        words = reason_in_words(d.reason, AGREEMENTS)
+                        seen += 1
+                        assert not re.search(r"@v\d|&&|\|\||has\(|event\.|facts\.", words), (
+                            d.reason,
+                            words,
+                        )
+    assert seen > 200
+
+
 def test_several_agreements_and_other_forms() -> None:
     a, b = AGREEMENTS[("police-msn", 1)], AGREEMENTS[("police-liverpool-mash", 1)]
     reason = (
