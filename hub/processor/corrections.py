@@ -25,6 +25,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from hub.audit.records import AuditRecord
 from hub.errors import EventIdReused, InputRejected
 from hub.processor.ledger import LedgerEntry, Reach
 
@@ -126,6 +127,39 @@ def retraction_step(
             f"{entry.retraction.get('id')}"
         )
     return Step(entry, dict(entry.reached or {}))
+
+
+def notice_base(
+    provider: str,
+    event_id: str,
+    event_type: str,
+    recipient: str,
+    source: tuple[str, int, int],
+    digest: str,
+    revision: int,
+) -> AuditRecord:
+    """The event's side of a notice's audit record, for a recipient no decision of this
+    record names (the processor fills in the notice's own ids, reason and output)."""
+    return AuditRecord(
+        decision_id="",
+        event_id=event_id,
+        event_type=event_type,
+        provider=provider,
+        recipient=recipient,
+        outcome="withheld",
+        reason="",
+        agreement_id=None,
+        agreement_version=None,
+        legal_basis=None,
+        gateways=(),
+        disclosure_id=None,
+        source_topic=source[0],
+        source_partition=source[1],
+        source_offset=source[2],
+        content_digest=digest or None,
+        # The latest revision: a tombstone outranks every revision sent before it.
+        revision=revision,
+    )
 
 
 def notice_ids(provider: str, event_id: str, cause: str, recipient: str) -> tuple[str, str]:

@@ -391,6 +391,22 @@ class Processor:
     def _handle(
         self, msg: Message, now: datetime, verdict: str | InputRejected
     ) -> list[AuditRecord]:
+        partner, event_type, event = self._checked(msg, verdict)
+        # Identity of the content: a reused event id with other content is dead-lettered
+        # (EventIdReused), the same content again is a redelivery decided with the same ids,
+        # a higher revision is a correction (hub/processor/corrections.py).
+        digest = content_digest(event)
+        self._ledger.refresh()
+        source = coordinates(msg)
+        if event_type.slug == corrections.RETRACTION_TYPE:
+            return self._retract(partner, event, event_type, source, now)
+        return self._revise(partner, event, event_type, digest, source, now)
+
+    def _checked(
+        self, msg: Message, verdict: str | InputRejected
+    ) -> tuple[str, EventType, dict[str, Any]]:
+        """The record's partner, event type and decoded event, once its size, signer,
+        schema and claimed source are proven; else the reason it is rejected."""
         topic, _partition, _offset = coordinates(msg)
         owner = parse_partner_topic(topic)
         if owner is None:
@@ -429,18 +445,24 @@ class Processor:
                 f"(topic {topic})",
                 fix="publish only your own events, on your own partner topics",
             )
-        # Identity of the content: a reused event id with other content is dead-lettered
-        # (EventIdReused), the same content again is a redelivery decided with the same ids,
-        # a higher revision is a correction (hub/processor/corrections.py).
-        digest = content_digest(event)
-        self._ledger.refresh()
-        source = coordinates(msg)
-        if event_type.slug == corrections.RETRACTION_TYPE:
-            return self._retract(owner.partner, event, event_type, source, now)
+        return owner.partner, event_type, event
+
+    def _revise(
+        self,
+        partner: str,
+        event: dict[str, Any],
+        event_type: EventType,
+        digest: str,
+        source: tuple[str, int, int],
+        now: datetime,
+    ) -> list[AuditRecord]:
+        """Decide one revision of an event (1: the original) under today's agreements: a
+        disclosure, or an update of what a recipient holds, or a retraction notice to one
+        that held it and may no longer."""
         event_id = event_type.event_id(event)
         revision = int(event_type.value_at_tag(event, "revision") or 1)
-        entry = self._ledger.entry(owner.partner, event_id)
-        step = corrections.revision_step(entry, owner.partner, event_id, revision, digest)
+        entry = self._ledger.entry(partner, event_id)
+        step = corrections.revision_step(entry, partner, event_id, revision, digest)
         if step.skip:
             return []  # a superseded revision redelivered: decided and audited before
         subjects = self._transformer.subjects(event, event_type)
@@ -448,7 +470,7 @@ class Processor:
         rows: list[AuditRecord] = []
         reached = dict(step.prior)
         # The stream's compiled plan (hub/policy/compiled.py): the engine's decisions.
-        for decision in compiled.decide(self._engine, event, event_type, owner.partner, now):
+        for decision in compiled.decide(self._engine, event, event_type, partner, now):
             d = decision.with_content(content)
             before = step.prior.get(d.recipient)
             row = self._route(d, event, event_type, source, subjects, revision, digest, before)
@@ -461,12 +483,23 @@ class Processor:
                 rows.append(notice)
                 withdrawn = notice.disclosure_id or ""
                 reached[d.recipient] = corrections.reach(withdrawn, revision, False)
+        # Held, and no agreement names the recipient for this event any more: withdrawn too.
+        decided = {row.recipient for row in rows}
+        for recipient, before in sorted(step.prior.items()):
+            if recipient not in decided and before[2]:
+                base = corrections.notice_base(
+                    partner, event_id, event_type.slug, recipient, source, digest, revision
+                )
+                why = f"revision {revision}: no agreement shares it with {recipient} any more"
+                notice = self._notify(base, before, f"r{revision}", NO_LONGER_SHARED, why)
+                rows.append(notice)
+                reached[recipient] = corrections.reach(notice.disclosure_id or "", revision, False)
         # Remembered once the record is decided (a record dead-lettered on the way is not).
         # Staged with its outputs, so acknowledged before the offsets commit, and staged
         # every time: a redelivery must still leave the entry on the topic.
         new = corrections.next_entry(
             step,
-            provider=owner.partner,
+            provider=partner,
             event_id=event_id,
             event_type=event_type.slug,
             revision=revision,
@@ -498,28 +531,12 @@ class Processor:
         rows: list[AuditRecord] = []
         slug = entry.event_type if entry is not None else None
         latest = (entry.revision or 1) if entry is not None else 1
+        digest = entry.digest if entry is not None else ""
         for recipient, before in sorted(step.prior.items()):
             if slug is None:
                 break  # an entry from before issue 18 names no recipients anyway
-            base = AuditRecord(
-                decision_id="",
-                event_id=target,
-                event_type=slug,
-                provider=provider,
-                recipient=recipient,
-                outcome=Outcome.WITHHELD.value,
-                reason="",
-                agreement_id=None,
-                agreement_version=None,
-                legal_basis=None,
-                gateways=(),
-                disclosure_id=None,
-                source_topic=source[0],
-                source_partition=source[1],
-                source_offset=source[2],
-                content_digest=entry.digest if entry else None,
-                # The latest revision: the tombstone outranks every revision sent before.
-                revision=latest,
+            base = corrections.notice_base(
+                provider, target, slug, recipient, source, digest, latest
             )
             why = f"retracted by {provider} ({reason_code}), retraction {retraction_id}"
             rows.append(self._notify(base, before, retraction_id, reason_code, why))

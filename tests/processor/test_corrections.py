@@ -412,3 +412,31 @@ def test_each_sink_holds_the_latest_revision_it_may_receive_or_a_tombstone(
         check_corrections(world, store, PolicyEngine(reference_agreements), random.Random(seed))
     finally:
         store.close()
+
+
+def test_a_recipient_no_agreement_names_any_more_gets_a_notice_on_correction(
+    world: CorrectionsWorld, store: AuditStore, reference_agreements: list[Agreement]
+) -> None:
+    world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))
+    world.drain()
+    assert shares(world, "modern-slavery-network")
+    # The MSN's agreements are withdrawn from the hub (not merely suspended: no candidate).
+    world.agreements = [
+        a for a in reference_agreements if "modern-slavery-network" not in a.recipients
+    ]
+    world._restart()
+    world.send(POLICE, revision_event(EVENT_IDS[0], 2, "child-high"))
+    world.drain()
+    first, notice = shares(world, "modern-slavery-network")
+    assert notice["headers"]["hub.notice"] == b"retraction"
+    world.ingest(store)
+    [audited] = [d for d in store.all_decisions() if d["outcome"] == "retracted"]
+    assert audited["recipient"] == "modern-slavery-network" and "no agreement" in audited["reason"]
+    assert first["headers"]["hub.disclosure_id"].decode() in audited["reason"]
+    writers = world.sinks(store)
+    held = writers["modern-slavery-network"].held()[(POLICE, EVENT_IDS[0])]
+    assert held["state"] == "tombstone" and held["retraction_reason"] == "NO_LONGER_SHARED"
+    assert writers["liverpool-mash"].held()[(POLICE, EVENT_IDS[0])]["revision"] == 2
+    assert verify_store(store, {}).ok
+    for w in writers.values():
+        w.close()
