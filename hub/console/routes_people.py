@@ -26,7 +26,7 @@ from hub.console.web import Days, Period, console, csrf_checked, need, render
 from hub.console.whatif import WhatIfResult, run_whatif
 from hub.console.words import Names
 from hub.errors import HubError
-from hub.privacy.candidates import AGE_BANDS, candidate_tokens
+from hub.privacy.candidates import AGE_BANDS, candidate_tokens, name_postcode_tokens
 from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
 
 BAND_ORDER = {label: i for i, (_, label) in enumerate(AGE_BANDS)}
@@ -103,6 +103,7 @@ def subject_report(
     date_of_birth: Annotated[str, Form()] = "",
     nhs_number: Annotated[str, Form()] = "",
     pnc_id: Annotated[str, Form()] = "",
+    postcode: Annotated[str, Form(max_length=12)] = "",
     include_withheld: Annotated[str, Form()] = "",
     band: Annotated[str, Form(max_length=20)] = "",
     area: Annotated[str, Form(max_length=20)] = "",
@@ -115,6 +116,7 @@ def subject_report(
         "date_of_birth": date_of_birth.strip(),
         "nhs_number": nhs_number.strip(),
         "pnc_id": pnc_id.strip(),
+        "postcode": postcode.strip(),
     }
     dob, error = _checked(entered)
     if error:
@@ -122,7 +124,7 @@ def subject_report(
             request, "subjects.html", status_code=422, report=None, entered=entered, error=error
         )
     withheld = bool(include_withheld)
-    name_only = not (dob or entered["nhs_number"] or entered["pnc_id"])
+    name_only = not (dob or entered["nhs_number"] or entered["pnc_id"] or entered["postcode"])
     if name_only and entered["given_name"] and entered["family_name"]:
         candidates = _candidate_tokens(st, entered)
         if not (band or area):
@@ -303,6 +305,7 @@ def who_looked_up_page(
     date_of_birth: Annotated[str, Form()] = "",
     nhs_number: Annotated[str, Form()] = "",
     pnc_id: Annotated[str, Form()] = "",
+    postcode: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     """ "Who looked up this person?": the access log searched by the person's pseudonyms
     (a POST: the identifiers never appear in a URL)."""
@@ -313,6 +316,7 @@ def who_looked_up_page(
         "date_of_birth": date_of_birth.strip(),
         "nhs_number": nhs_number.strip(),
         "pnc_id": pnc_id.strip(),
+        "postcode": postcode.strip(),
     }
     with st.store.engine.connect() as conn:
         rows = queries.list_consultations(conn, principal.scope, limit=300)
@@ -384,7 +388,16 @@ def _candidates_page(
 
 
 def _tokens(st: ConsoleState, entered: dict[str, str], dob: date | None) -> set[str]:
-    return lookup_tokens(
+    """Every pseudonym the identifiers entered give (any of them matching finds a record)."""
+    found: set[str] = set()
+    if entered.get("postcode") and entered["given_name"] and entered["family_name"]:
+        found = name_postcode_tokens(
+            st.keys.ring(SUBJECT_DOMAIN), _person_field(st), entered["given_name"],
+            entered["family_name"], entered["postcode"],
+        )  # fmt: skip
+    if not (dob or entered["nhs_number"] or entered["pnc_id"]) and found:
+        return found  # a name with a postcode: not the records with no date of birth
+    return found | lookup_tokens(
         st.keys.ring(SUBJECT_DOMAIN),
         _person_field(st),
         given_name=entered["given_name"] or None,

@@ -79,6 +79,7 @@ _IDENTIFIERS = {
     "date_of_birth": "date of birth",
     "nhs_number": "NHS number",
     "pnc_id": "PNC id",
+    "postcode": "postcode",
 }
 
 

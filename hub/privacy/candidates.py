@@ -23,6 +23,7 @@ from hub.privacy.normalise import normalise
 from hub.privacy.token import make_token
 
 KIND = "name-area"
+POSTCODE_KIND = "name-postcode"
 UNKNOWN = "UNKNOWN"
 # (lowest age, label); the band of an age is the last whose lowest age it reaches.
 AGE_BANDS: tuple[tuple[int, str], ...] = (
@@ -75,6 +76,35 @@ def area_token(
     borough = event.get("borough")
     area = borough if isinstance(borough, str) and borough in BOROUGHS else UNKNOWN
     return _token(key, name, age_band(age), area)
+
+
+def _postcode(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
+    for c in person.children:
+        if "postcode" in c.tags:
+            norm = normalise(value.get(c.name), c.tags).value
+            return str(norm) if norm else None
+    return None
+
+
+def postcode_token(person: FieldInfo, value: Mapping[str, Any], key: PseudonymKey) -> str | None:
+    """The token of name with home postcode (a subject report by name and postcode), or
+    None without a full name and a valid postcode."""
+    name, postcode = _name(person, value), _postcode(person, value)
+    if name is None or postcode is None:
+        return None
+    return make_token(key, f"{name}|{postcode}", POSTCODE_KIND)
+
+
+def name_postcode_tokens(
+    ring: KeyRing, person: FieldInfo, given_name: str, family_name: str, postcode: str
+) -> set[str]:
+    """What to search for a name with a postcode, under every key version."""
+    names = [c for c in person.children if "identity" in c.tags and "name" in c.tags]
+    value: dict[str, Any] = {
+        c.name: v for c, v in zip(names, (given_name, family_name), strict=False)
+    }
+    value.update({c.name: postcode for c in person.children if "postcode" in c.tags})
+    return {t for key in ring.versions if (t := postcode_token(person, value, key))}
 
 
 def candidate_tokens(

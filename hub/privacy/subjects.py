@@ -16,7 +16,7 @@ from typing import Any
 
 from hub.catalogue.schemas import EventType, FieldInfo
 from hub.policy.facts import get_path
-from hub.privacy.candidates import area_token
+from hub.privacy.candidates import area_token, postcode_token
 from hub.privacy.keys import KeyRing, PseudonymKey
 from hub.privacy.normalise import normalise
 from hub.privacy.token import PERSON, make_token, person_input
@@ -69,6 +69,9 @@ def subject_tokens(
                 area = area_token(event, event_type, person, item, key)
                 if area is not None:
                     tokens.add(area)
+                by_postcode = postcode_token(person, item, key)
+                if by_postcode is not None:
+                    tokens.add(by_postcode)
     return tuple(sorted(tokens))
 
 

@@ -184,3 +184,31 @@ def test_the_disclosure_record_as_a_pdf_for_an_article_15_response(console: Cons
     assert other.get(found.group(1)).status_code in (403, 404)  # only whoever made it
     rows = _logged(console)
     assert any(r["action"] == "subject-report-pdf" for r in rows)
+
+
+def test_a_name_with_a_postcode_finds_the_person(console: Console) -> None:
+    import dataclasses
+
+    from hub.privacy.candidates import postcode_token
+    from hub.privacy.keys import LocalKeyProvider
+    from hub.privacy.subjects import SUBJECT_DOMAIN
+    from tests.audit.test_queries import decision
+
+    person = console.app_state.catalogue.event_types["safeguarding-concern"].person_records()[0]
+    key = LocalKeyProvider(
+        console.settings.data_dir / "keys", console.settings.pseudonym_keys
+    ).current(SUBJECT_DOMAIN)
+    value = {"given_name": "Robin", "family_name": "Hale", "postcode": "L8 1TX"}
+    token = postcode_token(person, value, key)
+    assert token is not None
+    console.app_state.store.write_decisions([dataclasses.replace(
+        decision("pc1", "e51", "liverpool-mash", "shared", "2026-11-03T10:00:00+00:00"),
+        subjects=(token,),
+    )])  # fmt: skip
+    officer = login(console.client(), "officer")
+    token = csrf(officer, "/subjects")
+    name = {"given_name": "robin", "family_name": "HALE", "csrf_token": token}
+    found = officer.post("/subjects", data=name | {"postcode": "l81tx"})
+    assert "/decisions/pc1" in found.text
+    elsewhere = officer.post("/subjects", data=name | {"postcode": "L9 9ZZ"})
+    assert "/decisions/pc1" not in elsewhere.text

@@ -45,3 +45,22 @@ def test_no_candidates_without_both_names(concern_type: EventType, tmp_path: Pat
     assert candidate_tokens(keys.ring(SUBJECT_DOMAIN), person, "Casey", "") == {}
     tokens = candidate_tokens(keys.ring(SUBJECT_DOMAIN), person, "Casey", "Morgan")
     assert len(tokens) == 7 * 7 and all(".audit." in t for t in tokens)
+
+
+def test_a_name_with_a_postcode_finds_the_event(concern_type: EventType, tmp_path: Path) -> None:
+    from hub.privacy.candidates import name_postcode_tokens
+
+    keys = LocalKeyProvider(tmp_path / "keys")
+    [person] = concern_type.person_records()
+    events = PoliceFeed(seed=5).events(60)
+    event = next(e for e in events if e[person.name].get("postcode"))
+    subject = event[person.name]
+    wanted = name_postcode_tokens(
+        keys.ring(SUBJECT_DOMAIN), person, subject["given_name"].upper(),
+        subject["family_name"], subject["postcode"].lower().replace(" ", ""),
+    )  # fmt: skip
+    assert len(wanted) == 1
+    key = keys.current(SUBJECT_DOMAIN)
+    hits = [e for e in events if wanted & set(subject_tokens(e, concern_type, key))]
+    assert event in hits
+    assert all(e[person.name]["postcode"] == subject["postcode"] for e in hits)
