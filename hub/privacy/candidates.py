@@ -43,10 +43,26 @@ def age_band(age: int | None) -> str:
     return [label for low, label in AGE_BANDS if age >= low][-1]
 
 
+_FIELDS: dict[int, tuple[FieldInfo, list[FieldInfo], list[str], list[FieldInfo]]] = {}
+
+
+def _fields(person: FieldInfo) -> tuple[list[FieldInfo], list[str], list[FieldInfo]]:
+    """(name fields, date-of-birth field names, postcode fields) of a person record, worked
+    out once per schema field: this runs for every event on the processor's hot path."""
+    hit = _FIELDS.get(id(person))
+    if hit is None or hit[0] is not person:
+        names = [c for c in person.children if "identity" in c.tags and "name" in c.tags]
+        dobs = [c.name for c in person.children if "dob" in c.tags]
+        postcodes = [c for c in person.children if "postcode" in c.tags]
+        if len(_FIELDS) > 1024:  # catalogue reloads make new fields; keep this bounded
+            _FIELDS.clear()
+        hit = _FIELDS[id(person)] = (person, names, dobs, postcodes)
+    return hit[1], hit[2], hit[3]
+
+
 def _name(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
     """The normalised given and family name; None unless both are there."""
-    names = [c for c in person.children if "identity" in c.tags and "name" in c.tags]
-    parts = [normalise(value.get(c.name), c.tags).value for c in names]
+    parts = [normalise(value.get(c.name), c.tags).value for c in _fields(person)[0]]
     if len(parts) < 2 or not all(parts):
         return None
     return "|".join(str(p) for p in parts)
@@ -65,31 +81,39 @@ def area_token(
 ) -> str | None:
     """The name-area token of one person in an event, or None without a full name."""
     name = _name(person, value)
-    if name is None:
-        return None
+    return None if name is None else _area_token(event, event_type, person, value, key, name)
+
+
+def _area_token(
+    event: Mapping[str, Any],
+    event_type: EventType,
+    person: FieldInfo,
+    value: Mapping[str, Any],
+    key: PseudonymKey,
+    name: str,
+) -> str:
     age = None
-    when = event_time(event, event_type)
-    for c in person.children:
-        dob = value.get(c.name)
-        if "dob" in c.tags and isinstance(dob, date) and when is not None:
-            age = age_on(dob, when.date())
+    dob = next((d for n in _fields(person)[1] if isinstance(d := value.get(n), date)), None)
+    when = event_time(event, event_type) if dob is not None else None
+    if dob is not None and when is not None:
+        age = age_on(dob, when.date())
     borough = event.get("borough")
     area = borough if isinstance(borough, str) and borough in BOROUGHS else UNKNOWN
     return _token(key, name, age_band(age), area)
 
 
 def _postcode(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
-    for c in person.children:
-        if "postcode" in c.tags:
-            norm = normalise(value.get(c.name), c.tags).value
-            return str(norm) if norm else None
+    for c in _fields(person)[2]:
+        norm = normalise(value.get(c.name), c.tags).value
+        return str(norm) if norm else None
     return None
 
 
 def postcode_token(person: FieldInfo, value: Mapping[str, Any], key: PseudonymKey) -> str | None:
     """The token of name with home postcode (a subject report by name and postcode), or
     None without a full name and a valid postcode."""
-    name, postcode = _name(person, value), _postcode(person, value)
+    postcode = _postcode(person, value)
+    name = _name(person, value) if postcode is not None else None
     if name is None or postcode is None:
         return None
     return make_token(key, f"{name}|{postcode}", POSTCODE_KIND)
@@ -105,6 +129,25 @@ def name_postcode_tokens(
     }
     value.update({c.name: postcode for c in person.children if "postcode" in c.tags})
     return {t for key in ring.versions if (t := postcode_token(person, value, key))}
+
+
+def search_tokens(
+    event: Mapping[str, Any],
+    event_type: EventType,
+    person: FieldInfo,
+    value: Mapping[str, Any],
+    key: PseudonymKey,
+) -> list[str]:
+    """The name-area and name-postcode tokens of one person in an event (the name is
+    normalised once for both: this runs for every event on the processor's hot path)."""
+    name = _name(person, value)
+    if name is None:
+        return []
+    out = [_area_token(event, event_type, person, value, key, name)]
+    postcode = _postcode(person, value)
+    if postcode is not None:
+        out.append(make_token(key, f"{name}|{postcode}", POSTCODE_KIND))
+    return out
 
 
 def candidate_tokens(

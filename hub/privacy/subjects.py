@@ -16,7 +16,7 @@ from typing import Any
 
 from hub.catalogue.schemas import EventType, FieldInfo
 from hub.policy.facts import get_path
-from hub.privacy.candidates import area_token, postcode_token
+from hub.privacy.candidates import search_tokens
 from hub.privacy.keys import KeyRing, PseudonymKey
 from hub.privacy.normalise import normalise
 from hub.privacy.token import PERSON, make_token, person_input
@@ -65,13 +65,9 @@ def subject_tokens(
         for item in items:
             if isinstance(item, Mapping):
                 tokens.update(person_tokens(person, item, key))
-                # A name alone finds candidates by age band and area (hub/privacy/candidates.py).
-                area = area_token(event, event_type, person, item, key)
-                if area is not None:
-                    tokens.add(area)
-                by_postcode = postcode_token(person, item, key)
-                if by_postcode is not None:
-                    tokens.add(by_postcode)
+                # A name alone (candidates by age band and area), or with a postcode, finds
+                # the person's decisions (hub/privacy/candidates.py).
+                tokens.update(search_tokens(event, event_type, person, item, key))
     return tuple(sorted(tokens))
 
 
