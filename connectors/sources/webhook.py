@@ -17,6 +17,13 @@ Answers: ``202 {"event_id", "request_id"}`` once the broker acknowledged the eve
 this partner or the event claims another partner; ``404`` unknown event type; ``413`` body
 too large; ``422`` the event does not match the schema (``code``, ``field`` and ``reason``
 say what to fix); ``503`` the hub is unavailable, retry later (``Retry-After``).
+
+Corrections and retractions (issue 18, docs/partners/corrections.md):
+``PUT /v1/events/<event type>/<event id>`` sends a revision: the whole corrected event, whose
+``envelope.revision`` must be above 1 (the path's id is the event's id). ``DELETE
+/v1/events/<event type>/<event id>`` with ``{"reason": "WRONG_PERSON", "reason_text": ...}``
+publishes an ``event-retraction`` of it; its id is derived from the partner, the event and
+the reason, so a retried DELETE is the same retraction.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -133,6 +141,20 @@ class WebhookReceiver:
             # Publishing waits for the broker: off the event loop, in the thread pool.
             return await run_in_threadpool(self.handle, event_type, request.headers, body)
 
+        @app.put("/v1/events/{event_type}/{event_id}")
+        async def revise(event_type: str, event_id: str, request: Request) -> Response:
+            body = await request.body()
+            return await run_in_threadpool(
+                self.handle, event_type, request.headers, body, event_id, "revise"
+            )
+
+        @app.delete("/v1/events/{event_type}/{event_id}")
+        async def retract(event_type: str, event_id: str, request: Request) -> Response:
+            body = await request.body()
+            return await run_in_threadpool(
+                self.handle, event_type, request.headers, body, event_id, "retract"
+            )
+
         @app.get("/healthz")
         def healthz() -> Response:
             ok, info = self.metrics.health(stale_after=float("inf"))
@@ -144,7 +166,14 @@ class WebhookReceiver:
 
         return app
 
-    def handle(self, event_type: str, headers: Mapping[str, str], body: bytes) -> Response:
+    def handle(
+        self,
+        event_type: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        event_id: str | None = None,
+        action: str = "publish",
+    ) -> Response:
         request_id = headers.get("x-request-id") or str(uuid.uuid4())
         request_id = request_id[:100]
         try:
@@ -176,6 +205,10 @@ class WebhookReceiver:
                 400, request_id, MalformedInput("body must be one JSON object"), partner
             )
         try:
+            if action == "retract":
+                event_type, data = RETRACTION, retraction_of(partner, str(event_id), data)
+            elif action == "revise":
+                _check_revision(data, str(event_id))
             event = coerce_event(ctx.event_type(event_type), data, partner)
         except RecordRejected as exc:
             status = 403 if exc.field == "envelope.source_partner" else 422
@@ -203,6 +236,48 @@ class WebhookReceiver:
             status_code=202,
             headers={"X-Request-Id": request_id},
         )
+
+
+RETRACTION = "event-retraction"
+_RETRACTION_NS = uuid.UUID("8d7f2b1e-3c4a-4e5f-9a6b-7c8d9e0f1a2b")
+
+
+def _check_revision(data: dict[str, object], event_id: str) -> None:
+    envelope = data.get("envelope")
+    if not isinstance(envelope, dict):
+        raise RecordRejected("a revision needs its envelope", field="envelope")
+    if str(envelope.get("event_id", event_id)) != event_id:
+        raise RecordRejected(
+            f"envelope.event_id {envelope.get('event_id')!r} is not the event in the path "
+            f"({event_id})",
+            field="envelope.event_id",
+        )
+    revision = envelope.get("revision")
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 2:
+        raise RecordRejected(
+            "a PUT is a correction: envelope.revision must be 2 or more (one higher than the "
+            "last revision sent); POST the original",
+            field="envelope.revision",
+        )
+    envelope["event_id"] = event_id
+
+
+def retraction_of(partner: str, event_id: str, data: dict[str, object]) -> dict[str, object]:
+    """The ``event-retraction`` a DELETE stands for, with an id derived from what it says."""
+    reason = str(data.get("reason") or "")
+    now = datetime.now(UTC).isoformat()
+    retraction_id = uuid.uuid5(_RETRACTION_NS, f"{partner}|{event_id}|{reason}")
+    return {
+        "envelope": {
+            "event_id": str(retraction_id),
+            "source_partner": partner,
+            "occurred_at": now,
+            "recorded_at": now,
+        },
+        "retracted_event_id": event_id,
+        "reason": reason,
+        "reason_text": data.get("reason_text"),
+    }
 
 
 class WebhookSource:
