@@ -68,6 +68,9 @@ class Step:
     entry: LedgerEntry | None
     prior: dict[str, Reach] = field(default_factory=dict)
     skip: bool = False  # a superseded revision redelivered: already decided, nothing to do
+    # Whom the event has reached so far, the base of the new state: never forgotten, so a
+    # replay under changed agreements cannot drop a recipient a later retraction must reach.
+    reached: dict[str, Reach] = field(default_factory=dict)
 
 
 def content_for(digest: str, revision: int) -> str:
@@ -103,9 +106,10 @@ def revision_step(
                 f"with other content (digest {entry.digest[:16]}…, this record "
                 f"{digest[:16]}…); not shared again"
             )
-        return Step(entry, dict(entry.before or {}))  # a redelivery: decided as before
+        # A redelivery (or a replay): decided against the state before this revision.
+        return Step(entry, dict(entry.before or {}), reached=dict(entry.reached or {}))
     if revision > latest:
-        return Step(entry, dict(entry.reached or {}))
+        return Step(entry, dict(entry.reached or {}), reached=dict(entry.reached or {}))
     if known == digest:
         return Step(entry, skip=True)
     raise RevisionSuperseded(
@@ -121,12 +125,13 @@ def retraction_step(
         return Step(None)
     if entry.retraction:
         if entry.retraction.get("id") == retraction_id:
-            return Step(entry, dict(entry.before or {}))  # a redelivered retraction
+            # A redelivered retraction.
+            return Step(entry, dict(entry.before or {}), reached=dict(entry.reached or {}))
         raise EventRetracted(
             f"event {event_id} from {provider} was already retracted by "
             f"{entry.retraction.get('id')}"
         )
-    return Step(entry, dict(entry.reached or {}))
+    return Step(entry, dict(entry.reached or {}), reached=dict(entry.reached or {}))
 
 
 def notice_base(

@@ -468,7 +468,7 @@ class Processor:
         subjects = self._transformer.subjects(event, event_type)
         content = corrections.content_for(digest, revision)
         rows: list[AuditRecord] = []
-        reached = dict(step.prior)
+        reached = dict(step.reached)
         # The stream's compiled plan (hub/policy/compiled.py): the engine's decisions.
         for decision in compiled.decide(self._engine, event, event_type, partner, now):
             d = decision.with_content(content)
@@ -527,7 +527,7 @@ class Processor:
         reason_code = str(event["reason"])
         entry = self._ledger.entry(provider, target)
         step = corrections.retraction_step(entry, provider, target, retraction_id)
-        reached = dict(step.prior)
+        reached = dict(step.reached)
         rows: list[AuditRecord] = []
         slug = entry.event_type if entry is not None else None
         latest = (entry.revision or 1) if entry is not None else 1

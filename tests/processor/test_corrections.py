@@ -440,3 +440,26 @@ def test_a_recipient_no_agreement_names_any_more_gets_a_notice_on_correction(
     assert verify_store(store, {}).ok
     for w in writers.values():
         w.close()
+
+
+def test_a_replay_under_changed_agreements_forgets_no_recipient(
+    world: CorrectionsWorld, store: AuditStore, reference_agreements: list[Agreement]
+) -> None:
+    """The MSN received the event; its agreements go and the event is replayed (decided
+    again, same content): the MSN is withheld now, but still holds what it was sent, so the
+    partner's retraction must reach it."""
+    world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))
+    world.drain()
+    world.agreements = [
+        a for a in reference_agreements if "modern-slavery-network" not in a.recipients
+    ]
+    world._restart()
+    world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))  # the replay
+    world.drain()
+    world.retract(EVENT_IDS[0], RETRACTION_IDS[0])
+    world.drain()
+    notices = [p for p in world.durable if p["headers"].get("hub.notice") == b"retraction"]
+    assert {p["headers"]["hub.recipient"] for p in notices} == {
+        b"liverpool-mash",
+        b"modern-slavery-network",
+    }
