@@ -23,9 +23,10 @@ def _fields(fields: dict[str, dict[str, str]]) -> str:
         if head == "envelope":
             continue
         treatment = f.get("treatment", "keep")
+        kind = treatment.split(":", 1)[0]
         label = (rest or head).replace("_", " ")
         groups.setdefault(head if rest else "", []).append(
-            label if treatment == "keep" else f"{label} ({TREATMENTS.get(treatment, treatment)})"
+            label if treatment == "keep" else f"{label} ({TREATMENTS.get(kind, kind)})"
         )
     return "; ".join(
         (f"{head.replace('_', ' ')}: " if head else "") + ", ".join(items)
@@ -35,7 +36,7 @@ def _fields(fields: dict[str, dict[str, str]]) -> str:
 
 def _basis(r: dict[str, Any]) -> str:
     basis = r.get("legal_basis") if r["outcome"] == "shared" else None
-    return (r.get("agreement") or "") + (f"; {basis}" if basis else "")
+    return (r.get("agreement_title") or "") + (f"; {basis}" if basis else "")
 
 
 def disclosure_record(

@@ -65,7 +65,15 @@ def _person_field(st: ConsoleState) -> Any:
     raise HTTPException(500, "the catalogue has no person record")
 
 
+def _agreement_title(titles: dict[tuple[str, int], str], d: dict[str, Any]) -> str:
+    if not d["agreement_id"]:
+        return ""
+    key = (d["agreement_id"], d["agreement_version"])
+    return f"{titles.get(key, d['agreement_id'])} (version {d['agreement_version']})"
+
+
 def _report_rows(st: ConsoleState, decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    titles = {(a.id, a.version): a.title for a in st.agreements()}
     out = []
     for d in decisions:
         recipient = st.partnership.recipient(d["recipient"])
@@ -78,6 +86,7 @@ def _report_rows(st: ConsoleState, decisions: list[dict[str, Any]]) -> list[dict
                 "agreement": f"{d['agreement_id']}@v{d['agreement_version']}"
                 if d["agreement_id"]
                 else "",
+                "agreement_title": _agreement_title(titles, d),
             }
         )
     return out

@@ -45,7 +45,9 @@ def field_summary(fields: Mapping[str, Mapping[str, str]]) -> list[str]:
     for path, f in sorted(fields.items()):
         head, _, rest = path.partition(".")
         treatment = f.get("treatment", "keep")
-        label = (rest or head) + ("" if treatment == "keep" else f" ({treatment})")
+        # "generalise:age_band" reads "generalised", "token:msn" "pseudonymised".
+        kind = treatment.split(":", 1)[0]
+        label = (rest or head) + ("" if kind == "keep" else f" ({TREATMENTS.get(kind, kind)})")
         if rest:
             groups.setdefault(head, []).append(label)
         else:
