@@ -52,6 +52,7 @@ from hub.kafka.connection import KafkaConnection, faust_credentials
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.subjects import SUBJECT_DOMAIN
 from hub.privacy.transform import Transformer
+from hub.telemetry.tracing import ensure_traceparent
 
 log = logging.getLogger("hub.analytics")
 RAW: dict[str, Any] = {
@@ -232,23 +233,30 @@ class _AlertEmitter:
         now = datetime.now(UTC)
         record = alert_record(match, now)
         self.stats.alerts[match.rule.id] += 1
+        # An alert is a record the hub creates: a trace of its own, named by every decision
+        # about it and carried to the recipients (exporter or not, like partner records).
+        carry: list[tuple[str, bytes]] = []
+        trace_id = ensure_traceparent(carry)
         for d in self.parts.governor.decide(match, record, now):
             out_topic = None
             if d.decision.shared and d.decision.plan is not None:
-                out_topic = await self._share(d.decision, record, match)
+                out_topic = await self._share(d.decision, record, match, carry)
                 self.stats.shared[d.decision.recipient] += 1
             else:
                 self.stats.withheld += 1
             row = audit_record(
                 d, match, now, instance=self.cfg.instance, source=source, output_topic=out_topic
             )
+            row.trace_id = trace_id
             await self.audit.send(
                 key=row.decision_id.encode(),
                 value=row.to_json(),
                 headers=[(KIND_HEADER, DECISION.encode())],
             )
 
-    async def _share(self, dec: Any, record: dict[str, Any], match: Any) -> str:
+    async def _share(
+        self, dec: Any, record: dict[str, Any], match: Any, carry: list[tuple[str, bytes]]
+    ) -> str:
         parts = self.parts
         out = parts.schemas.output(dec.plan, parts.alert_type, dec.recipient)
         if out.topic not in self.shares:
@@ -266,6 +274,7 @@ class _AlertEmitter:
                 ("hub.recipient", dec.recipient.encode()),
                 ("hub.agreement", f"{dec.agreement_id}@v{dec.agreement_version}".encode()),
                 ("hub.alert_rule", match.rule.ref.encode()),
+                *carry,
             ],
         )
         return str(out.topic)

@@ -35,6 +35,7 @@ from hub.broker.client_config import consumer_config
 from hub.catalogue.topics import AUDIT_TOPIC, share_topic
 from hub.config import Settings
 from hub.processor.build import partner_keys
+from hub.telemetry.tracing import trace_id_from
 from tests.analytics import builders as b
 from tests.analytics.builders import ADULT, CHILD, NOMINAL, OTHER_CHILD, T0, Who, days
 
@@ -257,6 +258,14 @@ def test_every_alert_decision_is_audited_like_a_disclosure(world: dict[str, Any]
     # Every disclosure on the stream has its audit record.
     disclosures = {dict(m.headers() or [])["hub.disclosure_id"].decode() for m in world["mash"]}
     assert disclosures <= {r.disclosure_id for r in shared}
+    # A trace per alert, exporter or not: on every decision about it and on its disclosure.
+    traces = {(r.event_id, r.trace_id) for r in alert_rows}
+    assert all(t for _e, t in traces) and len(traces) == len({e for e, _t in traces})
+    by_disclosure = {r.disclosure_id: r.trace_id for r in shared}
+    for m in world["mash"]:
+        headers = dict(m.headers() or [])
+        trace = trace_id_from(headers.get("traceparent"))
+        assert trace == by_disclosure[headers["hub.disclosure_id"].decode()]
 
 
 def expected_feed(threshold: int) -> dict[tuple[str, str], dict[str, Any]]:
