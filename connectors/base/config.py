@@ -190,6 +190,17 @@ class SqlPollerSourceConfig(_SqlUrl):
     mapping: MappingConfig
     batch_rows: int = Field(default=500, ge=1)
     poll_seconds: float = Field(default=5.0, gt=0)
+    deleted_column: str | None = Field(
+        default=None,
+        description="Soft-delete column (issue 18): a row where it is set (not null, not "
+        "false, not 0) is published as an event-retraction of the row's event.",
+    )
+    retraction_reason: str = Field(
+        default="RAISED_IN_ERROR",
+        description="The reason sent with a soft-deleted row (RAISED_IN_ERROR, WRONG_PERSON, "
+        "DUPLICATE, COURT_ORDER, OTHER), unless retraction_reason_column names one per row.",
+    )
+    retraction_reason_column: str | None = None
 
     def event_routes(self) -> list[tuple[str, MappingConfig | None]]:
         return [(self.event_type, self.mapping)]

@@ -14,6 +14,12 @@ rows younger than a few seconds.
 
 A row that fails mapping goes to the reject output with the table and its key, and the
 poller carries on with the next row.
+
+Corrections and retractions (issue 18): a changed row is the same event (its id comes from
+the key columns) and, with ``envelope.revision`` mapped to the case system's version column,
+a correction. With ``deleted_column``, a row where that column is set is published as an
+``event-retraction`` of its event instead (reason ``retraction_reason``, or per row from
+``retraction_reason_column``); the row must still carry its key columns.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from sqlalchemy.exc import NoSuchTableError, OperationalError
 
 from connectors.base.config import SqlPollerSourceConfig as SqlPollerConfig
 from connectors.base.errors import ConnectorConfigError, RecordRejected, SourceUnavailable
-from connectors.base.mapping import Mapper
+from connectors.base.mapping import Mapper, coerce_event
 from connectors.base.plugins import BuildContext, register_source
+from connectors.base.retraction import RETRACTION, retraction_of
 from connectors.base.retry import retry
 from connectors.base.source import SourceContext
 
@@ -76,6 +83,9 @@ class SqlPollerSource:
                 raise SourceUnavailable(f"database unavailable: {_short(exc)}") from exc
             names = set(table.c.keys())
             wanted = self.mapper.columns() | {self.config.watermark_column, self.config.key_column}
+            wanted |= {
+                c for c in (self.config.deleted_column, self.config.retraction_reason_column) if c
+            }
             missing = sorted(wanted - names)
             if missing:
                 raise ConnectorConfigError(
@@ -115,7 +125,10 @@ class SqlPollerSource:
             self.ctx.read()
             key = row[self.config.key_column]
             try:
-                self.ctx.publish(self.config.event_type, self.mapper.map(row))
+                if self._deleted(row):
+                    self.ctx.publish(RETRACTION, self._retraction(row))
+                else:
+                    self.ctx.publish(self.config.event_type, self.mapper.map(row))
             except RecordRejected as exc:
                 where = {"table": self.config.table, "key": str(key), "field": exc.field}
                 self.ctx.reject(where, exc)
@@ -129,6 +142,16 @@ class SqlPollerSource:
             },
         )
         return len(rows)
+
+    def _deleted(self, row: dict[str, Any]) -> bool:
+        column = self.config.deleted_column
+        return column is not None and row.get(column) not in (None, False, 0, "", "0")
+
+    def _retraction(self, row: dict[str, Any]) -> dict[str, Any]:
+        reason_column = self.config.retraction_reason_column
+        reason = row.get(reason_column) if reason_column else self.config.retraction_reason
+        data = retraction_of(self.ctx.partner, self.mapper.event_id(row), reason)
+        return coerce_event(self.ctx.event_type(RETRACTION), data, self.ctx.partner)
 
     def run(self, stop: threading.Event) -> None:
         self.ctx.metrics.state = "running"

@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -59,6 +59,7 @@ from connectors.base.health import ConnectorMetrics
 from connectors.base.mapping import coerce_event
 from connectors.base.plugins import BuildContext, register_source
 from connectors.base.rejects import RejectLog
+from connectors.base.retraction import RETRACTION, retraction_of
 from connectors.base.source import SourceContext
 from hub.errors import BrokerUnavailable, Retryable
 from hub.telemetry.tracing import extract_context
@@ -206,13 +207,28 @@ class WebhookReceiver:
             )
         try:
             if action == "retract":
-                event_type, data = RETRACTION, retraction_of(partner, str(event_id), data)
+                data = retraction_of(
+                    partner, str(event_id), data.get("reason"), data.get("reason_text")
+                )
+                event_type = RETRACTION
             elif action == "revise":
                 _check_revision(data, str(event_id))
             event = coerce_event(ctx.event_type(event_type), data, partner)
         except RecordRejected as exc:
             status = 403 if exc.field == "envelope.source_partner" else 422
             return self._reject(status, request_id, exc, partner)
+        return self._publish(ctx, partner, request_id, event_type, event, headers)
+
+    def _publish(
+        self,
+        ctx: SourceContext,
+        partner: str,
+        request_id: str,
+        event_type: str,
+        event: dict[str, Any],
+        headers: Mapping[str, str],
+    ) -> Response:
+        """Publish the accepted event and answer 202, or why not."""
         # A partner system that traces sends its W3C context: the event continues its trace.
         token = otel_context.attach(extract_context({k: v.encode() for k, v in headers.items()}))
         try:
@@ -238,10 +254,6 @@ class WebhookReceiver:
         )
 
 
-RETRACTION = "event-retraction"
-_RETRACTION_NS = uuid.UUID("8d7f2b1e-3c4a-4e5f-9a6b-7c8d9e0f1a2b")
-
-
 def _check_revision(data: dict[str, object], event_id: str) -> None:
     envelope = data.get("envelope")
     if not isinstance(envelope, dict):
@@ -260,24 +272,6 @@ def _check_revision(data: dict[str, object], event_id: str) -> None:
             field="envelope.revision",
         )
     envelope["event_id"] = event_id
-
-
-def retraction_of(partner: str, event_id: str, data: dict[str, object]) -> dict[str, object]:
-    """The ``event-retraction`` a DELETE stands for, with an id derived from what it says."""
-    reason = str(data.get("reason") or "")
-    now = datetime.now(UTC).isoformat()
-    retraction_id = uuid.uuid5(_RETRACTION_NS, f"{partner}|{event_id}|{reason}")
-    return {
-        "envelope": {
-            "event_id": str(retraction_id),
-            "source_partner": partner,
-            "occurred_at": now,
-            "recorded_at": now,
-        },
-        "retracted_event_id": event_id,
-        "reason": reason,
-        "reason_text": data.get("reason_text"),
-    }
 
 
 class WebhookSource:
