@@ -37,7 +37,6 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
@@ -60,6 +59,7 @@ from connectors.base.health import ConnectorMetrics
 from connectors.base.mapping import coerce_event
 from connectors.base.plugins import BuildContext, register_source
 from connectors.base.rejects import RejectLog
+from connectors.base.retraction import RETRACTION, retraction_of
 from connectors.base.source import SourceContext
 from hub.errors import BrokerUnavailable, Retryable
 from hub.telemetry.tracing import extract_context
@@ -207,7 +207,10 @@ class WebhookReceiver:
             )
         try:
             if action == "retract":
-                event_type, data = RETRACTION, retraction_of(partner, str(event_id), data)
+                data = retraction_of(
+                    partner, str(event_id), data.get("reason"), data.get("reason_text")
+                )
+                event_type = RETRACTION
             elif action == "revise":
                 _check_revision(data, str(event_id))
             event = coerce_event(ctx.event_type(event_type), data, partner)
@@ -251,10 +254,6 @@ class WebhookReceiver:
         )
 
 
-RETRACTION = "event-retraction"
-_RETRACTION_NS = uuid.UUID("8d7f2b1e-3c4a-4e5f-9a6b-7c8d9e0f1a2b")
-
-
 def _check_revision(data: dict[str, object], event_id: str) -> None:
     envelope = data.get("envelope")
     if not isinstance(envelope, dict):
@@ -273,24 +272,6 @@ def _check_revision(data: dict[str, object], event_id: str) -> None:
             field="envelope.revision",
         )
     envelope["event_id"] = event_id
-
-
-def retraction_of(partner: str, event_id: str, data: dict[str, object]) -> dict[str, object]:
-    """The ``event-retraction`` a DELETE stands for, with an id derived from what it says."""
-    reason = str(data.get("reason") or "")
-    now = datetime.now(UTC).isoformat()
-    retraction_id = uuid.uuid5(_RETRACTION_NS, f"{partner}|{event_id}|{reason}")
-    return {
-        "envelope": {
-            "event_id": str(retraction_id),
-            "source_partner": partner,
-            "occurred_at": now,
-            "recorded_at": now,
-        },
-        "retracted_event_id": event_id,
-        "reason": reason,
-        "reason_text": data.get("reason_text"),
-    }
 
 
 class WebhookSource:
