@@ -50,3 +50,18 @@ def helpers(pid: int) -> list[int]:
 def tree_cpu(pid: int) -> float:
     """CPU seconds of ``pid`` and its helper processes."""
     return process_cpu(pid) + sum(process_cpu(c) for c in helpers(pid))
+
+
+def threads_cpu(prefix: str, pid: int | None = None) -> float:
+    """CPU seconds of the threads of ``pid`` (default this process) whose name starts with
+    ``prefix``: librdkafka names its threads ``rdk:...``."""
+    total = 0.0
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid or os.getpid()}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                stat = (task / "stat").read_text()
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+                if name.startswith(prefix):
+                    fields = stat[stat.rindex(")") + 2 :].split()
+                    total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total

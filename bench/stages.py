@@ -192,6 +192,7 @@ def profile(
     clock, undo = instrument(proc, recorded)
     helper = sum(cpu.process_cpu(c) for c in cpu.helpers(os.getpid()))
     verify0, cpu0 = _verify_cpu(), time.process_time()
+    kafka0 = cpu.threads_cpu("rdk:")
     try:
         n = run()
     finally:
@@ -204,6 +205,8 @@ def profile(
     )
     stages = {s: clock.seconds.get(s, 0.0) / n * 1e6 for s in STAGES}
     stages["verify"] = (_verify_cpu() - verify0) / n * 1e6
+    # The Kafka client's own threads (librdkafka: fetching, producing, acknowledgements).
+    stages["kafka_client"] = (cpu.threads_cpu("rdk:") - kafka0) / n * 1e6
     stages["other"] = max(0.0, total / n * 1e6 - sum(stages.values()))
     return Profile({k: round(v, 1) for k, v in stages.items()}, total / n * 1e6, n)
 

@@ -94,3 +94,13 @@ def test_whatif_decides_as_the_engine_under_the_draft(
         assert when is not None
         want += sum(d.shared for d in engine.decide(event, concern_type, PARTNER, when))
     assert eps > 0 and shared == want > 0
+
+
+def test_threads_cpu_counts_threads_by_name() -> None:
+    main = Path(f"/proc/self/task/{os.getpid()}/comm").read_text().strip()
+    before = cpu.threads_cpu(main)
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    assert cpu.threads_cpu(main) - before >= 0.2
+    assert cpu.threads_cpu("no-such-thread-name") == 0.0
