@@ -70,8 +70,7 @@ def hbars(rows: Sequence[tuple[str, int, int]]) -> Markup:
     height = row_h * len(rows) + 6
     said = "; ".join(f"{label}: {s} shared, {w} withheld" for label, s, w in rows)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(said)}">'
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(said)}">'
     ]
     for i, (label, shared, withheld) in enumerate(rows):
         y = 4 + i * row_h

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from connectors.synthetic.police import PoliceFeed
 from hub.agreements import load_agreement, load_agreements
 from hub.agreements.models import State, Status
-from hub.demo.samples import sample_events
 from hub.audit.tables import agreement_actions
 from hub.catalogue import Catalogue, EventType
 from hub.console.auth import Role, add_user
+from hub.demo.samples import sample_events
 from hub.policy.engine import PolicyEngine
 from tests.console.conftest import PASSWORD, ROOT, Console, csrf, login, write_draft
 
