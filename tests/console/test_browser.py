@@ -374,6 +374,15 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
         assert event_id not in tab.content()
         accessible(tab)
         tab.screenshot(path=str(shots / "partner-activity.png"), full_page=True)
+        # The pages a partner admin has: agreements their organisation is party to, their
+        # documents, the access log is not theirs.
+        tab.goto(f"{url}/agreements")
+        assert "police-liverpool-mash" in tab.content() and "probation-iom" not in tab.content()
+        accessible(tab)
+        tab.goto(f"{url}/agreements/police-liverpool-mash/v1/document")
+        assert "Liverpool City Council" in tab.inner_text("main")
+        accessible(tab)
+        assert tab.goto(f"{url}/consultations").status == 403
         # Bad input: the console's own error page, never raw JSON or a 500.
         response = tab.goto(f"{url}/decisions?page=abc")
         assert response is not None and response.status == 400
