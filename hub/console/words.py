@@ -203,12 +203,12 @@ def _part_in_words(part: str, agreements: Mapping[tuple[str, int], Agreement]) -
         return "not shared: no agreement covers this recipient for this kind of event"
     # Other forms (not approved, not in force, expired...) already read as sentences: name
     # the agreement by its title instead of its internal reference.
-    # A reference that is not an agreement (an alert rule's, say) stays as written.
+    # A reference that is not an agreement (an alert rule's, say): its id and version.
     return _REF.sub(
         lambda r: (
             _agreement_label(r.group(0), agreements)
             if (r["id"], int(r["version"])) in agreements
-            else r.group(0)
+            else f"{r['id']} (version {r['version']})"
         ),
         part,
     )

@@ -46,7 +46,7 @@ def test_alerts_page_lists_alerts_and_their_contributing_events(console: Console
     )  # fmt: skip
     officer = login(console.client(), "officer")
     page = officer.get("/alerts").text
-    assert "repeated-concerns-multi-agency@v1" in page
+    assert "rule repeated-concerns-multi-agency (version 1) alert allowed by" in page
     assert 'href="/decisions?event_id=e10"' in page and 'href="/decisions?event_id=e11"' in page
     assert "Week starting 2026-11-02" in page
     assert '<td class="num">\u2013</td>' in page  # the suppressed cell, shown as a dash
@@ -59,4 +59,4 @@ def test_alerts_page_lists_alerts_and_their_contributing_events(console: Console
     assert 'href="/decisions?event_id=e11"' not in page
     # Probation's admin is neither provider nor recipient of the alert: it is not listed.
     probation = login(console.client(), "probation")
-    assert "repeated-concerns-multi-agency@v1" not in probation.get("/alerts").text
+    assert "repeated-concerns-multi-agency" not in probation.get("/alerts").text

@@ -99,7 +99,7 @@ def test_several_agreements_and_other_forms() -> None:
     )
     assert reason_in_words("allowed by police-msn@v1", AGREEMENTS).startswith("shared under “")
     # Not an agreement (an alert rule): left as recorded.
-    assert "rule x-rule@v1" in reason_in_words("rule x-rule@v1 fired", AGREEMENTS)
+    assert reason_in_words("rule x-rule@v1 fired", AGREEMENTS) == "rule x-rule (version 1) fired"
     # A condition of a version the console does not have: still in words.
     gone = reason_in_words('condition of gone@v9 is false: event.borough == "WIRRAL"', {})
     assert gone.endswith("gone version 9 shares only when the borough recorded on the event"
