@@ -261,7 +261,9 @@ def _in_period(
             result.outside_last = when
     if progress is not None:
         progress(read)
-    if len(events) > limit:
+    # The reader stopped at its cap (events outside the period count towards it): a partial
+    # replay must say so, or it would understate the difference.
+    if len(events) > limit or read > limit:
         events, result.truncated = events[:limit], True
     return events
 

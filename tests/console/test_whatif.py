@@ -175,3 +175,26 @@ def test_a_long_replay_shows_progress_then_the_result(
             break
         time.sleep(0.1)
     assert "would share differently" in page and 'http-equiv="refresh"' not in page
+
+
+def test_a_replay_stopped_at_the_cap_says_so_even_when_most_events_were_outside(
+    console: Console, concern_type: EventType
+) -> None:
+    stub = record_baseline(console, concern_type, 30)
+    ref = write_draft(console.settings.partnership_dir)
+    agreements = load_agreements(console.settings.partnership_dir / "agreements")
+    draft = next(a for a in agreements if a.ref == ref)
+    # Older events published first: the reader's cap is reached before the period's.
+    old = [
+        dataclasses.replace(e, event={**e.event, "envelope": {**e.event["envelope"],
+                            "occurred_at": datetime(2025, 1, 1, tzinfo=UTC)}})
+        for e in stub.events[:20]
+    ]  # fmt: skip
+    stub.events = old + stub.events
+    day = date(2026, 11, 2)
+    with console.app_state.store.engine.connect() as conn:
+        result = run_whatif(
+            draft, agreements, stub, lambda ids: events_decided(conn, ids), day, day, limit=25
+        )
+    assert result.outside == 20 and result.events_read == 6
+    assert result.truncated  # 26 read, the cap was 25: not a complete replay
