@@ -59,11 +59,12 @@ RAW_COPY_TOPIC = "bench.raw-copy.v1"
 BATCH = 2000
 PARTITIONS = 6
 LATENCY_RATE = 2000
-LATENCY_SEED = 9000
+LATENCY_SEED = 9000  # the latency phases' feeds; the throughput input is seed 2026
 QUIX_NOTE = (
-    "not measured: quixstreams (PyPI 3.28) is not installed in this environment and no "
-    "Quix Streams application has been written yet; see bench/README.md"
-)  # the latency phases' feeds; the throughput input is seed 2026
+    "not measured: quixstreams 3.28.1 (the newest on PyPI) requires confluent-kafka < 2.13 and "
+    "the hub requires >= 2.16, so it cannot run with the hub's pieces in one environment; "
+    "see bench/README.md"
+)
 
 
 def _status_kb(field: str) -> float | None:
