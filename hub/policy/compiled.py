@@ -30,6 +30,7 @@ from hub.policy.engine import PolicyEngine, _Compiled, _Inputs
 from hub.policy.plan import RecordPlan
 
 _UNCOVERED = "no agreement covers this recipient"
+_PLANS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -165,17 +166,19 @@ class CompiledStreams:
 
     def __init__(self, engine: PolicyEngine) -> None:
         self._engine = engine
-        self._plans: dict[tuple[str, str], StreamPlan] = {}
+        self._plans: dict[tuple[str, str, int, tuple[date, int] | None], StreamPlan] = {}
 
     def stream(self, provider: str, event_type: EventType, now: datetime) -> StreamPlan:
-        key = (provider, event_type.slug)
-        plan = self._plans.get(key)
         self._engine._governing(now)  # refreshes the governing key when the day has turned
-        if (
-            plan is None
-            or plan.key != self._engine._governing_key
-            or plan.event_type is not (event_type)
-        ):
+        # By the event type object too: two writer schemas of one stream may each bring
+        # their own (a plan holds its event type, so the id cannot be reused meanwhile).
+        key = (provider, event_type.slug, id(event_type), self._engine._governing_key)
+        plan = self._plans.get(key)
+        if plan is None:
+            # Kept per governing key, not only the latest: a what-if or a replay decides
+            # events of many days, interleaved, and must not recompile at every turn.
+            if len(self._plans) >= _PLANS_KEPT:
+                self._plans.clear()  # bounded: memory stays flat over any run
             plan = self._plans[key] = StreamPlan(self._engine, provider, event_type, now)
         return plan
 

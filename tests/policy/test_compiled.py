@@ -11,6 +11,7 @@ give the same decisions, the same ids and the same output records or the same er
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -186,3 +187,19 @@ def test_every_reference_stream_shares_something() -> None:
                 if d.shared and d.agreement_id == agreement_id:
                     reached.add(agreement_id)
     assert len(reached) >= len({s[2] for s in STREAMS}) // 2, sorted(reached)
+
+
+def test_stream_plans_are_kept_per_rules_and_event_type_object() -> None:
+    """Interleaved days (a what-if over a year) and two writer schemas of one stream (each
+    with its own event type object) reuse their plans instead of recompiling each turn;
+    a plan is never reused across days, whose rules may differ."""
+    et = CATALOGUE.get("safeguarding-concern")
+    assert et is not None
+    other = copy.deepcopy(et)
+    streams = CompiledStreams(PolicyEngine(AGREEMENTS))
+    day1, day2 = datetime(2026, 3, 1, 12, tzinfo=UTC), datetime(2027, 3, 1, 12, tzinfo=UTC)
+    first = streams.stream("merseyside-police", et, day1)
+    assert streams.stream("merseyside-police", other, day1) is not first
+    assert streams.stream("merseyside-police", et, day2) is not first
+    assert streams.stream("merseyside-police", et, day1) is first
+    assert streams.stream("merseyside-police", other, day1).event_type is other
