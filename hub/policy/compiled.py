@@ -31,6 +31,8 @@ from hub.policy.plan import RecordPlan
 
 _UNCOVERED = "no agreement covers this recipient"
 _PLANS_KEPT = 4096
+_VERDICTS_KEPT = 16384
+_ABSENT = object()  # a field not in the event, which CEL's has() tells from a null
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class _Step:
     plan: RecordPlan | str  # the field plan, or why it is invalid (once the condition holds)
     false_reason: str
     allowed: str  # the reason a shared decision gives
+    # What the condition's verdict is a function of: the event fields it names (None: it
+    # may read the whole event) and whether it reads the derived facts.
+    reads: tuple[str, ...] | None = None
+    reads_facts: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class StreamPlan:
         routes = engine._routes(provider, event_type.slug, now)
         self.key: tuple[date, int] | None = engine._governing_key
         self._engine = engine
+        self._memo: dict[tuple[Any, ...], bool | str] = {}
         self._routes = tuple(self._route(r, covering, now) for r, covering in routes)
 
     def _route(self, recipient: str, covering: list[_Compiled], now: datetime) -> _Route:
@@ -81,6 +88,7 @@ class StreamPlan:
             plan = engine.plan(a, self.event_type)
             if isinstance(plan, str):
                 plan = f"field plan of {a.ref} is invalid: {plan}"
+            fields = c.condition.event_fields if c.condition is not None else None
             steps.append(
                 _Step(
                     c,
@@ -89,6 +97,8 @@ class StreamPlan:
                     plan,
                     f"condition of {a.ref} is false: {a.condition}",
                     f"allowed by {a.ref}",
+                    None if fields is None else tuple(sorted(fields)),
+                    c.condition is None or "facts" in c.condition.source,
                 )
             )
         static = None
@@ -97,11 +107,37 @@ class StreamPlan:
         considered = steps[0].agreement if steps else None
         return _Route(recipient, tuple(steps), considered, static)
 
+    def _verdict(self, s: _Step, event: Mapping[str, Any], inputs: list[_Inputs]) -> bool | str:
+        """The condition's verdict, memoised on exactly what it reads: its own fields (absent
+        and null told apart) and, if it names them, the facts. The engine's memo is keyed on
+        every field any condition of the stream reads, so one condition reading a field of
+        many values (an age) made every other condition miss too."""
+        key: tuple[Any, ...] | None = None
+        if s.reads is not None:
+            if not inputs and s.reads_facts:
+                inputs.append(self._engine._inputs(event, self.event_type, self.provider))
+            facts = tuple(inputs[0].facts.items()) if s.reads_facts else ()
+            key = (id(s.compiled), tuple(event.get(f, _ABSENT) for f in s.reads), facts)
+            try:
+                hit = self._memo.get(key)
+            except TypeError:  # a record or list value: evaluate, do not memoise
+                hit, key = None, None
+            if hit is not None:
+                return hit
+        if not inputs:
+            inputs.append(self._engine._inputs(event, self.event_type, self.provider))
+        verdict = self._engine._verdict(s.compiled, inputs[0])
+        if key is not None:
+            if len(self._memo) >= _VERDICTS_KEPT:
+                self._memo.clear()  # bounded: memory stays flat over any run
+            self._memo[key] = verdict
+        return verdict
+
     def decide(self, event: Mapping[str, Any]) -> list[Decision]:
         """What ``PolicyEngine.decide(event, event_type, provider, now)`` returns."""
         event_type, provider = self.event_type, self.provider
         event_id = event_type.event_id(event)
-        inputs: _Inputs | None = None
+        inputs: list[_Inputs] = []  # built once an event, and only if a verdict is not known
         held: dict[int, bool | str] = {}  # one verdict per agreement per event
         decisions = []
         for route in self._routes:
@@ -116,9 +152,7 @@ class StreamPlan:
                     if c.condition is not None:
                         verdict = held.get(id(c))
                         if verdict is None:
-                            if inputs is None:
-                                inputs = self._engine._inputs(event, event_type, provider)
-                            verdict = held[id(c)] = self._engine._verdict(c, inputs)
+                            verdict = held[id(c)] = self._verdict(s, event, inputs)
                         if verdict is False:
                             reasons.append(s.false_reason)
                             continue

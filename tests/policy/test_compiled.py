@@ -203,3 +203,31 @@ def test_stream_plans_are_kept_per_rules_and_event_type_object() -> None:
     assert streams.stream("merseyside-police", et, day2) is not first
     assert streams.stream("merseyside-police", et, day1) is first
     assert streams.stream("merseyside-police", other, day1).event_type is other
+
+
+def test_absent_and_null_fields_are_told_apart() -> None:
+    """A condition may test presence (``has``): an event without the field and one with a
+    null there must not share a memoised verdict."""
+    et = CATALOGUE.get("safeguarding-concern")
+    assert et is not None
+    base = next(
+        a
+        for a in AGREEMENTS
+        if et.slug in a.event_types and a.condition and "event.borough" in a.condition
+    )
+    agreement = base.model_copy(update={"condition": "!has(event.borough)"})
+    signed = agreement.signed_at()
+    assert signed is not None
+    when = max(signed, datetime.combine(agreement.effective_from, datetime.min.time(), UTC))
+    when += timedelta(days=1)
+    assert agreement.not_in_force_reason(when) is None
+    spec, streams = PolicyEngine([agreement]), CompiledStreams(PolicyEngine([agreement]))
+    provider = agreement.providers[0]
+    event = SampleGenerator(et, provider, seed=5).next_event()
+    with_null = {**event, "borough": None}
+    without = {k: v for k, v in event.items() if k != "borough"}
+    for e in (with_null, without, with_null, without):
+        assert streams.decide(e, et, provider, when) == spec.decide(e, et, provider, when)
+    assert {d.outcome for d in spec.decide(with_null, et, provider, when)} != {
+        d.outcome for d in spec.decide(without, et, provider, when)
+    }
