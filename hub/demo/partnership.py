@@ -558,7 +558,8 @@ def _wait(
         done = sum(s.counts.delivered + s.counts.failed for s in sinks.values())
         if processor is not None:
             if processor.stats.consumed >= published_total:
-                shared = processor.stats.shared
+                # Disclosures and retraction notices (issue 18), each delivered and receipted.
+                shared = processor.stats.shared + processor.stats.retracted
                 report("deliver", done, sum(shared.values()))
                 if all(
                     sinks[r].counts.receipts >= n

@@ -28,6 +28,8 @@ from hub.broker.admin import ensure_topics
 from hub.broker.embedded import EmbeddedBroker
 from hub.catalogue.schemas import load_catalogue
 from hub.config import Settings
+from hub.demo.corrections import Corrections
+from hub.demo.corrections import counts as correction_counts
 from hub.demo.partnership import PartnershipRun, partnership_topics, run_partnership
 from hub.errors import HubError
 from hub.identity.keys import PartnerKeyStore, SigningKey
@@ -76,6 +78,10 @@ class DemoSummary:
     alerts_shared: dict[str, int] = field(default_factory=dict)  # alert disclosures, by recipient
     alerts_withheld: int = 0  # alert decisions withheld (no agreement for that recipient)
     vrp_tables: int = 0  # weekly VRP aggregate tables published
+    # Issue 18 (hub/demo/corrections.py): updates shared, retraction notices, their receipts.
+    corrections: int = 0
+    retractions: int = 0
+    retraction_receipts: int = 0
     outputs: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     audit_intact: bool | None = None
@@ -91,6 +97,9 @@ class DemoSummary:
             "alerts_shared": self.alerts_shared,
             "alerts_withheld": self.alerts_withheld,
             "vrp_tables": self.vrp_tables,
+            "corrections": self.corrections,
+            "retractions": self.retractions,
+            "retraction_receipts": self.retraction_receipts,
             "shared": self.shared,
             "withheld": self.withheld,
             "deadlettered": self.deadlettered,
@@ -138,6 +147,8 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
         # Everything the processor, the analytics and the sinks put on the audit topics.
         ingesting.finish()
         summary = _summary(run, analytics, hostile, audit, run_dir)
+        for key, n in correction_counts(audit).items():
+            setattr(summary, key, n)
         summary.seconds = time.monotonic() - started
         report = verify_store(audit, audit_key_store(settings).public_keys())
         summary.audit_intact = report.ok
@@ -186,21 +197,30 @@ def _run_stages(
     registry_url: str,
     run_dir: Path,
 ) -> tuple[PartnershipRun, AnalyticsRun, int]:
-    # 1. What no connector would send: hostile records straight onto a partner topic.
+    # 1. What no connector would send: hostile records straight onto a partner topic. And a
+    #    correction and a wrong-person retraction (issue 18), the retraction once its event
+    #    is decided.
     hostile = _publish_hostile(settings, bootstrap, registry_url, options.seed)
+    corrections = Corrections(settings, bootstrap, registry_url, options.seed)
+    extra = hostile + corrections.start()
     # 2. Every partner through its connector (drop folders, web hook), the processor, and a
     #    sink for every recipient writing and receipting each disclosure.
-    run = run_partnership(
-        settings,
-        bootstrap,
-        registry_url,
-        run_dir,
-        events=options.events,
-        seed=options.seed,
-        progress=progress,
-        timeout=options.timeout,
-        extra_records=hostile,
-    )
+    try:
+        run = run_partnership(
+            settings,
+            bootstrap,
+            registry_url,
+            run_dir,
+            events=options.events,
+            seed=options.seed,
+            progress=progress,
+            timeout=options.timeout,
+            extra_records=extra,
+        )
+    except BaseException:
+        corrections.stop.set()
+        raise
+    corrections.finish()
     # 3. The analytics read the partner topics, raise linkage alerts to the recipients their
     #    rules name (each decided and audited like a disclosure), and publish the VRP's
     #    weekly aggregates.

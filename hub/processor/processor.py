@@ -603,6 +603,7 @@ class Processor:
         payload = wire.encode(out.schema_id, out.parsed, record)
         self._produce(out.topic, payload, notice.encode(), headers)
         self.stats.retracted[recipient] += 1
+        self.stats.decisions += 1  # audited like any decision
         return dataclasses.replace(
             row,
             decision_id=decision,

@@ -65,8 +65,14 @@ def test_demo_json_summary(tmp_path: Path) -> None:
     assert summary["audit_records"] == summary["decisions"] + alert_decisions
     assert sum(summary["alerts"].values()) > 0, "the synthetic partnership raises alerts"
     assert summary["vrp_tables"] > 0
-    assert summary["delivered"] == summary["shared"]
-    assert summary["receipts"] == sum(summary["shared"].values())
+    # Disclosures (corrections among them) and retraction notices, each delivered and
+    # receipted (issue 18: a corrected date of birth, a wrong-person retraction).
+    assert summary["corrections"] > 0 and summary["retractions"] > 0
+    assert summary["retraction_receipts"] == summary["retractions"]
+    shared, notices = sum(summary["shared"].values()), summary["retractions"]
+    assert sum(summary["delivered"].values()) == shared + notices
+    assert set(summary["delivered"]) == set(summary["shared"])
+    assert summary["receipts"] == shared + notices
     assert summary["audit_intact"] is True
     assert Path(summary["outputs"]["audit_db"]).exists()
     # The demo's broker logged under tmp_path, so a broker it left behind would be found.
