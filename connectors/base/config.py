@@ -216,9 +216,15 @@ class DummySourceConfig(PluginConfig):
         return [(self.event_type, None)]
 
 
+# What a retraction notice does at a sink (issue 18): "delete" the personal data and keep a
+# tombstone with the reason, or "flag" the rows retracted (only where the agreement says so).
+OnRetraction = Literal["delete", "flag"]
+
+
 class SqlUpsertSinkConfig(_SqlUrl):
     kind: Literal["sql-upsert"]
     table: Literal["mash_referrals", "iom_nominals", "msn_cases"]
+    on_retraction: OnRetraction = "delete"
 
 
 class HttpPushSinkConfig(PluginConfig):
@@ -235,6 +241,7 @@ class FileExportSinkConfig(PluginConfig):
     kind: Literal["file-export"]
     directory: Path
     format: Literal["jsonl", "csv"] = "jsonl"
+    on_retraction: OnRetraction = "delete"
 
 
 class DummySinkConfig(PluginConfig):

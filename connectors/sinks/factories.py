@@ -28,7 +28,7 @@ def sql_upsert(
     from connectors.sinks.sql_upsert import SqlUpsertWriter
 
     url = sink.resolve_url(env).get_secret_value()
-    return SqlUpsertWriter(url, sink.table, config.system_name)
+    return SqlUpsertWriter(url, sink.table, config.system_name, on_retraction=sink.on_retraction)
 
 
 @register_sink("http-push")
@@ -47,7 +47,13 @@ def file_export(
 ) -> SinkWriter:
     from connectors.sinks.file_export import FileExportWriter
 
-    return FileExportWriter(sink.directory, str(config.recipient), config.system_name, sink.format)
+    return FileExportWriter(
+        sink.directory,
+        str(config.recipient),
+        config.system_name,
+        sink.format,
+        on_retraction=sink.on_retraction,
+    )
 
 
 @register_sink("dummy")
