@@ -26,6 +26,7 @@ import faust  # type: ignore[import-untyped]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from hub.agreements.loader import load_agreements
+from hub.audit.records import AuditRecord
 from hub.catalogue.schemas import load_catalogue
 from hub.catalogue.topics import parse_partner_topic
 from hub.codec import wire
@@ -36,7 +37,6 @@ from hub.identity.signing import verify
 from hub.policy.engine import PolicyEngine
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
-from hub.processor.audit import audit_record
 
 AUDIT_TOPIC = "bench.faust.audit.v1"
 
@@ -112,7 +112,7 @@ def build_app(args: argparse.Namespace) -> Any:
                     )
                     output_topic = schema.topic
                     state["shared"] += 1
-                row = audit_record(
+                row = AuditRecord.of_decision(
                     d,
                     legal_basis=None,
                     gateways=(),

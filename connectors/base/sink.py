@@ -13,6 +13,10 @@ deserializer through the schema registry):
    the disclosure id: delivered at a time, or failed with the reason) and is acknowledged;
 4. only then are the consumer offsets committed.
 
+Housekeeping (issue 18: a sink's retention, connectors/sinks/retention.py) runs before
+each poll, on its own timer; the receipts it makes (``erased``) go the same way as the
+others, so the audit records the erasure.
+
 A crash anywhere replays the batch: the writer finds the disclosures already written and
 the receipts carry the same ids (``<disclosure id>:<status>``), so nothing is doubled.
 If a transient failure outlasts the retry policy, the sink stops without committing and
@@ -40,6 +44,7 @@ from connectors.base.health import ConnectorMetrics
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import retry
 from hub.audit.records import ReceiptRecord
+from hub.catalogue.headers import AGREEMENT, DISCLOSURE_ID
 from hub.catalogue.topics import RECEIPTS_TOPIC
 from hub.errors import RegistryUnavailable, Terminal
 from hub.kafka import BatchLoop, KafkaConnection, coordinates, header, headers_bytes, sort_out
@@ -53,7 +58,6 @@ from hub.telemetry.tracing import (
 )
 
 log = logging.getLogger(__name__)
-DISCLOSURE_HEADER = "hub.disclosure_id"
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,13 @@ def write_each(
     return out
 
 
+class Housekeeping(Protocol):
+    """Work a sink does between batches on its own timer (retention): ``tick`` decides
+    whether it is due, and hands any receipts it makes to ``send``."""
+
+    def tick(self, send: Callable[[Sequence[ReceiptRecord]], None]) -> object: ...
+
+
 @dataclass
 class SinkCounts:
     consumed: int = 0
@@ -136,6 +147,7 @@ class SinkRunner:
         metrics: ConnectorMetrics | None = None,
         group: str | None = None,
         batch_size: int = 500,
+        housekeeping: Housekeeping | None = None,
     ) -> None:
         self.name = name
         self.recipient = recipient
@@ -146,6 +158,7 @@ class SinkRunner:
         self.rejects = rejects
         self.batch_size = batch_size
         self.counts = SinkCounts()
+        self.housekeeping = housekeeping
         # A bare address gets the environment's HUB_KAFKA__* security settings.
         kafka = KafkaConnection.of(bootstrap)
         # New share topics (a new agreement naming this recipient) are picked up in 5 s.
@@ -171,6 +184,7 @@ class SinkRunner:
             lambda records: self._handle(records, stop),
             stop,
             until=(lambda: until(self)) if until else None,
+            between=self.tidy,
             after=lambda _done: self.metrics.progress(),
             wait=poll_timeout,
         )
@@ -181,6 +195,18 @@ class SinkRunner:
         if records:
             self._loop.handle(records, lambda batch: self._handle(batch, stop))
         self.metrics.progress()
+
+    def tidy(self) -> None:
+        """The housekeeping's turn (before a poll: quiet streams still get it)."""
+        if self.housekeeping is not None:
+            self.housekeeping.tick(self.send_receipts)
+
+    def send_receipts(self, receipts: Sequence[ReceiptRecord]) -> None:
+        """Receipts made outside a batch, sent and acknowledged (raises if refused)."""
+        for r in receipts:
+            self._producer.produce(RECEIPTS_TOPIC, r.to_json(), r.disclosure_id.encode())
+        self._producer.flush_or_raise(15)
+        self.counts.receipts += len(receipts)
 
     def _handle(self, records: list[Message], stop: threading.Event | None) -> None:
         """The handler: write each disclosure and send its receipt. The loop commits once
@@ -211,14 +237,14 @@ class SinkRunner:
         raw_key = msg.key()
         key = raw_key.decode(errors="replace") if isinstance(raw_key, bytes) else raw_key
         # The header is the contract; the record key carries the same id (older records).
-        disclosure = header(msg, DISCLOSURE_HEADER) or key
+        disclosure = header(msg, DISCLOSURE_ID) or key
         if not disclosure:
             # No id to receipt or deduplicate by: reported with where it sits, then skipped.
             self.counts.rejected += 1
             self.rejects.write(
                 where={"topic": topic, "partition": partition, "offset": offset},
                 code="no-disclosure-id",
-                reason=f"record has no {DISCLOSURE_HEADER} header",
+                reason=f"record has no {DISCLOSURE_ID} header",
             )
             return None
         headers = headers_bytes(msg)
@@ -249,7 +275,7 @@ class SinkRunner:
             recipient=self.recipient,
             event_id=str(envelope.get("event_id", "")),
             event_type=str(envelope.get("event_type", "")),
-            agreement=header(msg, "hub.agreement") or "",
+            agreement=header(msg, AGREEMENT) or "",
             topic=topic,
             partition=partition,
             offset=offset,

@@ -34,6 +34,7 @@ from typing import Any
 from connectors.base.sink import Delivery, Outcome
 from connectors.sinks.records import flatten, json_default
 from connectors.sinks.revisions import DELETE, About, about, check_mode
+from hub.catalogue.headers import WITHDRAWS
 from hub.errors import SinkUnavailable
 
 _FIXED = ["disclosure_id", "delivered_at", "event_id", "event_type", "agreement"]
@@ -151,7 +152,7 @@ class FileExportWriter:
     def _line(
         self, d: Delivery, now: datetime, at: str, what: About, late: bool
     ) -> tuple[Path, list[str] | None, str]:
-        withdraws = d.headers.get("hub.withdraws")
+        withdraws = d.headers.get(WITHDRAWS)
         meta: dict[str, Any] = {
             "disclosure_id": d.disclosure_id,
             "delivered_at": at,

@@ -31,6 +31,7 @@ from connectors.base.errors import DeliveryFailed
 from connectors.base.sink import Delivery, Outcome, write_each
 from connectors.sinks.records import to_json
 from connectors.sinks.revisions import about
+from hub.catalogue.headers import WITHDRAWS
 from hub.errors import SinkUnavailable
 
 _TRANSIENT = {408, 425, 429}
@@ -64,7 +65,7 @@ class HttpPushWriter:
             path = "/".join(quote(part, safe="") for part in (what.provider, what.event_id))
             url = f"{self.url.rstrip('/')}/{path}"
             return self._send("DELETE", url, body, headers, gone_ok=True)
-        withdraws = d.headers.get("hub.withdraws")
+        withdraws = d.headers.get(WITHDRAWS)
         body = to_json(
             {
                 "disclosure_id": d.disclosure_id,

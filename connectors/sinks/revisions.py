@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.base.sink import Delivery
+from hub.catalogue.headers import PROVIDER, REVISION
 
 # What a sink does with the personal data a notice withdraws: "delete" (the default) keeps
 # only a tombstone with the reason; "flag" keeps the data marked retracted, for a recipient
@@ -60,8 +61,8 @@ def about(d: Delivery) -> About:
         )
     raw = record.get("envelope")
     envelope: dict[str, object] = raw if isinstance(raw, dict) else {}
-    provider = _text(headers.get("hub.provider")) or str(envelope.get("source_partner") or "")
-    revision = _text(headers.get("hub.revision")) or str(envelope.get("revision") or 1)
+    provider = _text(headers.get(PROVIDER)) or str(envelope.get("source_partner") or "")
+    revision = _text(headers.get(REVISION)) or str(envelope.get("revision") or 1)
     return About(provider, d.event_id or str(envelope.get("event_id", "")), int(revision), False)
 
 

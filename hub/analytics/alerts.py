@@ -26,7 +26,6 @@ from hub.catalogue.schemas import EventType
 from hub.policy.decision import Decision, Outcome
 from hub.policy.engine import PolicyEngine
 from hub.policy.plan import RecordPlan
-from hub.processor.audit import audit_record as shared_audit_record
 
 ALERT_TYPE = ALERT_EVENT_TYPE
 HUB_PROVIDER = HUB_ANALYTICS  # who discloses an alert, in agreements and the audit: the hub
@@ -163,7 +162,7 @@ def audit_record(
     """The alert decision as the audit records any disclosure (DPA 2018 s62)."""
     dec, a = d.decision, d.agreement
     events = ", ".join(sorted({o.event_id for o in match.events}))
-    return shared_audit_record(
+    return AuditRecord.of_decision(
         dec,
         legal_basis=a.legal_basis.summary() if a else None,
         gateways=a.legal_basis.gateways if a else (),

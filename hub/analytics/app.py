@@ -41,6 +41,7 @@ from hub.analytics.rules import load_rules
 from hub.analytics.tables import publish, write_feed
 from hub.analytics.violence import Cell
 from hub.audit.records import DECISION, KIND_HEADER
+from hub.catalogue.headers import ALERT_RULE, disclosure_headers
 from hub.catalogue.schemas import EventType, load_catalogue
 from hub.catalogue.topics import AUDIT_TOPIC
 from hub.codec import wire
@@ -268,12 +269,14 @@ class _AlertEmitter:
             key=disclosure,
             value=payload,
             headers=[
-                ("hub.disclosure_id", disclosure),
-                ("hub.event_id", dec.event_id.encode()),
-                ("hub.provider", dec.provider.encode()),
-                ("hub.recipient", dec.recipient.encode()),
-                ("hub.agreement", f"{dec.agreement_id}@v{dec.agreement_version}".encode()),
-                ("hub.alert_rule", match.rule.ref.encode()),
+                *disclosure_headers(
+                    dec.disclosure_id or "",
+                    event_id=dec.event_id,
+                    provider=dec.provider,
+                    recipient=dec.recipient,
+                    agreement=f"{dec.agreement_id}@v{dec.agreement_version}",
+                ),
+                (ALERT_RULE, match.rule.ref.encode()),
                 *carry,
             ],
         )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:  # the audit reads decisions; it never needs the engine at run time
+    from hub.policy.decision import Decision
 
 # Records on hub.audit.v1 say what they are in this header (the ingester dispatches on it).
 KIND_HEADER = "hub.audit.kind"
@@ -62,6 +66,57 @@ class AuditRecord:
     # When the event happened (its event-time field, UTC ISO 8601; migration 0006): what a
     # subject report means by "when". Null when the event has none, or decided before 0006.
     occurred_at: str | None = None
+
+    @classmethod
+    def of_decision(
+        cls,
+        d: Decision,
+        *,
+        legal_basis: str | None,
+        gateways: Sequence[str],
+        decided_at: str,
+        instance: str,
+        source: tuple[str, int, int],
+        fields: dict[str, dict[str, str]] | None = None,
+        output_topic: str | None = None,
+        notes: Sequence[str] = (),
+        trace_id: str | None = None,
+        subjects: Sequence[str] = (),
+        content_digest: str | None = None,
+        revision: int | None = None,
+        occurred_at: str | None = None,
+    ) -> AuditRecord:
+        """One decision as its audit record: what every component that decides (the
+        processor, the analytics' alerts, the benchmark's faust agent) writes to
+        ``hub.audit.v1``. ``source``: the (topic, partition, offset) it was read from."""
+        topic, partition, offset = source
+        return cls(
+            decision_id=d.decision_id,
+            event_id=d.event_id,
+            event_type=d.event_type,
+            provider=d.provider,
+            recipient=d.recipient,
+            outcome=d.outcome.value,
+            reason=d.reason,
+            agreement_id=d.agreement_id,
+            agreement_version=d.agreement_version,
+            legal_basis=legal_basis,
+            gateways=tuple(gateways),
+            disclosure_id=d.disclosure_id,
+            fields=fields or {},
+            decided_at=decided_at,
+            processor_instance=instance,
+            source_topic=topic,
+            source_partition=partition,
+            source_offset=offset,
+            output_topic=output_topic,
+            notes=tuple(notes),
+            trace_id=trace_id,
+            subjects=tuple(subjects),
+            content_digest=content_digest,
+            revision=revision,
+            occurred_at=occurred_at,
+        )
 
     def to_json(self) -> bytes:
         # orjson: one record per decision on the hot path, several times json's speed.

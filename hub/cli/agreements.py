@@ -60,8 +60,8 @@ def _agreements() -> tuple[Sequence[Agreement], Path]:
 def handle_lint(args: argparse.Namespace) -> int:
     from hub.agreements.lint import Linter, Severity
     from hub.agreements.partnership import load_partnership
-    from hub.demo.samples import sample_events
     from hub.catalogue.schemas import load_catalogue
+    from hub.demo.samples import sample_events
 
     settings = load_settings()
     agreements = load_agreements(settings.partnership_dir / "agreements")

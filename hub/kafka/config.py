@@ -18,6 +18,7 @@ def _reporting(bootstrap: str) -> dict[str, Any]:
     ``hub.kafka`` logger (shown with ``hub -v``) instead of a FAIL line per reconnection."""
     return {"error_cb": error_callback(bootstrap), "logger": kafka_logger()}
 
+
 # Apache Kafka's default largest record batch is 1,048,588 bytes (message.max.bytes on the
 # broker, max.message.bytes per topic). The producer's own limit stays at or under it, so a
 # record too large is refused by the hub, synchronously and with its coordinates, never left

@@ -31,6 +31,7 @@ from hub.audit.records import (
     DeadLetterRecord,
     decisions_json,
 )
+from hub.catalogue.headers import disclosure_headers
 from hub.catalogue.notice import NO_LONGER_SHARED, NOTICE_HEADER
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, EVENTS_TOPIC, parse_partner_topic
@@ -50,7 +51,6 @@ from hub.policy.plan import RecordPlan
 from hub.privacy import program
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import corrections, deadletter
-from hub.processor.audit import audit_record
 from hub.processor.heap import HeapPolicy
 from hub.processor.ledger import EventLedger, Reach, content_digest
 from hub.processor.reload import RuleSource
@@ -586,16 +586,15 @@ class Processor:
             "withdraws": before[0],
             "issued_at": self._now_iso,
         }
-        headers: Headers = [
-            ("hub.disclosure_id", notice.encode()),
-            ("hub.event_id", row.event_id.encode()),
-            ("hub.provider", row.provider.encode()),
-            ("hub.recipient", recipient.encode()),
-            ("hub.agreement", b""),
-            ("hub.revision", str(record["revision"]).encode()),
-            ("hub.withdraws", before[0].encode()),
-            (NOTICE_HEADER, b"retraction"),
-        ]
+        headers = disclosure_headers(
+            notice,
+            event_id=row.event_id,
+            provider=row.provider,
+            recipient=recipient,
+            revision=int(record["revision"]),
+            withdraws=before[0],
+        )
+        headers.append((NOTICE_HEADER, b"retraction"))
         if self._carry is None:
             inject_context(headers)
         else:
@@ -670,16 +669,16 @@ class Processor:
                 )
             else:
                 disclosure = d.disclosure_id or ""
-                out_headers = [
-                    ("hub.disclosure_id", disclosure.encode()),
-                    ("hub.event_id", d.event_id.encode()),
-                    ("hub.provider", d.provider.encode()),
-                    ("hub.recipient", d.recipient.encode()),
-                    ("hub.agreement", f"{d.agreement_id}@v{d.agreement_version}".encode()),
-                    ("hub.revision", str(revision).encode()),
-                ]
-                if before is not None:  # an update: the sink replaces what it holds
-                    out_headers.append(("hub.withdraws", str(before[0]).encode()))
+                out_headers = disclosure_headers(
+                    disclosure,
+                    event_id=d.event_id,
+                    provider=d.provider,
+                    recipient=d.recipient,
+                    agreement=f"{d.agreement_id}@v{d.agreement_version}",
+                    revision=revision,
+                    # An update: the sink replaces what it holds.
+                    withdraws=None if before is None else str(before[0]),
+                )
                 # The recipient's sink continues this trace.
                 if self._carry is None:
                     inject_context(out_headers)
@@ -697,7 +696,7 @@ class Processor:
             if d.agreement_id and d.agreement_version
             else (None, ())
         )
-        return audit_record(
+        return AuditRecord.of_decision(
             d,
             legal_basis=basis,
             gateways=gateways,

@@ -20,12 +20,12 @@ from hub.agreements.lint import Linter
 from hub.agreements.loader import load_agreements
 from hub.agreements.models import Agreement, Approval, Signature, State, Status
 from hub.agreements.partnership import load_partnership
-from hub.demo.samples import sample_events
 from hub.catalogue import Catalogue, EventType, load_catalogue
 from hub.cli.agreements import list_lines
 from hub.console import actions
 from hub.console.auth import Principal, Role
 from hub.console.routes_agreements import register_rows
+from hub.demo.samples import sample_events
 from hub.policy.engine import PolicyEngine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ import pytest
 from hub.agreements import Agreement
 from hub.agreements.lint import Finding, Linter, Severity
 from hub.agreements.partnership import Partnership, load_partnership
-from hub.demo.samples import sample_events
 from hub.catalogue import Catalogue
 from hub.cli.agreements import json_schema
+from hub.demo.samples import sample_events
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

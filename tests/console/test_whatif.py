@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from connectors.synthetic.police import PoliceFeed
 from hub.agreements import load_agreements
 from hub.audit.queries import events_decided, newest_decision_day
+from hub.audit.records import AuditRecord
 from hub.catalogue import EventType
 from hub.console.whatif import RecordedEvent, run_whatif
 from hub.policy.engine import PolicyEngine
-from hub.processor.audit import audit_record
 from tests.console.conftest import Console, login, write_draft
 
 DECIDED = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -43,7 +43,7 @@ def record_baseline(console: Console, concern_type: EventType, n: int = 120) -> 
     for e in events:
         for d in engine.decide(e, concern_type, "merseyside-police", DECIDED):
             records.append(
-                audit_record(
+                AuditRecord.of_decision(
                     d,
                     legal_basis=None,
                     gateways=(),
