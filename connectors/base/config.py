@@ -249,6 +249,20 @@ class DummySinkConfig(PluginConfig):
     path: Path = Field(description="JSON lines of what was delivered.")
 
 
+class RetentionConfig(_Model):
+    """Sinks (issue 18): how the sink enforces its agreements' retention. The periods are the
+    ``retention`` of the agreements that share with the recipient (``agreements_dir``, by
+    default the hub's partnership/agreements); ``periods`` names one per agreement id
+    instead (e.g. a recipient site without the agreement files)."""
+
+    enabled: bool = Field(default=True, description="Delete rows past retention.")
+    every_seconds: float = Field(default=3600.0, gt=0, description="How often it runs.")
+    agreements_dir: Path | None = None
+    periods: dict[str, str] = Field(
+        default_factory=dict, description="Agreement id -> ISO 8601 period, e.g. P6Y."
+    )
+
+
 SourceConfig = Annotated[
     DropFolderSourceConfig | WebhookSourceConfig | SqlPollerSourceConfig | DummySourceConfig,
     Field(discriminator="kind"),
@@ -274,6 +288,7 @@ class ConnectorConfig(_Model):
     batch_size: int = Field(default=500, ge=1, description="Sinks: records per batch.")
     source: SourceConfig | None = None
     sink: SinkConfig | None = None
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @model_validator(mode="before")
     @classmethod

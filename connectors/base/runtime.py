@@ -13,8 +13,9 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,7 +27,7 @@ from connectors.base.mapping import Mapper, MappingConfig, coerce_event
 from connectors.base.plugins import BuildContext, Connector, sink_factory, source_factory
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import Stopped
-from connectors.base.sink import SinkRunner, SinkWriter
+from connectors.base.sink import Housekeeping, SinkRunner, SinkWriter
 from connectors.base.source import resolve_signer
 from hub.catalogue.schemas import Catalogue, load_catalogue
 
@@ -39,23 +40,27 @@ def build(
     *,
     catalogue: Catalogue | None = None,
     metrics: ConnectorMetrics | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Connector:
     """The connector a configuration describes, ready to ``run``: the factory registered
-    for its ``kind`` (connectors/base/plugins.py) builds it."""
+    for its ``kind`` (connectors/base/plugins.py) builds it. ``clock`` times a sink's
+    retention (tests move it on by years)."""
     metrics = metrics or ConnectorMetrics(config.name)
     bootstrap, registry_url = config.bootstrap(env), config.registry_url(env)
     rejects = RejectLog(config.state_dir / "rejects", config.name)
     if config.sink is not None:
+        writer = build_writer(config, env)
         return SinkRunner(
             name=config.name,
             recipient=str(config.recipient),
-            writer=build_writer(config, env),
+            writer=writer,
             bootstrap=bootstrap,
             registry_url=registry_url,
             rejects=rejects,
             retry_policy=config.retry,
             metrics=metrics,
             batch_size=config.batch_size,
+            housekeeping=build_retention(config, writer, clock),
         )
     assert config.source is not None  # exactly one of source or sink: checked by the model
     context = BuildContext(
@@ -73,6 +78,45 @@ def build(
 def build_writer(config: ConnectorConfig, env: Mapping[str, str]) -> SinkWriter:
     assert config.sink is not None
     return sink_factory(config.sink.kind)(config.sink, config, env)
+
+
+def build_retention(
+    config: ConnectorConfig, writer: SinkWriter, clock: Callable[[], datetime]
+) -> Housekeeping | None:
+    """The sink's retention on a timer, if its writer can delete what it holds. An HTTP push
+    hands records to the recipient's own system, which keeps them: retention is its job."""
+    settings = config.retention
+    make = getattr(writer, "retention_enforcer", None)
+    if not settings.enabled:
+        return None
+    if make is None:
+        log.warning(
+            "%s: a %s sink cannot delete what it delivered: the recipient system must "
+            "enforce the agreements' retention",
+            config.name,
+            config.sink.kind if config.sink else "",
+        )
+        return None
+    from connectors.sinks.retention import RetentionTimer, parse_period, periods_for
+
+    recipient = str(config.recipient)
+    try:
+        if settings.periods:
+            periods = {a: parse_period(p) for a, p in settings.periods.items()}
+        else:
+            from hub.agreements.loader import load_agreements
+            from hub.config import project_root
+
+            folder = settings.agreements_dir or project_root() / "partnership" / "agreements"
+            periods = periods_for(load_agreements(folder), recipient)
+    except Exception as exc:  # a bad period or agreement folder: named, the sink not started
+        raise ConnectorConfigError(f"{config.name}: retention: {exc}") from exc
+    if not periods:
+        log.warning(
+            "%s: no agreement shares with %s: no retention to enforce", config.name, recipient
+        )
+    enforcer = make(recipient, periods, clock=clock)
+    return RetentionTimer(enforcer, timedelta(seconds=settings.every_seconds), clock=clock)
 
 
 def run(

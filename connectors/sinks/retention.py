@@ -9,23 +9,31 @@ disclosure gets a receipt with status ``erased`` naming the run, so the audit's 
 event views show the erasure next to the disclosure (a receipt must name a disclosure the
 audit has: ``hub audit verify`` checks it).
 
-The clock is injected (tests move it forward six years); the sink runner calls ``run`` on a
-timer between batches.
+The clock is injected (tests move it forward six years). ``RetentionTimer`` runs it inside
+``hub connector run``: before a poll, once the interval has passed (the first run at start,
+so a sink that was down catches up), and sends the receipts to ``hub.receipts.v1``.
+
+A crash between the delete and the receipts must not lose the erasure from the audit: the
+receipts are written to an outbox table (``<table>_erasures``) in the same transaction as the
+delete, sent from there, and removed only once the broker has acknowledged them. A resend
+after a crash carries the same receipt ids (``<disclosure>:erased``), stored once.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import Column, MetaData, String, Table, Text, and_, delete, insert, select
 
 from hub.audit.records import ReceiptRecord
 
+log = logging.getLogger(__name__)
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
 
 
@@ -102,6 +110,26 @@ class RetentionEnforcer:
         self._periods = dict(periods)
         self._clock = clock
 
+        self._outbox = Table(
+            f"{writer.table.name}_erasures",
+            MetaData(),
+            Column("receipt_id", String(200), primary_key=True),
+            Column("receipt", Text, nullable=False),
+        )
+        self._outbox.create(writer.engine, checkfirst=True)
+
+    def pending(self) -> list[ReceiptRecord]:
+        """Erasure receipts written with their delete and not yet acknowledged by the hub."""
+        with self._writer.engine.connect() as conn:
+            rows = conn.execute(select(self._outbox.c.receipt).order_by(self._outbox.c.receipt_id))
+            return [ReceiptRecord.from_json(str(r[0]).encode()) for r in rows]
+
+    def sent(self, receipts: Iterable[ReceiptRecord]) -> None:
+        ids = [r.receipt_id for r in receipts]
+        if ids:
+            with self._writer.engine.begin() as conn:
+                conn.execute(delete(self._outbox).where(self._outbox.c.receipt_id.in_(ids)))
+
     def run(self) -> ErasureRun:
         now = self._clock()
         run_id = str(uuid.uuid4())
@@ -109,7 +137,7 @@ class RetentionEnforcer:
         table = self._writer.table
         c = table.c
         erased: list[tuple[str, str]] = []
-        with self._writer.engine.begin() as conn:
+        with self._writer.engine.begin() as conn:  # the delete and its receipts, at once
             for agreement, period in sorted(self._periods.items()):
                 cutoff = period.before(now)
                 expired = and_(
@@ -122,7 +150,21 @@ class RetentionEnforcer:
                 if ids:
                     conn.execute(delete(table).where(c.disclosure_id.in_(ids)))
                     erased += [(i, f"{agreement} retention {period.text}") for i in ids]
-        receipts = tuple(
+            receipts = self._receipts(erased, run_id, at)
+            if receipts:
+                conn.execute(
+                    insert(self._outbox),
+                    [
+                        {"receipt_id": r.receipt_id, "receipt": r.to_json().decode()}
+                        for r in receipts
+                    ],
+                )
+        return ErasureRun(run_id, at, tuple(d for d, _ in erased), receipts)
+
+    def _receipts(
+        self, erased: list[tuple[str, str]], run_id: str, at: str
+    ) -> tuple[ReceiptRecord, ...]:
+        return tuple(
             ReceiptRecord(
                 f"{disclosure}:erased",
                 disclosure,
@@ -135,4 +177,59 @@ class RetentionEnforcer:
             )
             for disclosure, why in erased
         )
-        return ErasureRun(run_id, at, tuple(d for d, _ in erased), receipts)
+
+
+class RetentionTimer:
+    """Runs a :class:`RetentionEnforcer` every ``every`` by its clock, inside the sink
+    runner's loop (before a poll), and sends the receipts of each run to the hub.
+
+    A failed run or send (database or broker down) is logged and tried again at the next
+    tick after ``retry_after``: retention is housekeeping and must not stop deliveries, but
+    its receipts stay in the outbox until the broker has them."""
+
+    def __init__(
+        self,
+        enforcer: RetentionEnforcer,
+        every: timedelta,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry_after: timedelta = timedelta(minutes=1),
+    ) -> None:
+        if every <= timedelta(0):
+            raise ValueError("the retention interval must be positive")
+        self.enforcer = enforcer
+        self.every = every
+        self.retry_after = min(retry_after, every)
+        self._clock = clock
+        self._next: datetime | None = None  # None: run at the first tick (catch up at start)
+        self._unsent = True  # the outbox may hold receipts from before a crash
+        self._hold_until: datetime | None = None  # after a failure
+        self.runs: list[ErasureRun] = []
+        self.failures = 0
+
+    def tick(self, send: Callable[[Sequence[ReceiptRecord]], None]) -> ErasureRun | None:
+        now = self._clock()
+        if self._hold_until is not None and now < self._hold_until:
+            return None
+        if self._next is not None and now < self._next and not self._unsent:
+            return None
+        ran: ErasureRun | None = None
+        try:
+            if self._next is None or now >= self._next:
+                ran = self.enforcer.run()
+                self.runs = [*self.runs[-9:], ran]
+                self._unsent = self._unsent or bool(ran.receipts)
+                self._next = now + self.every
+                if ran.erased:
+                    log.info("retention run %s: %d row(s) erased", ran.run_id, len(ran.erased))
+            if self._unsent:
+                pending = self.enforcer.pending()
+                if pending:
+                    send(pending)  # returns once the broker has acknowledged them
+                    self.enforcer.sent(pending)
+                self._unsent = False
+        except Exception:  # logged and retried: a sink must not stop on its housekeeping
+            self.failures += 1
+            log.exception("retention: run or receipts failed; trying again shortly")
+            self._hold_until = now + self.retry_after
+        return ran

@@ -23,7 +23,7 @@ kept and marked ``retracted``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from connectors.base.errors import DeliveryFailed
 from connectors.base.sink import Delivery, Outcome, write_each
 from connectors.sinks.records import summary, to_json
+from connectors.sinks.retention import Period, RetentionEnforcer
 from connectors.sinks.revisions import DELETE, About, about, check_mode
 from hub.errors import SinkUnavailable
 
@@ -249,6 +250,12 @@ class SqlUpsertWriter:
             values["record"] = "{}"
             values.update(dict.fromkeys(_SUMMARY[self.table.name]))
         conn.execute(update(self.table).where(c.disclosure_id == disclosure_id).values(values))
+
+    def retention_enforcer(
+        self, recipient: str, periods: Mapping[str, Period], *, clock: Callable[[], datetime]
+    ) -> RetentionEnforcer:
+        """What deletes this table's rows past retention (the sink runner runs it on a timer)."""
+        return RetentionEnforcer(self, recipient, periods, clock=clock)
 
     def held(self) -> dict[tuple[str, str], dict[str, Any]]:
         """What the recipient holds of each event: its current row or its tombstone."""

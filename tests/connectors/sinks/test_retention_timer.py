@@ -1,0 +1,180 @@
+"""Promise (issue 18): ``hub connector run`` enforces a SQL sink's retention on a timer, and
+the audit records each erasure (DPA 2018 s62). Real broker, processor, sink and audit
+ingester; the clock is injected, so two years pass in a test."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from connectors.base.errors import ConnectorConfigError
+from connectors.base.runtime import build
+from connectors.base.sink import Delivery, SinkRunner
+from connectors.sinks.retention import RetentionTimer, parse_period
+from connectors.sinks.sql_upsert import SqlUpsertWriter
+from hub.audit.store import AuditStore
+from hub.processor.build import build_ingester
+from tests.connectors.conftest import (
+    Hub,
+    for_msn,
+    hub_env,
+    police_events,
+    publish_police,
+    sink_config,
+    wait_for,
+)
+
+MSN = "modern-slavery-network"
+SINK = {"type": "sql-upsert", "url_env": "MSN_DB_URL", "table": "msn_cases"}
+
+
+@pytest.mark.integration
+def test_the_running_sink_erases_past_retention_and_the_audit_shows_it(
+    hub: Hub, tmp_path: Path
+) -> None:
+    events = police_events(120, seed=11)
+    expected = {e["envelope"]["event_id"] for e in events if for_msn(e)}
+    publish_police(hub, events)
+    now = [datetime.now(UTC)]
+    env = hub_env(hub, MSN_DB_URL=f"sqlite:///{tmp_path / 'msn.db'}")
+    config = sink_config(hub, tmp_path, MSN, SINK, retention={"every_seconds": 3600})
+    sink = build(config, env, clock=lambda: now[0])
+    assert isinstance(sink, SinkRunner) and isinstance(sink.writer, SqlUpsertWriter)
+    timer = sink.housekeeping
+    assert isinstance(timer, RetentionTimer)
+    hub.threads.start(sink.run, "msn-sink")
+    wait_for(lambda: sink.counts.receipts >= len(expected), 60, "MSN deliveries")
+    assert timer.runs and timer.runs[-1].erased == (), "the first run, at start, erased nothing"
+    held = {r["disclosure_id"] for r in sink.writer.rows()}
+
+    # A year on: not yet due under the MSN agreement's P2Y, though the timer ran again.
+    now[0] += timedelta(days=366)
+    wait_for(lambda: len(timer.runs) >= 2, 20, "the second retention run")
+    assert {r["disclosure_id"] for r in sink.writer.rows()} == held
+    # Two years and two days on: every row goes, each with an erasure receipt.
+    now[0] += timedelta(days=367)
+    wait_for(lambda: len(timer.runs) >= 3, 20, "the third retention run")
+    assert set(timer.runs[-1].erased) == held and sink.writer.rows() == []
+
+    store = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    ingester = build_ingester(hub.settings, bootstrap=hub.bootstrap, store=store)
+
+    def erased() -> dict[str, Any]:
+        return {r["disclosure_id"]: r for r in store.all_receipts() if r["status"] == "erased"}
+
+    stop = threading.Event()
+    ingester.run(stop, until=lambda _s: set(erased()) >= held)
+    assert set(erased()) == held
+    assert all("P2Y" in r["reason"] and r["recipient"] == MSN for r in erased().values())
+    assert {d["disclosure_id"] for d in store.all_decisions()} >= held
+    assert not _outbox(tmp_path), "the outbox is emptied once the broker has the receipts"
+    store.close()
+
+
+def _outbox(tmp_path: Path) -> list[Any]:
+    from sqlalchemy import MetaData, Table
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'msn.db'}")
+    table = Table("msn_cases_erasures", MetaData(), autoload_with=engine)
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(table)))
+    engine.dispose()
+    return rows
+
+
+def _deliver(writer: SqlUpsertWriter, n: int) -> list[str]:
+    deliveries = [
+        Delivery(
+            disclosure_id=f"d-{i}",
+            recipient=MSN,
+            event_id=f"e-{i}",
+            event_type="safeguarding-concern",
+            agreement="police-msn@1",
+            topic="share.modern-slavery-network.safeguarding-concern.v1",
+            partition=0,
+            offset=i,
+            record={"envelope": {"event_id": f"e-{i}", "source_partner": "merseyside-police"}},
+            received_at=datetime.now(UTC),
+        )
+        for i in range(n)
+    ]
+    assert all(o.status == "delivered" for o in writer.write(deliveries))
+    return [d.disclosure_id for d in deliveries]
+
+
+class _Refusing:
+    """The hub's receipts topic refusing (a broker outage): ``send`` raises."""
+
+    def __init__(self) -> None:
+        self.fail = True
+        self.sent: list[str] = []
+
+    def __call__(self, receipts: Any) -> None:
+        if self.fail:
+            raise OSError("broker unavailable")
+        self.sent += [r.receipt_id for r in receipts]
+
+
+def test_receipts_survive_a_refused_send_and_a_restart(tmp_path: Path) -> None:
+    """The erasure is committed with its receipts in an outbox: neither a refused send nor a
+    crash before the send loses the audit's record of it."""
+    url = f"sqlite:///{tmp_path / 'msn.db'}"
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    now = [start]
+    writer = SqlUpsertWriter(url, "msn_cases", "msn-system", clock=lambda: now[0])
+    ids = _deliver(writer, 3)
+    periods = {"police-msn": parse_period("P2Y")}
+    timer = RetentionTimer(
+        writer.retention_enforcer(MSN, periods, clock=lambda: now[0]),
+        timedelta(hours=1),
+        clock=lambda: now[0],
+    )
+    send = _Refusing()
+    timer.tick(send)
+    assert timer.runs[-1].erased == () and send.sent == []
+    now[0] = start + timedelta(days=2 * 366)
+    timer.tick(send)  # erased, but the broker refuses the receipts
+    assert writer.rows() == [] and timer.failures == 1 and send.sent == []
+    timer.tick(send)  # held back for retry_after: no tight loop against a broker down
+    assert timer.failures == 1
+    # The process dies here. A new one (a new timer over the same database) sends them first.
+    writer.close()
+    writer = SqlUpsertWriter(url, "msn_cases", "msn-system", clock=lambda: now[0])
+    again = RetentionTimer(
+        writer.retention_enforcer(MSN, periods, clock=lambda: now[0]),
+        timedelta(hours=1),
+        clock=lambda: now[0],
+    )
+    send.fail = False
+    run = again.tick(send)
+    assert run is not None and run.erased == ()
+    assert sorted(send.sent) == sorted(f"{i}:erased" for i in ids)
+    again.tick(send)
+    assert len(send.sent) == len(ids), "sent once, then gone from the outbox"
+    writer.close()
+
+
+def test_a_bad_period_is_named_and_the_sink_not_built(tmp_path: Path) -> None:
+    from connectors.base.config import parse_config
+
+    config = parse_config(
+        {
+            "name": "msn-sink",
+            "recipient": MSN,
+            "state_dir": str(tmp_path),
+            "sink": SINK,
+            "retention": {"periods": {"police-msn": "six years"}},
+        }
+    )
+    env = {
+        "HUB_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+        "HUB_SCHEMA_REGISTRY_URL": "http://127.0.0.1:1",
+        "MSN_DB_URL": f"sqlite:///{tmp_path / 'msn.db'}",
+    }
+    with pytest.raises(ConnectorConfigError, match=r"msn-sink: retention: .*ISO 8601"):
+        build(config, env)
