@@ -74,7 +74,9 @@ class Scope:
             decisions.c.provider == self.partner,
             and_(
                 decisions.c.recipient.in_(sorted(self.recipients)),
-                decisions.c.outcome == "shared",
+                # What their recipient received: disclosures, and the retraction notices
+                # that withdraw them (issue 18; a notice only follows a disclosure).
+                decisions.c.outcome.in_(("shared", "retracted")),
             ),
         )
 

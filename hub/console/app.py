@@ -12,6 +12,7 @@ from hub.console import (
     routes_documents,
     routes_insight,
     routes_people,
+    routes_retractions,
 )
 from hub.console.params import check_request
 from hub.console.problems import SECURITY_HEADERS
@@ -42,6 +43,7 @@ def create_app(config: ConsoleConfig, state: ConsoleState | None = None) -> Fast
         routes_documents.router,
         routes_people.router,
         routes_insight.router,
+        routes_retractions.router,
         routes_data.csv_router,
     ):
         app.include_router(router, include_in_schema=False)

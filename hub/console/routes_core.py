@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.audit import queries
+from hub.audit import queries, revisions
 from hub.console import watch
 from hub.console.auth import LockedOut, Principal, tokens_match
 from hub.console.charts import daily_bars, hbars, spark
@@ -156,8 +156,12 @@ def activity_page(
         k: defaultdict(lambda: [0, 0]) for k in ("agreement", "provider", "recipient")
     }
     totals = [0, 0]
+    notices: dict[str, int] = defaultdict(int)  # retraction notices sent, by recipient
     for r in rows:
         series[r.outcome][r.day] += r.count
+        if r.outcome == "retracted":  # a notice withdraws a disclosure: not a withheld one
+            notices[r.recipient] += r.count
+            continue
         i = 0 if r.outcome == "shared" else 1
         totals[i] += r.count
         by["agreement"][r.agreement_id or "(no agreement)"][i] += r.count
@@ -181,6 +185,7 @@ def activity_page(
         ),
         tables=tables,
         totals=totals,
+        notices=sorted(notices.items()),
         attention=attention,
         recent_dead=recent_dead,
         failed=failed,
@@ -224,6 +229,17 @@ def decision_page(
     st = console(request)
     with st.store.engine.connect() as conn:
         detail = queries.decision_detail(conn, principal.scope, decision_id)
+        chain = (
+            []
+            if detail is None
+            else revisions.revision_chain(
+                conn,
+                principal.scope,
+                detail.decision["provider"],
+                detail.decision["event_id"],
+                detail.decision["recipient"],
+            )
+        )
     if detail is None:
         # The same answer whether it does not exist or belongs to another partner's flows.
         raise HTTPException(404, "no such decision")
@@ -248,6 +264,8 @@ def decision_page(
         "decision.html",
         d=d,
         detail=detail,
+        # Worth drawing once there is more than the one decision: a correction or a notice.
+        chain=chain if len(chain) > 1 else [],
         agreement=agreement,
         clauses=clauses,
         recipient_name=recipient.name if recipient else d["recipient"],

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub.agreements.document_pdf import render_pdf
 from hub.agreements.models import Agreement
-from hub.audit import queries
+from hub.audit import queries, revisions
 from hub.audit.tables import consultations
 from hub.console import params
 from hub.console.auth import Principal
@@ -144,6 +144,11 @@ def subject_report(
         tokens = _tokens(st, entered, dob)
     with st.store.engine.connect() as conn:
         found = queries.subject_decisions(conn, principal.scope, sorted(tokens), withheld)
+        # Corrections and retractions sent on (UK GDPR Art 19), found by event: a partner's
+        # retraction names the event, not the person.
+        sent = revisions.sent_on(
+            conn, principal.scope, [d for d in found if d["outcome"] == "shared"]
+        )
     consultation = st.consult(
         principal,
         "subject-report",
@@ -166,6 +171,7 @@ def subject_report(
         withheld=withheld,
         tokens=len(tokens),
         consultation=consultation,
+        sent_on=_report_rows(st, sent),
     )
 
 

@@ -36,6 +36,8 @@ class ConsoleConfig:
     secure_cookies: bool | None = None  # None: Secure whenever the request came over https
     event_source: EventSource | None = None  # replaces the broker reader (tests)
     lockout: LockoutPolicy | None = None  # None: LockoutPolicy's defaults
+    # A retraction notice with no delivered receipt after this long is listed to chase.
+    notice_receipt_hours: float = 24.0
 
 
 def _agreement_files(folder: Path) -> tuple[tuple[str, int, int], ...]:

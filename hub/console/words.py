@@ -41,6 +41,16 @@ GLOSSARY: dict[str, str] = {
     "gateway": "The statute that gives the power to share (e.g. Crime and Disorder Act s115)",
     "s62": "DPA 2018 section 62: the logs law-enforcement processing must keep",
     "Article 15": "UK GDPR Article 15: a person's right of access to their data",
+    "Article 19": (
+        "UK GDPR Article 19: a controller tells every recipient of personal data about its "
+        "rectification or erasure"
+    ),
+    "retraction notice": (
+        "Sent by the hub to a recipient that received a record now withdrawn or corrected so "
+        "that the recipient may no longer have it: delete it, or stop using it. Counted apart "
+        "from withheld decisions: a notice follows something that was shared"
+    ),
+    "revision": "A partner's corrected version of an event: 1 is the first, 2 the next",
     "event time": "When the event happened, as the partner recorded it",
     "decision time": "When the hub decided whether to share the event",
 }
@@ -63,6 +73,7 @@ ACTIONS: dict[str, str] = {
     "subject-report-csv": "downloaded a subject report",
     "subject-report-pdf": "downloaded a disclosure record (PDF)",
     "view-decision": "opened a decision",
+    "view-unreceipted-notices": "listed retraction notices not yet receipted",
     "search-decisions": "searched decisions",
     "view-alerts": "viewed alerts",
     "what-if": "ran a what-if",
