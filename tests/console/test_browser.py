@@ -18,12 +18,16 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
+from connectors.base.mapping import coerce_event
 from connectors.base.publisher import PartnerPublisher
+from connectors.base.retraction import RETRACTION, retraction_of
 from connectors.synthetic.police import PoliceFeed
 from connectors.synthetic.samples import sample_events
 from hub.audit import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, Catalogue, partner_topic
+from hub.catalogue.schemas import load_catalogue
+from hub.catalogue.topics import EVENTS_TOPIC
 from hub.config import Settings
 from hub.console import ConsoleHandle, create_demo_officer, start_console
 from hub.console.auth import Role, add_user, random_password
@@ -88,7 +92,18 @@ def pipeline(
     with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
         police_topic = partner_topic("merseyside-police", concern.slug)
         yjs_topic = partner_topic("yjs-liverpool", youth.slug)
-        ensure_topics(broker.bootstrap, [police_topic, yjs_topic, DEADLETTER_TOPIC, AUDIT_TOPIC])
+        retraction_topic = partner_topic("merseyside-police", RETRACTION)
+        ensure_topics(
+            broker.bootstrap,
+            [
+                police_topic,
+                yjs_topic,
+                retraction_topic,
+                DEADLETTER_TOPIC,
+                AUDIT_TOPIC,
+                EVENTS_TOPIC,
+            ],
+        )
         keys = partner_keys(settings)
         police = PartnerPublisher(
             partner="merseyside-police",
@@ -132,6 +147,7 @@ def pipeline(
         processor.run(threading.Event(), until=lambda s: s.consumed >= sent)
         processor.close()
         build_ingester(settings, bootstrap=broker.bootstrap, store=audit).run_until_idle(1.0)
+        retracted = _retract_one(settings, broker.bootstrap, registry.url, audit, events)
         audit.close()
 
         draft = write_draft(settings.partnership_dir)  # after the run: drafts never share
@@ -153,9 +169,49 @@ def pipeline(
                 "admin_password": admin_password,
                 "draft": draft,
                 "today": datetime.now(UTC).date().isoformat(),
+                "retracted": retracted,
             }
         finally:
             console.stop()
+
+
+def _retract_one(
+    settings: Settings, bootstrap: str, registry_url: str, audit: AuditStore, events: list[Any]
+) -> dict[str, Any]:
+    """The police withdraw one concern shared with the Liverpool MASH (not the children the
+    other tests follow) as about the wrong person: the processor sends a retraction notice
+    to each recipient it reached. No sink runs here, so none is receipted."""
+    followed = {events[i]["envelope"]["event_id"] for i in (10, 20, 60, 110)}
+    shared = [
+        d
+        for d in audit.all_decisions()
+        if d["outcome"] == "shared" and d["provider"] == "merseyside-police"
+    ]
+    target = next(
+        d["event_id"]
+        for d in shared
+        if d["recipient"] == "liverpool-mash" and d["event_id"] not in followed
+    )
+    event_type = load_catalogue(settings.schemas_dir).get(RETRACTION)
+    assert event_type is not None
+    publisher = PartnerPublisher(
+        partner="merseyside-police",
+        event_type=event_type,
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        signer=partner_keys(settings).dev_signing_key("merseyside-police"),
+    )
+    data = retraction_of("merseyside-police", target, "WRONG_PERSON")
+    publisher.publish(coerce_event(event_type, data, "merseyside-police"))
+    publisher.close()
+    processor = build_processor(settings, bootstrap=bootstrap, registry_url=registry_url)
+    processor.run(threading.Event(), until=lambda s: s.consumed >= 1)
+    processor.close()
+    build_ingester(settings, bootstrap=bootstrap, store=audit).run_until_idle(1.0)
+    return {
+        "event_id": target,
+        "recipients": sorted({d["recipient"] for d in shared if d["event_id"] == target}),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -411,3 +467,46 @@ def test_the_pages_work_from_the_keyboard(page: Any, pipeline: dict[str, Any]) -
         " const s = getComputedStyle(a); return s.outlineStyle + ' ' + s.outlineWidth; }"
     )
     assert not outline.startswith("none"), outline
+
+
+def test_retraction_notices_not_yet_receipted(
+    page: Any, pipeline: dict[str, Any], shots: Path
+) -> None:
+    """Issue 18: the IG officer finds the notices no recipient has receipted, opens one and
+    reads the event's revision chain; a partner admin sees only their own recipient's."""
+    url, retracted = pipeline["url"], pipeline["retracted"]
+    page.goto(url + "/activity")
+    page.click("#notices >> text=not yet receipted")
+    page.wait_for_url("**/retractions")
+    # Issued a moment ago: not yet past the 24 hours a recipient is given.
+    assert "has been receipted" in page.inner_text("#unreceipted")
+    page.fill("input[name=hours]", "0")
+    page.click("text=Show")
+    page.wait_for_url("**/retractions?hours=0")
+    rows = page.locator("#unreceipted tr:has(td)")
+    assert rows.count() == len(retracted["recipients"]) >= 1
+    table = page.inner_text("#unreceipted")
+    assert retracted["event_id"][:13] in table and "Liverpool" in table
+    assert "WRONG_PERSON" in table and "none" in table
+    accessible(page)
+    page.screenshot(path=str(shots / "retractions.png"), full_page=True)
+    rows.filter(has_text="Liverpool").locator("a").first.click()
+    assert page.inner_text("h1").startswith("Retraction notice")
+    assert "No delivery receipt recorded yet" in page.inner_text("main")
+    chain = page.inner_text("#revisions + p + table")
+    assert chain.index("shared") < chain.index("retracted"), chain
+    accessible(page)
+    page.screenshot(path=str(shots / "retraction-notice.png"), full_page=True)
+    browser = page.context.browser
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
+    try:
+        tab = _sign_in(context, url, "liverpool-admin", pipeline["admin_password"])
+        tab.goto(url + "/retractions?hours=0")
+        mine = tab.locator("#unreceipted tr:has(td)")
+        assert mine.count() >= 1
+        assert all("Liverpool" in mine.nth(i).inner_text() for i in range(mine.count()))
+        if len(retracted["recipients"]) > 1:  # the notices to others' recipients are not shown
+            assert mine.count() < len(retracted["recipients"])
+        accessible(tab)
+    finally:
+        context.close()
