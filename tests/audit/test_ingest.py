@@ -51,8 +51,12 @@ def test_ingest_is_idempotent_and_the_store_rebuilds_from_the_topics(tmp_path: P
         producer.produce(
             AUDIT_TOPIC, dead.to_json(), b"t:0:9", headers=[(KIND_HEADER, DEAD_LETTER.encode())]
         )
-        receipt = ReceiptRecord("x:delivered", "x", "liverpool-mash", "mash", "delivered", "now")
-        producer.produce(RECEIPTS_TOPIC, receipt.to_json(), b"x")
+        # A receipt for one of the shared decisions (verify checks receipts against them).
+        disclosure = "disc-d0"
+        receipt = ReceiptRecord(
+            f"{disclosure}:delivered", disclosure, "liverpool-mash", "mash", "delivered", "now"
+        )
+        producer.produce(RECEIPTS_TOPIC, receipt.to_json(), disclosure.encode())
         producer.produce(RECEIPTS_TOPIC, b"{not json", b"y")  # a broken connector's receipt
         assert producer.flush(30) == 0
 
