@@ -75,6 +75,21 @@ def path_length(index: int, size: int) -> int:
     return n
 
 
+def _climb(fn: int, sn: int, r: bytes, p: bytes) -> tuple[int, int, bytes]:
+    """One step of the RFC 9162 2.1.3.2 walk: hash ``r`` with sibling ``p`` and move the
+    two counters up a level. Shared by ``root_from_path`` and ``PathMemo`` so the memo can
+    only ever give the root the plain walk gives."""
+    if fn & 1 or fn == sn:
+        r = _sha256(_NODE + p + r).digest()
+        if not fn & 1:
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+    else:
+        r = _sha256(_NODE + r + p).digest()
+    return fn >> 1, sn >> 1, r
+
+
 def root_from_path(leaf: bytes, index: int, size: int, path: Sequence[bytes]) -> bytes:
     """The root that ``path`` leads to from leaf hash ``leaf`` at ``index`` (RFC 9162
     2.1.3.2); raises BadPath when the path is too short, too long or the index is out."""
@@ -84,16 +99,7 @@ def root_from_path(leaf: bytes, index: int, size: int, path: Sequence[bytes]) ->
     for p in path:
         if sn == 0:
             raise BadPath(f"audit path is longer than a tree of {size} needs at index {index}")
-        if fn & 1 or fn == sn:
-            r = _sha256(_NODE + p + r).digest()
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = _sha256(_NODE + r + p).digest()
-        fn >>= 1
-        sn >>= 1
+        fn, sn, r = _climb(fn, sn, r, p)
     if sn != 0:
         raise BadPath(f"audit path is shorter than a tree of {size} needs at index {index}")
     return r
@@ -140,16 +146,7 @@ class PathMemo:
                 raise BadPath(f"audit path is longer than a tree of {size} needs")
             seen.append((state, pos))
             p, pos = path[pos : pos + HASH_BYTES], pos + HASH_BYTES
-            if fn & 1 or fn == sn:
-                r = _sha256(_NODE + p + r).digest()
-                if not fn & 1:
-                    while fn and not fn & 1:
-                        fn >>= 1
-                        sn >>= 1
-            else:
-                r = _sha256(_NODE + r + p).digest()
-            fn >>= 1
-            sn >>= 1
+            fn, sn, r = _climb(fn, sn, r, p)
         if len(walks) + len(seen) > self._kept:
             walks.clear()
         for state, at in seen:
