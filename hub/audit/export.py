@@ -59,14 +59,17 @@ KIND_FILES: dict[str, tuple[str, str, str]] = {
 CHAIN_FILE, CHECKPOINT_FILE = "chain.jsonl", "checkpoints.jsonl"
 
 
-# -- shared with the hub's chain (hub/audit/chain.py); repeated so this file stands alone --
+# -- the chain's hashing, defined here (this file stands alone); hub/audit/chain.py imports it --
 
 
-# Null: not hashed (chain.py).
+# Columns added to a chained table after records were already chained (migration 0004):
+# left out of the hash while null, so records chained before them still verify. A value
+# written into one later (or removed from a record that had one) still breaks its link.
 LATER_COLUMNS = frozenset({"content_digest", "revision", "occurred_at"})
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:
+    """A record's bytes for hashing: JSON with sorted keys, as stored."""
     data = {k: v for k, v in row.items() if v is not None or k not in LATER_COLUMNS}
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
 
