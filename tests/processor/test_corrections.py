@@ -11,7 +11,6 @@ redeliveries. The harness is the identity one (tests/processor/test_event_identi
 from __future__ import annotations
 
 import io
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,10 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base.sink import Delivery
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from hub.agreements import Agreement
-from hub.audit.records import ReceiptRecord
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
 from hub.catalogue.topics import DEADLETTER_TOPIC, partner_topic
@@ -35,7 +32,7 @@ from hub.identity import sign
 from hub.policy import PolicyEngine
 from tests.processor.conftest import NOW, encode
 from tests.processor.stubs import FakeMessage
-from tests.processor.test_event_identity import EVENT_IDS, POLICE, World, police_event
+from tests.processor.test_event_identity import EVENT_IDS, POLICE, World, police_event, receipt
 
 RETRACTION_IDS = [f"b1e3c9f0-2222-4aaa-8bbb-00000000000{i}" for i in range(1, 4)]
 # Contents of a revision: whom the hub may share it with differs (the Liverpool MASH takes a
@@ -102,45 +99,19 @@ class CorrectionsWorld(World):
             order.shuffle(outputs)
         writers: dict[str, SqlUpsertWriter] = {}
         for offset, p in outputs:
-            h = p["headers"]
-            recipient = h["hub.recipient"].decode()
+            delivery = self.delivery(offset, p, with_headers=True)
+            recipient = delivery.recipient
             if recipient not in writers:
-                url = f"sqlite:///{self.tmp / f'sink-{recipient}.db'}"
                 writers[recipient] = SqlUpsertWriter(
-                    url, "mash_referrals", recipient, on_retraction=on_retraction, clock=clock
+                    self.sink_url(recipient),
+                    "mash_referrals",
+                    recipient,
+                    on_retraction=on_retraction,
+                    clock=clock,
                 )
-            schema_id = int.from_bytes(p["value"][1:5], "big")
-            schema = fastavro.parse_schema(json.loads(self.registry.schemas[schema_id]))
-            record = fastavro.schemaless_reader(io.BytesIO(p["value"][5:]), schema, None)
-            assert isinstance(record, dict)
-            delivery = Delivery(
-                disclosure_id=h["hub.disclosure_id"].decode(),
-                recipient=recipient,
-                event_id=h["hub.event_id"].decode(),
-                event_type=p["topic"].split(".")[2],
-                agreement=h["hub.agreement"].decode(),
-                topic=p["topic"],
-                partition=0,
-                offset=offset,
-                record=record,
-                received_at=datetime.now(UTC),
-                headers={k: v for k, v in h.items() if k.startswith("hub.")},
-            )
             [outcome] = writers[recipient].write([delivery])
             assert outcome.status == "delivered", outcome.reason
-            store.write_receipts(
-                [
-                    ReceiptRecord(
-                        f"{outcome.disclosure_id}:{outcome.status}",
-                        outcome.disclosure_id,
-                        recipient,
-                        writers[recipient].system,
-                        outcome.status,
-                        outcome.at,
-                        outcome.reason,
-                    )
-                ]
-            )
+            store.write_receipts([receipt(outcome, recipient, writers[recipient].system)])
         return writers
 
 

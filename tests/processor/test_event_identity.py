@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base.sink import Delivery
+from connectors.base.sink import Delivery, Outcome
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from connectors.synthetic.samples import SampleGenerator
 from hub.agreements import Agreement
@@ -196,6 +196,31 @@ class World:
         ]
         store_records(store, records)
 
+    def sink_url(self, recipient: str) -> str:
+        return f"sqlite:///{self.tmp / f'sink-{recipient}.db'}"
+
+    def delivery(self, offset: int, p: dict[str, Any], with_headers: bool = False) -> Delivery:
+        """An acknowledged output as the sink runner hands it to a sink: the Avro value
+        decoded with its registered schema; ``with_headers``: the hub.* headers too."""
+        h = p["headers"]
+        schema_id = int.from_bytes(p["value"][1:5], "big")
+        schema = fastavro.parse_schema(json.loads(self.registry.schemas[schema_id]))
+        record = fastavro.schemaless_reader(io.BytesIO(p["value"][5:]), schema, None)
+        assert isinstance(record, dict)
+        return Delivery(
+            disclosure_id=h["hub.disclosure_id"].decode(),
+            recipient=h["hub.recipient"].decode(),
+            event_id=h["hub.event_id"].decode(),
+            event_type=p["topic"].split(".")[2],
+            agreement=h["hub.agreement"].decode(),
+            topic=p["topic"],
+            partition=0,
+            offset=offset,
+            record=record,
+            received_at=datetime.now(UTC),
+            headers={k: v for k, v in h.items() if k.startswith("hub.")} if with_headers else {},
+        )
+
     def deliver(self, store: AuditStore) -> dict[str, list[dict[str, Any]]]:
         """Every acknowledged output into its recipient's SQL sink (redeliveries included),
         a receipt per outcome into the audit, as the sink runner does."""
@@ -203,45 +228,31 @@ class World:
         for offset, p in enumerate(self.durable):
             if not p["topic"].startswith("share."):
                 continue
-            h = p["headers"]
-            recipient = h["hub.recipient"].decode()
+            delivery = self.delivery(offset, p)
+            recipient = delivery.recipient
             if recipient not in writers:
-                url = f"sqlite:///{self.tmp / f'sink-{recipient}.db'}"
-                writers[recipient] = SqlUpsertWriter(url, "mash_referrals", recipient)
-            schema_id = int.from_bytes(p["value"][1:5], "big")
-            schema = fastavro.parse_schema(json.loads(self.registry.schemas[schema_id]))
-            record = fastavro.schemaless_reader(io.BytesIO(p["value"][5:]), schema, None)
-            assert isinstance(record, dict)
-            delivery = Delivery(
-                disclosure_id=h["hub.disclosure_id"].decode(),
-                recipient=recipient,
-                event_id=h["hub.event_id"].decode(),
-                event_type=p["topic"].split(".")[2],
-                agreement=h["hub.agreement"].decode(),
-                topic=p["topic"],
-                partition=0,
-                offset=offset,
-                record=record,
-                received_at=datetime.now(UTC),
-            )
+                writers[recipient] = SqlUpsertWriter(
+                    self.sink_url(recipient), "mash_referrals", recipient
+                )
             [outcome] = writers[recipient].write([delivery])
-            store.write_receipts(
-                [
-                    ReceiptRecord(
-                        f"{outcome.disclosure_id}:{outcome.status}",
-                        outcome.disclosure_id,
-                        recipient,
-                        writers[recipient].system,
-                        outcome.status,
-                        outcome.at,
-                        outcome.reason,
-                    )
-                ]
-            )
+            store.write_receipts([receipt(outcome, recipient, writers[recipient].system)])
         rows = {r: w.rows() for r, w in writers.items()}
         for w in writers.values():
             w.close()
         return rows
+
+
+def receipt(outcome: Outcome, recipient: str, system: str) -> ReceiptRecord:
+    """The audit's receipt of a sink's outcome, as the sink runner writes it."""
+    return ReceiptRecord(
+        f"{outcome.disclosure_id}:{outcome.status}",
+        outcome.disclosure_id,
+        recipient,
+        system,
+        outcome.status,
+        outcome.at,
+        outcome.reason,
+    )
 
 
 def police_event(event_id: str, variant: int) -> dict[str, Any]:
