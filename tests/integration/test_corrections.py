@@ -6,7 +6,6 @@ restarted in between), the MASH's real SQL sink runner and the audit ingester.""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,16 +14,13 @@ from typing import Any
 import pytest
 
 from connectors.base.publisher import PartnerPublisher
-from hub.audit.store import AuditStore
-from hub.audit.verify import verify_store
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, partner_topic, share_topic
 from hub.catalogue.topics import EVENTS_TOPIC
 from hub.config import Settings
 from hub.processor.build import partner_keys
 from tests.case_systems import CaseSystem
-from tests.ingest import ingest
-from tests.integration.test_event_id_reuse import process, wait_for
+from tests.integration.helpers import audit_of, process, sink_running, wait_for
 from tests.processor.conftest import county_lines_child
 
 pytestmark = pytest.mark.integration
@@ -112,42 +108,32 @@ def run(
         registry_url=registry_url,
         settings=settings,
     )
-    stop = threading.Event()
-    sink_thread = threading.Thread(target=lambda: sink.run(stop), daemon=True)
-    sink_thread.start()
     try:
-        for event_id in (CORRECTED, AGED_OUT, WITHDRAWN):
-            concerns.publish(child(event_id, 1))
-        concerns.flush()
-        process(settings, broker.bootstrap, registry_url, 3)
-        wait_for(lambda: sink.count() >= 3, 60, "the three originals at the MASH")
-        # A restarted instance knows who received what from hub.events.v1 alone.
-        concerns.publish(child(CORRECTED, 2, dob=date(2012, 6, 1)))  # a mistyped date
-        concerns.publish(child(AGED_OUT, 2, adult=True))  # the corrected age is 19
-        concerns.publish(child(CORRECTED, 1))  # the original again, late: not re-shared
-        concerns.flush()
-        retractions.publish(retraction(WITHDRAWN))
-        retractions.flush()
-        process(settings, broker.bootstrap, registry_url, 4)
-        wait_for(lambda: sink.count() >= 6, 60, "the update and the two notices")
-        time.sleep(2.0)  # anything that should not arrive would arrive now
+        with sink_running(sink):
+            for event_id in (CORRECTED, AGED_OUT, WITHDRAWN):
+                concerns.publish(child(event_id, 1))
+            concerns.flush()
+            process(settings, broker.bootstrap, registry_url, 3)
+            wait_for(lambda: sink.count() >= 3, 60, "the three originals at the MASH")
+            # A restarted instance knows who received what from hub.events.v1 alone.
+            concerns.publish(child(CORRECTED, 2, dob=date(2012, 6, 1)))  # a mistyped date
+            concerns.publish(child(AGED_OUT, 2, adult=True))  # the corrected age is 19
+            concerns.publish(child(CORRECTED, 1))  # the original again, late: not re-shared
+            concerns.flush()
+            retractions.publish(retraction(WITHDRAWN))
+            retractions.flush()
+            process(settings, broker.bootstrap, registry_url, 4)
+            wait_for(lambda: sink.count() >= 6, 60, "the update and the two notices")
+            time.sleep(2.0)  # anything that should not arrive would arrive now
     finally:
-        stop.set()
-        sink_thread.join(15)
         concerns.close()
         retractions.close()
-    audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
-    ingest(broker.bootstrap, audit)
     result = {
         "rows": sink.rows(),
         "held": sink.writer.held(),
-        "decisions": audit.all_decisions(),
-        "receipts": audit.all_receipts(),
-        "dead_letters": audit.all_dead_letters(),
-        "verify": verify_store(audit, {}),
+        **audit_of(broker.bootstrap, work),
     }
     sink.close()
-    audit.close()
     return result
 
 

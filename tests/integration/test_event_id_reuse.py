@@ -10,9 +10,7 @@ duplicate of the original beside it.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +18,13 @@ import pytest
 
 from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.samples import SampleGenerator
-from hub.audit.store import AuditStore
-from hub.audit.verify import verify_store
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, partner_topic, share_topic
 from hub.catalogue.topics import EVENTS_TOPIC
 from hub.config import Settings
-from hub.processor import build_processor
 from hub.processor.build import partner_keys
 from tests.case_systems import CaseSystem
-from tests.ingest import ingest
+from tests.integration.helpers import audit_of, process, sink_running, wait_for
 from tests.processor.conftest import county_lines_child
 
 pytestmark = pytest.mark.integration
@@ -37,37 +32,6 @@ pytestmark = pytest.mark.integration
 POLICE, FIRE, MASH = "merseyside-police", "merseyside-fire", "liverpool-mash"
 CONCERN, SAFE_AND_WELL = "safeguarding-concern", "safe-and-well-referral"
 REUSED_ID = "a7e51c0d-5a1e-4b1d-9c3e-15a7e0000001"
-
-
-def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def process(settings: Settings, bootstrap: str, registry_url: str, records: int) -> None:
-    """One processor instance, from its group's committed offsets, until it has consumed
-    ``records``; then it stops and closes (the next call is a restarted instance)."""
-    processor = build_processor(settings, bootstrap=bootstrap, registry_url=registry_url)
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            processor.run(stop, until=lambda s: s.consumed >= records)
-        except BaseException as exc:
-            errors.append(exc)
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join(120)
-    stop.set()
-    t.join(15)
-    processor.close()
-    assert not errors, errors
-    assert processor.stats.consumed >= records
 
 
 def liverpool_child(risk: str) -> dict[str, Any]:
@@ -130,40 +94,26 @@ def run(
         registry_url=registry_url,
         settings=settings,
     )
-    stop = threading.Event()
-    sink_thread = threading.Thread(target=lambda: sink.run(stop), daemon=True)
-    sink_thread.start()
     try:
-        police.publish(liverpool_child("LOW"))  # withheld from the Liverpool MASH
-        fire_pub.publish(fire_referral(fire))  # shared with it: another partner's event
-        police.flush()
-        fire_pub.flush()
-        process(settings, broker.bootstrap, registry_url, 2)
-        # A restarted instance: the re-send at HIGH risk under the same id, and a plain
-        # duplicate of the original.
-        police.publish(liverpool_child("HIGH"))
-        police.publish(liverpool_child("LOW"))
-        police.flush()
-        process(settings, broker.bootstrap, registry_url, 2)
-        wait_for(lambda: sink.count() >= 1, 60, "the MASH sink")
-        time.sleep(2.0)  # a disclosure that should not exist would arrive now
+        with sink_running(sink):
+            police.publish(liverpool_child("LOW"))  # withheld from the Liverpool MASH
+            fire_pub.publish(fire_referral(fire))  # shared with it: another partner's event
+            police.flush()
+            fire_pub.flush()
+            process(settings, broker.bootstrap, registry_url, 2)
+            # A restarted instance: the re-send at HIGH risk under the same id, and a plain
+            # duplicate of the original.
+            police.publish(liverpool_child("HIGH"))
+            police.publish(liverpool_child("LOW"))
+            police.flush()
+            process(settings, broker.bootstrap, registry_url, 2)
+            wait_for(lambda: sink.count() >= 1, 60, "the MASH sink")
+            time.sleep(2.0)  # a disclosure that should not exist would arrive now
     finally:
-        stop.set()
-        sink_thread.join(15)
         police.close()
         fire_pub.close()
-    audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
-    ingest(broker.bootstrap, audit)
-    result = {
-        "sink": sink.rows(),
-        "decisions": audit.all_decisions(),
-        "receipts": audit.all_receipts(),
-        "dead_letters": audit.all_dead_letters(),
-        "conflicts": audit.conflicts(),
-        "verify": verify_store(audit, {}),
-    }
+    result = {"sink": sink.rows(), **audit_of(broker.bootstrap, work)}
     sink.close()
-    audit.close()
     return result
 
 
