@@ -9,7 +9,6 @@ import hashlib
 import json
 import random
 import struct
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,6 +27,7 @@ from hub.processor import build_processor
 from hub.processor.build import partner_keys
 from tests.ingest import ingest
 from tests.integration.checker import SignedSender, check, read_topics, topic_records
+from tests.integration.helpers import run_until
 
 pytestmark = pytest.mark.integration
 
@@ -208,22 +208,7 @@ def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
 
     audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
     processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            processor.run(stop, until=lambda s: s.consumed >= sent.total)
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(90)
-    stop.set()
-    thread.join(10)
-    processor.close()
-    assert not errors, f"the processor crashed: {errors!r}"
+    run_until(processor, lambda s: s.consumed >= sent.total, 90)
     ingest(broker.bootstrap, audit)
     assert processor.stats.consumed == sent.total
 
@@ -334,22 +319,7 @@ def _records_of_any_size(
 
     audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
     processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            processor.run(stop, until=lambda s: s.consumed >= len(values))
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(90)
-    stop.set()
-    thread.join(10)
-    processor.close()
-    assert not errors, f"the processor stopped: {errors!r}"
+    run_until(processor, lambda s: s.consumed >= len(values), 90)
     ingest(broker.bootstrap, audit)
 
     where = {label: sent.valid[event_id] for event_id, label in zip(ids, labels, strict=True)}
