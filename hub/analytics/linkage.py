@@ -19,10 +19,10 @@ from hub.analytics.rules import AlertRule, Step, selectors
 _ALERT_NS = uuid.UUID("0b0f9e0e-52a4-4c0e-9a57-5d3f6f8a4c21")
 
 
-def alert_id(rule_id: str, event_ids: Iterable[str]) -> str:
+def alert_id(rule_id: str, event_refs: Iterable[str]) -> str:
     """Deterministic from the rule and the contributing events: a restart or redelivery
     that finds the same picture finds the same alert, which is then not raised again."""
-    return str(uuid.uuid5(_ALERT_NS, "|".join([rule_id, *sorted(set(event_ids))])))
+    return str(uuid.uuid5(_ALERT_NS, "|".join([rule_id, *sorted(set(event_refs))])))
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Match:
 
     @property
     def alert_id(self) -> str:
-        return alert_id(self.rule.id, (o.event_id for o in self.events))
+        return alert_id(self.rule.id, (o.ref for o in self.events))
 
     @property
     def partners(self) -> tuple[str, ...]:
@@ -56,12 +56,13 @@ class Match:
 
 @dataclass
 class History:
-    observations: dict[str, Observation] = field(default_factory=dict)  # by event id + role
-    used: dict[str, set[str]] = field(default_factory=dict)  # rule id -> event ids alerted
+    # By partner, event id and role: ids are unique only within one partner's events.
+    observations: dict[str, Observation] = field(default_factory=dict)
+    used: dict[str, set[str]] = field(default_factory=dict)  # rule id -> event refs alerted
 
     @staticmethod
     def key(o: Observation) -> str:
-        return f"{o.event_id}|{o.role}"
+        return f"{o.ref}|{o.role}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,7 +93,7 @@ class History:
             return
         newest = max(o.occurred_ms for o in self.observations.values())
         keep = {k: o for k, o in self.observations.items() if o.occurred_ms >= newest - horizon_ms}
-        kept_ids = {o.event_id for o in keep.values()}
+        kept_ids = {o.ref for o in keep.values()}
         self.observations = keep
         self.used = {r: ids & kept_ids for r, ids in self.used.items() if ids & kept_ids}
 
@@ -112,7 +113,7 @@ def _ended(rule: AlertRule, o: Observation, pool: Sequence[Observation], until: 
 
 
 def _complete(rule: AlertRule, chosen: Sequence[Observation]) -> bool:
-    if len({o.event_id for o in chosen}) < rule.needed:
+    if len({o.ref for o in chosen}) < rule.needed:
         return False
     if len({o.partner for o in chosen}) < rule.min_agencies:
         return False
@@ -129,19 +130,19 @@ def evaluate(rule: AlertRule, history: History, new: Observation) -> Match | Non
     if not any(_matches(s, new) for s in rule.steps):
         return None
     used = history.used.get(rule.id, set())
-    if new.event_id in used:
+    if new.ref in used:
         return None
     pool = [*history.observations.values(), new]
     width = rule.window_ms
     candidates = {
-        o.event_id: o
+        o.ref: o
         for o in pool
         if abs(o.occurred_ms - new.occurred_ms) <= width
-        and o.event_id not in used
+        and o.ref not in used
         and any(_matches(s, o) for s in rule.steps)
     }
-    candidates[new.event_id] = new
-    ordered = sorted(candidates.values(), key=lambda o: (o.occurred_ms, o.event_id))
+    candidates[new.ref] = new
+    ordered = sorted(candidates.values(), key=lambda o: (o.occurred_ms, o.ref))
     starts = sorted({o.occurred_ms for o in ordered if o.occurred_ms <= new.occurred_ms})
     for start in starts:
         if start < new.occurred_ms - width:
@@ -168,7 +169,7 @@ def step(
     matches = [m for r in rules if (m := evaluate(r, history, new)) is not None]
     history.observations[History.key(new)] = new
     for m in matches:
-        history.used.setdefault(m.rule.id, set()).update(o.event_id for o in m.events)
+        history.used.setdefault(m.rule.id, set()).update(o.ref for o in m.events)
     history.prune(horizon_ms)
     return matches
 

@@ -38,6 +38,12 @@ class Observation:
     # Audit-domain tokens, only so the audit can answer a subject access request.
     subjects: tuple[str, ...] = ()
 
+    @property
+    def ref(self) -> str:
+        """The event's identity: its id within its partner's events. Another partner reusing
+        the id is another event, so it can neither merge into nor use up this one's alert."""
+        return f"{self.partner}|{self.event_id}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "event_id": self.event_id,

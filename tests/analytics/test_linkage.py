@@ -210,3 +210,19 @@ def test_concerns_and_referrals_count_together() -> None:
     c2 = b.concern(ADULT, at(3), "merseyside-police")
     r = b.referral(ADULT, at(6))
     assert Run().feed(c1, c2, r) == [(REPEATED, ids(c1, c2, r))]
+
+
+def test_another_partner_reusing_an_event_id_neither_merges_nor_suppresses_an_alert() -> None:
+    # Event ids are unique within a partner's events only (issue 15 item 1). Before, a
+    # probation record about the same person sent first with the id of a police concern made
+    # the concern look like a redelivery when it came: it was dropped and the alert it
+    # completes was never raised.
+    c1 = b.concern(ADULT, at(0), "merseyside-police")
+    squatter = b.cohort(ADULT, at(1))
+    squatter["envelope"]["source_partner"] = "probation-nw"
+    squatter["envelope"]["event_id"] = c1["envelope"]["event_id"]
+    c2 = b.concern(ADULT, at(10), "merseyside-police")
+    c3 = b.concern(ADULT, at(29), "nhs-cm")
+    run = Run()
+    assert run.feed(squatter, c1, c2) == []
+    assert run.feed(c3) == [(REPEATED, ids(c1, c2, c3))]
