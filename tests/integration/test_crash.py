@@ -37,7 +37,6 @@ from hub.config import Settings
 from hub.identity import SigningKey
 from hub.identity.signing import sign
 from hub.processor.build import partner_keys
-from tests.case_systems import CaseSystem
 from tests.integration.checker import (
     Sent,
     SignedSender,
@@ -48,6 +47,7 @@ from tests.integration.checker import (
     sink_rows,
     topic_records,
 )
+from tests.integration.helpers import case_sinks
 
 pytestmark = pytest.mark.integration
 
@@ -251,16 +251,7 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
 
     sender = SignedSender(broker.bootstrap, topic, police)
 
-    sinks = {
-        r: CaseSystem(
-            recipient=r,
-            db_path=tmp_path / "sinks" / f"{r}.db",
-            bootstrap=broker.bootstrap,
-            registry_url=registry_url,
-            settings=settings,
-        )
-        for r in CANDIDATES
-    }
+    sinks = case_sinks(tmp_path, CANDIDATES, broker.bootstrap, registry_url, settings)
     stop_sinks = threading.Event()
     errors: list[BaseException] = []
 

@@ -39,6 +39,7 @@ from hub.processor import build_processor
 from hub.processor.build import partner_keys
 from tests.case_systems import CaseSystem
 from tests.ingest import ingest
+from tests.integration.helpers import case_sinks
 
 with warnings.catch_warnings():
     # kafka-python loads its protocol schemas with deprecated importlib.resources calls.
@@ -146,16 +147,7 @@ def test_recipient_streams_decode_with_an_independent_client(
     shared = dict(stats.shared)
     assert all(shared.get(r) for r in CANDIDATES), shared
 
-    sinks = {
-        r: CaseSystem(
-            recipient=r,
-            db_path=tmp_path / "sinks" / f"{r}.db",
-            bootstrap=broker.bootstrap,
-            registry_url=registry_url,
-            settings=settings,
-        )
-        for r in CANDIDATES
-    }
+    sinks = case_sinks(tmp_path, CANDIDATES, broker.bootstrap, registry_url, settings)
     for r, sink in sinks.items():
 
         def caught_up(k: CaseSystem, n: int = shared[r]) -> bool:
