@@ -16,19 +16,14 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.processor import infrastructure, publisher_for, recipients
-from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed
-from hub.broker import ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
-from hub.catalogue.topics import partner_topic
-from hub.config import Settings
+from bench.processor import hub_for_bench
+from connectors.synthetic.police import PoliceFeed
 from hub.processor import build_processor
 
 SLICE = 20_000
@@ -49,22 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n: int = args.events
     samples: list[tuple[int, float]] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="hub-mem-") as tmp,
-        infrastructure() as (
-            broker,
-            registry_url,
-        ),
-    ):
-        settings = Settings(data_dir=Path(tmp))
-        topic = partner_topic(PARTNER, EVENT_TYPE)
-        outputs = [share_topic(r, EVENT_TYPE) for r in recipients(settings)]
-        # Six partitions, as in bench/processor.py. Past 700,000-800,000 events the embedded
-        # broker's in-memory storage can slow to a stall (broker at 86% CPU, the processor
-        # idle waiting for fetches): the broker's limit, not the processor's.
-        ensure_topics(broker.bootstrap, [topic], partitions=6)
-        ensure_topics(broker.bootstrap, [DEADLETTER_TOPIC, AUDIT_TOPIC, *outputs])
-        publisher = publisher_for(settings, broker.bootstrap, registry_url)
+    # Six partitions, as in bench/processor.py. Past 700,000-800,000 events the embedded
+    # broker's in-memory storage can slow to a stall (broker at 86% CPU, the processor idle
+    # waiting for fetches): the broker's limit, not the processor's.
+    with hub_for_bench("hub-mem-") as hub:
+        broker, registry_url, settings, publisher = (
+            hub.broker,
+            hub.registry_url,
+            hub.settings,
+            hub.publisher,
+        )
         feed = PoliceFeed(seed=11)
         processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
         published = [0]

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -119,6 +120,33 @@ def publisher_for(settings: Settings, bootstrap: str, registry_url: str) -> Part
         registry_url=registry_url,
         signer=partner_keys(settings).dev_signing_key(PARTNER),
     )
+
+
+class Hub(NamedTuple):
+    broker: EmbeddedBroker
+    registry_url: str
+    settings: Settings
+    topic: str  # the police's safeguarding-concern topic
+    publisher: PartnerPublisher  # the police's, signing; the caller closes it
+    outputs: list[str]  # the share topics of every recipient the agreements name
+
+
+@contextlib.contextmanager
+def hub_for_bench(prefix: str, *extra_topics: str) -> Iterator[Hub]:
+    """A broker, a registry and a data dir for one bench run, with the police's topic in
+    PARTITIONS partitions (split evenly between one, two or three processes), the hub's
+    output topics and ``extra_topics`` created, and the police's publisher."""
+    with (
+        tempfile.TemporaryDirectory(prefix=prefix) as tmp,
+        infrastructure() as (broker, registry_url),
+    ):
+        settings = Settings(data_dir=Path(tmp))
+        topic = partner_topic(PARTNER, EVENT_TYPE)
+        outputs = [share_topic(r, EVENT_TYPE) for r in recipients(settings)]
+        ensure_topics(broker.bootstrap, [topic], partitions=PARTITIONS)
+        ensure_topics(broker.bootstrap, [*extra_topics, DEADLETTER_TOPIC, AUDIT_TOPIC, *outputs])
+        publisher = publisher_for(settings, broker.bootstrap, registry_url)
+        yield Hub(broker, registry_url, settings, topic, publisher, outputs)
 
 
 # -- (a) raw copy ------------------------------------------------------------------------
@@ -405,20 +433,14 @@ def main(argv: list[str] | None = None) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr if args.json else sys.stdout, flush=True)
 
-    with (
-        tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp,
-        infrastructure() as (
-            broker,
-            registry_url,
-        ),
+    with hub_for_bench("hub-bench-", RAW_COPY_TOPIC) as (
+        broker,
+        registry_url,
+        settings,
+        topic,
+        publisher,
+        outputs,
     ):
-        settings = Settings(data_dir=Path(tmp))
-        topic = partner_topic(PARTNER, EVENT_TYPE)
-        outputs = [share_topic(r, EVENT_TYPE) for r in recipients(settings)]
-        # Six partitions: split evenly between one, two or three processes.
-        ensure_topics(broker.bootstrap, [topic], partitions=PARTITIONS)
-        ensure_topics(broker.bootstrap, [RAW_COPY_TOPIC, DEADLETTER_TOPIC, AUDIT_TOPIC, *outputs])
-        publisher = publisher_for(settings, broker.bootstrap, registry_url)
         say(f"publishing {n:,} signed events to {topic} ...")
         for e in PoliceFeed(seed=2026).events(n):
             publisher.publish(e)
