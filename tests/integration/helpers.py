@@ -28,6 +28,22 @@ def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[BaseException]]:
+    """``fn`` started in a daemon thread; whatever it raises is kept in the list, for the
+    test to fail on with what it was."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, errors
+
+
 def run_until(
     processor: Processor,
     until: Callable[[Stats], bool],
@@ -37,16 +53,7 @@ def run_until(
     """Run ``processor`` in a thread until ``until`` (or ``timeout`` seconds), stop it, close
     it and fail on anything it raised."""
     stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            processor.run(stop, until=until)
-        except BaseException as exc:  # the test fails on it below, with what it was
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
+    thread, errors = run_in_thread(lambda: processor.run(stop, until=until))
     thread.join(timeout)
     stop.set()
     thread.join(15)

@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -38,8 +37,8 @@ from hub.identity import SigningKey
 from hub.policy.facts import age_on
 from hub.processor import Processor, build_processor
 from hub.processor.build import partner_keys
-from tests.case_systems import CaseSystem
 from tests.ingest import ingest
+from tests.integration.helpers import case_sinks, run_in_thread, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -57,28 +56,6 @@ def for_mash(e: dict[str, Any], borough: str = "LIVERPOOL") -> bool:
 
 def for_msn(e: dict[str, Any]) -> bool:
     return bool(e["concern_category"] in EXPLOITATION)
-
-
-def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[BaseException]]:
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fn()
-        except BaseException as exc:
-            errors.append(exc)
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    return t, errors
 
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
@@ -151,16 +128,7 @@ def run(
     processor: Processor = build_processor(
         settings, bootstrap=broker.bootstrap, registry_url=registry_url
     )
-    sinks = {
-        r: CaseSystem(
-            recipient=r,
-            db_path=work / f"{r}.db",
-            bootstrap=broker.bootstrap,
-            registry_url=registry_url,
-            settings=settings,
-        )
-        for r in CANDIDATES
-    }
+    sinks = case_sinks(work, CANDIDATES, broker.bootstrap, registry_url, settings)
     expected = {
         MASH: {e["envelope"]["event_id"] for e in events if for_mash(e)},
         KNOWSLEY: {e["envelope"]["event_id"] for e in events if for_mash(e, "KNOWSLEY")},
@@ -307,16 +275,7 @@ def test_redelivery_creates_no_second_record(run: dict[str, Any], broker: Embedd
     processor.close()
     assert ingest(broker.bootstrap, audit) == 0, "a redelivered decision was stored twice"
     assert audit.count_decisions() == before
-    sinks = {
-        r: CaseSystem(
-            recipient=r,
-            db_path=work / f"{r}.db",
-            bootstrap=broker.bootstrap,
-            registry_url=run["registry_url"],
-            settings=settings,
-        )
-        for r in CANDIDATES
-    }
+    sinks = case_sinks(work, CANDIDATES, broker.bootstrap, run["registry_url"], settings)
     # The sinks' own group already committed the first copies; the replayed copies arrive now.
     for r, s in sinks.items():
         n = len(run["expected"][r])
