@@ -12,12 +12,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from connectors.base.publisher import PartnerPublisher
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
+from hub.catalogue import EventType
 from hub.config import Settings
+from hub.identity import SigningKey
 from hub.processor import Processor, Stats, build_processor
+from hub.processor.build import partner_keys
 from tests.case_systems import CaseSystem
 from tests.ingest import ingest
+
+POLICE = "merseyside-police"
 
 
 def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
@@ -80,6 +86,22 @@ def sink_running(sink: CaseSystem) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(15)
+
+
+def police_publisher(
+    settings: Settings, bootstrap: str, registry_url: str, concern_type: EventType
+) -> tuple[SigningKey, PartnerPublisher]:
+    """The police's dev signing key and a publisher of safeguarding concerns signing with it
+    (the caller closes it)."""
+    signer = partner_keys(settings).dev_signing_key(POLICE)
+    publisher = PartnerPublisher(
+        partner=POLICE,
+        event_type=concern_type,
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        signer=signer,
+    )
+    return signer, publisher
 
 
 def case_sinks(

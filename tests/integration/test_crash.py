@@ -47,7 +47,7 @@ from tests.integration.checker import (
     sink_rows,
     topic_records,
 )
-from tests.integration.helpers import case_sinks
+from tests.integration.helpers import case_sinks, police_publisher
 
 pytestmark = pytest.mark.integration
 
@@ -233,14 +233,7 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
         broker.bootstrap,
         [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, RECEIPTS_TOPIC, *share.values()],
     )
-    police = partner_keys(settings).dev_signing_key("merseyside-police")
-    publisher = PartnerPublisher(
-        partner="merseyside-police",
-        event_type=concern_type,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=police,
-    )
+    police, publisher = police_publisher(settings, broker.bootstrap, registry_url, concern_type)
     service.start()  # it joins the group while the feed is prepared
     records = feed(publisher, settings, topic)
     publisher.close()

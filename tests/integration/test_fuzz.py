@@ -27,7 +27,7 @@ from hub.processor import build_processor
 from hub.processor.build import partner_keys
 from tests.ingest import ingest
 from tests.integration.checker import SignedSender, check, read_topics, topic_records
-from tests.integration.helpers import run_until
+from tests.integration.helpers import police_publisher, run_until
 
 pytestmark = pytest.mark.integration
 
@@ -181,14 +181,7 @@ def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
             *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
         ],
     )
-    police = partner_keys(settings).dev_signing_key("merseyside-police")
-    publisher = PartnerPublisher(
-        partner="merseyside-police",
-        event_type=concern_type,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=police,
-    )
+    police, publisher = police_publisher(settings, broker.bootstrap, registry_url, concern_type)
     hostile = hostile_records(rng, publisher, settings, topic)
     events = PoliceFeed(seed=SEED).events(VALID)
     valid = [(publisher.serialize(e), e["envelope"]["event_id"]) for e in events]
@@ -292,14 +285,7 @@ def _records_of_any_size(
     topic = partner_topic("merseyside-police", "safeguarding-concern")
     mash = share_topic("liverpool-mash", "safeguarding-concern")
     ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, mash])
-    police = partner_keys(settings).dev_signing_key("merseyside-police")
-    publisher = PartnerPublisher(
-        partner="merseyside-police",
-        event_type=concern_type,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=police,
-    )
+    police, publisher = police_publisher(settings, broker.bootstrap, registry_url, concern_type)
     events = PoliceFeed(seed=SEED + 1).events(len(SIZES) + len(SIZES_OVER_THE_INPUT_LIMIT) + 1)
     for e in events:  # a county-lines child in Liverpool: shared with the MASH, narrative kept
         e["subject"]["date_of_birth"] = date(2012, 5, 1)
