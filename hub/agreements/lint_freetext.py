@@ -17,19 +17,11 @@ CODE = "free-text-kept-pseudonymised"
 _IDENTITY_TAGS = frozenset({"pii.direct", "identity"})
 
 
-def _leaves(plan: RecordPlan) -> Iterator[FieldPlan]:
-    stack = list(plan.fields)
-    while stack:
-        f = stack.pop()
-        yield f
-        stack.extend(f.children)
-
-
 def _hides_identity(plan: RecordPlan) -> FieldPlan | None:
     """The first field whose person is withheld from the recipient: a token, or an identity
     field generalised. (A dropped field is absent from the plan, so it cannot be seen here;
     the person record's own token is the usual sign.)"""
-    for p in _leaves(plan):
+    for p in plan.every_field():
         if p.treatment == "token" and (p.field.is_record or p.field.tags & _IDENTITY_TAGS):
             return p
         if p.treatment == "generalise" and p.field.tags & _IDENTITY_TAGS:
@@ -44,7 +36,7 @@ def free_text_kept(plan: RecordPlan, finding: Callable[..., Any]) -> Iterator[An
     hidden = _hides_identity(plan)
     if hidden is None:
         return
-    for p in _leaves(plan):
+    for p in plan.every_field():
         if p.treatment == "keep" and "free-text" in p.field.tags:
             yield finding(
                 CODE,

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from hub.agreements.loader import load_agreements
 from hub.agreements.models import Agreement
 from hub.config import load_settings
-from hub.policy.plan import FieldPlan, RecordPlan, compile_plan
+from hub.policy.plan import FieldPlan, compile_plan
 
 
 def add_parser(sub: Any) -> None:
@@ -47,14 +47,6 @@ def pick(agreements: Sequence[Agreement], ref: str) -> Agreement | None:
     return max(versions, key=lambda a: a.version) if versions else None
 
 
-def _leaves(plan: RecordPlan) -> Iterator[FieldPlan]:
-    stack = list(plan.fields)
-    while stack:
-        f = stack.pop()
-        yield f
-        stack.extend(f.children)
-
-
 def find_field(agreement: Agreement, field: str) -> tuple[FieldPlan | None, list[str]]:
     """The plan of ``field`` in any of the agreement's event types; the paths it knows."""
     from hub.catalogue.schemas import load_catalogue
@@ -65,7 +57,7 @@ def find_field(agreement: Agreement, field: str) -> tuple[FieldPlan | None, list
         event_type = catalogue.get(slug)
         if event_type is None:
             continue
-        for p in _leaves(compile_plan(agreement, event_type)):
+        for p in compile_plan(agreement, event_type).every_field():
             if field in (p.field.path, p.out_name):
                 return p, known
         known.extend(f.path for f in event_type.walk() if not f.is_record)

@@ -13,6 +13,7 @@ A record appears in the output when it is tokenised or any child survives.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hub.agreements.models import KNOWN_TREATMENTS, Agreement, FieldClause
@@ -74,6 +75,14 @@ class RecordPlan:
     agreement_ref: str
     event_type: str
     fields: tuple[FieldPlan, ...]
+
+    def every_field(self) -> Iterator[FieldPlan]:
+        """Every field plan, the nested ones included (depth first, the last field first)."""
+        stack = list(self.fields)
+        while stack:
+            f = stack.pop()
+            yield f
+            stack.extend(f.children)
 
     def audit_fields(self) -> dict[str, dict[str, str]]:
         """Output field path -> what the audit records of it: the clause that allowed it,
