@@ -21,6 +21,7 @@ def registry_errors(
     what: str,
     refused: Callable[[str, int], Exception],
     refusals: Collection[int] = (400, 404, 409, 422),
+    passthrough: tuple[type[BaseException], ...] = (),
 ) -> Iterator[None]:
     """Translate registry failures raised inside the block.
 
@@ -30,13 +31,16 @@ def registry_errors(
     failure becomes ``RegistryUnavailable`` (retryable): 5xx answers, transport failures,
     and 401/403 too, since a credential problem is the deployment's, not the record's, and
     must stall the stream (nothing lost) rather than dead-letter every record.
-    The hub's own errors pass through untouched.
+    The hub's own errors pass through untouched, and so do ``passthrough`` types (e.g. the
+    serializer's ``SerializationError``: the record's fault, which the caller sorts).
     """
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
     try:
         yield
     except HubError:
+        raise
+    except passthrough:
         raise
     except SchemaRegistryError as exc:
         status = exc.http_status_code

@@ -36,7 +36,6 @@ from typing import Any, Protocol
 from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 from connectors.base.config import RetryConfig
@@ -46,7 +45,7 @@ from connectors.base.retry import retry
 from hub.audit.records import ReceiptRecord
 from hub.catalogue.headers import AGREEMENT, DISCLOSURE_ID
 from hub.catalogue.topics import RECEIPTS_TOPIC
-from hub.errors import RegistryUnavailable, Terminal
+from hub.errors import Terminal
 from hub.kafka import BatchLoop, KafkaConnection, coordinates, header, headers_bytes, sort_out
 from hub.telemetry.tracing import (
     PROCESS,
@@ -56,6 +55,7 @@ from hub.telemetry.tracing import (
     messaging_attributes,
     tracer,
 )
+from hub.translate import registry_errors
 
 log = logging.getLogger(__name__)
 
@@ -288,16 +288,16 @@ class SinkRunner:
     def _decode(self, msg: Message, topic: str) -> dict[str, Any]:
         from connectors.base.errors import DeliveryFailed
 
+        value = msg.value()
         try:
-            record = self._deserialize(msg.value(), SerializationContext(topic, MessageField.VALUE))
+            with registry_errors(
+                f"the writer schema of a record on {topic}",
+                lambda message, _status: DeliveryFailed(f"schema not found: {message}"),
+                passthrough=(SerializationError,),
+            ):
+                record = self._deserialize(value, SerializationContext(topic, MessageField.VALUE))
         except SerializationError as exc:
             raise DeliveryFailed(f"record cannot be decoded: {exc}") from exc
-        except SchemaRegistryError as exc:
-            if exc.http_status_code is not None and 400 <= exc.http_status_code < 500:
-                raise DeliveryFailed(f"schema not found in the registry: {exc}") from exc
-            raise RegistryUnavailable(str(exc)) from exc
-        except OSError as exc:
-            raise RegistryUnavailable(f"schema registry unreachable: {exc}") from exc
         if not isinstance(record, dict):
             raise DeliveryFailed("record is not an Avro record")
         return record

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
 from connectors.base.checkpoint import Checkpoints
 from connectors.base.config import RetryConfig, SigningConfig, require_env
 from connectors.base.errors import ConnectorConfigError, RecordRejected, SchemaInvalid
@@ -26,9 +24,9 @@ from connectors.base.publisher import PartnerPublisher
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import retry
 from hub.catalogue.schemas import Catalogue, EventType
-from hub.errors import RegistryUnavailable
 from hub.identity.keys import PartnerKeyStore, SigningKey
 from hub.kafka import CheckedProducer, KafkaConnection, RecordTooLarge
+from hub.translate import registry_errors
 
 
 class EventTooLarge(RecordRejected):
@@ -48,11 +46,17 @@ class Source(Protocol):
 def _publish(publisher: PartnerPublisher, event: dict[str, Any]) -> str:
     """Publish, sorting the serializer's errors into the hub's tree: an event the schema
     refuses is rejected; a registry that does not answer is retried."""
-    from confluent_kafka.schema_registry.error import SchemaRegistryError
     from confluent_kafka.serialization import SerializationError
 
     try:
-        return publisher.publish(event)
+        with registry_errors(
+            f"the {publisher.event_type.slug} schema",
+            lambda message, _status: ConnectorConfigError(
+                f"schema registry refused the schema: {message}"
+            ),
+            passthrough=(SerializationError, RecordTooLarge),
+        ):
+            return publisher.publish(event)
     except RecordTooLarge as exc:
         # The row's own fault: rejected with where it is, and the source carries on (a
         # stopped connector would meet the same row at every restart).
@@ -63,12 +67,6 @@ def _publish(publisher: PartnerPublisher, event: dict[str, Any]) -> str:
         ) from exc
     except SerializationError as exc:
         raise SchemaInvalid(f"the {publisher.event_type.slug} schema refused the event") from exc
-    except SchemaRegistryError as exc:
-        if exc.http_status_code is not None and 400 <= exc.http_status_code < 500:
-            raise ConnectorConfigError(f"schema registry refused the schema: {exc}") from exc
-        raise RegistryUnavailable(f"schema registry error: {exc}") from exc
-    except (OSError, httpx.HTTPError) as exc:
-        raise RegistryUnavailable(f"schema registry unreachable: {type(exc).__name__}") from exc
 
 
 def resolve_signer(signing: SigningConfig, env: Mapping[str, str]) -> SigningKey:

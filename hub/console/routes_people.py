@@ -92,6 +92,25 @@ def _report_rows(st: ConsoleState, decisions: list[dict[str, Any]]) -> list[dict
     return out
 
 
+def _entered(
+    given_name: str,
+    family_name: str,
+    date_of_birth: str,
+    nhs_number: str,
+    pnc_id: str,
+    postcode: str,
+) -> dict[str, str]:
+    """The identifiers a form entered, trimmed (the subject report and "who looked up")."""
+    return {
+        "given_name": given_name.strip(),
+        "family_name": family_name.strip(),
+        "date_of_birth": date_of_birth.strip(),
+        "nhs_number": nhs_number.strip(),
+        "pnc_id": pnc_id.strip(),
+        "postcode": postcode.strip(),
+    }
+
+
 def _checked(entered: dict[str, str]) -> tuple[date | None, str | None]:
     """The date of birth entered, or what is wrong with the form."""
     try:
@@ -119,14 +138,7 @@ def subject_report(
 ) -> Response:
     # A POST, so the identifiers never appear in a URL, browser history or an access log.
     st = console(request)
-    entered = {
-        "given_name": given_name.strip(),
-        "family_name": family_name.strip(),
-        "date_of_birth": date_of_birth.strip(),
-        "nhs_number": nhs_number.strip(),
-        "pnc_id": pnc_id.strip(),
-        "postcode": postcode.strip(),
-    }
+    entered = _entered(given_name, family_name, date_of_birth, nhs_number, pnc_id, postcode)
     dob, error = _checked(entered)
     if error:
         return render(
@@ -325,28 +337,15 @@ def who_looked_up_page(
     """ "Who looked up this person?": the access log searched by the person's pseudonyms
     (a POST: the identifiers never appear in a URL)."""
     st = console(request)
-    entered = {
-        "given_name": given_name.strip(),
-        "family_name": family_name.strip(),
-        "date_of_birth": date_of_birth.strip(),
-        "nhs_number": nhs_number.strip(),
-        "pnc_id": pnc_id.strip(),
-        "postcode": postcode.strip(),
-    }
+    entered = _entered(given_name, family_name, date_of_birth, nhs_number, pnc_id, postcode)
     with st.store.engine.connect() as conn:
         rows = queries.list_consultations(conn, principal.scope, limit=300)
         actions = queries.list_agreement_actions(conn, principal.scope)
-        try:
-            dob = params.day("date_of_birth", date_of_birth) if entered["date_of_birth"] else None
-        except ParamError:
+        dob, error = _checked(entered)
+        if error:
             return render(
                 request, "consultations.html", status_code=422, rows=rows, actions=actions,
-                entered=entered, error="date of birth must be a date (YYYY-MM-DD)",
-            )  # fmt: skip
-        if not any(entered.values()):
-            return render(
-                request, "consultations.html", status_code=422, rows=rows, actions=actions,
-                entered=entered, error="enter at least a name, an NHS number or a PNC id",
+                entered=entered, error=error,
             )  # fmt: skip
         tokens = sorted(_tokens(st, entered, dob))
         # Searches by the name alone (candidates, and a candidate picked) used these.

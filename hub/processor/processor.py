@@ -467,13 +467,16 @@ class Processor:
             return []  # a superseded revision redelivered: decided and audited before
         subjects = self._transformer.subjects(event, event_type)
         content = corrections.content_for(digest, revision)
+        occurred = _iso(event_time(event, event_type))  # once per event, not per recipient
         rows: list[AuditRecord] = []
         reached = dict(step.reached)
         # The stream's compiled plan (hub/policy/compiled.py): the engine's decisions.
         for decision in compiled.decide(self._engine, event, event_type, partner, now):
             d = decision.with_content(content)
             before = step.prior.get(d.recipient)
-            row = self._route(d, event, event_type, source, subjects, revision, digest, before)
+            row = self._route(
+                d, event, event_type, source, subjects, revision, digest, before, occurred
+            )
             rows.append(row)
             if row.outcome == Outcome.SHARED.value and row.disclosure_id:
                 reached[d.recipient] = corrections.reach(row.disclosure_id, revision, True)
@@ -641,9 +644,11 @@ class Processor:
         revision: int = 1,
         digest: str | None = None,
         before: Reach | None = None,
+        occurred_at: str | None = None,
     ) -> AuditRecord:
         """Decide one candidate recipient's record; ``before``: what the recipient was last
-        sent of this event (a shared later revision is then an update that withdraws it)."""
+        sent of this event (a shared later revision is then an update that withdraws it);
+        ``occurred_at``: when the event happened, worked out once per event."""
         output_topic: str | None = None
         fields: dict[str, dict[str, str]] = {}
         notes: tuple[str, ...] = ()
@@ -710,7 +715,7 @@ class Processor:
             subjects=subjects,
             content_digest=digest or d.content or None,
             revision=revision,
-            occurred_at=_iso(event_time(event, event_type)),
+            occurred_at=occurred_at,
         )
 
     def _legal_basis(self, agreement_id: str, version: int) -> tuple[str | None, tuple[str, ...]]:
