@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
+from confluent_kafka import Message
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.partnership import load_partnership
@@ -31,7 +31,7 @@ from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import HubError, Retryable
 from hub.identity.signing import verify
-from hub.kafka import BatchLoop, KafkaConnection
+from hub.kafka import BatchLoop, KafkaConnection, assign_from_start
 
 log = logging.getLogger("hub.analytics")
 
@@ -82,15 +82,7 @@ class IntakeLoop:
     def _run(self) -> None:
         consumer = self._kafka.consumer(self._group)
         producer = self._kafka.producer()
-        meta = consumer.list_topics(timeout=15)
-        consumer.assign(
-            [
-                TopicPartition(t, p, OFFSET_BEGINNING)
-                for t in self._topics
-                if t in meta.topics
-                for p in meta.topics[t].partitions
-            ]
-        )
+        assign_from_start(consumer, self._topics, timeout=15)
         # No offsets kept (see the module doc): the loop only flushes what each batch
         # forwarded, and stops the worker if the broker refuses any of it.
         loop = BatchLoop(

@@ -4,9 +4,11 @@
 - :class:`CheckedProducer`: the size rule, BufferError back-off, delivery errors kept,
   ``flush_or_raise``;
 - :class:`Offsets`: ``advance``, ``positions``, ``commit`` never past an unacknowledged record;
-- :class:`BatchLoop`: adaptive batches (``next_batch``) -> a component's handler -> commit.
+- :class:`BatchLoop`: adaptive batches (``next_batch``) -> a component's handler -> commit;
+- ``assign_from_start``: every partition of some topics from its first offset (no group).
 """
 
+from hub.kafka.assign import assign_from_start, partitions
 from hub.kafka.config import DEFAULT_MAX_MESSAGE_BYTES
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.loop import Batch, BatchLoop, sort_out
@@ -24,10 +26,12 @@ __all__ = [
     "KafkaConnection",
     "Offsets",
     "RecordTooLarge",
+    "assign_from_start",
     "coordinates",
     "header",
     "headers_bytes",
     "next_batch",
+    "partitions",
     "record_size",
     "sort_out",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Message
 
@@ -53,6 +53,7 @@ def sort_out(messages: Sequence[Message], name: str) -> Batch:
     return batch
 
 
+@dataclass(eq=False)
 class BatchLoop:
     """Poll, hand over, commit: see the module doc.
 
@@ -61,29 +62,21 @@ class BatchLoop:
     batch in a Kafka transaction (Apache Kafka only) with its offsets inside it.
     """
 
-    def __init__(
-        self,
-        consumer: Consumer,
-        *,
-        name: str,
-        size: int,
-        wait: float,
-        producer: CheckedProducer | None = None,
-        commit: bool = True,
-        transactional: bool = False,
-    ) -> None:
-        self.consumer = consumer
-        self.name = name
-        self.size = size
-        self.wait = wait
-        self.producer = producer
-        self.commit = commit
-        self.transactional = transactional
-        self.offsets = Offsets()
-        if transactional:
-            if producer is None:
+    consumer: Consumer
+    _: KW_ONLY
+    name: str
+    size: int
+    wait: float
+    producer: CheckedProducer | None = None
+    commit: bool = True
+    transactional: bool = False
+    offsets: Offsets = field(default_factory=Offsets, init=False)
+
+    def __post_init__(self) -> None:
+        if self.transactional:
+            if self.producer is None:
                 raise ValueError("a transactional loop needs a producer")
-            producer.raw.init_transactions(30)
+            self.producer.raw.init_transactions(30)
 
     def poll(self, wait: float | None = None) -> Batch:
         return sort_out(

@@ -16,12 +16,15 @@ import hashlib
 import json
 import traceback
 from datetime import UTC, datetime
+from typing import cast
+
+from confluent_kafka import Message
 
 from hub.audit.records import DeadLetterRecord
 from hub.catalogue.topics import DEADLETTER_TOPIC
 from hub.errors import InputRejected
 from hub.kafka.producer import CheckedProducer, record_size
-from hub.kafka.records import Headers
+from hub.kafka.records import Headers, headers_bytes
 
 # Reasons are read by partners and operators, and stored in the audit: bounded, so a
 # dead letter about a huge record is never itself too large.
@@ -98,51 +101,51 @@ def dead_letter(
     return record, headers
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Received:
+    """The record a dead letter is about, as it arrived on its topic."""
+
+    value: bytes | None
+    key: bytes | None
+    headers: dict[str, bytes]
+    signer: str | None  # the partner whose signature verified, if one did
+    # The headers exactly as sent (order, repeats, null values), copied as they are so the
+    # dead letter still proves its batch signature on its own.
+    original: Headers | None = None
+
+    @classmethod
+    def of(cls, msg: Message | None, signer: str | None) -> Received:
+        """``msg`` None: the record is no longer on its topic (only its coordinates are
+        known)."""
+        if msg is None:
+            return cls(None, None, {}, signer)
+        original = cast(Headers, msg.headers() or [])
+        return cls(msg.value(), msg.key(), headers_bytes(msg), signer, original)
+
+    def sent_headers(self) -> Headers:
+        return list(self.original if self.original is not None else self.headers.items())
+
+
 def send(
-    producer: CheckedProducer,
-    record: DeadLetterRecord,
-    dlq_headers: Headers,
-    *,
-    value: bytes | None,
-    key: bytes | None,
-    headers: dict[str, bytes],
-    signer: str | None,
-    original: Headers | None = None,
+    producer: CheckedProducer, record: DeadLetterRecord, dlq_headers: Headers, received: Received
 ) -> DeadLetterRecord:
-    """Produce the dead letter: a copy of the record when it fits the producer's limit,
-    else a reference to it. Returns the audit's record of it (a reference says so).
-    ``original``: the headers exactly as sent (order, repeats, null values), copied as they
-    are so the dead letter still proves its batch signature on its own."""
-    copy_headers = [*(original if original is not None else headers.items()), *dlq_headers]
+    """Produce the dead letter: a copy of the record (its headers as sent, then the
+    dead letter's) when it fits the producer's limit, else a reference to it. Returns the
+    audit's record of it (a reference says so)."""
+    value, key = received.value, received.key
+    copy_headers = [*received.sent_headers(), *dlq_headers]
     if producer.fits(value, key, copy_headers):
         producer.send(DEADLETTER_TOPIC, value, key, copy_headers)
         return record
-    return send_reference(
-        producer,
-        record,
-        dlq_headers,
-        value=value,
-        key=key,
-        headers=headers,
-        signer=signer,
-        original=original,
-    )
+    return send_reference(producer, record, dlq_headers, received)
 
 
 def send_reference(
-    producer: CheckedProducer,
-    record: DeadLetterRecord,
-    dlq_headers: Headers,
-    *,
-    value: bytes | None,
-    key: bytes | None,
-    headers: dict[str, bytes],
-    signer: str | None,
-    original: Headers | None = None,
+    producer: CheckedProducer, record: DeadLetterRecord, dlq_headers: Headers, received: Received
 ) -> DeadLetterRecord:
     """Produce the dead letter as a reference to the record (JSON: coordinates, size,
     SHA-256, signer, reason); returns the audit's record of it."""
-    referenced, body = by_reference(record, value, key, headers, signer, original)
+    referenced, body = by_reference(record, received)
     producer.produce(DEADLETTER_TOPIC, body, None, [*dlq_headers, (BY_REFERENCE_HEADER, b"1")])
     return referenced
 
@@ -154,22 +157,16 @@ def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode()
 
 
-def by_reference(
-    record: DeadLetterRecord,
-    value: bytes | None,
-    key: bytes | None,
-    headers: dict[str, bytes],
-    signer: str | None,
-    original: Headers | None = None,
-) -> tuple[DeadLetterRecord, bytes]:
+def by_reference(record: DeadLetterRecord, received: Received) -> tuple[DeadLetterRecord, bytes]:
     """The record as a reference (coordinates, size, SHA-256, signer), and the audit's
     record of the dead letter saying so in its reason. With the key and the headers as
     sent (when they are small), a batch-signed record's origin stays provable from the
     reference alone: the leaf binds the value through this SHA-256
     (hub.identity.signing.verify_digest)."""
-    size = record_size(value, key, headers.items())
+    value, key, signer = received.value, received.key, received.signer
+    size = record_size(value, key, received.headers.items())
     digest = hashlib.sha256(value or b"").hexdigest()
-    sent = list(original if original is not None else headers.items())
+    sent = received.sent_headers()
     proof_bytes = len(key or b"") + sum(len(n) + len(v or b"") for n, v in sent)
     reference = {
         "by_reference": True,

@@ -334,8 +334,9 @@ class TopicSource:
     def initial(self) -> Iterable[tuple[bytes | None, bytes | None]]:
         from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-        meta = self._consumer.list_topics(self._topic, timeout=10).topics.get(self._topic)
-        parts = sorted(meta.partitions) if meta is not None and not meta.error else [0]
+        from hub.kafka.assign import partitions
+
+        parts = [p for _t, p in partitions(self._consumer, [self._topic], 10)] or [0]
         self._consumer.assign([TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in parts])
         ends = {
             p: self._consumer.get_watermark_offsets(TopicPartition(self._topic, p), timeout=10)[1]

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -124,20 +124,18 @@ class Processor:
         heap: HeapPolicy | None = None,
         ledger: EventLedger | None = None,
     ) -> None:
-        self._consumer = consumer
         # Every record produced goes through the checked producer (hub/kafka/producer.py).
         self._out = CheckedProducer.wrap(producer, max_message_bytes)
         self._schemas = schemas
         self._engine = engine
         self._transformer = transformer
         self._instance = instance
-        self._batch_size = batch_size
         self._max_bytes = max_record_bytes
-        # consume() waits this long for a full batch: short, so a quiet stream's events are
-        # not held back (latency); under load batches fill before it passes (throughput).
-        self._batch_wait = batch_wait
-        # Polling, committing and transactions: the runtime kit's loop (hub/kafka/loop.py).
-        # Transactions need transactional.id in the producer's configuration.
+        # Polling, committing and transactions: the runtime kit's loop (hub/kafka/loop.py),
+        # which holds the consumer. Transactions need transactional.id in the producer's
+        # configuration. ``batch_wait``: consume() waits this long for a full batch: short,
+        # so a quiet stream's events are not held back (latency); under load batches fill
+        # before it passes (throughput).
         self._loop = BatchLoop(
             consumer,
             name="hub processor",
@@ -184,19 +182,19 @@ class Processor:
         on_batch: Callable[[Stats], None] | None = None,
         poll_timeout: float | None = None,
     ) -> Stats:
-        wait = self._batch_wait if poll_timeout is None else poll_timeout
-        self._consumer.subscribe([PARTNER_TOPICS])
+        consumer = self._loop.consumer
+        consumer.subscribe([PARTNER_TOPICS])
         losses = LossRetry("hub processor")  # a lost broker: rewind, back off, poll again
         while not stop.is_set() and not (until and until(self.stats)):
             self._maybe_reload()
             records: list[Message] = []
             try:
-                records = self._loop.poll(wait).records
+                records = self._loop.poll(poll_timeout).records
                 if not records:
                     continue
                 self.process_batch(records)
             except Exception as exc:
-                if not losses.recover(self._consumer, records, exc, stop):
+                if not losses.recover(consumer, records, exc, stop):
                     raise
                 continue
             losses.succeeded()
@@ -278,7 +276,7 @@ class Processor:
         """Consumer lag from the watermarks the client already holds (no broker round trip)."""
         for (topic, partition), next_offset in offsets.items():
             try:
-                _low, high = self._consumer.get_watermark_offsets(
+                _low, high = self._loop.consumer.get_watermark_offsets(
                     TopicPartition(topic, partition), cached=True
                 )
             except Exception:  # cached watermarks are best effort; lag is a gauge
@@ -331,15 +329,9 @@ class Processor:
         )
         # A copy with the original headers (signature, trace context), so a fixed cause
         # can be replayed exactly as sent; by reference when a copy would not fit.
+        signer = verdict if isinstance(verdict, str) else None
         record = deadletter.send(
-            self._out,
-            record,
-            dlq_headers,
-            value=msg.value(),
-            key=msg.key(),
-            headers=headers,
-            signer=verdict if isinstance(verdict, str) else None,
-            original=cast(Headers, msg.headers() or []),
+            self._out, record, dlq_headers, deadletter.Received.of(msg, signer)
         )
         log.warning(deadletter.describe(record))
         dead.append(record)
@@ -384,7 +376,7 @@ class Processor:
         self._heap.thaw()
         self._ledger.close()
         self._out.close()
-        self._consumer.close()
+        self._loop.consumer.close()
 
     # -- one record ---------------------------------------------------------------------
 

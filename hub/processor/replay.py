@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from confluent_kafka import OFFSET_BEGINNING, Message, TopicPartition
+from confluent_kafka import Message
 
 from hub.catalogue.topics import DEADLETTER_TOPIC, REPLAY_GROUP
 from hub.errors import BrokerUnavailable
-from hub.kafka import BatchLoop, KafkaConnection, coordinates, headers_bytes
+from hub.kafka import BatchLoop, KafkaConnection, assign_from_start, coordinates, headers_bytes
 from hub.kafka.records import Headers
 from hub.processor.deadletter import BY_REFERENCE_HEADER
 
@@ -73,11 +73,7 @@ def replay(
     loop = BatchLoop(consumer, name="dead-letter replay", size=500, wait=0.5, commit=False)
     replayed: list[DeadLetter] = []
     try:
-        meta = consumer.list_topics(DEADLETTER_TOPIC, timeout=timeout)
-        topic = meta.topics.get(DEADLETTER_TOPIC)
-        parts = sorted(topic.partitions) if topic is not None and not topic.error else []
-        consumer.assign([TopicPartition(DEADLETTER_TOPIC, p, OFFSET_BEGINNING) for p in parts])
-        pending = {(DEADLETTER_TOPIC, p) for p in parts}
+        pending = set(assign_from_start(consumer, [DEADLETTER_TOPIC], timeout))
         deadline = time.monotonic() + timeout
         while pending:
             if time.monotonic() > deadline:

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
 
 from confluent_kafka import Message, TopicPartition
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -23,9 +22,8 @@ from hub.audit.records import DEAD_LETTER, KIND_HEADER, DeadLetterRecord
 from hub.catalogue.topics import AUDIT_TOPIC, parse_partner_topic
 from hub.errors import BrokerUnavailable, ConfigError, InputRejected
 from hub.identity.signing import verify
-from hub.kafka import BatchLoop, KafkaConnection, Offsets, headers_bytes
-from hub.kafka.records import Headers
-from hub.processor.deadletter import OperatorSkipped, dead_letter, send_reference
+from hub.kafka import BatchLoop, KafkaConnection, Offsets
+from hub.processor.deadletter import OperatorSkipped, Received, dead_letter, send_reference
 
 
 @dataclass(frozen=True)
@@ -125,26 +123,16 @@ def _dead_letter(
         offset=offset,
         instance=f"hub deadletter skip ({operator})",
     )
-    value, key = (msg.value(), msg.key()) if msg is not None else (None, None)
     signer: str | None = None
     if msg is not None:
         try:
-            signer = verify(msg.headers() or [], topic, key, value, public_keys)
+            signer = verify(msg.headers() or [], topic, msg.key(), msg.value(), public_keys)
         except InputRejected:
             signer = None
     producer = kafka.producer()
     # Always by reference: a copy of a record that stopped a processor could stop it again
     # when replayed, and an operator's skip is about where the record is, not its content.
-    referenced = send_reference(
-        producer,
-        record,
-        dlq_headers,
-        value=value,
-        key=key,
-        headers=headers_bytes(msg) if msg is not None else {},
-        signer=signer,
-        original=cast(Headers, msg.headers() or []) if msg is not None else None,
-    )
+    referenced = send_reference(producer, record, dlq_headers, Received.of(msg, signer))
     producer.produce(
         AUDIT_TOPIC,
         referenced.to_json(),
