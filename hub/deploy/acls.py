@@ -113,6 +113,14 @@ class Principal:
             if g.resource_type is resource_type and g.operation is operation
         )
 
+    def operations_by_resource(self) -> list[tuple[ResourceType, str, list[Operation]]]:
+        """The grants as one row per resource with its operations, sorted by resource: how
+        the plan, the script and the Strimzi users all present them."""
+        grouped: dict[tuple[ResourceType, str], list[Operation]] = {}
+        for g in self.grants:
+            grouped.setdefault((g.resource_type, g.resource), []).append(g.operation)
+        return [(rtype, resource, ops) for (rtype, resource), ops in sorted(grouped.items())]
+
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -141,18 +149,26 @@ class AclPlan:
         return next((p for p in self.principals if p.name == name), None)
 
 
-def _grants(
-    principal: str,
-    resource_type: ResourceType,
-    resources: Iterable[str],
-    operations: Iterable[Operation],
-) -> list[Grant]:
-    ops = tuple(operations)
-    return [Grant(principal, resource_type, r, op) for r in sorted(set(resources)) for op in ops]
+# What one principal may do: ALLOW each operation on each of these literal resources.
+_Rule = tuple[ResourceType, Iterable[str], Iterable[Operation]]
+
+
+def _principal(name: str, kind: PrincipalKind, description: str, *rules: _Rule) -> Principal:
+    """A principal granted its rules, each grant once (a resource read and written needs
+    DESCRIBE once, not twice)."""
+    grants = dict.fromkeys(
+        Grant(name, rtype, r, op)
+        for rtype, resources, ops in rules
+        for r in sorted(set(resources))
+        for op in ops
+    )
+    return Principal(name, kind, description, tuple(grants))
 
 
 _READ = (Operation.READ, Operation.DESCRIBE)
 _WRITE = (Operation.WRITE, Operation.DESCRIBE)
+_READ_WRITE = (Operation.READ, Operation.WRITE, Operation.DESCRIBE)
+_JOIN = (Operation.READ,)  # a consumer group
 
 
 def _analytics_outputs(topology: Topology) -> list[str]:
@@ -183,105 +199,84 @@ _TOPIC, _GROUP = ResourceType.TOPIC, ResourceType.GROUP
 
 
 def _partner(topology: Topology, partner: str) -> Principal:
-    name = partner_principal(partner)
-    return Principal(
-        name,
+    return _principal(
+        partner_principal(partner),
         PrincipalKind.PARTNER,
         f"partner {partner}: publishes its own events",
-        tuple(_grants(name, _TOPIC, topology.partner_topics(partner), _WRITE)),
+        (_TOPIC, topology.partner_topics(partner), _WRITE),
     )
 
 
 def _recipient(topology: Topology, recipient: str) -> Principal:
-    name = recipient_principal(recipient)
-    grants = [
-        *_grants(name, _TOPIC, topology.share_topics(recipient), _READ),
-        *_grants(name, _TOPIC, topology.feed_topics(recipient), _READ),
-        *_grants(name, _GROUP, [recipient_group(recipient)], [Operation.READ]),
-        *_grants(name, _TOPIC, [RECEIPTS_TOPIC], _WRITE),
-    ]
-    return Principal(
-        name,
+    return _principal(
+        recipient_principal(recipient),
         PrincipalKind.RECIPIENT,
         f"recipient {recipient}: its sink reads its share topics, writes receipts",
-        tuple(grants),
+        (_TOPIC, topology.share_topics(recipient), _READ),
+        (_TOPIC, topology.feed_topics(recipient), _READ),
+        (_GROUP, [recipient_group(recipient)], _JOIN),
+        (_TOPIC, [RECEIPTS_TOPIC], _WRITE),
     )
 
 
 def _processor(topology: Topology, opts: PlanOptions) -> Principal:
-    name = PROCESSOR_PRINCIPAL
-    grants = [
-        *_grants(name, _TOPIC, topology.partner_topics(), _READ),
-        *_grants(name, _TOPIC, [*topology.share_topics(), AUDIT_TOPIC, DEADLETTER_TOPIC], _WRITE),
+    rules: list[_Rule] = [
+        (_TOPIC, topology.partner_topics(), _READ),
+        (_TOPIC, [*topology.share_topics(), AUDIT_TOPIC, DEADLETTER_TOPIC], _WRITE),
         # The events ledger: written with each batch, read by assignment (no group) at start.
-        *_grants(
-            name, _TOPIC, [EVENTS_TOPIC], [Operation.READ, Operation.WRITE, Operation.DESCRIBE]
-        ),
-        *_grants(name, _GROUP, [opts.processor_group], [Operation.READ]),
+        (_TOPIC, [EVENTS_TOPIC], _READ_WRITE),
+        (_GROUP, [opts.processor_group], _JOIN),
     ]
     if opts.transactions:
-        grants += _grants(name, ResourceType.TRANSACTIONAL_ID, opts.processor_instances, _WRITE)
-    return Principal(
-        name,
+        rules.append((ResourceType.TRANSACTIONAL_ID, opts.processor_instances, _WRITE))
+    return _principal(
+        PROCESSOR_PRINCIPAL,
         PrincipalKind.HUB,
         "hub processor: decides partner events, writes shares, audit, dead letters",
-        tuple(grants),
+        *rules,
     )
 
 
 def _audit_ingester(opts: PlanOptions) -> Principal:
-    name = AUDIT_PRINCIPAL
-    grants = [
-        *_grants(name, _TOPIC, [AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC], _READ),
-        *_grants(name, _GROUP, [opts.audit_ingest_group], [Operation.READ]),
-    ]
-    return Principal(
-        name,
+    return _principal(
+        AUDIT_PRINCIPAL,
         PrincipalKind.HUB,
         "audit ingester: reads audit, dead letters, receipts into the audit store",
-        tuple(grants),
+        (_TOPIC, [AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC], _READ),
+        (_GROUP, [opts.audit_ingest_group], _JOIN),
     )
 
 
 def _console(topology: Topology) -> Principal:
-    return Principal(
+    return _principal(
         CONSOLE_PRINCIPAL,
         PrincipalKind.HUB,
         "IG console: its what-if re-reads partner events (no group, never commits)",
-        tuple(_grants(CONSOLE_PRINCIPAL, _TOPIC, topology.partner_topics(), _READ)),
+        (_TOPIC, topology.partner_topics(), _READ),
     )
 
 
 def _analytics(topology: Topology) -> Principal:
-    name = ANALYTICS_PRINCIPAL
-    grants = [
-        *_grants(name, _TOPIC, topology.partner_topics(), _READ),
-        # Alerts and aggregates go to their recipients and are audited.
-        *_grants(name, _TOPIC, _analytics_outputs(topology), _WRITE),
-        # Its intake topic and the faust tables' changelogs: its own state.
-        *_grants(name, _TOPIC, ANALYTICS_STATE_TOPICS, _READ),
-        *_grants(name, _TOPIC, ANALYTICS_STATE_TOPICS, _WRITE),
-        *_grants(name, _GROUP, [ANALYTICS_GROUP, f"{ANALYTICS_GROUP}-intake"], [Operation.READ]),
-    ]
-    return Principal(
-        name,
+    return _principal(
+        ANALYTICS_PRINCIPAL,
         PrincipalKind.HUB,
         "analytics: read partner topics; raise linkage alerts and the VRP feed; "
         "keep their own state topics",
-        tuple(grants),
+        (_TOPIC, topology.partner_topics(), _READ),
+        # Alerts and aggregates go to their recipients and are audited.
+        (_TOPIC, _analytics_outputs(topology), _WRITE),
+        # Its intake topic and the faust tables' changelogs: its own state.
+        (_TOPIC, ANALYTICS_STATE_TOPICS, _READ_WRITE),
+        (_GROUP, [ANALYTICS_GROUP, f"{ANALYTICS_GROUP}-intake"], _JOIN),
     )
 
 
 def _operator(topology: Topology) -> Principal:
-    name = OPERATOR_PRINCIPAL
-    grants = [
-        *_grants(name, _TOPIC, [DEADLETTER_TOPIC], _READ),
-        *_grants(name, _TOPIC, topology.partner_topics(), _WRITE),
-        *_grants(name, _GROUP, [REPLAY_GROUP], [Operation.READ]),
-    ]
-    return Principal(
-        name,
+    return _principal(
+        OPERATOR_PRINCIPAL,
         PrincipalKind.OPERATOR,
         "operators: dead-letter replay (records keep their partner's signature)",
-        tuple(grants),
+        (_TOPIC, [DEADLETTER_TOPIC], _READ),
+        (_TOPIC, topology.partner_topics(), _WRITE),
+        (_GROUP, [REPLAY_GROUP], _JOIN),
     )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._acl import (
     AclBinding,
@@ -88,12 +88,22 @@ def acl_binding(g: Grant) -> AclBinding:
     )
 
 
-def _wait(futures: Mapping[Any, Any], what: str, timeout: float) -> None:
+def _wait(
+    futures: Mapping[Any, Any], what: str, timeout: float, *, done_already: int | None = None
+) -> None:
+    """Wait for every admin request; ``done_already`` is the error code meaning another
+    run got there first (the outcome wanted, so not an error)."""
     for key, future in futures.items():
         try:
             future.result(timeout)
         except KafkaException as exc:
-            raise BrokerUnavailable(f"cannot {what} {key}: {exc}") from exc
+            err = exc.args[0] if exc.args else None
+            if (
+                done_already is None
+                or not isinstance(err, KafkaError)
+                or err.code() != done_already
+            ):
+                raise BrokerUnavailable(f"cannot {what} {key}: {exc}") from exc
 
 
 def apply_topics(
@@ -112,14 +122,9 @@ def apply_topics(
     new = [
         NewTopic(t.name, t.partitions, t.replication_factor, config=dict(t.config)) for t in wanted
     ]
-    for name, future in admin.create_topics(new, operation_timeout=timeout).items():
-        try:
-            future.result(timeout)
-        except KafkaException as exc:
-            # Created meanwhile by another run: the outcome we wanted.
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise BrokerUnavailable(f"cannot create topic {name}: {exc}") from exc
-        report.created_topics.append(name)
+    created = admin.create_topics(new, operation_timeout=timeout)
+    _wait(created, "create topic", timeout, done_already=KafkaError.TOPIC_ALREADY_EXISTS)
+    report.created_topics += list(created)
 
 
 def _align_configs(
@@ -203,6 +208,7 @@ def apply_acls(
 
 
 def _key(b: AclBinding) -> tuple[Any, ...]:
+    """Everything that makes a binding, in the order AclBindingFilter takes them."""
     return (
         b.restype,
         b.name,
@@ -215,15 +221,7 @@ def _key(b: AclBinding) -> tuple[Any, ...]:
 
 
 def _as_filter(b: AclBinding) -> AclBindingFilter:
-    return AclBindingFilter(
-        b.restype,
-        b.name,
-        b.resource_pattern_type,
-        b.principal,
-        b.host,
-        b.operation,
-        b.permission_type,
-    )
+    return AclBindingFilter(*_key(b))
 
 
 def apply_plan(

@@ -57,13 +57,9 @@ def plan_lines(topology: Topology, plan: AclPlan) -> list[str]:
     lines.append(f"principals ({len(plan.principals)}), every grant literal:")
     for p in plan.principals:
         lines.append(f"  {p.name}: {p.description}")
-        by_resource: dict[tuple[str, str], list[str]] = {}
-        for g in p.grants:
-            by_resource.setdefault((g.resource_type.value, g.resource), []).append(
-                g.operation.value
-            )
+        by_resource = p.operations_by_resource()
         if not by_resource:
             lines.append("    (no grants: no agreement names it yet)")
-        for (rtype, resource), ops in sorted(by_resource.items()):
-            lines.append(f"    {rtype} {resource}: {', '.join(ops)}")
+        for rtype, resource, ops in by_resource:
+            lines.append(f"    {rtype.value} {resource}: {', '.join(op.value for op in ops)}")
     return lines

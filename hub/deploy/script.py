@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 
-from hub.deploy.acls import AclPlan, Grant, ResourceType
+from hub.deploy.acls import AclPlan, Grant, Operation, ResourceType
 from hub.deploy.topology import Topology
 
 _RESOURCE_FLAG = {
@@ -48,8 +48,10 @@ scram() {
 """
 
 
-def _acl_command(principal: str, resource_type: ResourceType, resource: str, ops: list[str]) -> str:
-    flags = " ".join(f"--operation {op.capitalize()}" for op in ops)
+def _acl_command(
+    principal: str, resource_type: ResourceType, resource: str, ops: list[Operation]
+) -> str:
+    flags = " ".join(f"--operation {op.value.capitalize()}" for op in ops)
     return (
         f"acls --add --allow-principal {shlex.quote('User:' + principal)} {flags} "
         f"{_RESOURCE_FLAG[resource_type]} {shlex.quote(resource)} "
@@ -73,10 +75,7 @@ def render_script(topology: Topology, plan: AclPlan) -> str:
     lines.append("\n# ACLs: every grant names one literal resource")
     for p in plan.principals:
         lines.append(f"# {p.name}: {p.description}")
-        grouped: dict[tuple[ResourceType, str], list[str]] = {}
-        for g in p.grants:
-            grouped.setdefault((g.resource_type, g.resource), []).append(g.operation.value)
-        for (rtype, resource), ops in sorted(grouped.items()):
+        for rtype, resource, ops in p.operations_by_resource():
             lines.append(_acl_command(p.name, rtype, resource, ops))
     lines.append('echo "applied: topics, SCRAM users (where given) and ACLs"')
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ resource name is the topic name, so ``kubectl get kafkatopic`` reads like the pl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hub.deploy.acls import AclPlan, Principal, ResourceType
@@ -22,71 +23,87 @@ _RESOURCE = {
 }
 
 
-def _labels(cluster: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    return {
-        "strimzi.io/cluster": cluster,
-        "app.kubernetes.io/part-of": "partner-data-hub",
-        **(extra or {}),
-    }
+@dataclass(frozen=True)
+class _Cluster:
+    """Where the resources go: the Strimzi cluster (whose operators watch for its label)."""
+
+    name: str
+    namespace: str
+    api_version: str
+
+    def resource(
+        self,
+        kind: str,
+        name: str,
+        *,
+        label: tuple[str, str],
+        annotation: tuple[str, str],
+        spec: dict[str, Any],
+    ) -> dict[str, Any]:
+        """One resource of the partnership, with one label and one annotation of its own."""
+        return {
+            "apiVersion": self.api_version,
+            "kind": kind,
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": {
+                    "strimzi.io/cluster": self.name,
+                    "app.kubernetes.io/part-of": "partner-data-hub",
+                    label[0]: label[1],
+                },
+                "annotations": {annotation[0]: annotation[1]},
+            },
+            "spec": spec,
+        }
 
 
 def kafka_topics(
     topology: Topology, *, cluster: str, namespace: str, api_version: str = STRIMZI_API
 ) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for t in topology.topics:
-        out.append(
-            {
-                "apiVersion": api_version,
-                "kind": "KafkaTopic",
-                "metadata": {
-                    "name": t.name,
-                    "namespace": namespace,
-                    "labels": _labels(cluster, {"hub.partnership/role": t.role.value}),
-                    "annotations": {"hub.partnership/retention": t.retention_source},
-                },
-                "spec": {
-                    "topicName": t.name,
-                    "partitions": t.partitions,
-                    "replicas": t.replication_factor,
-                    "config": dict(t.config),
-                },
-            }
+    at = _Cluster(cluster, namespace, api_version)
+    return [
+        at.resource(
+            "KafkaTopic",
+            t.name,
+            label=("hub.partnership/role", t.role.value),
+            annotation=("hub.partnership/retention", t.retention_source),
+            spec={
+                "topicName": t.name,
+                "partitions": t.partitions,
+                "replicas": t.replication_factor,
+                "config": dict(t.config),
+            },
         )
-    return out
+        for t in topology.topics
+    ]
 
 
 def _acls(principal: Principal) -> list[dict[str, Any]]:
-    grouped: dict[tuple[ResourceType, str], list[str]] = {}
-    for g in principal.grants:
-        grouped.setdefault((g.resource_type, g.resource), []).append(g.operation.value.title())
     return [
         {
             "type": "allow",
             "resource": {"type": _RESOURCE[rtype], "name": name, "patternType": "literal"},
-            "operations": ops,
+            "operations": [op.value.title() for op in ops],
         }
-        for (rtype, name), ops in sorted(grouped.items())
+        for rtype, name, ops in principal.operations_by_resource()
     ]
 
 
 def kafka_users(
     plan: AclPlan, *, cluster: str, namespace: str, api_version: str = STRIMZI_API
 ) -> list[dict[str, Any]]:
+    at = _Cluster(cluster, namespace, api_version)
     return [
-        {
-            "apiVersion": api_version,
-            "kind": "KafkaUser",
-            "metadata": {
-                "name": p.name,
-                "namespace": namespace,
-                "labels": _labels(cluster, {"hub.partnership/principal-kind": p.kind.value}),
-                "annotations": {"hub.partnership/description": p.description},
-            },
-            "spec": {
+        at.resource(
+            "KafkaUser",
+            p.name,
+            label=("hub.partnership/principal-kind", p.kind.value),
+            annotation=("hub.partnership/description", p.description),
+            spec={
                 "authentication": {"type": "scram-sha-512"},
                 "authorization": {"type": "simple", "acls": _acls(p)},
             },
-        }
+        )
         for p in plan.principals
     ]

@@ -120,33 +120,49 @@ class Topology:
     def by_role(self, role: TopicRole) -> tuple[TopicSpec, ...]:
         return tuple(t for t in self.topics if t.role is role)
 
+    def _names(self, role: TopicRole, owner: str | None) -> tuple[str, ...]:
+        """The topics of a role, of one owner or (``None``) of every owner."""
+        return tuple(t.name for t in self.by_role(role) if owner is None or t.owner == owner)
+
     def partner_topics(self, partner: str | None = None) -> tuple[str, ...]:
-        return tuple(
-            t.name for t in self.by_role(TopicRole.PARTNER) if partner is None or t.owner == partner
-        )
+        return self._names(TopicRole.PARTNER, partner)
 
     def feed_topics(self, recipient: str | None = None) -> tuple[str, ...]:
-        return tuple(
-            t.name
-            for t in self.by_role(TopicRole.FEED)
-            if recipient is None or t.owner == recipient
-        )
+        return self._names(TopicRole.FEED, recipient)
 
     def share_topics(self, recipient: str | None = None) -> tuple[str, ...]:
-        return tuple(
-            t.name
-            for t in self.by_role(TopicRole.SHARE)
-            if recipient is None or t.owner == recipient
-        )
+        return self._names(TopicRole.SHARE, recipient)
 
 
-def _config(options: TopologyOptions, retention_ms: int, **extra: str) -> dict[str, str]:
-    return {
-        "cleanup.policy": "delete",
-        "min.insync.replicas": str(options.min_insync_replicas),
+def _spec(
+    opts: TopologyOptions,
+    name: str,
+    role: TopicRole,
+    partitions: int,
+    retention_ms: int,
+    retention_source: str,
+    *,
+    compact: bool = False,
+    owner: str | None = None,
+    event_type: str | None = None,
+) -> TopicSpec:
+    """One topic, replicated and kept safe (min.insync.replicas) alike with every other;
+    ``compact`` keeps the latest record per key instead of deleting by age."""
+    config = {
+        "cleanup.policy": "compact" if compact else "delete",
+        "min.insync.replicas": str(opts.min_insync_replicas),
         "retention.ms": str(retention_ms),
-        **extra,
     }
+    return TopicSpec(
+        name,
+        role,
+        partitions,
+        opts.replication_factor,
+        config,
+        owner=owner,
+        event_type=event_type,
+        retention_source=retention_source,
+    )
 
 
 def _check_known(
@@ -201,17 +217,16 @@ def build_topology(
 
 
 def _partner_topics(agreements: list[Agreement], opts: TopologyOptions) -> list[TopicSpec]:
-    retention = duration_ms(opts.partner_retention)
     return [
-        TopicSpec(
+        _spec(
+            opts,
             partner_topic(provider, et),
             TopicRole.PARTNER,
             opts.partner_partitions,
-            opts.replication_factor,
-            _config(opts, retention),
+            duration_ms(opts.partner_retention),
+            f"default partner retention {opts.partner_retention}",
             owner=provider,
             event_type=et,
-            retention_source=f"default partner retention {opts.partner_retention}",
         )
         for a in agreements
         for provider in a.providers
@@ -240,93 +255,87 @@ def _share_topics(agreements: list[Agreement], opts: TopologyOptions) -> list[To
         if cap is not None and cap < limit:
             limit, source = cap, f"{source}, capped at {opts.share_retention_cap}"
         specs.append(
-            TopicSpec(
+            _spec(
+                opts,
                 share_topic(recipient, et),
                 TopicRole.SHARE,
                 opts.share_partitions,
-                opts.replication_factor,
-                _config(opts, limit),
+                limit,
+                source,
                 owner=recipient,
                 event_type=et,
-                retention_source=source,
             )
         )
     return specs
 
 
 def _hub_topics(opts: TopologyOptions) -> list[TopicSpec]:
-    rf = opts.replication_factor
+    n = opts.hub_partitions
     # The audit store is rebuilt from these two topics, so they are never aged out.
-    kept = [
-        TopicSpec(
-            name,
-            role,
-            opts.hub_partitions,
-            rf,
-            _config(opts, FOREVER),
-            retention_source="kept forever: the audit store is rebuilt from it",
-        )
-        for name, role in ((AUDIT_TOPIC, TopicRole.AUDIT), (RECEIPTS_TOPIC, TopicRole.RECEIPTS))
+    rebuilt_from = "kept forever: the audit store is rebuilt from it"
+    return [
+        _spec(opts, AUDIT_TOPIC, TopicRole.AUDIT, n, FOREVER, rebuilt_from),
+        _spec(opts, RECEIPTS_TOPIC, TopicRole.RECEIPTS, n, FOREVER, rebuilt_from),
+        _spec(
+            opts,
+            DEADLETTER_TOPIC,
+            TopicRole.DEADLETTER,
+            n,
+            duration_ms(opts.deadletter_retention),
+            f"default dead-letter retention {opts.deadletter_retention}",
+        ),
+        # Latest digest per (provider, event id), for as long as an id may be reused:
+        # compacted, never aged out (the processors load it at start).
+        _spec(
+            opts,
+            EVENTS_TOPIC,
+            TopicRole.LEDGER,
+            n,
+            FOREVER,
+            "compacted: one entry per provider and event id, kept forever",
+            compact=True,
+        ),
     ]
-    deadletter = TopicSpec(
-        DEADLETTER_TOPIC,
-        TopicRole.DEADLETTER,
-        opts.hub_partitions,
-        rf,
-        _config(opts, duration_ms(opts.deadletter_retention)),
-        retention_source=f"default dead-letter retention {opts.deadletter_retention}",
-    )
-    # Latest digest per (provider, event id), for as long as an id may be reused: compacted,
-    # never aged out (the processors load it at start).
-    ledger = TopicSpec(
-        EVENTS_TOPIC,
-        TopicRole.LEDGER,
-        opts.hub_partitions,
-        rf,
-        _config(opts, FOREVER, **{"cleanup.policy": "compact"}),
-        retention_source="compacted: one entry per provider and event id, kept forever",
-    )
-    return [*kept, deadletter, ledger]
 
 
 def _analytics_topics(partnership: Partnership, opts: TopologyOptions) -> list[TopicSpec]:
     """A changelog keeps the latest value per key (compacted, never aged out); the intake
     topic is re-read from the start on every restart, so it ages like a partner topic; the
     VRP reads its feed like its share topics."""
-    rf = opts.replication_factor
     specs = [
-        TopicSpec(
+        _spec(
+            opts,
             name,
             TopicRole.ANALYTICS,
             1,
-            rf,
-            _config(opts, FOREVER, **{"cleanup.policy": "compact"}),
-            retention_source="compacted changelog of an analytics table",
+            FOREVER,
+            "compacted changelog of an analytics table",
+            compact=True,
         )
         for name in ANALYTICS_CHANGELOGS
     ]
     specs.append(
-        TopicSpec(
+        _spec(
+            opts,
             ANALYTICS_INTAKE_TOPIC,
             TopicRole.ANALYTICS,
             1,
-            rf,
-            _config(opts, duration_ms(opts.partner_retention)),
-            retention_source=f"as partner topics ({opts.partner_retention})",
+            duration_ms(opts.partner_retention),
+            f"as partner topics ({opts.partner_retention})",
         )
     )
     if VRP_RECIPIENT in {r.id for r in partnership.recipients}:
         cap = _share_cap(opts)
         specs.append(
-            TopicSpec(
+            _spec(
+                opts,
                 VRP_FEED_TOPIC,
                 TopicRole.FEED,
                 opts.share_partitions,
-                rf,
-                _config(opts, cap if cap is not None else FOREVER),
+                cap if cap is not None else FOREVER,
+                "analytics feed: anonymised weekly aggregates",
                 owner=VRP_RECIPIENT,
                 event_type="violence-aggregates",
-                retention_source="analytics feed: anonymised weekly aggregates",
             )
         )
     return specs

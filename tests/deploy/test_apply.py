@@ -6,17 +6,26 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
+import pytest
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin._acl import AclBinding, AclOperation, AclPermissionType
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
 from hub.deploy.acls import AclPlan
 from hub.deploy.apply import acl_binding, apply_plan
 from hub.deploy.topology import Topology
+from hub.errors import BrokerUnavailable
 
 
 def _done(value: Any = None) -> Future[Any]:
     f: Future[Any] = Future()
     f.set_result(value)
+    return f
+
+
+def _failed(code: int) -> Future[Any]:
+    f: Future[Any] = Future()
+    f.set_exception(KafkaException(KafkaError(code)))
     return f
 
 
@@ -45,6 +54,7 @@ class RecordingAdmin:
         self.created_acls: list[AclBinding] = []
         self.deleted: list[Any] = []
         self.scram: list[Any] = []
+        self.create_outcome: dict[str, Future[Any]] = {}  # a topic's create_topics future
 
     def list_topics(self, timeout: float) -> _Metadata:
         return _Metadata(self.existing_topics)
@@ -61,7 +71,7 @@ class RecordingAdmin:
 
     def create_topics(self, topics: list[Any], **_: Any) -> dict[str, Future[Any]]:
         self.created_topics += topics
-        return {t.topic: _done() for t in topics}
+        return {t.topic: self.create_outcome.get(t.topic, _done()) for t in topics}
 
     def create_acls(self, acls: list[AclBinding], **_: Any) -> dict[AclBinding, Future[Any]]:
         self.created_acls += acls
@@ -156,3 +166,23 @@ def test_existing_topic_settings_follow_the_plan(topology: Topology, plan: AclPl
     (entry,) = admin.altered[0].incremental_configs
     assert (entry.name, entry.value) == ("retention.ms", spec.config["retention.ms"])
     assert report.altered_configs == [f"{name}: retention.ms 999 -> {spec.config['retention.ms']}"]
+
+
+def test_a_topic_created_meanwhile_by_another_run_counts_as_created(
+    topology: Topology, plan: AclPlan
+) -> None:
+    name = "share.merseyside-iom.probation-update.v1"
+    admin = RecordingAdmin(set(), [])
+    admin.create_outcome[name] = _failed(KafkaError.TOPIC_ALREADY_EXISTS)
+    report = apply_plan({}, topology, plan, acls=False, admin_factory=lambda _c: admin)  # type: ignore[arg-type,return-value]
+    assert set(report.created_topics) == {t.name for t in topology.topics}
+
+
+def test_a_topic_the_broker_refuses_stops_the_apply_naming_it(
+    topology: Topology, plan: AclPlan
+) -> None:
+    name = "share.merseyside-iom.probation-update.v1"
+    admin = RecordingAdmin(set(), [])
+    admin.create_outcome[name] = _failed(KafkaError.POLICY_VIOLATION)
+    with pytest.raises(BrokerUnavailable, match=f"cannot create topic {name}"):
+        apply_plan({}, topology, plan, acls=False, admin_factory=lambda _c: admin)  # type: ignore[arg-type,return-value]

@@ -92,11 +92,11 @@ scram recipient-wirral-mash
 acls --add --allow-principal User:hub-analytics --operation Read --group hub-analytics --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --group hub-analytics-intake --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic feed.merseyside-vrp.violence-aggregates.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-alerts-raised-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-linkage-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-vrp-counted-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics-vrp-counts-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --operation Write --operation Describe --topic hub-analytics.observations.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-alerts-raised-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-linkage-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-vrp-counted-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-vrp-counts-changelog --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics.observations.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic hub.audit.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
 acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
