@@ -8,12 +8,17 @@ When a file is read (the "complete file" rule):
     stayed the same for ``settle_seconds`` across two scans, so an export written in place
     is not read half-way.
 
-Each file is identified by the SHA-256 of its content: a file whose content was already
-processed is a duplicate and is moved to ``rejected/`` unread. Rows are published signed;
-every ``batch_rows`` rows the source waits for the broker's acknowledgement and then
-checkpoints ``(content hash, rows done)``, so a restart resumes mid-file. Rows replayed
-after a crash keep their event ids (derived from the row's key columns) and the hub
-deduplicates them.
+Files are streamed, never read whole: one pass over the bytes (1 MiB at a time) computes
+the SHA-256 of the content and checks the text decodes, then a second pass over the same
+open file reads, maps and publishes row by row, so memory stays flat whatever the file's
+size (bench/backfill.py measures it on a 1,000,000-row export). A file whose content was
+already processed is a duplicate and is moved to ``rejected/`` unread. Rows are published
+signed, one Merkle-tree signature per produce batch (connectors/base/publisher.py); every
+``batch_rows`` rows the source waits for the broker's acknowledgement and then checkpoints
+``(content hash, rows done)``, so a restart resumes mid-file: a graceful stop checkpoints
+what was acknowledged and the restart publishes no row twice; after a crash the rows since
+the last checkpoint are replayed with their event ids (derived from the row's key columns)
+and the hub deduplicates them.
 
 A finished file moves to ``processed/`` with ``<file>.report.json`` (rows read, published,
 rejected by reason) and, when some rows were rejected, ``<file>.rejects.csv`` (row number,
@@ -24,6 +29,7 @@ report. A bad row never stops the rest of the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import fnmatch
 import hashlib
@@ -33,11 +39,11 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from connectors.base.config import DropFolderSourceConfig as DropFolderConfig
 from connectors.base.config import FileRoute
@@ -142,73 +148,97 @@ class DropFolderSource:
 
     def _process(self, path: Path, indexed: tuple[int, FileRoute], stop: threading.Event) -> bool:
         index, route = indexed
-        content = path.read_bytes()
-        digest = hashlib.sha256(content).hexdigest()
-        report = FileReport(path.name, route.event_type, digest, _now())
-        state = self.ctx.checkpoints.file_state(digest)
-        if state is not None and state[0] in ("done", "rejected"):
-            self._reject_file(
-                path, report, DuplicateFile("a file with the same content was already processed")
-            )
-            return True
-        rows_done = state[1] if state is not None else 0
-        pending = self.ctx.state_dir / "files" / f"{digest}.rejects.jsonl"
-        pending.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            rows = self._rows(content, route, index, report)
-        except RecordRejected as exc:
-            self._reject_file(path, report, exc)
-            self.ctx.checkpoints.file_progress(digest, path.name, "rejected", 0)
-            return True
-        if rows_done:
-            log.info("%s: resuming %s after row %d", self.name, path.name, rows_done)
+        # One open file for both passes: a rename over ``path`` meanwhile cannot swap the
+        # content between the hash that names the checkpoint and the rows published.
+        with path.open("rb") as fh:
+            digest, unreadable = fingerprint(fh, route.encoding)
+            report = FileReport(path.name, route.event_type, digest, _now())
+            state = self.ctx.checkpoints.file_state(digest)
+            if state is not None and state[0] in ("done", "rejected"):
+                duplicate = DuplicateFile("a file with the same content was already processed")
+                fh.close()
+                self._reject_file(path, report, duplicate)
+                return True
+            try:
+                if unreadable is not None:
+                    raise MalformedInput(unreadable)
+                rows, warnings = read_rows(fh, route, self._mappers.get(index))
+            except RecordRejected as exc:
+                fh.close()
+                self._reject_file(path, report, exc)
+                self.ctx.checkpoints.file_progress(digest, path.name, "rejected", 0)
+                return True
+            report.warnings += warnings
+            rows_done = state[1] if state is not None else 0
+            if rows_done:
+                log.info("%s: resuming %s after row %d", self.name, path.name, rows_done)
+            last_row = self._publish_rows(path.name, digest, rows, (index, route), rows_done, stop)
+        if last_row is None:
+            return False  # stopped mid-file, checkpointed: the next run resumes there
+        self.ctx.flush(stop)
+        self._finish(path, report, self._pending(digest), last_row)
+        self.ctx.checkpoints.file_progress(digest, path.name, "done", last_row)
+        return True
+
+    def _publish_rows(
+        self,
+        name: str,
+        digest: str,
+        rows: Iterator[tuple[int, int, list[str] | str, Any]],
+        indexed: tuple[int, FileRoute],
+        rows_done: int,
+        stop: threading.Event,
+    ) -> int | None:
+        """Map and publish the rows after ``rows_done``, checkpointing every ``batch_rows``;
+        the last row number, or None when ``stop`` came first (after a checkpoint)."""
+        index, route = indexed
+        slug = route.event_type
+        mapper = self._mappers.get(index)
+        event_type = self.ctx.event_type(slug)
+        batch_rows = self.config.batch_rows
+        publish, read = self.ctx.publish, self.ctx.read
+        pending = self._pending(digest)
         since_checkpoint = 0
         last_row = rows_done
         for row_no, line, cells, record in rows:
             if row_no <= rows_done:
-                continue
+                continue  # acknowledged before the restart: never published twice
             if stop.is_set():
                 # Graceful stop mid-file: everything so far acknowledged and checkpointed.
-                self._checkpoint(digest, path.name, last_row)
-                return False
-            self.ctx.read()
+                self._checkpoint(digest, name, last_row)
+                return None
+            read()
             try:
                 if isinstance(record, RecordRejected):
                     raise record
                 event = (
-                    self._mappers[index].map(record)
-                    if index in self._mappers
-                    else coerce_event(
-                        self.ctx.event_type(route.event_type), record, self.ctx.partner
-                    )
+                    mapper.map(record)
+                    if mapper is not None
+                    else coerce_event(event_type, record, self.ctx.partner)
                 )
-                self.ctx.publish(route.event_type, event)
+                publish(slug, event)
             except RecordRejected as exc:
-                where = {"file": path.name, "row": row_no, "line": line, "field": exc.field}
+                where = {"file": name, "row": row_no, "line": line, "field": exc.field}
                 self.ctx.reject(where, exc)
-                with pending.open("a", encoding="utf-8") as fh:
+                with pending.open("a", encoding="utf-8") as out:
                     entry = {"row": row_no, "line": line, "code": exc.code, "reason": str(exc)}
-                    fh.write(json.dumps(entry | {"cells": cells}) + "\n")
+                    out.write(json.dumps(entry | {"cells": cells}) + "\n")
             last_row = row_no
             since_checkpoint += 1
-            if since_checkpoint >= self.config.batch_rows:
-                self._checkpoint(digest, path.name, last_row)
+            if since_checkpoint >= batch_rows:
+                self._checkpoint(digest, name, last_row)
                 since_checkpoint = 0
-        self.ctx.flush(stop)
-        self._finish(path, report, pending, last_row)
-        self.ctx.checkpoints.file_progress(digest, path.name, "done", last_row)
-        return True
+        return last_row
+
+    def _pending(self, digest: str) -> Path:
+        """Where a file's rejected rows wait (across restarts) for its report."""
+        folder = self.ctx.state_dir / "files"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{digest}.rejects.jsonl"
 
     def _checkpoint(self, digest: str, name: str, rows_done: int) -> None:
         self.ctx.flush()
         self.ctx.checkpoints.file_progress(digest, name, "in-progress", rows_done)
-
-    def _rows(
-        self, content: bytes, route: FileRoute, index: int, report: FileReport
-    ) -> Iterator[tuple[int, int, list[str] | str, Any]]:
-        rows, warnings = read_rows(content, route, self._mappers.get(index))
-        report.warnings += warnings
-        return rows
 
     # -- reports
 
@@ -267,28 +297,65 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def fingerprint(fh: BinaryIO, encoding: str, chunk: int = 1 << 20) -> tuple[str, str | None]:
+    """The SHA-256 (hex) of a file's content and, when it is not ``encoding`` text, why not,
+    in one pass of ``chunk`` bytes at a time; the file is left at its start."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset, problem = 0, None
+    while block := fh.read(chunk):
+        digest.update(block)
+        if problem is None:
+            problem = _undecodable(decoder, block, offset, encoding, final=False)
+        offset += len(block)
+    if problem is None:
+        problem = _undecodable(decoder, b"", offset, encoding, final=True)
+    fh.seek(0)
+    return digest.hexdigest(), problem
+
+
+def _undecodable(
+    decoder: codecs.IncrementalDecoder, block: bytes, offset: int, encoding: str, *, final: bool
+) -> str | None:
+    carried = len(decoder.getstate()[0])  # bytes of a character split across blocks
+    try:
+        decoder.decode(block, final)
+    except UnicodeDecodeError as exc:
+        return f"file is not {encoding} text (byte {offset - carried + exc.start}); export as UTF-8"
+    return None
+
+
 def read_rows(
-    content: bytes, route: FileRoute, mapper: Mapper | None
+    source: bytes | BinaryIO, route: FileRoute, mapper: Mapper | None
 ) -> tuple[Iterator[tuple[int, int, list[str] | str, Any]], list[str]]:
     """Rows of a file as (row number, line number, original cells, record or the reason it
-    is unreadable), plus warnings about the file. Raises for a file unreadable as a whole."""
-    try:
-        text = content.decode(route.encoding)
-    except UnicodeDecodeError as exc:
-        raise MalformedInput(
-            f"file is not {route.encoding} text (byte {exc.start}); export as UTF-8"
-        ) from None
+    is unreadable), plus warnings about the file. Raises for a file unreadable as a whole.
+
+    ``source`` is read as a stream (the rows come as they are read); bytes are accepted
+    for small samples. A stream should have passed :func:`fingerprint` (which names the
+    byte where the text stops decoding); a decoding error met here rejects the file."""
+    binary = io.BytesIO(source) if isinstance(source, bytes) else source
+    if isinstance(source, bytes):
+        _, problem = fingerprint(binary, route.encoding)
+        if problem is not None:
+            raise MalformedInput(problem)
+    # newline="" for CSV (the reader handles quoted line breaks); universal for JSON lines.
+    text = io.TextIOWrapper(
+        binary, encoding=route.encoding, newline="" if route.format == "csv" else None
+    )
     if route.format == "jsonl":
         return _json_rows(text), []
     if mapper is None:
         raise MalformedInput("a CSV route needs a mapping")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=route.delimiter)
+    reader = csv.reader(text, delimiter=route.delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise MalformedInput("file is empty (no header row)") from None
     except csv.Error as exc:
         raise MalformedInput(f"header row is not valid CSV: {exc}") from None
+    except UnicodeDecodeError:
+        raise MalformedInput(f"file is not {route.encoding} text; export as UTF-8") from None
     missing = sorted(mapper.required_columns() - set(header))
     if missing:
         raise MissingColumn(f"required column(s) missing from the header: {', '.join(missing)}")
@@ -303,6 +370,10 @@ def _csv_rows(
     reader: Any, header: list[str], wanted: set[str]
 ) -> Iterator[tuple[int, int, list[str] | str, Any]]:
     row_no = 0
+    width = len(header)
+    # Only the mapped columns: the record is built per row, so unmapped cells cost nothing.
+    picks = [(name, i) for i, name in enumerate(header) if name in wanted]
+    absent = dict.fromkeys(wanted - set(header))
     while True:
         line = reader.line_num + 1
         try:
@@ -316,21 +387,23 @@ def _csv_rows(
         if not cells or cells == [""]:
             continue  # blank lines are not rows
         row_no += 1
-        if len(cells) != len(header):
-            err = MalformedInput(f"row has {len(cells)} fields, the header has {len(header)}")
+        if len(cells) != width:
+            err = MalformedInput(f"row has {len(cells)} fields, the header has {width}")
             yield row_no, line, cells, err
             continue
-        record: dict[str, Any] = dict.fromkeys(wanted)
-        record.update(zip(header, cells, strict=True))
+        record: dict[str, Any] = {name: cells[i] for name, i in picks}
+        if absent:
+            record.update(absent)
         yield row_no, line, cells, record
 
 
-def _json_rows(text: str) -> Iterator[tuple[int, int, list[str] | str, Any]]:
+def _json_rows(text: Iterable[str]) -> Iterator[tuple[int, int, list[str] | str, Any]]:
     row_no = 0
-    for line, raw in enumerate(text.splitlines(), 1):
+    for line, raw in enumerate(text, 1):
         if not raw.strip():
             continue
         row_no += 1
+        raw = raw.rstrip("\n")
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:

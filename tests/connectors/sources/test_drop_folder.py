@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,6 +31,9 @@ from connectors.synthetic.exports import police_csv
 from hub.audit.records import ReceiptRecord
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import RECEIPTS_TOPIC, partner_topic
+from hub.config import Settings
+from hub.identity.signing import SIZE_HEADER, verify
+from hub.processor.build import partner_keys
 from tests.connectors.conftest import (
     Hub,
     csv_event_id,
@@ -196,3 +200,48 @@ def test_killed_mid_file_resumes_without_loss(
     # A replay covers at most the rows after the last checkpoint (one batch, plus what
     # was queued when the process died); it reuses event ids, so the hub dedups them.
     assert len(records) - 3000 <= 200
+
+
+def test_stopped_mid_file_resumes_with_every_row_once_batch_signed(
+    broker: EmbeddedBroker, registry_url: str, tmp_path: Path
+) -> None:
+    """A graceful stop in the middle of a large file checkpoints what the broker acknowledged;
+    the restarted source publishes exactly the rest: every row once, none twice, each record
+    verifiable on its own from its batch's one signature and its Merkle audit path."""
+    ensure_topics(broker.bootstrap, [TOPIC])
+    events = police_events(6000, seed=12)
+    config = parse_config(drop_folder_config(tmp_path, batch_rows=250))
+    source = build(config, _env(broker.bootstrap, registry_url))
+    assert isinstance(source, DropFolderSource)
+    (source.inbox / "concerns-big.csv").write_bytes(police_csv(events))
+    stop = threading.Event()
+    worker = threading.Thread(target=source.scan, args=(stop,))
+    worker.start()
+    wait_for(lambda: source.ctx.counts.read >= 1500, 60, "rows to be read")
+    stop.set()
+    worker.join(30)
+    source.close()
+    state = source.ctx.checkpoints.path
+    with sqlite3.connect(state) as db:
+        status, done = db.execute("SELECT status, rows_done FROM files").fetchone()
+    assert status == "in-progress" and 1500 <= done < 6000
+    assert not any(source.processed.iterdir())  # not finished, not reported yet
+
+    again = build(config, _env(broker.bootstrap, registry_url))
+    assert isinstance(again, DropFolderSource)
+    assert again.scan() == 1
+    again.close()
+    assert again.ctx.counts.read == 6000 - done  # resumed after the checkpoint, not before
+    report = json.loads(next(again.processed.glob("*.report.json")).read_text())
+    assert report["rows_read"] == report["published"] == 6000
+    records = read_topic(broker.bootstrap, TOPIC, 6000)
+    assert len(records) == 6000  # none twice
+    assert {m.key().decode() for m in records} == {csv_event_id(e) for e in events}
+    keys = partner_keys(Settings(data_dir=tmp_path / "hub")).public_keys()
+    sizes = Counter()
+    for m in records:
+        headers = m.headers() or []
+        assert verify(headers, TOPIC, m.key(), m.value(), keys) == "merseyside-police"
+        sizes[dict(headers)[SIZE_HEADER]] += 1
+    # Signed per produce batch (the checkpoint seals the batch early), not per record.
+    assert sizes.most_common(1)[0][0] == b"250" and b"1" not in sizes
