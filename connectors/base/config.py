@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from connectors.base.choice import exactly_one
 from connectors.base.errors import ConnectorConfigError
 from connectors.base.mapping import MappingConfig
 
@@ -74,8 +75,7 @@ class SigningConfig(_Model):
 
     @model_validator(mode="after")
     def _one(self) -> SigningConfig:
-        if (self.private_key_env is None) == (self.dev_keys_dir is None):
-            raise ValueError("give exactly one of private_key_env or dev_keys_dir")
+        exactly_one(self, "private_key_env", "dev_keys_dir")
         if "/" not in self.key_id:
             raise ValueError("key_id is '<partner>/<key name>'")
         return self
@@ -166,8 +166,7 @@ class _SqlUrl(PluginConfig):
 
     @model_validator(mode="after")
     def _url(self) -> Any:
-        if (self.url is None) == (self.url_env is None):
-            raise ValueError("give exactly one of url or url_env")
+        exactly_one(self, "url", "url_env")
         if self.url and urlsplit(self.url).password:
             raise ValueError("the url carries a password: put the whole URL in url_env instead")
         return self
@@ -312,8 +311,7 @@ class ConnectorConfig(_Model):
 
     @model_validator(mode="after")
     def _shape(self) -> ConnectorConfig:
-        if (self.source is None) == (self.sink is None):
-            raise ValueError("a connector has exactly one of 'source' or 'sink'")
+        exactly_one(self, "source", "sink")
         if self.sink is not None and not self.recipient:
             raise ValueError("a sink needs 'recipient'")
         if self.source is not None and not self.source.signs_per_partner:

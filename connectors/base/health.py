@@ -24,39 +24,30 @@ class ConnectorMetrics:
     def __init__(self, connector: str, registry: CollectorRegistry | None = None) -> None:
         self.connector = connector
         self.registry = registry or CollectorRegistry()
-        r = self.registry
-        self.read = Counter(
-            "connector_records_read", "Input records read", ["connector"], registry=r
-        )
-        self.published = Counter(
+
+        # Every series is per connector; a few are split further by the extra labels.
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(name, doc, ["connector", *labels], registry=self.registry)
+
+        self.read = counter("connector_records_read", "Input records read")
+        self.published = counter(
             "connector_events_published",
             "Events published and acknowledged by the broker",
-            ["connector", "event_type"],
-            registry=r,
+            "event_type",
         )
-        self.rejected = Counter(
-            "connector_records_rejected",
-            "Inputs sent to the reject output",
-            ["connector", "reason"],
-            registry=r,
+        self.rejected = counter(
+            "connector_records_rejected", "Inputs sent to the reject output", "reason"
         )
-        self.delivered = Counter(
-            "connector_disclosures_delivered", "Disclosures written", ["connector"], registry=r
+        self.delivered = counter("connector_disclosures_delivered", "Disclosures written")
+        self.failed = counter(
+            "connector_disclosures_failed", "Disclosures refused by the recipient system"
         )
-        self.failed = Counter(
-            "connector_disclosures_failed",
-            "Disclosures refused by the recipient system",
-            ["connector"],
-            registry=r,
-        )
-        self.retries = Counter(
-            "connector_retries", "Transient failures retried", ["connector"], registry=r
-        )
+        self.retries = counter("connector_retries", "Transient failures retried")
         self.last_progress = Gauge(
             "connector_last_progress_timestamp_seconds",
             "Unix time of the last completed batch or idle poll",
             ["connector"],
-            registry=r,
+            registry=self.registry,
         )
         self._alive = time.time()
         self.state = "starting"

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import fastavro.validation
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from connectors.base.choice import exactly_one
 from connectors.base.errors import (
     ConnectorConfigError,
     MissingColumn,
@@ -33,6 +34,7 @@ from connectors.base.errors import (
 )
 from hub.catalogue.expand import PRIMITIVES, collect_named
 from hub.catalogue.schemas import EventType
+from hub.policy.facts import get_path
 
 # Fixed namespace so the same partner row always gets the same event id, on any machine.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c3f4e-2d0b-5c43-9a53-3c1f1b0d2a77")
@@ -63,8 +65,7 @@ class FieldRule(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldRule:
-        if (self.column is None) == (self.const is None):
-            raise ValueError("give exactly one of 'column' or 'const'")
+        exactly_one(self, "column", "const")
         return self
 
 
@@ -419,7 +420,7 @@ class Mapper:
     def event_id(self, row: Mapping[str, Any]) -> str:
         rule = self.mapping.event_id
         if rule.column:
-            raw = _lookup(row, rule.column)
+            raw = get_path(row, rule.column)
             if _empty(raw):
                 raise MissingValue(f"column '{rule.column}' (event id) is empty", field=rule.column)
             try:
@@ -430,7 +431,7 @@ class Mapper:
                 ) from None
         parts = []
         for col in rule.key:
-            raw = _lookup(row, col)
+            raw = get_path(row, col)
             if _empty(raw):
                 raise MissingValue(f"column '{col}' (event id key) is empty", field=col)
             parts.append(str(raw).strip())
@@ -446,7 +447,7 @@ class Mapper:
                     raise MissingColumn(
                         f"column '{rule.column}' (for {path}) is missing", field=rule.column
                     )
-                value = _lookup(row, rule.column)
+                value = get_path(row, rule.column)
             else:
                 value = rule.const
             _place(nested, path, value)
@@ -464,15 +465,6 @@ def _has(row: Mapping[str, Any], column: str) -> bool:
     if head not in row:
         return False
     return not rest or (isinstance(row[head], Mapping) and _has(row[head], rest))
-
-
-def _lookup(row: Mapping[str, Any], column: str) -> Any:
-    value: Any = row
-    for part in column.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _place(nested: dict[str, Any], path: str, value: Any) -> None:

@@ -25,7 +25,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.synthetic.people import LOCAL_AUTHORITY, FictionalPerson, PeoplePool
@@ -369,7 +369,3 @@ class PartnershipGenerator:
             ["COMMUNITY_RESOLUTION", "DIVERSION_OUTCOME_22", "YOUTH_CAUTION", "REFERRAL_ORDER"]
         )
         e["outcome_date"] = when.date()
-
-
-def age_on(dob: date, day: date) -> int:
-    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from connectors.synthetic.police import nhs_number, pnc_id
+from hub.policy.facts import age_on
 
 GIVEN_FEMALE = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Ivy", "Lily", "Freya", "Ellie", "Chloe"]
 GIVEN_MALE = ["Noah", "Oliver", "George", "Leo", "Arthur", "Harry", "Jack", "Kayden", "Callum"]
@@ -90,8 +91,7 @@ class FictionalPerson:
     offender: bool = False
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.date_of_birth.year
-        return years - ((day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day))
+        return age_on(self.date_of_birth, day)
 
     def as_person(self) -> dict[str, Any]:
         """The catalogue's ``Person`` record."""
