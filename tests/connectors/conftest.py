@@ -3,19 +3,26 @@ the real hub processor on them (the setup of tests/integration/test_end_to_end.p
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
 
+from connectors.base.config import ConnectorConfig
+from connectors.base.sink import Delivery, SinkRunner
+from hub.audit.records import ReceiptRecord
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.broker.client_config import consumer_config
+from hub.catalogue.topics import RECEIPTS_TOPIC, share_topic
 from hub.config import Settings
 from hub.demo.partnership import partnership_topics
 from hub.processor import Processor, build_processor
@@ -111,6 +118,15 @@ def broker(fresh_broker: EmbeddedBroker) -> EmbeddedBroker:
 @pytest.fixture
 def registry_url(fresh_registry_url: str) -> str:
     return fresh_registry_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database a SQL connector talks to: a SQLite file, then a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'connector.db'}"
+    url: str = request.getfixturevalue("postgres_db")
+    return url
 
 
 @pytest.fixture
@@ -229,3 +245,81 @@ def hub_env(hub: Hub, **extra: str) -> dict[str, str]:
         "HUB_BOOTSTRAP_SERVERS": hub.bootstrap,
         "HUB_SCHEMA_REGISTRY_URL": hub.registry_url,
     } | extra
+
+
+def read_receipts(hub: Hub, expected: int) -> list[ReceiptRecord]:
+    """The receipts the hub's sinks sent (at least ``expected``, or what came in time)."""
+    return [
+        ReceiptRecord.from_json(m.value())
+        for m in read_topic(hub.bootstrap, RECEIPTS_TOPIC, expected)
+    ]
+
+
+def start_sink(
+    hub: Hub, config: ConnectorConfig, env: Mapping[str, str], receipts: int, **build: Any
+) -> SinkRunner:
+    """The sink ``config`` describes, running on the hub's threads, once it has sent
+    ``receipts`` receipts (``build``: e.g. the retention's clock)."""
+    from connectors.base.runtime import build as build_connector
+
+    sink = build_connector(config, env, **build)
+    assert isinstance(sink, SinkRunner)
+    hub.threads.start(sink.run, config.name)
+    wait_for(
+        lambda: sink.counts.receipts >= receipts, 60, f"{receipts} receipts from {config.name}"
+    )
+    return sink
+
+
+def delivery(
+    disclosure: str,
+    recipient: str,
+    event_type: str,
+    agreement: str,
+    record: dict[str, Any],
+    *,
+    offset: int = 0,
+    headers: dict[str, bytes] | None = None,
+) -> Delivery:
+    """A disclosure as the sink runner hands it to a writer, read from the recipient's share
+    topic; its event id is the record's own."""
+    return Delivery(
+        disclosure_id=disclosure,
+        recipient=recipient,
+        event_id=str(record.get("envelope", {}).get("event_id", "")),
+        event_type=event_type,
+        agreement=agreement,
+        topic=share_topic(recipient, event_type),
+        partition=0,
+        offset=offset,
+        record=record,
+        received_at=datetime.now(UTC),
+        headers=headers or {},
+    )
+
+
+def kill_and_restart(
+    cmd: list[str],
+    env: Mapping[str, str],
+    progress: Callable[[], int],
+    kill_at: int,
+    finished: Callable[[], bool],
+    what: str,
+) -> int:
+    """Run the connector process ``cmd``; SIGKILL it once ``progress()`` reaches
+    ``kill_at``; start it again and stop it (SIGTERM: it must exit 0) once ``finished()``.
+    Returns the progress at the kill, for the test to check the kill came mid-stream."""
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: progress() >= kill_at, 60, f"{kill_at} {what} before the kill")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    at_kill = progress()
+    second = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(finished, 60, f"the rest of the {what} after the restart")
+    finally:
+        second.send_signal(signal.SIGTERM)  # graceful: exits 0 after its checkpoint
+        assert second.wait(20) == 0, second.stderr.read() if second.stderr else ""
+    return at_kill

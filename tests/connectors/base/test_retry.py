@@ -38,28 +38,26 @@ def test_retries_retryable_until_success() -> None:
     assert retry(flaky, policy) == "ok" and len(calls) == 3
 
 
-def test_gives_up_after_max_attempts() -> None:
+@pytest.mark.parametrize(
+    ("error", "max_attempts", "calls_made"),
+    [
+        pytest.param(SinkUnavailable("down"), 3, 3, id="retryable-gives-up-after-max-attempts"),
+        pytest.param(MalformedInput("no"), 5, 1, id="terminal-is-not-retried"),
+    ],
+)
+def test_a_lasting_failure_is_raised_after_the_attempts_it_allows(
+    error: Exception, max_attempts: int, calls_made: int
+) -> None:
     calls: list[int] = []
 
-    def down() -> None:
+    def failing() -> None:
         calls.append(1)
-        raise SinkUnavailable("down")
+        raise error
 
-    with pytest.raises(SinkUnavailable):
-        retry(down, RetryConfig(max_attempts=3, initial_seconds=0.01, max_seconds=0.01))
-    assert len(calls) == 3
-
-
-def test_terminal_errors_are_not_retried() -> None:
-    calls: list[int] = []
-
-    def bad() -> None:
-        calls.append(1)
-        raise MalformedInput("no")
-
-    with pytest.raises(MalformedInput):
-        retry(bad, RetryConfig(max_attempts=5, initial_seconds=0.01))
-    assert len(calls) == 1
+    policy = RetryConfig(max_attempts=max_attempts, initial_seconds=0.01, max_seconds=0.01)
+    with pytest.raises(type(error)):
+        retry(failing, policy)
+    assert len(calls) == calls_made
 
 
 def test_stop_cuts_a_long_backoff_short() -> None:

@@ -7,36 +7,27 @@ import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from connectors.base.sink import Delivery
 from connectors.sinks.file_export import FileExportWriter
+from tests.connectors.conftest import delivery
 
 
-def delivery(i: int, record: dict[str, Any] | None = None) -> Delivery:
-    return Delivery(
-        disclosure_id=f"dsc-{i}",
-        recipient="merseyside-vrp",
-        event_id=f"evt-{i}",
-        event_type="assault-attendance",
-        agreement="nhs-vrp-assaults@v1",
-        topic="share.merseyside-vrp.assault-attendance.v1",
-        partition=0,
-        offset=i,
-        record=record
-        or {
-            "envelope": {"event_id": f"evt-{i}"},
-            "weapon": "KNIFE",
-            "location": {"borough": "LIVERPOOL", "lsoa": None},
-            "factors": ["A", "B"],
-        },
-        received_at=datetime.now(UTC),
+def vrp(i: int) -> Delivery:
+    record = {
+        "envelope": {"event_id": f"evt-{i}"},
+        "weapon": "KNIFE",
+        "location": {"borough": "LIVERPOOL", "lsoa": None},
+        "factors": ["A", "B"],
+    }
+    return delivery(
+        f"dsc-{i}", "merseyside-vrp", "assault-attendance", "nhs-vrp-assaults@v1", record, offset=i
     )
 
 
 def test_jsonl_is_idempotent_across_restarts(tmp_path: Path) -> None:
     writer = FileExportWriter(tmp_path, "merseyside-vrp", "vrp-files", "jsonl")
-    first = writer.write([delivery(1), delivery(2), delivery(1)])
+    first = writer.write([vrp(1), vrp(2), vrp(1)])
     assert [o.status for o in first] == ["delivered"] * 3
     (path,) = (tmp_path / "merseyside-vrp").glob("*.jsonl")
     assert path.name == f"{datetime.now(UTC):%Y-%m-%d}.jsonl"
@@ -44,7 +35,7 @@ def test_jsonl_is_idempotent_across_restarts(tmp_path: Path) -> None:
     with path.open("a") as fh:
         fh.write('{"disclosure_id": "dsc-3", "deliv')
     again = FileExportWriter(tmp_path, "merseyside-vrp", "vrp-files", "jsonl")
-    outcomes = again.write([delivery(2), delivery(3)])
+    outcomes = again.write([vrp(2), vrp(3)])
     assert outcomes[0].at == first[1].at  # already there: the first delivery time
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["disclosure_id"] for line in lines] == ["dsc-1", "dsc-2", "dsc-3"]
@@ -52,10 +43,8 @@ def test_jsonl_is_idempotent_across_restarts(tmp_path: Path) -> None:
 
 def test_csv_flattens_records_with_a_stable_header(tmp_path: Path) -> None:
     writer = FileExportWriter(tmp_path, "merseyside-vrp", "vrp-files", "csv")
-    writer.write([delivery(1)])
-    FileExportWriter(tmp_path, "merseyside-vrp", "vrp-files", "csv").write(
-        [delivery(2), delivery(1)]
-    )
+    writer.write([vrp(1)])
+    FileExportWriter(tmp_path, "merseyside-vrp", "vrp-files", "csv").write([vrp(2), vrp(1)])
     (path,) = (tmp_path / "merseyside-vrp").glob("*.csv")
     assert path.name.endswith("-assault-attendance.csv")
     with path.open(newline="") as fh:

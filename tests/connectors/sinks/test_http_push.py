@@ -10,19 +10,15 @@ from pathlib import Path
 import pytest
 
 from connectors.base.rejects import RejectLog
-from connectors.base.runtime import build
-from connectors.base.sink import SinkRunner
-from hub.audit.records import ReceiptRecord
-from hub.catalogue import RECEIPTS_TOPIC
 from tests.connectors.conftest import (
     Hub,
     for_mash,
     hub_env,
     police_events,
     publish_police,
-    read_topic,
+    read_receipts,
     sink_config,
-    wait_for,
+    start_sink,
 )
 from tests.connectors.sinks.recipient_api import RecipientApi
 
@@ -42,10 +38,8 @@ def test_push_with_retries_idempotency_and_refusals(hub: Hub, tmp_path: Path) ->
             MASH,
             {"type": "http-push", "url": api.url, "token_env": "MASH_API_TOKEN"},
         )
-        sink = build(config, hub_env(hub, MASH_API_TOKEN="api-token-for-tests"))
-        assert isinstance(sink, SinkRunner)
-        hub.threads.start(sink.run, "push-sink")
-        wait_for(lambda: sink.counts.receipts >= len(shared), 60, "pushes")
+        env = hub_env(hub, MASH_API_TOKEN="api-token-for-tests")
+        sink = start_sink(hub, config, env, len(shared))
         time.sleep(0.5)
     assert api.unauthorised == 0
     assert sink.counts.delivered == len(shared) - 1 and sink.counts.failed == 1
@@ -56,10 +50,7 @@ def test_push_with_retries_idempotency_and_refusals(hub: Hub, tmp_path: Path) ->
         assert body["record"]["subject"]["given_name"]  # identified, as the agreement allows
     assert sum(api.attempts.values()) >= len(shared) + 3  # the 503s were retried
 
-    receipts = [
-        ReceiptRecord.from_json(m.value())
-        for m in read_topic(hub.bootstrap, RECEIPTS_TOPIC, len(shared))
-    ]
+    receipts = read_receipts(hub, len(shared))
     assert len(receipts) == len(shared)
     failed = [r for r in receipts if r.status == "failed"]
     assert len(failed) == 1 and failed[0].reason and "HTTP 400" in failed[0].reason

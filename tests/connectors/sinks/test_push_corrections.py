@@ -6,13 +6,13 @@ seam (an in-memory API that keeps one case per event and honours the revision or
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from connectors.base.sink import Delivery
 from connectors.sinks.http_push import HttpPushWriter
+from tests.connectors.conftest import delivery
 
 EVENT = "c0a2e1d0-0000-4000-8000-0000000000c1"
 
@@ -47,7 +47,7 @@ def share(revision: int, disclosure: str, name: str) -> Delivery:
     headers = {"hub.provider": b"merseyside-police", "hub.revision": str(revision).encode()}
     if revision > 1:
         headers["hub.withdraws"] = b"d1"
-    return delivery(disclosure, {"envelope": {"event_id": EVENT}, "name": name}, headers)
+    return to_mash(disclosure, {"envelope": {"event_id": EVENT}, "name": name}, headers)
 
 
 def notice(revision: int, event_id: str = EVENT) -> Delivery:
@@ -62,21 +62,16 @@ def notice(revision: int, event_id: str = EVENT) -> Delivery:
         "withdraws": "d2",
         "issued_at": "2026-11-23T12:00:00+00:00",
     }
-    return delivery("n1", record, {"hub.notice": b"retraction"})
+    return to_mash("n1", record, {"hub.notice": b"retraction"})
 
 
-def delivery(disclosure: str, record: dict[str, Any], headers: dict[str, bytes]) -> Delivery:
-    return Delivery(
-        disclosure_id=disclosure,
-        recipient="liverpool-mash",
-        event_id=str(record.get("envelope", {}).get("event_id", "")),
-        event_type="safeguarding-concern",
-        agreement="police-liverpool-mash@v1",
-        topic="share.liverpool-mash.safeguarding-concern.v1",
-        partition=0,
-        offset=0,
-        record=record,
-        received_at=datetime.now(UTC),
+def to_mash(disclosure: str, record: dict[str, Any], headers: dict[str, bytes]) -> Delivery:
+    return delivery(
+        disclosure,
+        "liverpool-mash",
+        "safeguarding-concern",
+        "police-liverpool-mash@v1",
+        record,
         headers=headers,
     )
 

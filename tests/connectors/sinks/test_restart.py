@@ -5,25 +5,21 @@ before the kill keeps its first delivery time in every receipt."""
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from hub.audit.records import ReceiptRecord
-from hub.catalogue import RECEIPTS_TOPIC
 from tests.connectors.conftest import (
     Hub,
     for_msn,
     hub_env,
+    kill_and_restart,
     police_events,
     publish_police,
-    read_topic,
-    wait_for,
+    read_receipts,
 )
 
 pytestmark = pytest.mark.integration
@@ -56,32 +52,18 @@ def test_sink_killed_mid_stream_loses_and_duplicates_nothing(hub: Hub, tmp_path:
         except sqlite3.OperationalError:
             return 0
 
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: written() >= 60, 60, "the first deliveries")
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    at_kill = written()
+    at_kill = kill_and_restart(
+        cmd, env, written, 60, lambda: written() >= len(expected), "deliveries"
+    )
     assert at_kill < len(expected), "the kill came too late to test a restart"
-    second = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for(lambda: written() >= len(expected), 60, "the rest after the restart")
-    finally:
-        second.send_signal(signal.SIGTERM)
-        assert second.wait(20) == 0, second.stderr.read() if second.stderr else ""
 
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT disclosure_id, event_id, delivered_at FROM msn_cases"
         ).fetchall()
-    assert sorted(r[1] for r in rows) == sorted(
-        expected
-    )  # each event once: none lost, none doubled
-    receipts = [
-        ReceiptRecord.from_json(m.value())
-        for m in read_topic(hub.bootstrap, RECEIPTS_TOPIC, len(expected))
-    ]
+    # Each event once: none lost, none doubled.
+    assert sorted(r[1] for r in rows) == sorted(expected)
+    receipts = read_receipts(hub, len(expected))
     ats: dict[str, set[str]] = {}
     for r in receipts:
         assert r.status == "delivered"

@@ -14,18 +14,19 @@ from sqlalchemy import create_engine, select
 
 from connectors.base.errors import ConnectorConfigError
 from connectors.base.runtime import build
-from connectors.base.sink import Delivery, SinkRunner
 from connectors.sinks.retention import RetentionTimer, parse_period
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from hub.audit.store import AuditStore
 from hub.processor.build import build_ingester
 from tests.connectors.conftest import (
     Hub,
+    delivery,
     for_msn,
     hub_env,
     police_events,
     publish_police,
     sink_config,
+    start_sink,
     wait_for,
 )
 
@@ -43,12 +44,10 @@ def test_the_running_sink_erases_past_retention_and_the_audit_shows_it(
     now = [datetime.now(UTC)]
     env = hub_env(hub, MSN_DB_URL=f"sqlite:///{tmp_path / 'msn.db'}")
     config = sink_config(hub, tmp_path, MSN, SINK, retention={"every_seconds": 3600})
-    sink = build(config, env, clock=lambda: now[0])
-    assert isinstance(sink, SinkRunner) and isinstance(sink.writer, SqlUpsertWriter)
+    sink = start_sink(hub, config, env, len(expected), clock=lambda: now[0])
+    assert isinstance(sink.writer, SqlUpsertWriter)
     timer = sink.housekeeping
     assert isinstance(timer, RetentionTimer)
-    hub.threads.start(sink.run, "msn-sink")
-    wait_for(lambda: sink.counts.receipts >= len(expected), 60, "MSN deliveries")
     assert timer.runs and timer.runs[-1].erased == (), "the first run, at start, erased nothing"
     held = {r["disclosure_id"] for r in sink.writer.rows()}
 
@@ -89,17 +88,13 @@ def _outbox(tmp_path: Path) -> list[Any]:
 
 def _deliver(writer: SqlUpsertWriter, n: int) -> list[str]:
     deliveries = [
-        Delivery(
-            disclosure_id=f"d-{i}",
-            recipient=MSN,
-            event_id=f"e-{i}",
-            event_type="safeguarding-concern",
-            agreement="police-msn@1",
-            topic="share.modern-slavery-network.safeguarding-concern.v1",
-            partition=0,
+        delivery(
+            f"d-{i}",
+            MSN,
+            "safeguarding-concern",
+            "police-msn@1",
+            {"envelope": {"event_id": f"e-{i}", "source_partner": "merseyside-police"}},
             offset=i,
-            record={"envelope": {"event_id": f"e-{i}", "source_partner": "merseyside-police"}},
-            received_at=datetime.now(UTC),
         )
         for i in range(n)
     ]

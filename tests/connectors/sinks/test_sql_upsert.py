@@ -12,29 +12,19 @@ import pytest
 from connectors.base.runtime import build
 from connectors.base.sink import SinkRunner
 from connectors.sinks.sql_upsert import SqlUpsertWriter
-from hub.audit.records import ReceiptRecord
-from hub.catalogue import RECEIPTS_TOPIC
 from tests.connectors.conftest import (
     Hub,
     for_msn,
     hub_env,
     police_events,
     publish_police,
-    read_topic,
+    read_receipts,
     sink_config,
-    wait_for,
+    start_sink,
 )
 
 pytestmark = pytest.mark.integration
 MSN = "modern-slavery-network"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'msn.db'}"
-    url: str = request.getfixturevalue("postgres_db")
-    return url
 
 
 def test_msn_case_list_written_once_and_receipted(
@@ -46,10 +36,7 @@ def test_msn_case_list_written_once_and_receipted(
     config = sink_config(
         hub, tmp_path, MSN, {"type": "sql-upsert", "url_env": "MSN_DB_URL", "table": "msn_cases"}
     )
-    sink = build(config, hub_env(hub, MSN_DB_URL=database_url))
-    assert isinstance(sink, SinkRunner)
-    hub.threads.start(sink.run, "msn-sink")
-    wait_for(lambda: sink.counts.receipts >= len(expected), 60, "MSN deliveries")
+    sink = start_sink(hub, config, hub_env(hub, MSN_DB_URL=database_url), len(expected))
     time.sleep(0.5)
     assert isinstance(sink.writer, SqlUpsertWriter)
     rows = sink.writer.rows()
@@ -70,10 +57,7 @@ def test_msn_case_list_written_once_and_receipted(
     again.close()
     assert {r["disclosure_id"]: r["delivered_at"] for r in sink.writer.rows()} == first
 
-    receipts = [
-        ReceiptRecord.from_json(m.value())
-        for m in read_topic(hub.bootstrap, RECEIPTS_TOPIC, 2 * len(expected))
-    ]
+    receipts = read_receipts(hub, 2 * len(expected))
     assert len(receipts) == 2 * len(expected)
     by_id: dict[str, set[str]] = {}
     for r in receipts:

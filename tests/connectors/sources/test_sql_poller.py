@@ -67,22 +67,20 @@ def _row(i: int, at: datetime, **over: Any) -> dict[str, Any]:
     return base | over
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'probation.db'}"
-    url: str = request.getfixturevalue("postgres_db")
-    return url
-
-
-def _poller(url: str, broker: EmbeddedBroker, registry_url: str, tmp_path: Path) -> SqlPollerSource:
-    data = yaml.safe_load(
+def probation_config(tmp: Path) -> dict[str, Any]:
+    """The probation SQL poller example with a development signing key and state in ``tmp``."""
+    data: dict[str, Any] = yaml.safe_load(
         (ROOT / "connectors" / "examples" / "probation-sql-poller.yaml").read_text()
     )
-    data["signing"] = {"key_id": "probation-nw/dev1", "dev_keys_dir": str(tmp_path / "keys")}
-    data["state_dir"] = str(tmp_path / "state")
-    data["source"]["batch_rows"] = 7  # several batches, so checkpoints move between them
+    data["signing"] = {"key_id": "probation-nw/dev1", "dev_keys_dir": str(tmp / "keys")}
+    data["state_dir"] = str(tmp / "state")
     data.pop("health")
+    return data
+
+
+def build_poller(
+    data: dict[str, Any], url: str, broker: EmbeddedBroker, registry_url: str
+) -> SqlPollerSource:
     env = {
         "PROBATION_DB_URL": url,
         "HUB_BOOTSTRAP_SERVERS": broker.bootstrap,
@@ -91,6 +89,12 @@ def _poller(url: str, broker: EmbeddedBroker, registry_url: str, tmp_path: Path)
     poller = build(parse_config(data), env)
     assert isinstance(poller, SqlPollerSource)
     return poller
+
+
+def _poller(url: str, broker: EmbeddedBroker, registry_url: str, tmp_path: Path) -> SqlPollerSource:
+    data = probation_config(tmp_path)
+    data["source"]["batch_rows"] = 7  # several batches, so checkpoints move between them
+    return build_poller(data, url, broker, registry_url)
 
 
 def _drain(poller: SqlPollerSource) -> int:

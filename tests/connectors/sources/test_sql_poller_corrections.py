@@ -12,39 +12,32 @@ from typing import Any
 
 import fastavro
 import pytest
-import yaml
 from sqlalchemy import Boolean, Column, Integer, MetaData, create_engine, update
 
-from connectors.base.config import parse_config
-from connectors.base.runtime import build
 from connectors.sources.sql_poller import SqlPollerSource
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue import Catalogue, partner_topic
-from tests.connectors.conftest import ROOT, read_topic
-from tests.connectors.sources.test_sql_poller import T0, TOPIC, _drain, _row, _table
+from tests.connectors.conftest import read_topic
+from tests.connectors.sources.test_sql_poller import (
+    T0,
+    TOPIC,
+    _drain,
+    _row,
+    _table,
+    build_poller,
+    probation_config,
+)
 
 pytestmark = pytest.mark.integration
 RETRACTIONS = partner_topic("probation-nw", "event-retraction")
 
 
 def poller(url: str, broker: EmbeddedBroker, registry_url: str, tmp: Path) -> SqlPollerSource:
-    data = yaml.safe_load(
-        (ROOT / "connectors" / "examples" / "probation-sql-poller.yaml").read_text()
-    )
-    data["signing"] = {"key_id": "probation-nw/dev1", "dev_keys_dir": str(tmp / "keys")}
-    data["state_dir"] = str(tmp / "state")
-    data.pop("health")
+    data = probation_config(tmp)
     data["source"]["mapping"]["fields"]["envelope.revision"] = "version"
     data["source"]["deleted_column"] = "deleted"
     data["source"]["retraction_reason"] = "WRONG_PERSON"
-    env = {
-        "PROBATION_DB_URL": url,
-        "HUB_BOOTSTRAP_SERVERS": broker.bootstrap,
-        "HUB_SCHEMA_REGISTRY_URL": registry_url,
-    }
-    source = build(parse_config(data), env)
-    assert isinstance(source, SqlPollerSource)
-    return source
+    return build_poller(data, url, broker, registry_url)
 
 
 def decoded(catalogue: Catalogue, slug: str, topic: str, n: int, bootstrap: str) -> list[Any]:
