@@ -65,3 +65,18 @@ def threads_cpu(prefix: str, pid: int | None = None) -> float:
                     fields = stat[stat.rindex(")") + 2 :].split()
                     total += (int(fields[11]) + int(fields[12])) / _TICKS
     return total
+
+
+def status_mb(pid: int, field: str) -> float:
+    """``field`` of /proc/<pid>/status (``VmRSS``, ``VmHWM``: kB) in MB; 0.0 when gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def tree_mb(pid: int, field: str) -> float:
+    """``field`` (``VmRSS`` now, ``VmHWM`` the peak so far) of ``pid`` plus its helper
+    processes, in MB: the processor's memory is both processes'."""
+    return status_mb(pid, field) + sum(status_mb(c, field) for c in helpers(pid))

@@ -25,13 +25,11 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,33 +37,33 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from confluent_kafka import Consumer, Message, Producer
 
 from bench import stages
+from bench.extras import QUIX_NOTE, Phases, not_measured
+from bench.infra import PARTITIONS
+
+# Re-exported: bench/latency.py, bench/sink_latency.py and others import them from here.
+from bench.infra import hub_for_bench as hub_for_bench
+from bench.infra import publisher_for as publisher_for
 from bench.latency import Latency, measure
 from bench.report import NOTE, Result, table
 from bench.scaling import group_rate
-from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed
 from hub.agreements.loader import load_agreements
-from hub.broker import EmbeddedBroker, ensure_topics
 from hub.broker.client_config import consumer_config, producer_config
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, share_topic
-from hub.catalogue.schemas import load_catalogue
-from hub.catalogue.topics import partner_topic
 from hub.config import Settings
-from hub.policy.engine import PolicyEngine
 from hub.processor import Processor, build_processor
-from hub.processor.build import partner_keys
-from hub.registry import RegistryServer, SchemaStore
 
 RAW_COPY_TOPIC = "bench.raw-copy.v1"
 BATCH = 2000
-PARTITIONS = 6
 LATENCY_RATE = 2000
 LATENCY_SEED = 9000  # the latency phases' feeds; the throughput input is seed 2026
-QUIX_NOTE = (
-    "not measured: quixstreams 3.28.1 (the newest on PyPI) requires confluent-kafka < 2.13 and "
-    "the hub requires >= 2.16, so it cannot run with the hub's pieces in one environment; "
-    "see bench/README.md"
+STEADY_NOTE = (
+    "half the measured throughput is 2,000/s or more: the 2,000/s figures are the steady state"
 )
+
+
+def spread_pct(values: list[float]) -> float:
+    """How far apart the largest and smallest are, as a percentage of the smallest."""
+    return 100 * (max(values) - min(values)) / min(values)
 
 
 def _status_kb(field: str) -> float | None:
@@ -96,57 +94,6 @@ def peak_rss_mb() -> float:
 
 
 # -- setup -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def infrastructure() -> Iterator[tuple[EmbeddedBroker, str]]:
-    with EmbeddedBroker() as broker, RegistryServer(SchemaStore("sqlite://")) as registry:
-        yield broker, registry.url
-
-
-def recipients(settings: Settings) -> list[str]:
-    """Every recipient an agreement names for police safeguarding concerns."""
-    engine = PolicyEngine(load_agreements(settings.partnership_dir / "agreements"))
-    return engine.candidates(PARTNER, EVENT_TYPE)
-
-
-def publisher_for(settings: Settings, bootstrap: str, registry_url: str) -> PartnerPublisher:
-    concern = load_catalogue(settings.schemas_dir).get(EVENT_TYPE)
-    assert concern is not None
-    return PartnerPublisher(
-        partner=PARTNER,
-        event_type=concern,
-        bootstrap=bootstrap,
-        registry_url=registry_url,
-        signer=partner_keys(settings).dev_signing_key(PARTNER),
-    )
-
-
-class Hub(NamedTuple):
-    broker: EmbeddedBroker
-    registry_url: str
-    settings: Settings
-    topic: str  # the police's safeguarding-concern topic
-    publisher: PartnerPublisher  # the police's, signing; the caller closes it
-    outputs: list[str]  # the share topics of every recipient the agreements name
-
-
-@contextlib.contextmanager
-def hub_for_bench(prefix: str, *extra_topics: str) -> Iterator[Hub]:
-    """A broker, a registry and a data dir for one bench run, with the police's topic in
-    PARTITIONS partitions (split evenly between one, two or three processes), the hub's
-    output topics and ``extra_topics`` created, and the police's publisher."""
-    with (
-        tempfile.TemporaryDirectory(prefix=prefix) as tmp,
-        infrastructure() as (broker, registry_url),
-    ):
-        settings = Settings(data_dir=Path(tmp))
-        topic = partner_topic(PARTNER, EVENT_TYPE)
-        outputs = [share_topic(r, EVENT_TYPE) for r in recipients(settings)]
-        ensure_topics(broker.bootstrap, [topic], partitions=PARTITIONS)
-        ensure_topics(broker.bootstrap, [*extra_topics, DEADLETTER_TOPIC, AUDIT_TOPIC, *outputs])
-        publisher = publisher_for(settings, broker.bootstrap, registry_url)
-        yield Hub(broker, registry_url, settings, topic, publisher, outputs)
 
 
 # -- (a) raw copy ------------------------------------------------------------------------
@@ -419,7 +366,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-seconds", type=float, default=12.0, help=argparse.SUPPRESS)
     parser.add_argument("--skip-faust", action="store_true", help="do not run (c)")
     parser.add_argument(
-        "--skip-scaling", action="store_true", help="do not compare one and two processes"
+        "--skip-scaling", action="store_true", help="only one process in (d), not two and three"
+    )
+    parser.add_argument(
+        "--rss-events",
+        type=int,
+        default=100_000,
+        help="events for the RSS row, on a broker of its own (100000; the issue's figure is "
+        "500000, several minutes here; 0 skips)",
+    )
+    parser.add_argument(
+        "--demo-events", type=int, default=3000, help="events for the demo-pace row (0 skips)"
+    )
+    parser.add_argument(
+        "--backfill-rows", type=int, default=100_000, help="rows for the backfill row (0 skips)"
     )
     parser.add_argument(
         "--whatif-events", type=int, default=100_000, help="events re-decided by what-if (100000)"
@@ -471,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         scale: dict[int, float] = {}
         scale_cpu: dict[int, float] = {}
         # One process always: it gives the CPU per event of a real `hub process` + helper.
-        for instances in (1,) if args.skip_scaling else (1, 2):
+        for instances in (1,) if args.skip_scaling else (1, 2, 3):
             say(f"(d) {instances} x hub process in one consumer group ...")
             scale[instances], scale_cpu[instances] = group_rate(
                 instances=instances,
@@ -483,6 +443,26 @@ def main(argv: list[str] | None = None) -> int:
             )
         publisher.close()
 
+    phases = Phases()
+    if args.skip_scaling:
+        phases.skip(("two_instances_eps", "three_instances_eps", "scaling"), "--skip-scaling")
+        phases.reasons["cpu_spread_pct"] = "--skip-scaling: one group size only"
+    say(f"(e) RSS of hub process over {args.rss_events:,} events, on a broker of its own ...")
+    phases.memory(args.rss_events, say)
+    say(f"(f) backfill through the drop-folder connector, {args.backfill_rows:,} rows ...")
+    phases.backfill(args.backfill_rows)
+    say(f"(g) the demo's pace, {args.demo_events:,} events ...")
+    phases.demo(args.demo_events)
+    phases.reasons.update(
+        quix_eps=QUIX_NOTE,
+        hub_vs_quix=QUIX_NOTE,
+        faust_eps=faust_note or "",
+        hub_vs_faust=faust_note or "",
+        faust_shared=faust_note or "",
+        steady_rate=STEADY_NOTE,
+        steady_p50_ms=STEADY_NOTE,
+        steady_p99_ms=STEADY_NOTE,
+    )
     result = Result(
         events=n,
         raw_eps=raw_eps,
@@ -506,9 +486,11 @@ def main(argv: list[str] | None = None) -> int:
         faust_note=faust_note,
         one_instance_eps=scale.get(1),
         two_instances_eps=scale.get(2),
-        scaling=scale[2] / scale[1] if len(scale) == 2 else None,
+        three_instances_eps=scale.get(3),
+        scaling=scale[2] / scale[1] if 2 in scale else None,
         cpu_us_per_event=scale_cpu[1],
-        cpu_us_by_processes={str(k): round(v, 1) for k, v in scale_cpu.items()},
+        cpu_us_per_event_by_processes={str(k): round(v, 1) for k, v in scale_cpu.items()},
+        cpu_spread_pct=spread_pct(list(scale_cpu.values())) if len(scale_cpu) > 1 else None,
         floor_us_per_event=prof.floor_us,
         cpu_vs_floor=scale_cpu[1] / prof.floor_us,
         stage_us=prof.profile.stage_us,
@@ -523,9 +505,11 @@ def main(argv: list[str] | None = None) -> int:
         quix_note=QUIX_NOTE,
         load_average=[round(x, 2) for x in os.getloadavg()],
     )
-    say(table(result, hub.latency, hub.rss_before_mb))
+    record = {**asdict(result), **phases.figures}
+    record["not_measured"] = not_measured(record, phases.reasons)
+    say(table(result, hub.latency, hub.rss_before_mb, phases.figures))
     if args.json:
-        print(json.dumps({**asdict(result), "note": NOTE}), flush=True)
+        print(json.dumps({**record, "note": NOTE}), flush=True)
     return 0
 
 

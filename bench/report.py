@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bench.latency import Latency
 
@@ -36,10 +37,12 @@ class Result:
     faust_note: str | None
     one_instance_eps: float | None = None  # `hub process` x1, own process
     two_instances_eps: float | None = None  # `hub process` x2 in one consumer group
+    three_instances_eps: float | None = None  # `hub process` x3 in one consumer group
     scaling: float | None = None  # two / one
     # CPU per event of one `hub process` and its signature helper, /proc utime + stime
     cpu_us_per_event: float | None = None
-    cpu_us_by_processes: dict[str, float] | None = None  # the same, per group size
+    cpu_us_per_event_by_processes: dict[str, float] | None = None  # the same, per group size
+    cpu_spread_pct: float | None = None  # largest over smallest of those, less 1, in % (<= 10)
     floor_us_per_event: float | None = None  # fastavro: decode each input, encode each output
     cpu_vs_floor: float | None = None
     stage_us: dict[str, float] | None = None  # profiling pass (bench/stages.py)
@@ -59,7 +62,7 @@ def _fmt(v: float | None, spec: str = ",.0f") -> str:
     return "not measured" if v is None else format(v, spec)
 
 
-def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
+def table(r: Result, lat: Latency, rss_before_mb: float, more: dict[str, Any]) -> str:
     rows = [
         ("(a) raw copy, confluent-kafka", f"{_fmt(r.raw_eps)} events/s"),
         ("(b) hub processor", f"{_fmt(r.hub_eps)} events/s"),
@@ -88,15 +91,22 @@ def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
             f"{r.peak_rss_mb:,.0f} MB (process RSS before it: {rss_before_mb:,.0f} MB)",
         ),
         (
-            "hub process x1 / x2 (scaling)",
-            f"{_fmt(r.one_instance_eps)} / {_fmt(r.two_instances_eps)} events/s "
-            f"({_fmt(r.scaling, '.2f')}x)",
+            "hub process x1 / x2 / x3",
+            f"{_fmt(r.one_instance_eps)} / {_fmt(r.two_instances_eps)} / "
+            f"{_fmt(r.three_instances_eps)} events/s (x2 / x1 {_fmt(r.scaling, '.2f')})",
         ),
         (
             "CPU per event, hub process + helper",
             f"{_fmt(r.cpu_us_per_event, ',.1f')} µs (codec floor "
             f"{_fmt(r.floor_us_per_event, ',.1f')} µs: {_fmt(r.cpu_vs_floor, '.1f')}x; by "
-            f"processes in the group {r.cpu_us_by_processes})",
+            f"processes in the group {r.cpu_us_per_event_by_processes}, spread "
+            f"{_fmt(r.cpu_spread_pct, '.1f')}%)",
+        ),
+        (
+            "peak RSS of hub process, 10% / 100%",
+            f"{_fmt(more.get('rss_mb_10pct'), '.1f')} / {_fmt(more.get('rss_mb_100pct'), '.1f')}"
+            f" MB of {_fmt(more.get('rss_events'), ',')} events "
+            f"(growth {_fmt(more.get('rss_growth_pct'), '.1f')}%)",
         ),
         (
             "stages, µs per event",
@@ -113,6 +123,11 @@ def table(r: Result, lat: Latency, rss_before_mb: float) -> str:
             f"{_fmt(r.p50_ms_200, '.0f')} ms / {_fmt(r.p99_ms_200, '.0f')} ms",
         ),
         ("Quix Streams", _fmt(r.quix_eps) if r.quix_eps else (r.quix_note or "not measured")),
+        *(
+            (k, str(v))
+            for k, v in more.items()
+            if k.startswith(("demo_", "backfill_")) and not k.endswith("load_average")
+        ),
         ("load average 1/5/15 min", f"{r.load_average}"),
         ("disclosures hub / faust", f"{r.hub_shared:,} / {_fmt(r.faust_shared, ',')}"),
     ]

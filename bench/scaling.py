@@ -1,17 +1,29 @@
-"""Consumer-group scaling: the same N events through one ``hub process`` and then through
-two, each a process of its own in its own consumer group, on the same broker.
+"""Consumer-group scaling: the same events through one ``hub process``, then two, then
+three, each a process of its own, in a consumer group of its own, on the same broker.
 
 Throughput is read from the group's committed offsets on the partner topic (the processor
 commits only after a batch is fully acknowledged), from the first commit to the last, so
-process start-up and the group join are left out of both runs alike.
+process start-up and the group join are left out of every run alike.
+
+CPU per event is each process's and its signature helper's /proc utime + stime from the
+moment that process says it is consuming (its first line on stdout, printed after start-up:
+imports, agreements, schemas, the helper) to the group's last commit, summed over the
+processes, over every event the group consumed. Start-up is ~1.3 s of CPU a process here,
+as much as several thousand events: counted from the group's first commit instead, a
+process that started late (three starting at once on two busy cores) would add its
+start-up to the group's CPU per event.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -20,9 +32,84 @@ from bench import cpu
 from hub.broker.client_config import consumer_config
 
 
-def _committed(watcher: Consumer, topic: str, partitions: int) -> int:
+def committed(watcher: Consumer, topic: str, partitions: int) -> int:
+    """Records of ``topic`` the watcher's group has committed, over every partition."""
     offsets = watcher.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
     return sum(max(0, tp.offset) for tp in offsets)
+
+
+def end_offsets(watcher: Consumer, topic: str, partitions: int) -> int:
+    return sum(
+        watcher.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+        for p in range(partitions)
+    )
+
+
+@dataclass
+class HubProcess:
+    """One ``hub process`` child, and its CPU when it said it was consuming."""
+
+    proc: subprocess.Popen[bytes]
+    ready: threading.Event
+    cpu_at_ready: float = 0.0
+
+    def check(self) -> None:
+        if self.proc.poll() is not None:
+            err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace")
+            raise RuntimeError(f"hub process exited {self.proc.returncode}: {err[-500:]}")
+
+    def cpu_since_ready(self) -> float:
+        return cpu.tree_cpu(self.proc.pid) - self.cpu_at_ready
+
+
+def _watch_ready(hp: HubProcess) -> None:
+    assert hp.proc.stdout is not None
+    hp.proc.stdout.readline()  # "hub processor ... consuming partner topics ...": started
+    hp.cpu_at_ready = cpu.tree_cpu(hp.proc.pid)
+    hp.ready.set()
+    for _ in hp.proc.stdout:  # drain, so the child never blocks on a full pipe
+        pass
+
+
+@contextlib.contextmanager
+def hub_processes(
+    *, instances: int, bootstrap: str, registry_url: str, data_dir: Path, group: str
+) -> Iterator[list[HubProcess]]:
+    """``instances`` ``hub process`` children in consumer group ``group``; terminated after."""
+    env = {
+        **os.environ,
+        "HUB_DATA_DIR": str(data_dir),
+        "HUB_BOOTSTRAP_SERVERS": bootstrap,
+        "HUB_SCHEMA_REGISTRY_URL": registry_url,
+        "HUB_CONSUMER_GROUP": group,
+        "HUB_AUDIT_URL": f"sqlite:///{data_dir / f'{group}.db'}",  # unused: no --ingest
+        "HUB_TRACING": "none",
+    }
+    procs = [
+        HubProcess(
+            subprocess.Popen(
+                [sys.executable, "-m", "hub.cli.main", "process", "--instance", f"{group}-{i}"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            ),
+            threading.Event(),
+        )
+        for i in range(instances)
+    ]
+    for hp in procs:
+        threading.Thread(target=_watch_ready, args=(hp,), daemon=True).start()
+    try:
+        yield procs
+    finally:
+        for hp in procs:
+            hp.proc.terminate()
+        for hp in procs:
+            try:
+                hp.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                hp.proc.kill()
+                hp.proc.wait()
 
 
 def group_rate(
@@ -36,62 +123,40 @@ def group_rate(
     timeout: float = 300.0,
 ) -> tuple[float, float]:
     """Events/s of ``instances`` processor processes sharing one consumer group, over
-    everything on the partner topic; and their CPU per event in µs (each process and its
-    signature helper, /proc/<pid>/stat utime + stime, over the same span)."""
+    everything on the partner topic; and their CPU per event in µs (every process and its
+    signature helper, from when each said it was consuming to the group's last commit)."""
     group = f"bench-scale-{instances}-{time.time_ns()}"
-    env = {
-        **os.environ,
-        "HUB_DATA_DIR": str(data_dir),
-        "HUB_BOOTSTRAP_SERVERS": bootstrap,
-        "HUB_SCHEMA_REGISTRY_URL": registry_url,
-        "HUB_CONSUMER_GROUP": group,
-        "HUB_AUDIT_URL": f"sqlite:///{data_dir / f'{group}.db'}",  # unused: no --ingest
-        "HUB_TRACING": "none",
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "hub.cli.main", "process", "--instance", f"{group}-{i}"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for i in range(instances)
-    ]
     # Never subscribes: it only reads the group's committed offsets.
     watcher = Consumer(consumer_config(bootstrap, group))
-    n = sum(
-        watcher.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-        for p in range(partitions)
-    )
+    n = end_offsets(watcher, topic, partitions)
     try:
-        deadline = time.monotonic() + timeout
-        first: tuple[float, int] | None = None
-        cpu0 = 0.0
-        done = 0
-        while done < n:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{instances} instance(s) committed {done} of {n} in time")
-            for p in procs:
-                if p.poll() is not None:
-                    err = (p.stderr.read() if p.stderr else b"").decode(errors="replace")
-                    raise RuntimeError(f"hub process exited {p.returncode}: {err[-500:]}")
-            done = _committed(watcher, topic, partitions)
-            if done and first is None:
-                first = (time.perf_counter(), done)
-                cpu0 = sum(cpu.tree_cpu(p.pid) for p in procs)
-            time.sleep(0.05)
-        assert first is not None
-        seconds = time.perf_counter() - first[0]
-        used = sum(cpu.tree_cpu(p.pid) for p in procs) - cpu0
+        with hub_processes(
+            instances=instances,
+            bootstrap=bootstrap,
+            registry_url=registry_url,
+            data_dir=data_dir,
+            group=group,
+        ) as procs:
+            deadline = time.monotonic() + timeout
+            first: tuple[float, int] | None = None
+            done = 0
+            while done < n:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{instances} instance(s) committed {done} of {n} in time")
+                for hp in procs:
+                    hp.check()
+                done = committed(watcher, topic, partitions)
+                if done and first is None:
+                    first = (time.perf_counter(), done)
+                time.sleep(0.05)
+            assert first is not None
+            seconds = time.perf_counter() - first[0]
+            if not all(hp.ready.is_set() for hp in procs):
+                raise RuntimeError("a hub process never said it was consuming")
+            # Every process consumed only after it was ready, so all n events count.
+            used = sum(hp.cpu_since_ready() for hp in procs)
         events = n - first[1]
         eps = events / seconds if seconds > 0 else float("nan")
-        return eps, used / events * 1e6 if events else float("nan")
+        return eps, used / n * 1e6 if n else float("nan")
     finally:
         watcher.close()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
