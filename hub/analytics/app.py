@@ -182,6 +182,8 @@ def _faust_app(settings: Settings, cfg: AnalyticsConfig, bootstrap: str) -> Any:
         consumer_auto_offset_reset="earliest",
         topic_partitions=1,
         producer_acks=-1,
+        # A restarted worker must restore everything its changelogs hold: see the setting.
+        producer_max_batch_size=cfg.producer_batch_bytes,
     )
 
 
