@@ -77,14 +77,19 @@ _CONNECTION_CODES = frozenset(
 )
 
 
+def _kafka_error(exc: BaseException) -> KafkaError | None:
+    """The librdkafka error a ``KafkaException`` carries, if it is one."""
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return exc.args[0]
+    return None
+
+
 def broker_lost(exc: BaseException) -> bool:
     """True when ``exc`` says the broker is (for now) unreachable, not that the hub is wrong."""
     if isinstance(exc, BrokerUnavailable):
         return True
-    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
-        err: KafkaError = exc.args[0]
-        return err.code() in LOSS_CODES or (err.retriable() and not err.fatal())
-    return False
+    err = _kafka_error(exc)
+    return err is not None and (err.code() in LOSS_CODES or (err.retriable() and not err.fatal()))
 
 
 def failure_line(exc: BaseException) -> str | None:
@@ -92,14 +97,15 @@ def failure_line(exc: BaseException) -> str | None:
     else (a bug keeps its traceback)."""
     if broker_lost(exc):
         return f"broker unreachable: {_reason(exc)}"
-    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+    if _kafka_error(exc) is not None:
         return f"Kafka client failed: {_reason(exc)}; restart the service"
     return None
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
-        return str(exc.args[0].str())
+    err = _kafka_error(exc)
+    if err is not None:
+        return str(err.str())
     return str(exc) or type(exc).__name__
 
 
