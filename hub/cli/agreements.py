@@ -12,7 +12,7 @@ from typing import Any
 
 from hub.agreements.loader import load_agreements
 from hub.agreements.models import Agreement
-from hub.cli import redact_check
+from hub.cli import agreements_whatif, redact_check
 from hub.config import load_settings
 
 SCHEMA_PATH = Path("partnership") / "agreement.schema.json"
@@ -40,6 +40,7 @@ def register(commands: Any) -> None:
     reg = sub.add_parser("register", help="print the register of agreements as Markdown")
     reg.set_defaults(handler=handle_register)
     redact_check.add_parser(sub)
+    agreements_whatif.add_parser(sub)  # issue 17: the console's what-if, from the shell
 
 
 def json_schema() -> str:

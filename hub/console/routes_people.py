@@ -23,7 +23,7 @@ from hub.console.lookups import who_looked_up
 from hub.console.params import ParamError
 from hub.console.state import ConsoleState
 from hub.console.web import Days, Period, console, csrf_checked, need, render
-from hub.console.whatif import WhatIfResult, run_whatif
+from hub.console.whatif import Progress, WhatIfResult, run_whatif
 from hub.console.words import Names
 from hub.errors import HubError
 from hub.privacy.candidates import AGE_BANDS, candidate_tokens, name_postcode_tokens
@@ -281,7 +281,7 @@ def whatif_page(
     elif chosen is not None and source is not None and start and end:
         draft, since, until = chosen, start, end
 
-        def work(progress: Callable[[int], None]) -> WhatIfResult:
+        def work(progress: Callable[[Progress], None]) -> WhatIfResult:
             with st.store.engine.connect() as conn:
                 return run_whatif(
                     draft, everything, source,

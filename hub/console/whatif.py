@@ -19,140 +19,59 @@ compared, so a change elsewhere since then is never blamed on the draft.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from hub.agreements.models import Agreement, Approval, Signature, Status
-from hub.catalogue.schemas import Catalogue, EventType
 from hub.catalogue.topics import partner_topic
+from hub.console.whatif_sources import (
+    EventSource,
+    KafkaEventSource,
+    Measured,
+    RecordedEvent,
+    TopicFileSource,
+    percent,
+)
 from hub.policy import compiled
 from hub.policy.decision import Decision
 from hub.policy.engine import PolicyEngine
-from hub.policy.facts import event_time
 
-if TYPE_CHECKING:
-    from hub.kafka import KafkaConnection
-
-MAX_EVENTS = 20_000  # a what-if is interactive: a bigger period should be narrowed
+# A what-if runs in the background with a progress bar and reads in chunks (memory stays
+# flat): a million recorded events is the scale it is built for (issue 17).
+MAX_EVENTS = 1_000_000
 EXAMPLES = 5  # per recipient and kind of change
+CHUNK = 2000  # events decided per look-up of their recorded decisions
+PROGRESS_EVERY = 200  # events read between progress reports
+
+# The recorded decisions of the given event ids (the audit), each a dict as the audit
+# store decodes it: recipient, provider, outcome, reason, decision_id, decided_at, fields.
+Recorded = Callable[[Sequence[str]], Mapping[str, list[dict[str, Any]]]]
+
+__all__ = [
+    "EventSource",
+    "KafkaEventSource",
+    "Progress",
+    "RecordedEvent",
+    "TopicFileSource",
+    "WhatIfResult",
+    "as_in_force",
+    "run_whatif",
+]
 
 
 @dataclass(frozen=True)
-class RecordedEvent:
-    provider: str
-    event_type: EventType
-    event: dict[str, Any]
-    timestamp: datetime  # when the broker recorded it
+class Progress:
+    """How far a what-if got: events read, and the share of its input passed when the
+    source knows the total (partition end offsets, a file's size)."""
 
-    @property
-    def occurred(self) -> datetime:
-        """Event time: when it happened (its ``event-time`` field), else when recorded."""
-        when = event_time(self.event, self.event_type)
-        if when is None:
-            return self.timestamp
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    read: int
+    percent: float | None = None
 
-
-class EventSource(Protocol):
-    def read(
-        self, topics: Sequence[str], since: datetime, until: datetime, limit: int
-    ) -> Iterator[RecordedEvent]:
-        """At most ``limit`` events recorded from ``since`` on; at least every event that
-        happened in [since, until). The caller filters by event time."""
-        ...
-
-
-class KafkaEventSource:
-    """Partner topics on the broker, decoded through the schema registry."""
-
-    def __init__(
-        self,
-        bootstrap: str | KafkaConnection,
-        registry_url: str,
-        catalogue: Catalogue,
-        timeout: float = 20.0,
-    ) -> None:
-        self._bootstrap = bootstrap
-        self._registry_url = registry_url
-        self._catalogue = catalogue
-        self._timeout = timeout
-
-    def read(
-        self, topics: Sequence[str], since: datetime, until: datetime, limit: int
-    ) -> Iterator[RecordedEvent]:
-        # Imported here: the console works (without the what-if) where Kafka is not reachable.
-        import time
-
-        from confluent_kafka import TopicPartition
-        from confluent_kafka.schema_registry import SchemaRegistryClient
-
-        from hub.catalogue.topics import parse_partner_topic
-        from hub.codec import wire
-        from hub.codec.schemas import SchemaCache
-        from hub.errors import BrokerUnavailable, HubError
-        from hub.kafka import BatchLoop, KafkaConnection
-
-        schemas = SchemaCache(SchemaRegistryClient({"url": self._registry_url}), self._catalogue)
-        # A throwaway group that never commits: reading never moves anyone's offsets.
-        consumer = KafkaConnection.of(self._bootstrap).consumer(
-            f"hub-console-whatif-{uuid.uuid4()}", **{"enable.partition.eof": True}
-        )
-        loop = BatchLoop(consumer, name="what-if reader", size=500, wait=0.5, commit=False)
-        try:
-            meta = consumer.list_topics(timeout=self._timeout)
-            since_ms = int(since.timestamp() * 1000)
-            starts: list[Any] = []
-            for topic in topics:
-                if topic in meta.topics:
-                    parts = meta.topics[topic].partitions
-                    starts += [TopicPartition(topic, p, since_ms) for p in parts]
-            if not starts:
-                return
-            # The start from the broker's time index; then read to the end of each partition
-            # (its EOF event, not a queried watermark: the embedded broker under-reports
-            # those) and check every record against the period by its own timestamp. A
-            # broker without a time index (the embedded one answers offset 0 for any time)
-            # so reads more, never less, and never outside the period.
-            first = consumer.offsets_for_times(starts, timeout=self._timeout)
-            assign = [tp for tp in first if tp.offset >= 0]  # -1: nothing since the start
-            if not assign:
-                return
-            consumer.assign(assign)
-            pending = {(tp.topic, tp.partition) for tp in assign}
-            read = 0
-            deadline = time.monotonic() + self._timeout
-            while pending and read < limit and time.monotonic() < deadline:
-                batch = loop.poll()
-                pending.difference_update(batch.ended)
-                for msg in batch.records:
-                    topic = str(msg.topic())
-                    _kind, ms = msg.timestamp()
-                    if ms < since_ms:  # published before the period: it happened before
-                        continue
-                    owner = parse_partner_topic(topic)
-                    try:
-                        schema_id, body = wire.split(msg.value())
-                        writer = schemas.writer(schema_id)
-                        event = wire.decode(body, writer.parsed, writer.event_type.parsed)
-                    except HubError:
-                        continue  # dead-lettered input: it was never decided, so not compared
-                    read += 1
-                    yield RecordedEvent(
-                        owner.partner if owner else "",
-                        writer.event_type,
-                        event,
-                        datetime.fromtimestamp(ms / 1000, UTC),
-                    )
-            if pending and read < limit:
-                # A partial replay would understate the difference: say so instead.
-                raise BrokerUnavailable(
-                    f"timed out after {self._timeout:.0f}s reading the recorded events"
-                )
-        finally:
-            consumer.close()
+    def line(self) -> str:
+        shown = f"{self.percent:5.1f}% " if self.percent is not None else ""
+        return f"{shown}{self.read:,} event{'' if self.read == 1 else 's'} read"
 
 
 @dataclass
@@ -241,77 +160,122 @@ def _in_period(
     end: datetime,
     limit: int,
     result: WhatIfResult,
-    progress: Callable[[int], None] | None,
-) -> list[RecordedEvent]:
+    progress: Callable[[Progress], None] | None,
+) -> Iterable[RecordedEvent]:
     """The events that happened in [start, end), counting those read that did not."""
-    events: list[RecordedEvent] = []
+    measured = source if isinstance(source, Measured) else None
+
+    def report(read: int) -> None:
+        if progress is not None:
+            progress(Progress(read, percent(*measured.position()) if measured else None))
+
     read = 0
     for item in source.read(topics, start, end, limit + 1):
         read += 1
-        if progress is not None and read % 200 == 0:
-            progress(read)
+        if read % PROGRESS_EVERY == 0:
+            report(read)
         when = item.occurred
         if start <= when < end:
-            events.append(item)
+            yield item
             continue
         result.outside += 1
         if result.outside_first is None or when < result.outside_first:
             result.outside_first = when
         if result.outside_last is None or when > result.outside_last:
             result.outside_last = when
-    if progress is not None:
-        progress(read)
+    report(read)
     # The reader stopped at its cap (events outside the period count towards it): a partial
     # replay must say so, or it would understate the difference.
-    if len(events) > limit or read > limit:
-        events, result.truncated = events[:limit], True
-    return events
+    result.truncated = read > limit
+
+
+def _chunks(items: Iterable[RecordedEvent], size: int) -> Iterable[list[RecordedEvent]]:
+    chunk: list[RecordedEvent] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def register_baseline(
+    agreements: Sequence[Agreement],
+) -> Callable[[RecordedEvent], list[dict[str, Any]]]:
+    """A baseline without an audit (a recorded topic file, another hub's history): what the
+    agreements on disk decide, each event at its own event time, in the audit's shape."""
+    engine = PolicyEngine(list(agreements))
+
+    def decide(item: RecordedEvent) -> list[dict[str, Any]]:
+        when = item.occurred
+        return [
+            {
+                "recipient": d.recipient,
+                "provider": d.provider,
+                "outcome": d.outcome.value,
+                "reason": d.reason,
+                "decision_id": None,  # never recorded: nothing to open in the explorer
+                "decided_at": when.isoformat(),
+                "fields": d.plan.audit_fields() if d.plan is not None else None,
+            }
+            for d in compiled.decide(engine, item.event, item.event_type, item.provider, when)
+        ]
+
+    return decide
 
 
 def run_whatif(
     draft: Agreement,
     agreements: Sequence[Agreement],
     source: EventSource,
-    recorded: Callable[[Sequence[str]], Mapping[str, list[dict[str, Any]]]],
+    recorded: Recorded | None,
     since: date,
     until: date,
     limit: int = MAX_EVENTS,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> WhatIfResult:
     """Compare recorded decisions with the draft's, for events that happened ``since`` ..
     ``until`` (days, by event time). ``recorded`` gives the audit's decisions of the given
-    event ids; ``progress`` is told how many events have been read so far."""
+    event ids; None compares with what the agreements on disk decide instead
+    (:func:`register_baseline`). ``progress`` is told how far the reading got. Events are
+    read, looked up and compared a chunk at a time, so memory stays flat."""
     result = WhatIfResult(draft.ref, since, until)
     others = [a for a in agreements if a.id != draft.id]
     engine = PolicyEngine([*others, as_in_force(draft)])
-    recipients = set(draft.recipients) | {
-        r for a in agreements if a.id == draft.id for r in a.recipients
-    }
+    recipients = sorted(
+        set(draft.recipients) | {r for a in agreements if a.id == draft.id for r in a.recipients}
+    )
     topics = [partner_topic(p, t) for p in draft.providers for t in draft.event_types]
     start = datetime.combine(since, datetime.min.time(), UTC)
     end = datetime.combine(until, datetime.min.time(), UTC) + timedelta(days=1)
+    decide_now = register_baseline(agreements) if recorded is None else None
     events = _in_period(source, topics, start, end, limit, result, progress)
-    result.events_read = len(events)
-    baseline = recorded([e.event_type.event_id(e.event) for e in events])
-    for item in events:
-        event_id = item.event_type.event_id(item.event)
-        before = {
-            d["recipient"]: d
-            for d in baseline.get(event_id, [])
-            if d["provider"] == item.provider  # another partner's event under the same id
-        }
-        if not before:
-            result.not_in_audit += 1
-            continue
-        result.compared += 1
-        when = min(datetime.fromisoformat(d["decided_at"]) for d in before.values())
-        after = {
-            # The compiled stream (hub/policy/compiled.py): the engine's decisions, faster.
-            d.recipient: d
-            for d in compiled.decide(engine, item.event, item.event_type, item.provider, when)
-        }
-        for recipient in sorted(recipients):
-            _compare(result, item, event_id, recipient, before.get(recipient), after.get(recipient))
+    for chunk in _chunks(events, CHUNK):
+        result.events_read += len(chunk)
+        ids = [e.event_type.event_id(e.event) for e in chunk]
+        baseline = recorded(ids) if recorded is not None else {}
+        for item, event_id in zip(chunk, ids, strict=True):
+            found = decide_now(item) if decide_now is not None else baseline.get(event_id, [])
+            before = {
+                d["recipient"]: d
+                for d in found
+                if d["provider"] == item.provider  # another partner's event under the same id
+            }
+            if not before:
+                result.not_in_audit += 1
+                continue
+            result.compared += 1
+            when = min(datetime.fromisoformat(d["decided_at"]) for d in before.values())
+            after = {
+                # The compiled stream (hub/policy/compiled.py): the engine's decisions, faster.
+                d.recipient: d
+                for d in compiled.decide(engine, item.event, item.event_type, item.provider, when)
+            }
+            for recipient in recipients:
+                _compare(
+                    result, item, event_id, recipient, before.get(recipient), after.get(recipient)
+                )
     return result
 
 

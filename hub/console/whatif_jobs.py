@@ -3,7 +3,8 @@ hangs until the proxy times out.
 
 The page starts a run (or finds the one already running for the same officer, draft and
 period), waits briefly for it, and if it has not finished shows how many events have been
-read so far and refreshes itself. A finished run is handed out once and forgotten: asking
+read so far (and what share of the recorded events, when the broker says how
+many) and refreshes itself. A finished run is handed out once and forgotten: asking
 again replays again.
 """
 
@@ -14,10 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hub.console.whatif import WhatIfResult
+from hub.console.whatif import Progress, WhatIfResult
 
 Key = tuple[str, str, str, str]  # officer, draft, from, to
-Work = Callable[[Callable[[int], None]], WhatIfResult]
+Work = Callable[[Callable[[Progress], None]], WhatIfResult]
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Job:
     key: Key
     started: float = field(default_factory=time.monotonic)
     read: int = 0  # events read so far
+    percent: float | None = None  # of the input passed, when the source knows its size
     result: WhatIfResult | None = None
     error: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -51,8 +53,8 @@ class WhatIfJobs:
                 return None
             job = self._jobs[key] = Job(key)
 
-        def progress(n: int) -> None:
-            job.read = n
+        def progress(p: Progress) -> None:
+            job.read, job.percent = p.read, p.percent
 
         def run() -> None:
             try:
