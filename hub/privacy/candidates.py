@@ -68,6 +68,12 @@ def _name(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
     return "|".join(str(p) for p in parts)
 
 
+def _as_entered(person: FieldInfo, given_name: str, family_name: str) -> dict[str, Any]:
+    """A name typed by an officer, as the person record would hold it (to tokenise alike)."""
+    names = _fields(person)[0]
+    return {c.name: v for c, v in zip(names, (given_name, family_name), strict=False)}
+
+
 def _token(key: PseudonymKey, name: str, band: str, borough: str) -> str:
     return make_token(key, f"{name}|{band}|{borough}", KIND)
 
@@ -81,17 +87,17 @@ def area_token(
 ) -> str | None:
     """The name-area token of one person in an event, or None without a full name."""
     name = _name(person, value)
-    return None if name is None else _area_token(event, event_type, person, value, key, name)
+    return (
+        None
+        if name is None
+        else _token(key, name, *_band_and_area(event, event_type, person, value))
+    )
 
 
-def _area_token(
-    event: Mapping[str, Any],
-    event_type: EventType,
-    person: FieldInfo,
-    value: Mapping[str, Any],
-    key: PseudonymKey,
-    name: str,
-) -> str:
+def _band_and_area(
+    event: Mapping[str, Any], event_type: EventType, person: FieldInfo, value: Mapping[str, Any]
+) -> tuple[str, str]:
+    """The person's age band when the event happened, and the event's borough."""
     age = None
     dob = next((d for n in _fields(person)[1] if isinstance(d := value.get(n), date)), None)
     when = event_time(event, event_type) if dob is not None else None
@@ -99,7 +105,7 @@ def _area_token(
         age = age_on(dob, when.date())
     borough = event.get("borough")
     area = borough if isinstance(borough, str) and borough in BOROUGHS else UNKNOWN
-    return _token(key, name, age_band(age), area)
+    return age_band(age), area
 
 
 def _postcode(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
@@ -123,11 +129,8 @@ def name_postcode_tokens(
     ring: KeyRing, person: FieldInfo, given_name: str, family_name: str, postcode: str
 ) -> set[str]:
     """What to search for a name with a postcode, under every key version."""
-    names = [c for c in person.children if "identity" in c.tags and "name" in c.tags]
-    value: dict[str, Any] = {
-        c.name: v for c, v in zip(names, (given_name, family_name), strict=False)
-    }
-    value.update({c.name: postcode for c in person.children if "postcode" in c.tags})
+    value = _as_entered(person, given_name, family_name)
+    value.update({c.name: postcode for c in _fields(person)[2]})
     return {t for key in ring.versions if (t := postcode_token(person, value, key))}
 
 
@@ -143,7 +146,7 @@ def search_tokens(
     name = _name(person, value)
     if name is None:
         return []
-    out = [_area_token(event, event_type, person, value, key, name)]
+    out = [_token(key, name, *_band_and_area(event, event_type, person, value))]
     postcode = _postcode(person, value)
     if postcode is not None:
         out.append(make_token(key, f"{name}|{postcode}", POSTCODE_KIND))
@@ -155,9 +158,7 @@ def candidate_tokens(
 ) -> dict[str, tuple[str, str]]:
     """Every name-area token the name could have, under every key version: token ->
     (age band, borough)."""
-    names = [c for c in person.children if "identity" in c.tags and "name" in c.tags]
-    value = {c.name: v for c, v in zip(names, (given_name, family_name), strict=False)}
-    name = _name(person, value)
+    name = _name(person, _as_entered(person, given_name, family_name))
     if name is None:
         return {}
     bands = [label for _, label in AGE_BANDS] + [UNKNOWN]
