@@ -56,7 +56,14 @@ class Intake:
                 out.append({"kind": "obs", "obs": o.to_dict()})
         cell = cell_of(event, event_type, self._area_level)
         if cell is not None:
-            out.append({"kind": "cell", "event_id": event_type.event_id(event), "cell": cell.key()})
+            out.append(
+                {
+                    "kind": "cell",
+                    "provider": partner,
+                    "event_id": event_type.event_id(event),
+                    "cell": cell.key(),
+                }
+            )
         return out
 
 
@@ -70,7 +77,8 @@ class Applied:
 class Analytics:
     """One message at a time, into four mappings (changelogged tables in the app):
     ``linkage`` token -> History, ``raised`` alert id -> rule, ``counts`` cell -> count,
-    ``counted`` event id -> cell (so a redelivered or updated event is counted once)."""
+    ``counted`` provider|event id -> cell (so a redelivered or updated event is counted once,
+    and another partner's event with the same id is counted apart, issue 15)."""
 
     def __init__(self, rules: Sequence[AlertRule]) -> None:
         self.rules = list(rules)
@@ -85,7 +93,7 @@ class Analytics:
         counted: MutableMapping[str, Any],
     ) -> Applied:
         if msg.get("kind") == "cell":
-            return self._count(str(msg["event_id"]), str(msg["cell"]), counts, counted)
+            return self._count(msg, counts, counted)
         obs = Observation.from_dict(msg["obs"])
         history = History()
         for token in obs.tokens:
@@ -104,19 +112,39 @@ class Analytics:
 
     def _count(
         self,
-        event_id: str,
-        key: str,
+        msg: Mapping[str, Any],
         counts: MutableMapping[str, Any],
         counted: MutableMapping[str, Any],
     ) -> Applied:
-        before = counted.get(event_id)
+        event_id, key = str(msg["event_id"]), str(msg["cell"])
+        # Keyed by provider and id: ids are the partner's, so two partners can send the same
+        # one; an id alone made one partner's assault "correct" (move) another's count.
+        ident = f"{msg['provider']}|{event_id}" if msg.get("provider") else event_id
+        before = counted.get(ident)
+        if before is None and ident != event_id:
+            before = _legacy(counted, event_id, key, ident)
         if before == key:
             return Applied([], duplicate=True)
         if before is not None:  # a corrected event moves its count, never adds one
             counts[before] = max(0, int(counts.get(before) or 0) - 1)
         counts[key] = int(counts.get(key) or 0) + 1
-        counted[event_id] = key
+        counted[ident] = key
         return Applied([], counted=Cell.from_key(key))
+
+
+def _legacy(counted: MutableMapping[str, Any], event_id: str, key: str, ident: str) -> Any:
+    """The cell a worker before provider keys counted this event in, if it is this event's.
+
+    Those workers keyed ``counted`` by event id alone; their changelogs are restored as they
+    are, and the partner topics are re-read on start. Each source has one kind of provider
+    (emergency departments, police), so an entry of the same source is this event's: it is
+    moved to the provider key, and the event is not counted a second time."""
+    old = counted.get(event_id)
+    if old is None or Cell.from_key(str(old)).source != Cell.from_key(key).source:
+        return None
+    counted[ident] = old
+    del counted[event_id]
+    return old
 
 
 def week_counts(counts: Mapping[str, Any], week: str, source: str) -> dict[Cell, int]:

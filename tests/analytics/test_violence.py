@@ -66,6 +66,34 @@ def test_counted_once_and_corrections_move_the_count() -> None:
     assert state[2] == {a: 0, z: 1}
 
 
+def test_another_partners_event_with_the_same_id_is_counted_apart() -> None:
+    # Issue 15's class: ids are the partner's own, so two partners can send the same one.
+    state: tuple[dict[str, object], ...] = ({}, {}, {}, {})
+    analytics = Analytics([])
+    ed = Cell("2026-06-01", "ed", "L1", "00-04", "KNIFE", "16-24").key()
+    police = Cell("2026-06-01", "police", "L4", "00-04", "NOT_RECORDED", "25-34").key()
+    analytics.apply({"kind": "cell", "provider": "nhs-cm", "event_id": "e1", "cell": ed}, *state)  # type: ignore[arg-type]
+    got = analytics.apply(
+        {"kind": "cell", "provider": "merseyside-police", "event_id": "e1", "cell": police},
+        *state,  # type: ignore[arg-type]
+    )
+    assert got.counted is not None and not got.duplicate
+    assert state[2] == {ed: 1, police: 1}  # the emergency department's count is not moved
+
+
+def test_a_count_made_before_provider_keys_is_not_made_again() -> None:
+    # A worker restored from an older changelog holds counted[event id]; the partner topics
+    # are re-read on start: the same event must find its old entry, not count again.
+    a = Cell("2026-06-01", "ed", "L1", "00-04", "KNIFE", "16-24").key()
+    state: tuple[dict[str, object], ...] = ({}, {}, {a: 1}, {"e1": a})
+    got = Analytics([]).apply(
+        {"kind": "cell", "provider": "nhs-cm", "event_id": "e1", "cell": a},
+        *state,  # type: ignore[arg-type]
+    )
+    assert got.duplicate
+    assert state[2] == {a: 1} and state[3] == {"nhs-cm|e1": a}
+
+
 def test_feed_record_and_csv(tmp_path: Path) -> None:
     cells = {
         Cell("2026-06-01", "ed", "L1", "20-24", "KNIFE", "16-24"): 7,
