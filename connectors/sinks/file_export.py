@@ -70,15 +70,16 @@ class FileExportWriter:
             with path.open("r+b") as fh:
                 fh.truncate(len(keep))
             data = keep
-        text = data.decode("utf-8")
-        if self.format == "jsonl":
-            rows: list[dict[str, Any]] = [json.loads(line) for line in text.splitlines()]
-        else:
-            rows = list(csv.DictReader(io.StringIO(text, newline="")))
-        for row in rows:
+        for row in self._rows(data.decode("utf-8")):
             self._written[row["disclosure_id"]] = row["delivered_at"]
             if row.get("provider") and row.get("state") != "superseded":
                 self._raise((row["provider"], row["event_id"]), _rank_of(row))
+
+    def _rows(self, text: str) -> list[dict[str, Any]]:
+        """The lines of one export file, as dicts keyed by column."""
+        if self.format == "jsonl":
+            return [json.loads(line) for line in text.splitlines()]
+        return list(csv.DictReader(io.StringIO(text, newline="")))
 
     def _raise(self, key: tuple[str, str], rank: tuple[int, int]) -> None:
         if rank > self._top.get(key, (0, 0)):
@@ -131,10 +132,7 @@ class FileExportWriter:
             text = path.read_text(encoding="utf-8")
             if not any(event_id in text for _p, event_id in withdrawn):
                 continue  # cheap: most files never held the event
-            if self.format == "jsonl":
-                rows: list[dict[str, Any]] = [json.loads(line) for line in text.splitlines()]
-            else:
-                rows = list(csv.DictReader(io.StringIO(text, newline="")))
+            rows = self._rows(text)
             changed = False
             for row in rows:
                 top = withdrawn.get((str(row.get("provider") or ""), str(row["event_id"])))
