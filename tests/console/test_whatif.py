@@ -198,3 +198,43 @@ def test_a_replay_stopped_at_the_cap_says_so_even_when_most_events_were_outside(
         )
     assert result.outside == 20 and result.events_read == 6
     assert result.truncated  # 26 read, the cap was 25: not a complete replay
+
+
+class Measured(Slow):
+    """A source that knows its size (as the broker reader does from end offsets)."""
+
+    def __init__(self, events: list[RecordedEvent], gate: threading.Event) -> None:
+        super().__init__(events, gate)
+        self.done = 0
+
+    def position(self) -> tuple[int, int | None]:
+        return self.done, 2 * len(self.events)  # offsets: twice as many as events decoded
+
+    def read(
+        self, topics: Sequence[str], since: datetime, until: datetime, limit: int
+    ) -> Iterator[RecordedEvent]:
+        for e in super().read(topics, since, until, limit):
+            self.done += 2
+            yield e
+
+
+def test_progress_is_a_percentage_of_the_recorded_events_when_the_total_is_known(
+    console: Console, concern_type: EventType
+) -> None:
+    stub = record_baseline(console, concern_type, 300)
+    gate = threading.Event()
+    console.app_state.config.event_source = Measured(stub.events, gate)
+    write_draft(console.settings.partnership_dir)
+    client = login(console.client(), "officer")
+    url = "/whatif?agreement=police-msn@v2&from=2026-11-01&to=2026-11-30"
+    page = client.get(url).text
+    # 200 of 300 events read: 400 of 600 offsets, 67%; the bar says so too.
+    assert "200 events read so far, 67% of the recorded events" in page
+    assert '<progress aria-label="recorded events read" max="100" value="66.7">' in page
+    gate.set()
+    for _ in range(50):
+        page = client.get(url).text
+        if "read so far" not in page:
+            break
+        time.sleep(0.1)
+    assert "would share differently" in page
