@@ -25,13 +25,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.partnership import load_partnership
 from hub.analytics.core import Intake
-from hub.catalogue.topics import parse_partner_topic, partner_topic
-from hub.codec import wire
+from hub.catalogue.topics import partner_topic
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import HubError, Retryable
 from hub.identity.signing import verify
 from hub.kafka import BatchLoop, KafkaConnection, assign_from_start
+from hub.processor.admission import decode_admitted, partner_topic_of
 
 log = logging.getLogger("hub.analytics")
 
@@ -104,15 +104,11 @@ class IntakeLoop:
     def _messages(self, msg: Any) -> list[dict[str, Any]]:
         topic, value = msg.topic(), msg.value()
         try:
-            owner = parse_partner_topic(topic)
+            owner = partner_topic_of(topic)
             # The headers as sent (order, repeats, nulls): a batch-signed record covers them.
             signer = verify(msg.headers() or [], topic, msg.key(), value, self._keys)
-            schema_id, body = wire.split(value)
-            writer = self._schemas.writer(schema_id)
-            record = wire.decode(body, writer.parsed, writer.reader)
-            et = writer.event_type
-            if owner is None or signer != owner.partner or et.source_partner(record) != signer:
-                raise ValueError("publisher does not match the topic")
+            # The processor's checks: signer, event type of schema and topic, source partner.
+            et, record = decode_admitted(self._schemas, owner, topic, value, signer)
             out = self._intake.messages(record, et, signer)
         except Retryable:
             raise  # the registry or the broker is away: stop, nothing skipped

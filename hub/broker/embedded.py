@@ -19,9 +19,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
+from hub.contexts import StartStop
 from hub.errors import BrokerStartError
 
 _PR_SET_PDEATHSIG = 1
@@ -49,7 +49,7 @@ def broker_binary() -> str:
     return path
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(StartStop):
     """Start, probe and stop one Tansu broker on a free loopback port."""
 
     def __init__(
@@ -71,7 +71,7 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def start(self, timeout: float = 20.0) -> EmbeddedBroker:
+    def start(self, timeout: float = 20.0) -> Self:
         if self._proc is not None:
             return self
         url = f"tcp://127.0.0.1:{self.port}"
@@ -164,14 +164,3 @@ class EmbeddedBroker:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(10)
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

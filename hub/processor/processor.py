@@ -34,10 +34,10 @@ from hub.audit.records import (
 from hub.catalogue.headers import disclosure_headers
 from hub.catalogue.notice import NO_LONGER_SHARED, NOTICE_HEADER
 from hub.catalogue.schemas import EventType
-from hub.catalogue.topics import AUDIT_TOPIC, EVENTS_TOPIC, parse_partner_topic
+from hub.catalogue.topics import AUDIT_TOPIC, EVENTS_TOPIC, PartnerTopic, parse_partner_topic
 from hub.codec import wire
 from hub.codec.schemas import OutputSchemaRejected, SchemaCache
-from hub.errors import InputRejected, MalformedRecord, PartnerMismatch, Retryable
+from hub.errors import InputRejected, Retryable
 from hub.identity.signing import UnknownSigner, verify
 from hub.kafka import DEFAULT_MAX_MESSAGE_BYTES, BatchLoop, CheckedProducer, sort_out
 from hub.kafka.producer import RecordTooLarge
@@ -51,6 +51,7 @@ from hub.policy.plan import RecordPlan
 from hub.privacy import program
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import corrections, deadletter
+from hub.processor.admission import check_size, decode_admitted, partner_topic_of
 from hub.processor.heap import HeapPolicy
 from hub.processor.ledger import EventLedger, Reach, content_digest
 from hub.processor.reload import RuleSource
@@ -153,6 +154,7 @@ class Processor:
         self.metrics = metrics or Metrics()
         self._group = group
         self._trace_id: str | None = None  # of the record being handled, for its audit rows
+        self._owner: PartnerTopic | None = None  # the topic of the record being handled
         self._basis: dict[tuple[str, int], tuple[str | None, tuple[str, ...]]] = {}
         self._decision_counters: dict[tuple[str, str, str, Outcome], Any] = {}
         self._batch_counts: Counter[tuple[str, str, str, Outcome]] = Counter()
@@ -296,7 +298,7 @@ class Processor:
         verdict: str | InputRejected,
     ) -> None:
         """Decide one record in its own ``process`` span, or dead-letter it."""
-        owner = parse_partner_topic(topic)
+        self._owner = owner = parse_partner_topic(topic)
         partner = owner.partner if owner else None
         self._batch_events[partner or "?"] += 1
         headers = headers_bytes(msg)
@@ -399,44 +401,17 @@ class Processor:
     ) -> tuple[str, EventType, dict[str, Any]]:
         """The record's partner, event type and decoded event, once its size, signer,
         schema and claimed source are proven; else the reason it is rejected."""
-        topic, _partition, _offset = coordinates(msg)
-        owner = parse_partner_topic(topic)
-        if owner is None:
-            raise MalformedRecord(f"topic {topic} is not a partner topic")
+        topic = msg.topic() or ""
+        # The topic was parsed once for this record, in _one; not a partner topic: raises.
+        owner = self._owner or partner_topic_of(topic)
         value = msg.value()
-        if value is not None and len(value) > self._max_bytes:
-            raise MalformedRecord(
-                f"record is {len(value)} bytes, over the {self._max_bytes}-byte limit",
-                fix="split large attachments out of the event",
-            )
+        check_size(value, self._max_bytes)
         # Identity first: nothing from an unproven sender is decoded, let alone shared.
         if isinstance(verdict, UnknownSigner):
             verdict = self._verify_with_fresh_keys(msg, verdict)
         if isinstance(verdict, InputRejected):
             raise verdict
-        signer = verdict
-        if signer != owner.partner:
-            raise PartnerMismatch(
-                f"record signed by {signer} was published on {owner.partner}'s topic {topic}",
-                fix="publish only to your own partner topics",
-            )
-        schema_id, body = wire.split(value)
-        writer = self._schemas.writer(schema_id)
-        event_type = writer.event_type
-        if event_type.slug != owner.event_type:
-            raise MalformedRecord(
-                f"schema id {schema_id} is {event_type.slug}, but topic {topic} carries "
-                f"{owner.event_type}",
-                fix=f"publish {event_type.slug} events to their own topic",
-            )
-        event = wire.decode(body, writer.parsed, writer.reader)
-        claimed = event_type.source_partner(event)
-        if claimed != owner.partner:
-            raise PartnerMismatch(
-                f"event claims source_partner={claimed!r} but is signed by {signer} "
-                f"(topic {topic})",
-                fix="publish only your own events, on your own partner topics",
-            )
+        event_type, event = decode_admitted(self._schemas, owner, topic, value, verdict)
         return owner.partner, event_type, event
 
     def _revise(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from types import TracebackType
+from typing import Self
 
 import uvicorn
 
+from hub.contexts import StartStop
 from hub.registry.app import create_app
 from hub.registry.exceptions import RegistryStartError
 from hub.registry.store import SchemaStore
 
 
-class RegistryServer:
+class RegistryServer(StartStop):
     """An HTTP schema registry on ``host:port`` (port 0 picks a free one).
 
     The socket is bound here rather than by uvicorn so the real port is known before the
@@ -53,7 +54,7 @@ class RegistryServer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> RegistryServer:
+    def start(self) -> Self:
         """Start serving; returns once the socket accepts connections."""
         if self.running:
             return self
@@ -97,17 +98,6 @@ class RegistryServer:
                 thread.join(timeout)
         if sock is not None:
             sock.close()
-
-    def __enter__(self) -> RegistryServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _bind(host: str, port: int) -> socket.socket:

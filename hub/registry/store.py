@@ -19,12 +19,12 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Connection, Row
 
+from hub.contexts import Closing
 from hub.registry import levels
 from hub.registry import tables as t
 from hub.registry.compatibility import UnresolvableSchema, check_compatibility
@@ -76,7 +76,7 @@ def _in_use() -> ColumnElement[bool]:
     return sa.exists().where(t.versions.c.schema_id == t.schemas.c.id)
 
 
-class SchemaStore:
+class SchemaStore(Closing):
     """Schemas, subject versions and compatibility levels, in one database.
 
     All access goes through one lock: it makes read-check-write sequences (register,
@@ -90,17 +90,6 @@ class SchemaStore:
 
     def close(self) -> None:
         self._engine.dispose()
-
-    def __enter__(self) -> SchemaStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # Registration and reads
 

@@ -19,13 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.loader import load_agreements
 from hub.catalogue.schemas import EventType, load_catalogue
-from hub.catalogue.topics import parse_partner_topic
-from hub.codec import wire
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
-from hub.errors import InputRejected, MalformedRecord, PartnerMismatch, RegistryError
+from hub.errors import InputRejected, MalformedRecord, RegistryError
 from hub.identity.signing import BATCH_SIGNATURE_HEADER, SIGNER_HEADER, verify
 from hub.policy.engine import PolicyEngine
+from hub.processor.admission import check_size, decode_admitted, partner_topic_of
 from hub.processor.build import partner_keys
 from hub.sandbox.record import RecordFile
 
@@ -92,51 +91,20 @@ class RecordChecker:
         return partner_keys(self._settings).public_keys()
 
     def _judge(self, record: RecordFile, verdict: Verdict, now: datetime) -> None:
-        owner = parse_partner_topic(record.topic)
-        if owner is None:
-            raise MalformedRecord(
-                f"topic {record.topic} is not a partner topic",
-                fix="publish to partner.<your partner id>.<event type>.v<N>",
-            )
+        owner = partner_topic_of(record.topic)
         verdict.checks.append(("topic", f"{owner.partner}'s {owner.event_type} topic"))
-        limit = self._settings.max_record_bytes
-        if record.value is not None and len(record.value) > limit:
-            raise MalformedRecord(
-                f"record is {len(record.value)} bytes, over the {limit}-byte limit",
-                fix="split large attachments out of the event",
-            )
+        check_size(record.value, self._settings.max_record_bytes)
         signer = verify(record.headers, record.topic, record.key, record.value, self._public_keys())
         key_id = (record.header(SIGNER_HEADER) or b"").decode(errors="replace")
         form = "batch" if record.header(BATCH_SIGNATURE_HEADER) else "per-record"
         verdict.checks.append(("signature", f"valid ({form} form), by key {key_id}"))
-        if signer != owner.partner:
-            raise PartnerMismatch(
-                f"record signed by {signer} was published on {owner.partner}'s topic "
-                f"{record.topic}",
-                fix="publish only to your own partner topics",
-            )
-        schema_id, body = wire.split(record.value)
+        # The processor's own checks (hub/processor/admission.py), each named as it passes.
         try:
-            writer = self._schemas.writer(schema_id)
+            event_type, event = decode_admitted(
+                self._schemas, owner, record.topic, record.value, signer, verdict.checks
+            )
         except RegistryError as exc:  # the registry is down: not the record's fault
             raise MalformedRecord(f"could not ask the registry: {exc}", fix="retry") from exc
-        event_type = writer.event_type
-        if event_type.slug != owner.event_type:
-            raise MalformedRecord(
-                f"schema id {schema_id} is {event_type.slug}, but topic {record.topic} carries "
-                f"{owner.event_type}",
-                fix=f"publish {event_type.slug} events to their own topic",
-            )
-        event = wire.decode(body, writer.parsed, writer.reader)
-        verdict.checks.append(("schema", f"id {schema_id}, {event_type.slug}; decodes"))
-        claimed = event_type.source_partner(event)
-        if claimed != owner.partner:
-            raise PartnerMismatch(
-                f"event claims source_partner={claimed!r} but is signed by {signer} "
-                f"(topic {record.topic})",
-                fix="publish only your own events, on your own partner topics",
-            )
-        verdict.checks.append(("source partner", f"{claimed}, matches the signer and topic"))
         verdict.checks.append(("event id", event_type.event_id(event)))
         verdict.decisions = self._decisions(event, event_type, owner.partner, now)
 
