@@ -6,10 +6,18 @@ decision engine (``hub.policy``) reads these; nothing here talks to Kafka or a d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hub.agreements.gateways import ARTICLE6, ARTICLE9, GATEWAYS, code_of
 
@@ -60,6 +68,13 @@ class Approval(BaseModel):
     )
 
 
+# The codes a legal basis field may start with, and what the field is called in errors.
+_ARTICLE_CODES: dict[str, tuple[Mapping[str, str], str]] = {
+    "article6": (ARTICLE6, "Article 6 basis"),
+    "article9": (ARTICLE9, "Article 9 condition"),
+}
+
+
 class LegalBasis(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,18 +93,12 @@ class LegalBasis(BaseModel):
         description="Statutory gateways relied on, cited as in hub/agreements/gateways.py.",
     )
 
-    @field_validator("article6")
+    @field_validator("article6", "article9")
     @classmethod
-    def _known_article6(cls, value: str | None) -> str | None:
-        if value is not None and code_of(value) not in ARTICLE6:
-            raise ValueError(f"Article 6 basis must start with one of {sorted(ARTICLE6)}")
-        return value
-
-    @field_validator("article9")
-    @classmethod
-    def _known_article9(cls, value: str | None) -> str | None:
-        if value is not None and code_of(value) not in ARTICLE9:
-            raise ValueError(f"Article 9 condition must start with one of {sorted(ARTICLE9)}")
+    def _known_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known, what = _ARTICLE_CODES[info.field_name or ""]
+        if value is not None and code_of(value) not in known:
+            raise ValueError(f"{what} must start with one of {sorted(known)}")
         return value
 
     @field_validator("gateways")

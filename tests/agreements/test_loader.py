@@ -42,3 +42,19 @@ def test_duplicate_versions_refused(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(text)
     with pytest.raises(AgreementError, match="also defined"):
         load_agreements(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [("article6", "Article 6 basis must start with one of"), ("article9", "Article 9 condition")],
+)
+def test_a_legal_basis_code_outside_the_statute_is_refused(field: str, says: str) -> None:
+    from pydantic import ValidationError
+
+    from hub.agreements.models import LegalBasis
+
+    with pytest.raises(ValidationError, match=says):
+        LegalBasis.model_validate({field: "6(9)(z) made up"})
+    # A known code loads, under either field.
+    assert LegalBasis.model_validate({"article6": "6(1)(e) public task"}).article6
+    assert LegalBasis.model_validate({"article9": "9(2)(g) substantial public interest"}).article9
