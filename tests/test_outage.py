@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
@@ -20,6 +19,7 @@ from hub.outage import (
     failure_line,
     supervise,
 )
+from tests.processor.stubs import FakeMessage
 
 
 def kafka(code: int, fatal: bool = False) -> KafkaException:
@@ -65,22 +65,6 @@ def test_backoff_grows_to_its_cap_and_resets() -> None:
     assert b.next() == 0.5
 
 
-@dataclass
-class Msg:
-    t: str
-    p: int
-    o: int
-
-    def topic(self) -> str:
-        return self.t
-
-    def partition(self) -> int:
-        return self.p
-
-    def offset(self) -> int:
-        return self.o
-
-
 class Seeks:
     """Records the seeks a rewind asks of a consumer (the pure part of LossRetry)."""
 
@@ -96,7 +80,10 @@ def test_a_failed_batch_is_rewound_to_its_first_record_per_partition() -> None:
     try:
         consumer = Seeks()
         retry = LossRetry("svc", Backoff(initial=0.001, jitter=0.0))
-        batch = [Msg("a", 0, 7), Msg("a", 0, 8), Msg("a", 1, 3), Msg("b", 0, 11)]
+        batch = [
+            FakeMessage(t, p, o, None)
+            for t, p, o in [("a", 0, 7), ("a", 0, 8), ("a", 1, 3), ("b", 0, 11)]
+        ]
         assert retry.recover(consumer, batch, BrokerUnavailable("x"), threading.Event())
         assert sorted(consumer.seeks) == [("a", 0, 7), ("a", 1, 3), ("b", 0, 11)]
         assert not retry.recover(consumer, batch, MalformedRecord("bad"), threading.Event())
@@ -167,8 +154,10 @@ class Refuses(Seeks):
 def test_a_batch_that_cannot_be_rewound_is_never_passed_over() -> None:
     """Polling on after a failed rewind would let a later commit skip the batch."""
     with pytest.raises(ClientFailed, match="could not rewind a\\[0\\] to offset 7"):
-        outage.rewind(Refuses(), [Msg("a", 0, 7)])
-    outage.rewind(Refuses(), [Msg("b", 1, 3)])  # revoked meanwhile: its new owner has it
+        outage.rewind(Refuses(), [FakeMessage("a", 0, 7, None)])
+    outage.rewind(
+        Refuses(), [FakeMessage("b", 1, 3, None)]
+    )  # revoked meanwhile: its new owner has it
 
 
 def test_no_client_is_declared_wedged_while_the_broker_is_away(

@@ -114,17 +114,11 @@ def test_min_events_below_steps_is_refused() -> None:
 
 def test_faust_credentials_follow_the_kafka_settings(tmp_path: Path) -> None:
     from hub.analytics.app import credentials
-    from hub.config import KafkaSecurity, Settings
+    from hub.config import Settings
+    from tests.kafka.sasl import scram_security
 
     assert credentials(Settings(data_dir=tmp_path)) is None
-    secret = tmp_path / "pw"
-    secret.write_text("s3cret\n")
-    kafka = KafkaSecurity(
-        security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism="SCRAM-SHA-512",
-        sasl_username="hub-analytics",
-        sasl_password_file=secret,
-    )
+    kafka = scram_security(tmp_path, "hub-analytics", "s3cret")
     creds = credentials(Settings(data_dir=tmp_path, kafka=kafka))
     assert creds.username == "hub-analytics" and creds.password == "s3cret"
     assert "s3cret" not in repr(creds)

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaException
 
-from hub.config import KafkaSecurity, Settings, load_settings
+from hub.config import Settings, load_settings
 from hub.kafka import KafkaConnection
+from tests.kafka.sasl import scram_security
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT = "hub/kafka/connection.py"
@@ -99,14 +100,8 @@ def test_every_kafka_client_is_made_by_the_connection() -> None:
 
 
 def test_the_connection_puts_the_security_settings_last(tmp_path: Path) -> None:
-    password = tmp_path / "password"
-    password.write_text("s3cret-value\n")
-    security = KafkaSecurity(
-        security_protocol="SASL_SSL",
-        sasl_mechanism="SCRAM-SHA-512",
-        sasl_username="hub-processor",
-        sasl_password_file=password,
-        ssl_ca_location=tmp_path / "ca.pem",
+    security = scram_security(
+        tmp_path, "hub-processor", "s3cret-value", "SASL_SSL", ssl_ca_location=tmp_path / "ca.pem"
     )
     kafka = KafkaConnection.from_settings(Settings(bootstrap_servers="b:9093", kafka=security))
     wanted = {

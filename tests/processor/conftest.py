@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,10 @@ def county_lines_child() -> dict[str, Any]:
     event["subject"]["date_of_birth"] = datetime(2012, 5, 1).date()
     event.update(borough="LIVERPOOL", risk_level="HIGH", concern_category="COUNTY_LINES")
     return event
+
+
+@pytest.fixture
+def store(world: Any) -> Iterator[AuditStore]:
+    """The audit store of the module's ``world`` (tests/processor/test_event_identity.py)."""
+    with world.audit() as audit:
+        yield audit

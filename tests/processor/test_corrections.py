@@ -10,29 +10,32 @@ redeliveries. The harness is the identity one (tests/processor/test_event_identi
 
 from __future__ import annotations
 
-import io
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import fastavro
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from hub.agreements import Agreement
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
-from hub.catalogue.topics import DEADLETTER_TOPIC, partner_topic
-from hub.identity import sign
+from hub.catalogue.topics import DEADLETTER_TOPIC
 from hub.policy import PolicyEngine
-from tests.processor.conftest import NOW, encode
+from tests.processor.conftest import NOW
 from tests.processor.stubs import FakeMessage
-from tests.processor.test_event_identity import EVENT_IDS, POLICE, World, police_event, receipt
+from tests.processor.test_event_identity import (
+    EVENT_IDS,
+    POLICE,
+    WORLD_EXAMPLES,
+    World,
+    batches,
+    police_event,
+)
 
 RETRACTION_IDS = [f"b1e3c9f0-2222-4aaa-8bbb-00000000000{i}" for i in range(1, 4)]
 # Contents of a revision: whom the hub may share it with differs (the Liverpool MASH takes a
@@ -49,7 +52,7 @@ def revision_event(event_id: str, revision: int, variant: str) -> dict[str, Any]
 
 
 class CorrectionsWorld(World):
-    """The identity world, plus the police's retractions and sinks that read headers."""
+    """The identity world, plus the police's retractions."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,13 +60,10 @@ class CorrectionsWorld(World):
         self.retraction_schema = self.registry.add(self.retraction_type.schema)
 
     def retract(self, event_id: str, retraction_id: str, reason: str = "WRONG_PERSON") -> None:
-        et = self.retraction_type
-        topic = partner_topic(POLICE, et.slug)
-        offset = sum(1 for m in self.log if m.topic() == topic)
         event = {
             "envelope": {
                 "event_id": retraction_id,
-                "event_type": et.slug,
+                "event_type": self.retraction_type.slug,
                 "source_partner": POLICE,
                 "occurred_at": NOW,
                 "recorded_at": NOW,
@@ -76,43 +76,7 @@ class CorrectionsWorld(World):
             "reason": reason,
             "reason_text": "the concern named the wrong child",
         }
-        value = encode(self.retraction_schema, et, event)
-        signature = sign(self.signers[POLICE], topic, None, value)
-        self.log.append(FakeMessage(topic, 0, offset, value, None, signature))
-        decoded = fastavro.schemaless_reader(io.BytesIO(value[5:]), et.parsed, None)
-        assert isinstance(decoded, dict)
-        self.events[(topic, offset)] = decoded
-
-    def sinks(
-        self,
-        store: AuditStore,
-        order: random.Random | None = None,
-        on_retraction: str = "delete",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> dict[str, SqlUpsertWriter]:
-        """Every acknowledged output into its recipient's sink, in any order (records keyed
-        by disclosure id sit on different partitions), each twice when ``order`` says so,
-        and a receipt per outcome into the audit, as the sink runner does."""
-        outputs = [(i, p) for i, p in enumerate(self.durable) if p["topic"].startswith("share.")]
-        if order is not None:
-            outputs = outputs + [o for o in outputs if order.random() < 0.3]
-            order.shuffle(outputs)
-        writers: dict[str, SqlUpsertWriter] = {}
-        for offset, p in outputs:
-            delivery = self.delivery(offset, p, with_headers=True)
-            recipient = delivery.recipient
-            if recipient not in writers:
-                writers[recipient] = SqlUpsertWriter(
-                    self.sink_url(recipient),
-                    "mash_referrals",
-                    recipient,
-                    on_retraction=on_retraction,
-                    clock=clock,
-                )
-            [outcome] = writers[recipient].write([delivery])
-            assert outcome.status == "delivered", outcome.reason
-            store.write_receipts([receipt(outcome, recipient, writers[recipient].system)])
-        return writers
+        self.publish(POLICE, self.retraction_type, self.retraction_schema, event)
 
 
 @dataclass
@@ -179,13 +143,14 @@ def expected(world: CorrectionsWorld, engine: PolicyEngine) -> Model:
 def check_corrections(
     world: CorrectionsWorld,
     store: AuditStore,
-    engine: PolicyEngine,
     order: random.Random | None = None,
     on_retraction: str = "delete",
 ) -> Model:
+    """Sinks, audit and receipts against the model, whose oracle is the pure policy engine
+    under the agreements the world's processor ran with."""
     world.ingest(store)
     writers = world.sinks(store, order, on_retraction)
-    model = expected(world, engine)
+    model = expected(world, PolicyEngine(world.agreements))
     # The sinks hold exactly what the model says: the latest revision each may receive, or
     # a tombstone; nothing at all where the recipient was never sent the event.
     for recipient, writer in writers.items():
@@ -239,44 +204,44 @@ def world(
     return CorrectionsWorld(tmp_path, catalogue, reference_agreements, keys)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> AuditStore:
-    return AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
-
-
 def shares(world: CorrectionsWorld, recipient: str) -> list[dict[str, Any]]:
     return [p for p in world.durable if p["topic"].startswith(f"share.{recipient}.")]
 
 
-def test_a_corrected_child_is_updated_at_the_mash_that_holds_it(
-    world: CorrectionsWorld, store: AuditStore, reference_agreements: list[Agreement]
-) -> None:
+def mash_after_a_correction(
+    world: CorrectionsWorld, variant: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Liverpool child shared with the MASH (at HIGH risk), then its revision 2 as
+    ``variant``: the two records the MASH gets, the second withdrawing the first."""
     world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))
-    world.send(POLICE, revision_event(EVENT_IDS[0], 2, "child-high"))
+    world.send(POLICE, revision_event(EVENT_IDS[0], 2, variant))
     world.drain()
-    first, update = shares(world, "liverpool-mash")
+    first, second = shares(world, "liverpool-mash")
+    assert second["headers"]["hub.withdraws"] == first["headers"]["hub.disclosure_id"]
+    return first, second
+
+
+def test_a_corrected_child_is_updated_at_the_mash_that_holds_it(
+    world: CorrectionsWorld, store: AuditStore
+) -> None:
+    _first, update = mash_after_a_correction(world, "child-high")
     assert update["headers"]["hub.revision"] == b"2"
-    assert update["headers"]["hub.withdraws"] == first["headers"]["hub.disclosure_id"]
-    check_corrections(world, store, PolicyEngine(reference_agreements))
+    check_corrections(world, store)
 
 
 def test_a_correction_to_age_19_sends_the_childrens_mash_a_retraction_notice(
-    world: CorrectionsWorld, store: AuditStore, reference_agreements: list[Agreement]
+    world: CorrectionsWorld, store: AuditStore
 ) -> None:
-    world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))
-    world.send(POLICE, revision_event(EVENT_IDS[0], 2, "adult-high"))
-    world.drain()
-    first, notice = shares(world, "liverpool-mash")
+    first, notice = mash_after_a_correction(world, "adult-high")
     assert notice["headers"]["hub.notice"] == b"retraction"
-    assert notice["headers"]["hub.withdraws"] == first["headers"]["hub.disclosure_id"]
-    check_corrections(world, store, PolicyEngine(reference_agreements))
+    check_corrections(world, store)
     [audited] = [d for d in store.all_decisions() if d["outcome"] == "retracted"]
     assert audited["recipient"] == "liverpool-mash" and audited["revision"] == 2
     assert first["headers"]["hub.disclosure_id"].decode() in audited["reason"]
 
 
 def test_a_retraction_reaches_every_recipient_ever_sent_the_event_and_no_other(
-    world: CorrectionsWorld, store: AuditStore, reference_agreements: list[Agreement]
+    world: CorrectionsWorld, store: AuditStore
 ) -> None:
     world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))
     world.send(POLICE, revision_event(EVENT_IDS[0], 2, "child-low"))  # MASH: notice
@@ -284,7 +249,7 @@ def test_a_retraction_reaches_every_recipient_ever_sent_the_event_and_no_other(
     world.retract(EVENT_IDS[0], RETRACTION_IDS[0])
     world.retract(EVENT_IDS[1], RETRACTION_IDS[1])
     world.drain()
-    model = check_corrections(world, store, PolicyEngine(reference_agreements))
+    model = check_corrections(world, store)
     assert "liverpool-mash" not in model.held[EVENT_IDS[1]], "never sent: nothing to retract"
     notices = [d for d in store.all_decisions() if d["outcome"] == "retracted"]
     assert {(d["event_id"], d["recipient"]) for d in notices} >= {
@@ -298,7 +263,7 @@ def test_a_retraction_reaches_every_recipient_ever_sent_the_event_and_no_other(
 
 
 def test_a_late_lower_revision_is_not_shared_again_and_a_retracted_event_stays_closed(
-    world: CorrectionsWorld, store: AuditStore, reference_agreements: list[Agreement]
+    world: CorrectionsWorld, store: AuditStore
 ) -> None:
     world.send(POLICE, revision_event(EVENT_IDS[0], 3, "child-high"))
     world.send(POLICE, revision_event(EVENT_IDS[0], 2, "child-high"))  # late: dead letter
@@ -309,16 +274,16 @@ def test_a_late_lower_revision_is_not_shared_again_and_a_retracted_event_stays_c
         p["headers"]["hub.dlq.reason_code"] for p in world.durable if p["topic"] == DEADLETTER_TOPIC
     ]
     assert sorted(codes) == [b"event-retracted", b"revision-superseded"]
-    check_corrections(world, store, PolicyEngine(reference_agreements))
+    check_corrections(world, store)
 
 
 def test_flag_mode_keeps_the_data_marked_retracted(
-    world: CorrectionsWorld, store: AuditStore, reference_agreements: list[Agreement]
+    world: CorrectionsWorld, store: AuditStore
 ) -> None:
     world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))
     world.retract(EVENT_IDS[0], RETRACTION_IDS[0])
     world.drain()
-    check_corrections(world, store, PolicyEngine(reference_agreements), on_retraction="flag")
+    check_corrections(world, store, on_retraction="flag")
     writer = SqlUpsertWriter(
         f"sqlite:///{world.tmp / 'sink-liverpool-mash.db'}", "mash_referrals", "x"
     )
@@ -332,20 +297,11 @@ def test_flag_mode_keeps_the_data_marked_retracted(
 
 revise = st.tuples(st.just("send"), st.integers(0, 2), st.integers(1, 4))
 withdraw = st.tuples(st.just("retract"), st.integers(0, 2), st.integers(0, 1))
-process = st.tuples(
-    st.just("batch"),
-    st.integers(1, 4),
-    st.sampled_from([None, None, "before-flush", "retry", "after-flush"]),
-)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(WORLD_EXAMPLES, max_examples=40)
 @given(
-    actions=st.lists(st.one_of(revise, revise, withdraw, process), min_size=1, max_size=16),
+    actions=st.lists(st.one_of(revise, revise, withdraw, batches), min_size=1, max_size=16),
     variants=st.lists(st.sampled_from(VARIANTS), min_size=12, max_size=12),
     seed=st.integers(0, 2**32 - 1),
 )
@@ -378,11 +334,8 @@ def test_each_sink_holds_the_latest_revision_it_may_receive_or_a_tombstone(
         else:
             world.batch(action[1], crash=action[2])
     world.drain()
-    store = AuditStore(f"sqlite:///{tmp / 'audit.db'}")
-    try:
-        check_corrections(world, store, PolicyEngine(reference_agreements), random.Random(seed))
-    finally:
-        store.close()
+    with world.audit() as store:
+        check_corrections(world, store, random.Random(seed))
 
 
 def test_a_recipient_no_agreement_names_any_more_gets_a_notice_on_correction(
