@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from hub.cli.audit import add_audit_url
 from hub.errors import HubError, Retryable
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def add_parser(sub: Any) -> None:
         help="compare with the audit's decisions (default) or with what the agreements on "
         "disk decide (default with --topic-file)",
     )
-    p.add_argument("--audit-url", default=None, help="audit store URL (default: settings)")
+    add_audit_url(p)
     p.add_argument("--limit", type=int, default=None, help="stop after this many events")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=handle)

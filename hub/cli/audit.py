@@ -40,13 +40,22 @@ def store_url(settings: Settings, given: str | None) -> str:
     return settings.resolved_audit_url()
 
 
+def add_audit_url(parser: argparse.ArgumentParser) -> None:
+    """``--audit-url``: the store a command reads or writes, resolved by ``store_url``."""
+    parser.add_argument(
+        "--audit-url",
+        default=None,
+        help="audit store, a SQLAlchemy URL (default: settings, else the latest demo run's)",
+    )
+
+
 def register(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
         "audit", help="verify and export the tamper-evident audit store"
     )
     sub = p.add_subparsers(dest="audit_command", required=True)
     verify = sub.add_parser("verify", help="check the hash chain and signed checkpoints")
-    verify.add_argument("--audit-url", default=None, help="SQLAlchemy URL (default: settings)")
+    add_audit_url(verify)
     verify.add_argument(
         "--keys",
         type=Path,
@@ -60,26 +69,19 @@ def register(commands: Any) -> None:
         help="list decision ids recorded twice with other content, and events decided "
         "with more than one content",
     )
-    conflicts.add_argument("--audit-url", default=None, help="SQLAlchemy URL (default: settings)")
+    add_audit_url(conflicts)
     conflicts.set_defaults(handler=handle_conflicts)
 
     export = sub.add_parser("export", help="write a signed archive of a period's audit records")
-    export.add_argument(
-        "--from",
-        dest="start",
-        type=date.fromisoformat,
-        required=True,
-        help="first day (YYYY-MM-DD, UTC)",
-    )
-    export.add_argument(
-        "--to",
-        dest="end",
-        type=date.fromisoformat,
-        required=True,
-        help="last day, inclusive (YYYY-MM-DD, UTC)",
-    )
+    for flag, dest, day in (
+        ("--from", "start", "first day"),
+        ("--to", "end", "last day, inclusive"),
+    ):
+        export.add_argument(
+            flag, dest=dest, type=date.fromisoformat, required=True, help=f"{day} (YYYY-MM-DD, UTC)"
+        )
     export.add_argument("--output", type=Path, required=True, help="archive to write (.zip)")
-    export.add_argument("--audit-url", default=None, help="SQLAlchemy URL (default: settings)")
+    add_audit_url(export)
     export.set_defaults(handler=handle_export)
 
     check = sub.add_parser(

@@ -14,6 +14,7 @@ import os
 import sys
 from typing import Any
 
+from hub.cli.audit import add_audit_url
 from hub.config import load_settings
 from hub.errors import ConfigError
 
@@ -26,7 +27,7 @@ def register(commands: Any) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8400, help="port (default 8400)")
-    p.add_argument("--audit-url", default=None, help="SQLAlchemy URL (default: settings)")
+    add_audit_url(p)
     p.add_argument(
         "--bootstrap", default=None, help="Kafka bootstrap servers, for the what-if (optional)"
     )
@@ -44,14 +45,14 @@ def register(commands: Any) -> None:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["ig-officer", "partner-admin", "auditor"])
     add.add_argument("--partner", default=None, help="organisation id, for a partner admin")
-    add.add_argument("--audit-url", default=None, help="SQLAlchemy URL (default: settings)")
+    add_audit_url(add)
     add.set_defaults(handler=handle_user_add)
     disable = users.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("name")
-    disable.add_argument("--audit-url", default=None)
+    add_audit_url(disable)
     disable.set_defaults(handler=handle_user_disable)
     listing = users.add_parser("list", help="list accounts")
-    listing.add_argument("--audit-url", default=None)
+    add_audit_url(listing)
     listing.set_defaults(handler=handle_user_list)
 
 
