@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from hub.catalogue.schemas import Catalogue
 from hub.catalogue.topics import parse_partner_topic
 from hub.errors import ConfigError
+from hub.translate import registry_errors
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ def register_catalogue(
     registry_url: str, catalogue: Catalogue, partner_topics: Iterable[str]
 ) -> list[Registered]:
     """Register each partner topic's event type; raises ConfigError naming the subject the
-    registry refused (e.g. an incompatible schema already registered there)."""
+    registry refused (e.g. an incompatible schema already registered there), or
+    RegistryUnavailable naming the registry that did not answer."""
     client = SchemaRegistryClient({"url": registry_url})
     done: list[Registered] = []
     for topic in sorted(set(partner_topics)):
@@ -42,14 +43,14 @@ def register_catalogue(
         if event_type is None:
             continue  # not a catalogue event type's topic: nothing to register
         subject = value_subject(topic)
-        try:
+        # Refused (e.g. an incompatible schema already there): the deployment's to fix;
+        # any other failure: the registry is away (RegistryUnavailable), try again.
+        what = f"{event_type.slug} under {subject} on {registry_url}"
+        with registry_errors(what, _refused):
             schema_id = client.register_schema(subject, Schema(event_type.schema_str, "AVRO"))
-        except SchemaRegistryError as exc:
-            raise ConfigError(
-                f"schema registry {registry_url} refused {event_type.slug} under {subject}: "
-                f"{exc.error_message}"
-            ) from exc
-        except Exception as exc:  # connection refused, DNS, timeouts: say where
-            raise ConfigError(f"schema registry {registry_url} not reachable: {exc}") from exc
         done.append(Registered(subject, schema_id))
     return done
+
+
+def _refused(message: str, _status: int) -> ConfigError:
+    return ConfigError(f"schema registry refused {message}")

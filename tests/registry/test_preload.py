@@ -12,7 +12,7 @@ import pytest
 from hub.catalogue.schemas import load_catalogue
 from hub.config import project_root
 from hub.deploy.load import load_topology
-from hub.errors import ConfigError
+from hub.errors import ConfigError, RegistryUnavailable
 from hub.registry import RegistryServer, SchemaStore
 from hub.registry.preload import register_catalogue
 
@@ -43,5 +43,5 @@ def test_a_refusal_names_the_subject(tmp_path: Path) -> None:
         ).raise_for_status()
         with pytest.raises(ConfigError, match=f"refused safeguarding-concern under {topic}-value"):
             register_catalogue(server.url, catalogue, [topic])
-    with pytest.raises(ConfigError, match="not reachable"):
+    with pytest.raises(RegistryUnavailable, match=r"unreachable for .* on http://127\.0\.0\.1:1"):
         register_catalogue("http://127.0.0.1:1", catalogue, [topic])
