@@ -271,31 +271,36 @@ def start_sink(
     return sink
 
 
-def delivery(
-    disclosure: str,
-    recipient: str,
-    event_type: str,
-    agreement: str,
-    record: dict[str, Any],
-    *,
-    offset: int = 0,
-    headers: dict[str, bytes] | None = None,
-) -> Delivery:
-    """A disclosure as the sink runner hands it to a writer, read from the recipient's share
-    topic; its event id is the record's own."""
-    return Delivery(
-        disclosure_id=disclosure,
-        recipient=recipient,
-        event_id=str(record.get("envelope", {}).get("event_id", "")),
-        event_type=event_type,
-        agreement=agreement,
-        topic=share_topic(recipient, event_type),
-        partition=0,
-        offset=offset,
-        record=record,
-        received_at=datetime.now(UTC),
-        headers=headers or {},
-    )
+@dataclass(frozen=True)
+class Stream:
+    """One recipient's share topic of one event type, under one agreement: what a sink
+    writer is handed disclosures from."""
+
+    recipient: str
+    event_type: str
+    agreement: str
+
+    def delivery(
+        self,
+        disclosure: str,
+        record: dict[str, Any],
+        offset: int = 0,
+        headers: dict[str, bytes] | None = None,
+    ) -> Delivery:
+        """A disclosure as the sink runner hands it over; its event id is the record's own."""
+        return Delivery(
+            disclosure_id=disclosure,
+            recipient=self.recipient,
+            event_id=str(record.get("envelope", {}).get("event_id", "")),
+            event_type=self.event_type,
+            agreement=self.agreement,
+            topic=share_topic(self.recipient, self.event_type),
+            partition=0,
+            offset=offset,
+            record=record,
+            received_at=datetime.now(UTC),
+            headers=headers or {},
+        )
 
 
 def kill_and_restart(

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from connectors.base.sink import Delivery
 from connectors.sinks.file_export import FileExportWriter
-from tests.connectors.conftest import delivery
+from tests.connectors.conftest import Stream
+
+VRP = Stream("merseyside-vrp", "assault-attendance", "nhs-vrp-assaults@v1")
 
 
 def vrp(i: int) -> Delivery:
@@ -20,9 +22,7 @@ def vrp(i: int) -> Delivery:
         "location": {"borough": "LIVERPOOL", "lsoa": None},
         "factors": ["A", "B"],
     }
-    return delivery(
-        f"dsc-{i}", "merseyside-vrp", "assault-attendance", "nhs-vrp-assaults@v1", record, offset=i
-    )
+    return VRP.delivery(f"dsc-{i}", record, offset=i)
 
 
 def test_jsonl_is_idempotent_across_restarts(tmp_path: Path) -> None:

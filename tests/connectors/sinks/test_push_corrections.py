@@ -12,9 +12,10 @@ import httpx
 
 from connectors.base.sink import Delivery
 from connectors.sinks.http_push import HttpPushWriter
-from tests.connectors.conftest import delivery
+from tests.connectors.conftest import Stream
 
 EVENT = "c0a2e1d0-0000-4000-8000-0000000000c1"
+MASH = Stream("liverpool-mash", "safeguarding-concern", "police-liverpool-mash@v1")
 
 
 class CaseApi:
@@ -47,7 +48,9 @@ def share(revision: int, disclosure: str, name: str) -> Delivery:
     headers = {"hub.provider": b"merseyside-police", "hub.revision": str(revision).encode()}
     if revision > 1:
         headers["hub.withdraws"] = b"d1"
-    return to_mash(disclosure, {"envelope": {"event_id": EVENT}, "name": name}, headers)
+    return MASH.delivery(
+        disclosure, {"envelope": {"event_id": EVENT}, "name": name}, headers=headers
+    )
 
 
 def notice(revision: int, event_id: str = EVENT) -> Delivery:
@@ -62,18 +65,7 @@ def notice(revision: int, event_id: str = EVENT) -> Delivery:
         "withdraws": "d2",
         "issued_at": "2026-11-23T12:00:00+00:00",
     }
-    return to_mash("n1", record, {"hub.notice": b"retraction"})
-
-
-def to_mash(disclosure: str, record: dict[str, Any], headers: dict[str, bytes]) -> Delivery:
-    return delivery(
-        disclosure,
-        "liverpool-mash",
-        "safeguarding-concern",
-        "police-liverpool-mash@v1",
-        record,
-        headers=headers,
-    )
+    return MASH.delivery("n1", record, headers={"hub.notice": b"retraction"})
 
 
 def test_updates_in_any_order_and_a_retraction_reach_the_api() -> None:

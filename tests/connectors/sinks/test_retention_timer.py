@@ -20,7 +20,7 @@ from hub.audit.store import AuditStore
 from hub.processor.build import build_ingester
 from tests.connectors.conftest import (
     Hub,
-    delivery,
+    Stream,
     for_msn,
     hub_env,
     police_events,
@@ -31,6 +31,7 @@ from tests.connectors.conftest import (
 )
 
 MSN = "modern-slavery-network"
+MSN_CASES = Stream(MSN, "safeguarding-concern", "police-msn@1")
 SINK = {"type": "sql-upsert", "url_env": "MSN_DB_URL", "table": "msn_cases"}
 
 
@@ -88,11 +89,8 @@ def _outbox(tmp_path: Path) -> list[Any]:
 
 def _deliver(writer: SqlUpsertWriter, n: int) -> list[str]:
     deliveries = [
-        delivery(
+        MSN_CASES.delivery(
             f"d-{i}",
-            MSN,
-            "safeguarding-concern",
-            "police-msn@1",
             {"envelope": {"event_id": f"e-{i}", "source_partner": "merseyside-police"}},
             offset=i,
         )

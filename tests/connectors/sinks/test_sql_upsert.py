@@ -60,9 +60,10 @@ def test_msn_case_list_written_once_and_receipted(
     receipts = read_receipts(hub, 2 * len(expected))
     assert len(receipts) == 2 * len(expected)
     by_id: dict[str, set[str]] = {}
-    for r in receipts:
-        assert r.status == "delivered" and r.recipient == MSN and r.sink == f"{MSN}-system"
-        by_id.setdefault(r.receipt_id, set()).add(r.at)
+    for receipt in receipts:
+        assert receipt.status == "delivered" and receipt.recipient == MSN
+        assert receipt.sink == f"{MSN}-system"
+        by_id.setdefault(receipt.receipt_id, set()).add(receipt.at)
     # Same receipt id and the same "delivered at" (the first delivery) both times.
     assert set(by_id) == {f"{d}:delivered" for d in first}
     assert all(len(ats) == 1 for ats in by_id.values())
