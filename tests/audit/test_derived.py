@@ -110,24 +110,26 @@ def test_verify_reports_an_altered_subject_index_row(
     assert any(line.startswith("decision_subjects (d4)") and "matches no" in line for line in found)
 
 
-def test_verify_reports_a_receipt_for_a_disclosure_the_audit_lacks(
-    store: AuditStore, keys: PartnerKeyStore
+@pytest.mark.parametrize(
+    ("disclosure", "recipient", "says"),
+    [
+        # A receipt for a disclosure the audit lacks.
+        ("disc-x", "liverpool-mash", ["no shared decision"]),
+        # A receipt from a recipient other than the one the disclosure was made to.
+        ("disc-d5", "knowsley-mash", ["receipt from knowsley-mash", "made to liverpool-mash"]),
+    ],
+    ids=["unknown-disclosure", "other-recipient"],
+)
+def test_verify_reports_a_receipt_that_matches_no_disclosure(
+    store: AuditStore, keys: PartnerKeyStore, disclosure: str, recipient: str, says: list[str]
 ) -> None:
+    receipt_id = f"{disclosure}:delivered"
     store.write_receipts(
-        [ReceiptRecord("disc-x:delivered", "disc-x", "liverpool-mash", "mash", "delivered", "t")]
+        [ReceiptRecord(receipt_id, disclosure, recipient, "mash", "delivered", "t")]
     )
     [line] = problems(store, keys)
-    assert line.startswith("receipts (disc-x:delivered)") and "no shared decision" in line
-
-
-def test_verify_reports_a_receipt_from_another_recipient(
-    store: AuditStore, keys: PartnerKeyStore
-) -> None:
-    store.write_receipts(
-        [ReceiptRecord("disc-d5:delivered", "disc-d5", "knowsley-mash", "mash", "delivered", "t")]
-    )
-    [line] = problems(store, keys)
-    assert "receipt from knowsley-mash" in line and "made to liverpool-mash" in line
+    assert line.startswith(f"receipts ({receipt_id})"), line
+    assert all(part in line for part in says), line
 
 
 def test_verify_reports_edits_to_chained_receipts_conflicts_and_dead_letters(
