@@ -209,32 +209,32 @@ def shares(world: CorrectionsWorld, recipient: str) -> list[dict[str, Any]]:
 
 
 def mash_after_a_correction(
-    world: CorrectionsWorld, variant: str
+    world: CorrectionsWorld, store: AuditStore, variant: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The Liverpool child shared with the MASH (at HIGH risk), then its revision 2 as
-    ``variant``: the two records the MASH gets, the second withdrawing the first."""
+    ``variant``, checked end to end: the two records the MASH gets, the second withdrawing
+    the first."""
     world.send(POLICE, revision_event(EVENT_IDS[0], 1, "child-high"))
     world.send(POLICE, revision_event(EVENT_IDS[0], 2, variant))
     world.drain()
     first, second = shares(world, "liverpool-mash")
     assert second["headers"]["hub.withdraws"] == first["headers"]["hub.disclosure_id"]
+    check_corrections(world, store)
     return first, second
 
 
 def test_a_corrected_child_is_updated_at_the_mash_that_holds_it(
     world: CorrectionsWorld, store: AuditStore
 ) -> None:
-    _first, update = mash_after_a_correction(world, "child-high")
+    _first, update = mash_after_a_correction(world, store, "child-high")
     assert update["headers"]["hub.revision"] == b"2"
-    check_corrections(world, store)
 
 
 def test_a_correction_to_age_19_sends_the_childrens_mash_a_retraction_notice(
     world: CorrectionsWorld, store: AuditStore
 ) -> None:
-    first, notice = mash_after_a_correction(world, "adult-high")
+    first, notice = mash_after_a_correction(world, store, "adult-high")
     assert notice["headers"]["hub.notice"] == b"retraction"
-    check_corrections(world, store)
     [audited] = [d for d in store.all_decisions() if d["outcome"] == "retracted"]
     assert audited["recipient"] == "liverpool-mash" and audited["revision"] == 2
     assert first["headers"]["hub.disclosure_id"].decode() in audited["reason"]
