@@ -8,6 +8,7 @@ import pytest
 
 from hub.config import KafkaSecurity, Settings
 from hub.errors import ConfigError
+from tests.kafka_env import scram_env
 
 
 def test_plaintext_needs_nothing() -> None:
@@ -17,12 +18,7 @@ def test_plaintext_needs_nothing() -> None:
 def test_sasl_scram_reads_the_password_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secret = tmp_path / "kafka-password"
-    secret.write_text("s3cret-from-a-mounted-file\n")
-    monkeypatch.setenv("HUB_KAFKA__SECURITY_PROTOCOL", "SASL_SSL")
-    monkeypatch.setenv("HUB_KAFKA__SASL_MECHANISM", "SCRAM-SHA-512")
-    monkeypatch.setenv("HUB_KAFKA__SASL_USERNAME", "hub-processor")
-    monkeypatch.setenv("HUB_KAFKA__SASL_PASSWORD_FILE", str(secret))
+    scram_env(monkeypatch, tmp_path, "hub-processor", "s3cret-from-a-mounted-file")
     monkeypatch.setenv("HUB_KAFKA__SSL_CA_LOCATION", "/etc/hub/ca.pem")
     conf = Settings().kafka.client_config()
     assert conf == {

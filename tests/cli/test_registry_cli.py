@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from hub.cli import registry as registry_cli
+from tests.hub_cli import parse
 
 PING = json.dumps({"type": "record", "name": "Ping", "fields": [{"name": "n", "type": "int"}]})
 # Builds the parser the way hub.cli.main will, without depending on main's wiring.
@@ -26,12 +26,6 @@ RUNNER = (
     "args = parser.parse_args(sys.argv[1:])\n"
     "sys.exit(args.handler(args))\n"
 )
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hub")
-    registry_cli.register(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
 
 
 def test_arguments_and_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

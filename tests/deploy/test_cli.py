@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -11,14 +10,12 @@ import pytest
 from hub.cli import deploy
 from hub.deploy.acls import AclPlan
 from hub.errors import ConfigError
+from tests.hub_cli import parse, run_hub
+from tests.kafka_env import scram_env
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="hub")
-    deploy.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
+    return run_hub(*argv)
 
 
 def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,15 +62,8 @@ def test_short_password_refused(tmp_path: Path, plan: AclPlan) -> None:
 
 
 def test_admin_config_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    secret = tmp_path / "admin.password"
-    secret.write_text("admin-password-123\n")
-    monkeypatch.setenv("HUB_KAFKA__SECURITY_PROTOCOL", "SASL_SSL")
-    monkeypatch.setenv("HUB_KAFKA__SASL_MECHANISM", "SCRAM-SHA-512")
-    monkeypatch.setenv("HUB_KAFKA__SASL_USERNAME", "hub-admin")
-    monkeypatch.setenv("HUB_KAFKA__SASL_PASSWORD_FILE", str(secret))
-    parser = argparse.ArgumentParser()
-    deploy.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["deploy", "apply", "--ssl-ca-location", "/ca.crt"])
+    scram_env(monkeypatch, tmp_path, "hub-admin", "admin-password-123")
+    args = parse("deploy", "apply", "--ssl-ca-location", "/ca.crt")
     conf = deploy.admin_config(args, "kafka-1:9094")
     assert conf == {
         "bootstrap.servers": "kafka-1:9094",
