@@ -11,6 +11,7 @@ with the session's CSRF token and expiry. Logout deletes the row; so does expiry
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -82,8 +83,14 @@ class Authenticator(Protocol):
 
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the user does not exist, so a wrong name costs the same time.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong name costs the same time.
+    Made on first use, not at import: an argon2 hash costs a second or two, and every
+    ``hub`` command importing hub.console paid it."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def _now() -> datetime:
@@ -126,7 +133,7 @@ class LocalAuthenticator:
             with self._engine.connect() as conn:
                 query = select(console_users).where(console_users.c.name == name)
                 row = conn.execute(query).first()
-        stored = row._mapping["password_hash"] if row is not None else _DUMMY_HASH
+        stored = row._mapping["password_hash"] if row is not None else _dummy_hash()
         try:
             _HASHER.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
