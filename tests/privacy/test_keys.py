@@ -30,6 +30,14 @@ def secret_forms(raw: bytes) -> list[str]:
     return [b64(raw), raw.hex(), repr(raw)[2:-1], str(list(raw))[1:-1]]
 
 
+def assert_hidden(secrets: list[bytes], *texts: str) -> None:
+    """No form of any of the secrets appears in any of the texts."""
+    for text in texts:
+        for raw in secrets:
+            for form in secret_forms(raw):
+                assert form not in text
+
+
 def test_single_key_form_still_works() -> None:
     ring = parse_key_spec("msn", b64(K1))
     assert ring.key_ids == ("cfg1",) and ring.current.secret == K1
@@ -57,8 +65,7 @@ def test_several_versions_first_is_current() -> None:
 def test_malformed_specs_are_refused_without_quoting_secrets(spec: str, message: str) -> None:
     with pytest.raises(KeyMaterialError, match=message) as info:
         parse_key_spec("msn", spec)
-    for form in secret_forms(K1) + secret_forms(K2):
-        assert form not in str(info.value)
+    assert_hidden([K1, K2], str(info.value))
 
 
 def test_keys_from_environment_with_several_versions(
@@ -72,9 +79,8 @@ def test_keys_from_environment_with_several_versions(
     assert provider.current("msn").secret == K2
     assert provider.current("mash").key_id == "cfg1"
     assert not (tmp_path / "keys").exists()  # configured domains never touch the store
-    for text in (repr(settings), str(settings), repr(provider), repr(provider.ring("msn"))):
-        for form in secret_forms(K1) + secret_forms(K2):
-            assert form not in text
+    texts = (repr(settings), str(settings), repr(provider), repr(provider.ring("msn")))
+    assert_hidden([K1, K2], *texts)
 
 
 def test_bad_key_in_environment_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,9 +102,7 @@ def test_dev_key_generated_once_owner_only_and_never_logged(
     again = LocalKeyProvider(tmp_path / "keys").current("research")
     assert again.secret == first.secret
     assert "dev1" in caplog.text  # the generation is logged, by key id
-    for text in (caplog.text, repr(first), str(first), repr(provider)):
-        for form in secret_forms(first.secret):
-            assert form not in text
+    assert_hidden([first.secret], caplog.text, repr(first), str(first), repr(provider))
 
 
 def test_original_single_key_file_is_still_read(tmp_path: Path) -> None:
@@ -131,9 +135,7 @@ def test_rotation_makes_a_new_current_version_and_keeps_the_old(
     path = tmp_path / "keys" / "msn.key.json"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
-    for version in provider.ring("msn").versions:
-        for form in secret_forms(version.secret):
-            assert form not in caplog.text
+    assert_hidden([version.secret for version in provider.ring("msn").versions], caplog.text)
 
 
 def test_configured_domains_are_not_rotated_here(tmp_path: Path) -> None:
@@ -152,8 +154,7 @@ def test_key_and_ring_reprs_hide_the_secret() -> None:
     ring = KeyRing("msn", (key,))
     for text in (repr(key), str(key), repr(ring), str(ring), f"{key}", f"{ring!r}"):
         assert "k1" in text
-        for form in secret_forms(K1):
-            assert form not in text
+        assert_hidden([K1], text)
 
 
 def test_empty_ring_is_refused() -> None:
@@ -165,5 +166,4 @@ def test_unreadable_dev_key_file_is_reported_without_its_content(tmp_path: Path)
     (tmp_path / "msn.key.json").write_text('{"versions": [{"key_id": "dev1", "secret": "' + b64(K1))
     with pytest.raises(KeyMaterialError, match="cannot read development key") as info:
         LocalKeyProvider(tmp_path).current("msn")
-    for form in secret_forms(K1):
-        assert form not in str(info.value)
+    assert_hidden([K1], str(info.value))
