@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -33,7 +34,7 @@ class RecordedEvent:
     event: dict[str, Any]
     timestamp: datetime  # when the broker recorded it
 
-    @property
+    @cached_property  # read several times per event; the event never changes
     def occurred(self) -> datetime:
         """Event time: when it happened (its ``event-time`` field), else when recorded."""
         when = event_time(self.event, self.event_type)
