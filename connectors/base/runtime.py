@@ -83,8 +83,8 @@ def build_writer(config: ConnectorConfig, env: Mapping[str, str]) -> SinkWriter:
 def build_retention(
     config: ConnectorConfig, writer: SinkWriter, clock: Callable[[], datetime]
 ) -> Housekeeping | None:
-    """The sink's retention on a timer, if its writer can delete what it holds. An HTTP push
-    hands records to the recipient's own system, which keeps them: retention is its job."""
+    """The sink's retention on a timer, if its writer can erase what it delivered (SQL
+    upsert, file export, HTTP push: connectors/sinks/retention.py)."""
     settings = config.retention
     make = getattr(writer, "retention_enforcer", None)
     if not settings.enabled:

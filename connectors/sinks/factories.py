@@ -38,7 +38,14 @@ def http_push(
     from connectors.sinks.http_push import HttpPushWriter
 
     token = require_env(env, sink.token_env).get_secret_value() if sink.token_env else None
-    return HttpPushWriter(sink.url, config.system_name, token=token, timeout=sink.timeout_seconds)
+    return HttpPushWriter(
+        sink.url,
+        config.system_name,
+        token=token,
+        timeout=sink.timeout_seconds,
+        # What was pushed, so that retention can tell the recipient's system to delete it.
+        ledger=config.state_dir / f"{config.name}-pushed.db",
+    )
 
 
 @register_sink("file-export")

@@ -17,6 +17,17 @@ notice is written as its own line, and the personal data of every earlier line o
 in every file, is erased in place (record emptied, ``state: erased``; with
 ``on_retraction="flag"`` kept and marked ``state: retracted``): the files rewritten whole,
 fsynced and renamed over the old ones.
+
+Retention (issue 18, connectors/sinks/retention.py): a line delivered longer ago than its
+agreement's retention is removed from its file (the file rewritten to a temporary file,
+fsynced and renamed over the old one, so a crash leaves the old or the new file, never half
+of one; a file left with no line is removed). Notice lines (tombstones) are kept. The
+erasure's receipts go through an outbox in the sink's ledger (connectors/sinks/ledger.py,
+``<directory>/.hub/<recipient>.db`` beside the files it describes): written, as an intent,
+before the files are changed; finished (the lines removed again, idempotently) before a
+receipt may be sent, so a crash between the two neither loses a receipt nor sends one for
+lines still there. The ledger also remembers each erased disclosure, so a redelivery of one
+is not written again.
 """
 
 from __future__ import annotations
@@ -26,14 +37,17 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.base.sink import Delivery, Outcome
+from connectors.sinks.ledger import Held, SinkLedger
 from connectors.sinks.records import flatten, json_default
+from connectors.sinks.retention import Due, Period, RetentionEnforcer, agreement_id
 from connectors.sinks.revisions import DELETE, About, about, check_mode
+from hub.audit.records import ReceiptRecord
 from hub.catalogue.headers import WITHDRAWS
 from hub.errors import SinkUnavailable
 
@@ -50,9 +64,12 @@ class FileExportWriter:
         fmt: str = "jsonl",
         *,
         on_retraction: str = DELETE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ledger: Path | None = None,
     ) -> None:
         self.system = system
         self.format = fmt
+        self._clock = clock  # when a line is delivered: its retention runs from then
         self.on_retraction = check_mode(on_retraction)
         # The highest (revision, notice) written per (provider, event id).
         self._top: dict[tuple[str, str], tuple[int, int]] = {}
@@ -61,6 +78,9 @@ class FileExportWriter:
         self._written: dict[str, str] = {}
         for path in sorted(self.folder.glob(f"*.{fmt}")):
             self._load(path)
+        self.ledger = SinkLedger(ledger or directory / ".hub" / f"{recipient}.db")
+        for disclosure, at in self.ledger.erased_at_delivery().items():
+            self._written.setdefault(disclosure, at)  # erased at retention: never written again
 
     def _load(self, path: Path) -> None:
         data = path.read_bytes()
@@ -86,7 +106,7 @@ class FileExportWriter:
             self._top[key] = rank
 
     def write(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        now = datetime.now(UTC)
+        now = self._clock()
         at = now.isoformat()
         batches: dict[Path, list[tuple[list[str] | None, str]]] = {}
         outcomes: list[Outcome] = []
@@ -145,7 +165,7 @@ class FileExportWriter:
                 if state == "erased":
                     _empty(row, self.format)
             if changed:
-                _replace(path, rows, self.format)
+                _replace(path, rows, self.format, _header_of(path))
 
     def _line(
         self, d: Delivery, now: datetime, at: str, what: About, late: bool
@@ -181,11 +201,90 @@ class FileExportWriter:
             path = path.with_name(f"{path.stem}-{digest}.csv")
         return path, header, _csv_line([str(meta[k]) for k in fixed] + list(flat.values()))
 
+    # Retention: the Holding of connectors/sinks/retention.py.
+
+    def retention_enforcer(
+        self, recipient: str, periods: Mapping[str, Period], *, clock: Callable[[], datetime]
+    ) -> RetentionEnforcer:
+        return RetentionEnforcer(self, recipient, periods, clock=clock)
+
+    def _old_files(self, upto: datetime) -> list[Path]:
+        """The files that may hold a line delivered before ``upto`` (named by UTC day)."""
+        out = []
+        for path in sorted(self.folder.glob(f"*.{self.format}")):
+            try:
+                day = date.fromisoformat(path.name[:10])
+            except ValueError:
+                day = None  # not named by the sink: look inside
+            if day is None or day <= upto.astimezone(UTC).date():
+                out.append(path)
+        return out
+
+    def expired(self, cutoffs: Mapping[str, datetime]) -> list[tuple[str, str]]:
+        self._finish(self.ledger.unready())  # an erasure a crash interrupted: done first
+        if not cutoffs:
+            return []
+        out = []
+        for path in self._old_files(max(cutoffs.values())):
+            for row in self._rows(path.read_text(encoding="utf-8")):
+                agreement = agreement_id(str(row.get("agreement") or ""))
+                cutoff = cutoffs.get(agreement)
+                if cutoff is None or row.get("kind") == "notice":
+                    continue
+                if datetime.fromisoformat(str(row["delivered_at"])) < cutoff:
+                    out.append((str(row["disclosure_id"]), agreement))
+        return out
+
+    def erase(
+        self, due: Sequence[Due], receipts: Mapping[str, ReceiptRecord]
+    ) -> tuple[ReceiptRecord, ...]:
+        done = tuple(receipts[d.disclosure_id] for d in due)
+        # The intent first: after a crash, pending() finishes the erasure before sending.
+        self.ledger.erased(done, ready=False, at=self._clock(), held=self._held(done))
+        self._finish([r.disclosure_id for r in done])
+        return done
+
+    def _held(self, receipts: Iterable[ReceiptRecord]) -> list[Held]:
+        ids = {r.disclosure_id for r in receipts}
+        out = []
+        for path in self._old_files(self._clock()):
+            for row in self._rows(path.read_text(encoding="utf-8")):
+                if row["disclosure_id"] in ids:
+                    out.append(_held_of(row))
+        return out
+
+    def _finish(self, ids: list[str]) -> None:
+        """Remove the lines of ``ids`` from every file (idempotent), then let their receipts
+        go."""
+        if not ids:
+            return
+        gone = set(ids)
+        try:
+            for path in sorted(self.folder.glob(f"*.{self.format}")):
+                text = path.read_text(encoding="utf-8")
+                if not any(i in text for i in gone):
+                    continue  # cheap: most files hold none of them
+                rows = self._rows(text)
+                keep = [r for r in rows if r["disclosure_id"] not in gone]
+                if len(keep) != len(rows):
+                    _replace(path, keep, self.format, _header_of(path))
+        except OSError as exc:
+            why = f"{self.system}: cannot erase from export: {exc.strerror}"
+            raise SinkUnavailable(why) from exc
+        self.ledger.ready(ids)
+
+    def pending(self) -> list[ReceiptRecord]:
+        self._finish(self.ledger.unready())  # an erasure a crash interrupted: done first
+        return self.ledger.pending()
+
+    def sent(self, receipts: Iterable[ReceiptRecord]) -> None:
+        self.ledger.sent(receipts)
+
     def count(self) -> int:
         return len(self._written)
 
     def close(self) -> None:
-        return None
+        self.ledger.close()
 
 
 def _rank_of(row: dict[str, Any]) -> tuple[int, int]:
@@ -202,17 +301,48 @@ def _empty(row: dict[str, Any], fmt: str) -> None:
             row[name] = ""
 
 
-def _replace(path: Path, rows: list[dict[str, Any]], fmt: str) -> None:
+def _held_of(row: dict[str, Any]) -> Held:
+    return Held(
+        str(row["disclosure_id"]),
+        str(row.get("provider") or ""),
+        str(row.get("event_id") or ""),
+        str(row.get("event_type") or ""),
+        int(row.get("revision") or 1),
+        row.get("kind") == "notice",
+        str(row.get("agreement") or ""),
+        datetime.fromisoformat(str(row["delivered_at"])),
+    )
+
+
+def _replace(
+    path: Path, rows: list[dict[str, Any]], fmt: str, header: list[str] | None = None
+) -> None:
+    """``path`` now holds ``rows``, or is gone if none: whole or not at all (a temporary
+    file, fsynced, renamed over it; the folder fsynced so the rename survives a crash)."""
+    if not rows:
+        path.unlink()
+        _sync_dir(path.parent)
+        return
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
         if fmt == "jsonl":
             fh.writelines(json.dumps(r, default=json_default, sort_keys=True) + "\n" for r in rows)
         else:
-            fh.write(_csv_line(list(rows[0])))
-            fh.writelines(_csv_line([str(v) for v in r.values()]) for r in rows)
+            names = header or list(rows[0])
+            fh.write(_csv_line(names))
+            fh.writelines(_csv_line([str(r.get(n) or "") for n in names]) for r in rows)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _csv_line(cells: list[str]) -> str:

@@ -1,22 +1,28 @@
-"""Retention at a recipient's sink (issue 18): rows kept past their agreement's retention
-period are deleted, and the erasure is receipted into the audit (DPA 2018 s62 logs erasure).
+"""Retention at a recipient's sink (issue 18): what a sink holds past its agreement's
+retention period is erased, and the erasure is receipted into the audit (DPA 2018 s62 logs
+erasure).
 
 The period is the agreement's ``retention`` (ISO 8601, e.g. ``P6Y``), per agreement id, from
-the agreements the recipient receives under (``periods_for``). A row's age runs from when it
-was delivered. Retraction notices and tombstones carry no personal data and are kept as the
-evidence of the withdrawal. A run erases every row past its period at once; each erased
-disclosure gets a receipt with status ``erased`` naming the run, so the audit's subject and
-event views show the erasure next to the disclosure (a receipt must name a disclosure the
-audit has: ``hub audit verify`` checks it).
+the agreements the recipient receives under (``periods_for``). A record's age runs from when
+it was delivered. Retraction notices and tombstones carry no personal data and are kept as
+the evidence of the withdrawal. A run erases every record past its period; each erased
+disclosure gets a receipt with status ``erased`` naming the period and the run, so the
+audit's subject and event views show the erasure next to the disclosure (a receipt must name
+a disclosure the audit has: ``hub audit verify`` checks it).
+
+What "erase" means is the sink's: a :class:`Holding` says which of its disclosures are past
+their cutoff and erases them, keeping each erasure's receipt in a durable outbox until the
+hub's broker has acknowledged it, so neither a crash nor a broker outage loses the audit's
+record of an erasure (a resend carries the same receipt id, ``<disclosure>:erased``, stored
+once). The holdings: the SQL upsert table (connectors/sinks/sql_retention.py: the delete and
+its receipts in one transaction), the export files (connectors/sinks/file_export.py: lines
+removed, files replaced atomically) and what an HTTP push handed to the recipient's system
+(connectors/sinks/http_push.py: the recipient's API told to delete it; receipted only once it
+acknowledged).
 
 The clock is injected (tests move it forward six years). ``RetentionTimer`` runs it inside
 ``hub connector run``: before a poll, once the interval has passed (the first run at start,
 so a sink that was down catches up), and sends the receipts to ``hub.receipts.v1``.
-
-A crash between the delete and the receipts must not lose the erasure from the audit: the
-receipts are written to an outbox table (``<table>_erasures``) in the same transaction as the
-delete, sent from there, and removed only once the broker has acknowledged them. A resend
-after a crash carries the same receipt ids (``<disclosure>:erased``), stored once.
 """
 
 from __future__ import annotations
@@ -27,9 +33,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Column, MetaData, String, Table, Text, and_, delete, insert, select
+from typing import Any, Protocol
 
 from hub.audit.records import ReceiptRecord
 
@@ -86,97 +90,115 @@ def periods_for(agreements: Iterable[Any], recipient: str) -> dict[str, Period]:
     return out
 
 
+def agreement_id(agreement: str) -> str:
+    """``police-msn@1`` -> ``police-msn``: periods are per agreement, whatever the version."""
+    return agreement.split("@", 1)[0]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A disclosure past its retention: what a run erases."""
+
+    disclosure_id: str
+    agreement: str  # the agreement id
+    period: str  # its retention, e.g. P6Y
+
+    @property
+    def why(self) -> str:
+        return f"{self.agreement} retention {self.period}"
+
+
 @dataclass(frozen=True)
 class ErasureRun:
     run_id: str
     at: str
     erased: tuple[str, ...]  # disclosure ids
     receipts: tuple[ReceiptRecord, ...]
+    failed: tuple[str, ...] = ()  # due, not erased this run (tried again at the next)
+
+
+class Holding(Protocol):
+    """What a sink holds, as retention sees it."""
+
+    system: str
+
+    def expired(self, cutoffs: Mapping[str, datetime]) -> list[tuple[str, str]]:
+        """(disclosure id, agreement id) of each record delivered before its agreement's
+        cutoff and not yet erased; never a notice or a tombstone."""
+        ...
+
+    def erase(
+        self, due: Sequence[Due], receipts: Mapping[str, ReceiptRecord]
+    ) -> tuple[ReceiptRecord, ...]:
+        """Erase ``due`` and put each erased one's receipt in the outbox, so that a crash
+        loses no receipt of an erasure done; returns the receipts of those erased."""
+        ...
+
+    def pending(self) -> list[ReceiptRecord]:
+        """Erasure receipts in the outbox, not yet acknowledged by the hub."""
+        ...
+
+    def sent(self, receipts: Iterable[ReceiptRecord]) -> None:
+        """The hub's broker has these: out of the outbox."""
+        ...
 
 
 class RetentionEnforcer:
-    """Deletes a SQL sink's rows past retention (connectors/sinks/sql_upsert.py)."""
+    """Erases what a :class:`Holding` keeps past its agreements' retention."""
 
     def __init__(
         self,
-        writer: Any,
+        holding: Holding,
         recipient: str,
         periods: Mapping[str, Period],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._writer = writer
+        self.holding = holding
         self._recipient = recipient
         self._periods = dict(periods)
         self._clock = clock
 
-        self._outbox = Table(
-            f"{writer.table.name}_erasures",
-            MetaData(),
-            Column("receipt_id", String(200), primary_key=True),
-            Column("receipt", Text, nullable=False),
-        )
-        self._outbox.create(writer.engine, checkfirst=True)
-
     def pending(self) -> list[ReceiptRecord]:
-        """Erasure receipts written with their delete and not yet acknowledged by the hub."""
-        with self._writer.engine.connect() as conn:
-            rows = conn.execute(select(self._outbox.c.receipt).order_by(self._outbox.c.receipt_id))
-            return [ReceiptRecord.from_json(str(r[0]).encode()) for r in rows]
+        return self.holding.pending()
 
     def sent(self, receipts: Iterable[ReceiptRecord]) -> None:
-        ids = [r.receipt_id for r in receipts]
-        if ids:
-            with self._writer.engine.begin() as conn:
-                conn.execute(delete(self._outbox).where(self._outbox.c.receipt_id.in_(ids)))
+        self.holding.sent(list(receipts))
 
     def run(self) -> ErasureRun:
         now = self._clock()
         run_id = str(uuid.uuid4())
         at = now.isoformat()
-        table = self._writer.table
-        c = table.c
-        erased: list[tuple[str, str]] = []
-        with self._writer.engine.begin() as conn:  # the delete and its receipts, at once
-            for agreement, period in sorted(self._periods.items()):
-                cutoff = period.before(now)
-                expired = and_(
-                    c.agreement.like(f"{agreement}@%"),
-                    c.delivered_at < cutoff,
-                    c.state.is_distinct_from("tombstone"),
-                    c.state.is_distinct_from("notice"),
-                )
-                ids = [str(r[0]) for r in conn.execute(select(c.disclosure_id).where(expired))]
-                if ids:
-                    conn.execute(delete(table).where(c.disclosure_id.in_(ids)))
-                    erased += [(i, f"{agreement} retention {period.text}") for i in ids]
-            receipts = self._receipts(erased, run_id, at)
-            if receipts:
-                conn.execute(
-                    insert(self._outbox),
-                    [
-                        {"receipt_id": r.receipt_id, "receipt": r.to_json().decode()}
-                        for r in receipts
-                    ],
-                )
-        return ErasureRun(run_id, at, tuple(d for d, _ in erased), receipts)
-
-    def _receipts(
-        self, erased: list[tuple[str, str]], run_id: str, at: str
-    ) -> tuple[ReceiptRecord, ...]:
-        return tuple(
-            ReceiptRecord(
-                f"{disclosure}:erased",
-                disclosure,
+        cutoffs = {a: p.before(now) for a, p in sorted(self._periods.items())}
+        due = [
+            Due(d, a, self._periods[a].text)
+            for d, a in self.holding.expired(cutoffs)
+            if a in self._periods
+        ]
+        receipts = {
+            d.disclosure_id: ReceiptRecord(
+                f"{d.disclosure_id}:erased",
+                d.disclosure_id,
                 self._recipient,
-                self._writer.system,
+                self.holding.system,
                 "erased",
                 at,
-                f"deleted at the end of its retention ({why}); erasure run {run_id}, "
-                f"{len(erased)} row(s)",
+                f"deleted at the end of its retention ({d.why}); erasure run {run_id}, "
+                f"{len(due)} row(s)",
             )
-            for disclosure, why in erased
-        )
+            for d in due
+        }
+        done = self.holding.erase(due, receipts) if due else ()
+        erased = tuple(r.disclosure_id for r in done)
+        failed = tuple(sorted(set(receipts) - set(erased)))
+        if failed:
+            log.warning(
+                "retention run %s: %d of %d not erased yet (tried again at the next run)",
+                run_id,
+                len(failed),
+                len(due),
+            )
+        return ErasureRun(run_id, at, erased, done, failed)
 
 
 class RetentionTimer:

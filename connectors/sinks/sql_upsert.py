@@ -255,7 +255,9 @@ class SqlUpsertWriter:
         self, recipient: str, periods: Mapping[str, Period], *, clock: Callable[[], datetime]
     ) -> RetentionEnforcer:
         """What deletes this table's rows past retention (the sink runner runs it on a timer)."""
-        return RetentionEnforcer(self, recipient, periods, clock=clock)
+        from connectors.sinks.sql_retention import SqlHolding
+
+        return RetentionEnforcer(SqlHolding(self), recipient, periods, clock=clock)
 
     def held(self) -> dict[tuple[str, str], dict[str, Any]]:
         """What the recipient holds of each event: its current row or its tombstone."""

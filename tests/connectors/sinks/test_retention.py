@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connectors.sinks.retention import RetentionEnforcer, parse_period, periods_for
+from connectors.sinks.retention import parse_period, periods_for
 from hub.agreements import Agreement
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
@@ -60,7 +60,7 @@ def test_rows_past_retention_are_erased_and_the_audit_shows_it(
         now[0] = at
         runs = {}
         for recipient, writer in writers.items():
-            run = RetentionEnforcer(writer, recipient, periods[recipient], clock=lambda: at).run()
+            run = writer.retention_enforcer(recipient, periods[recipient], clock=lambda: at).run()
             store.write_receipts(run.receipts)
             runs[recipient] = run
         return runs
