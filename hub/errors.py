@@ -33,6 +33,8 @@ errors (the registry client's, librdkafka's) are translated into this tree once,
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HubError(Exception):
     """Root of every error the hub raises on purpose."""
@@ -94,40 +96,40 @@ class Rejected(HubError, Terminal):
         self.fix = fix
         self.field = field
 
+    def __init_subclass__(cls, *, code: str | None = None, **kwargs: Any) -> None:
+        """``class MalformedRecord(InputRejected, code="malformed")``: the code stands next
+        to the name, so the reasons read as one table (a subclass may also set ``code``)."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+
 
 class InputRejected(Rejected):
     """One record on a partner topic cannot be processed and goes to the dead letter topic."""
 
 
-class MalformedRecord(InputRejected):
-    code = "malformed"
+class MalformedRecord(InputRejected, code="malformed"): ...
 
 
-class UnknownSchema(InputRejected):
-    code = "unknown-schema"
+class UnknownSchema(InputRejected, code="unknown-schema"): ...
 
 
-class PartnerMismatch(InputRejected):
-    code = "partner-mismatch"
+class PartnerMismatch(InputRejected, code="partner-mismatch"): ...
 
 
-class Unsigned(InputRejected):
-    code = "unsigned"
+class Unsigned(InputRejected, code="unsigned"): ...
 
 
-class BadSignature(InputRejected):
-    code = "bad-signature"
+class BadSignature(InputRejected, code="bad-signature"): ...
 
 
-class UnknownSigner(InputRejected):
-    code = "unknown-signer"
+class UnknownSigner(InputRejected, code="unknown-signer"): ...
 
 
-class EventIdReused(InputRejected):
+class EventIdReused(InputRejected, code="event-id-reused"):
     """The provider sent this event id before with other content: never a silent second
     disclosure (the recipients and the audit would disagree about what was shared)."""
 
-    code = "event-id-reused"
     FIX = (
         "give a new event a new event id; to correct an event already sent, send it as a "
         "declared revision of that event (see docs/partners/connect.md)"

@@ -43,32 +43,25 @@ class RecordRejected(ConnectorError, Rejected):
     """
 
 
-class MalformedInput(RecordRejected):
-    code = "malformed"
+class MalformedInput(RecordRejected, code="malformed"): ...
 
 
-class MissingColumn(RecordRejected):
-    code = "missing-column"
+class MissingColumn(RecordRejected, code="missing-column"): ...
 
 
-class MissingValue(RecordRejected):
-    code = "missing-value"
+class MissingValue(RecordRejected, code="missing-value"): ...
 
 
-class WrongType(RecordRejected):
-    code = "wrong-type"
+class WrongType(RecordRejected, code="wrong-type"): ...
 
 
-class SchemaInvalid(RecordRejected):
-    code = "schema-invalid"
+class SchemaInvalid(RecordRejected, code="schema-invalid"): ...
 
 
-class DuplicateFile(RecordRejected):
-    code = "duplicate-file"
+class DuplicateFile(RecordRejected, code="duplicate-file"): ...
 
 
-class Unauthorised(RecordRejected):
-    code = "unauthorised"
+class Unauthorised(RecordRejected, code="unauthorised"): ...
 
 
 class DeliveryFailed(ConnectorError, SinkRejected):
