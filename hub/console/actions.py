@@ -28,7 +28,7 @@ import difflib
 import os
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,6 +146,35 @@ def _pending(a: Agreement, change: lifecycle.Change, now: datetime) -> str:
     return f" {a.ref} is not in force ({why}); {gov} governs until it is." if why else ""
 
 
+def _amend(
+    folder: Path,
+    principal: Principal,
+    versions: Sequence[Agreement],
+    a: Agreement,
+    edit: Callable[[dict[str, Any], datetime], None],
+    action: str,
+    reason: str,
+    confirmed: bool,
+    done: str,
+) -> ActionResult:
+    """Change version ``a``'s own file in place by ``edit`` (its state or approval, never
+    its terms), guarded like every action; the message says ``done``, then what governs
+    after it and what ``a`` still waits for."""
+    path = _file(folder, a.id, a.version)
+    text = path.read_text()
+    data = yaml.safe_load(text)
+    now = datetime.now(UTC).replace(microsecond=0)
+    edit(data, now)
+    changed = _validated(data)
+    change = _guard(versions, changed, now, confirmed)
+    _write(path, data, _leading_comments(text))
+    return ActionResult(
+        _row(principal, a, action, reason, path, a.version),
+        path,
+        f"{done} {change.summary()}" + _pending(changed, change, now),
+    )
+
+
 def approve(
     folder: Path,
     principal: Principal,
@@ -159,22 +188,16 @@ def approve(
         raise ActionRefused("only an IG officer can approve an agreement")
     if a.status is not Status.DRAFT:
         raise ActionRefused(f"{a.ref} is {a.status.value}; only a draft can be approved")
-    path = _file(folder, a.id, a.version)
-    text = path.read_text()
-    data = yaml.safe_load(text)
-    now = datetime.now(UTC).replace(microsecond=0)
-    data["status"] = Status.APPROVED.value
-    approval = dict(data.get("approval") or {})
-    approval["dpo_review"] = _signature(principal, now)
-    data["approval"] = approval
-    change = _guard(versions, _validated(data), now, confirmed)
-    _write(path, data, _leading_comments(text))
-    return ActionResult(
-        _row(principal, a, "approve", reason, path, a.version),
-        path,
-        f"{a.ref} approved (DPO review recorded). {change.summary()}"
-        + _pending(_validated(data), change, now),
-    )
+
+    def edit(data: dict[str, Any], now: datetime) -> None:
+        data["status"] = Status.APPROVED.value
+        data["approval"] = {
+            **(data.get("approval") or {}),
+            "dpo_review": _signature(principal, now),
+        }
+
+    done = f"{a.ref} approved (DPO review recorded)."
+    return _amend(folder, principal, versions, a, edit, "approve", reason, confirmed, done)
 
 
 def sign_off(
@@ -199,22 +222,15 @@ def sign_off(
         )
     if any(s.party == principal.partner for s in a.approval.sign_off):
         raise ActionRefused(f"{principal.partner} has already signed {a.ref}")
-    path = _file(folder, a.id, a.version)
-    text = path.read_text()
-    data = yaml.safe_load(text)
-    now = datetime.now(UTC).replace(microsecond=0)
-    approval = dict(data.get("approval") or {})
-    entry = {"party": principal.partner, **_signature(principal, now)}
-    approval["sign_off"] = [*(approval.get("sign_off") or []), entry]
-    data["approval"] = approval
-    change = _guard(versions, _validated(data), now, confirmed)
-    _write(path, data, _leading_comments(text))
-    return ActionResult(
-        _row(principal, a, "sign-off", reason, path, a.version),
-        path,
-        f"{a.ref} signed off for {principal.partner}. {change.summary()}"
-        + _pending(_validated(data), change, now),
-    )
+
+    def edit(data: dict[str, Any], now: datetime) -> None:
+        approval = dict(data.get("approval") or {})
+        entry = {"party": principal.partner, **_signature(principal, now)}
+        approval["sign_off"] = [*(approval.get("sign_off") or []), entry]
+        data["approval"] = approval
+
+    done = f"{a.ref} signed off for {principal.partner}."
+    return _amend(folder, principal, versions, a, edit, "sign-off", reason, confirmed, done)
 
 
 def suspension_preview(versions: Sequence[Agreement], target: Agreement) -> lifecycle.Change:

@@ -1,7 +1,10 @@
 """The register of agreements, version history with diffs, lint findings and actions."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the dependencies ``named`` and the action
+# routes build name local values in their annotations, which FastAPI must see evaluated.
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,7 +18,7 @@ from hub.audit import queries
 from hub.console import actions
 from hub.console.auth import Principal
 from hub.console.state import ConsoleState
-from hub.console.web import console, csrf_checked, need, render
+from hub.console.web import Viewer, console, csrf_checked, need, render
 
 router = APIRouter()
 
@@ -60,9 +63,7 @@ def register_rows(
 
 
 @router.get("/agreements", response_class=HTMLResponse)
-def register_page(
-    request: Request, principal: Annotated[Principal, Depends(need("view"))]
-) -> Response:
+def register_page(request: Request, principal: Viewer) -> Response:
     st = console(request)
     now = datetime.now(UTC)
     rows = register_rows(st.visible_agreements(principal), st.lint(st.agreements()), now)
@@ -80,7 +81,7 @@ def _versions(st: ConsoleState, principal: Principal, agreement_id: str) -> list
 def agreement_page(
     request: Request,
     agreement_id: str,
-    principal: Annotated[Principal, Depends(need("view"))],
+    principal: Viewer,
     a: int | None = None,
     b: int | None = None,
     done: str = "",
@@ -114,33 +115,53 @@ def agreement_page(
     )
 
 
-def _act(
-    request: Request,
-    principal: Principal,
-    agreement_id: str,
-    version: int,
-    action: str,
-    reason: str,
-    confirmed: bool,
-) -> Response:
+@dataclass(frozen=True)
+class Named:
+    """The agreement version a path names (``/agreements/{agreement_id}/v{version}/...``),
+    loaded for a user allowed on the route: the version, and every version of its agreement
+    they may see (what an action weighs it against)."""
+
+    principal: Principal
+    versions: list[Agreement]
+    target: Agreement
+
+
+def named(permission: Callable[..., Any]) -> Callable[..., Named]:
+    """A dependency: ``permission`` (``need(...)`` or ``csrf_checked(...)``) first, then the
+    version named, or 404 (a version the user may not see is not there)."""
+
+    def load(
+        request: Request,
+        agreement_id: str,
+        version: int,
+        principal: Annotated[Principal, Depends(permission)],
+    ) -> Named:
+        versions = _versions(console(request), principal, agreement_id)
+        target = next((v for v in versions if v.version == version), None)
+        if target is None:
+            raise HTTPException(404, "no such version")
+        return Named(principal, versions, target)
+
+    return load
+
+
+def _act(request: Request, n: Named, action: str, reason: str, confirm: str) -> Response:
     st = console(request)
-    versions = _versions(st, principal, agreement_id)
-    target = next((v for v in versions if v.version == version), None)
-    if target is None:
-        raise HTTPException(404, "no such version")
+    # The tick carries the version's ref: a stale or crafted form cannot confirm another.
+    confirmed = confirm == n.target.ref
     try:
         if action == "approve":
             result = actions.approve(
-                st.agreements_dir, principal, versions, target, reason, confirmed
+                st.agreements_dir, n.principal, n.versions, n.target, reason, confirmed
             )
         elif action == "sign-off":
-            is_party = st.is_party(principal, target)
+            is_party = st.is_party(n.principal, n.target)
             result = actions.sign_off(
-                st.agreements_dir, principal, versions, target, reason, is_party, confirmed
+                st.agreements_dir, n.principal, n.versions, n.target, reason, is_party, confirmed
             )
         else:
             result = actions.suspend(
-                st.agreements_dir, principal, versions, target, reason, confirmed
+                st.agreements_dir, n.principal, n.versions, n.target, reason, confirmed
             )
     except actions.ActionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
@@ -149,70 +170,36 @@ def _act(
     # words on the page.
     st.messages[result.row["action_id"]] = result.message
     return RedirectResponse(
-        f"/agreements/{agreement_id}?done={result.row['action_id']}", status_code=303
+        f"/agreements/{n.target.id}?done={result.row['action_id']}", status_code=303
     )
 
 
-Reason = Annotated[str, Form()]
-Confirm = Annotated[str, Form()]
+def _action_route(action: str) -> None:
+    """``POST /agreements/{id}/v{N}/<action>``: the action's own permission (and CSRF), a
+    reason, and the confirmation tick."""
+
+    @router.post(f"/agreements/{{agreement_id}}/v{{version}}/{action}", name=action)
+    def act(
+        request: Request,
+        n: Annotated[Named, Depends(named(csrf_checked(action)))],
+        reason: Annotated[str, Form()] = "",
+        confirm: Annotated[str, Form()] = "",
+    ) -> Response:
+        return _act(request, n, action, reason, confirm)
 
 
-@router.post("/agreements/{agreement_id}/v{version}/approve")
-def approve(
-    request: Request,
-    agreement_id: str,
-    version: int,
-    principal: Annotated[Principal, Depends(csrf_checked("approve"))],
-    reason: Reason = "",
-    confirm: Confirm = "",
-) -> Response:
-    confirmed = confirm == f"{agreement_id}@v{version}"
-    return _act(request, principal, agreement_id, version, "approve", reason, confirmed)
-
-
-@router.post("/agreements/{agreement_id}/v{version}/sign-off")
-def sign_off(
-    request: Request,
-    agreement_id: str,
-    version: int,
-    principal: Annotated[Principal, Depends(csrf_checked("sign-off"))],
-    reason: Reason = "",
-    confirm: Confirm = "",
-) -> Response:
-    confirmed = confirm == f"{agreement_id}@v{version}"
-    return _act(request, principal, agreement_id, version, "sign-off", reason, confirmed)
+for _action in ("approve", "sign-off", "suspend"):
+    _action_route(_action)
 
 
 @router.get("/agreements/{agreement_id}/v{version}/suspend", response_class=HTMLResponse)
 def suspend_page(
-    request: Request,
-    agreement_id: str,
-    version: int,
-    principal: Annotated[Principal, Depends(need("suspend"))],
+    request: Request, n: Annotated[Named, Depends(named(need("suspend")))]
 ) -> Response:
     """The confirmation step: what would stop, a reason (required) and an explicit tick."""
-    st = console(request)
-    versions = _versions(st, principal, agreement_id)
-    target = next((v for v in versions if v.version == version), None)
-    if target is None:
-        raise HTTPException(404, "no such version")
     try:
-        change = actions.suspension_preview(versions, target)
+        change = actions.suspension_preview(n.versions, n.target)
     except actions.ActionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
     stops = sorted(change.stopped)
-    return render(request, "suspend.html", target=target, change=change, stops=stops)
-
-
-@router.post("/agreements/{agreement_id}/v{version}/suspend")
-def suspend(
-    request: Request,
-    agreement_id: str,
-    version: int,
-    principal: Annotated[Principal, Depends(csrf_checked("suspend"))],
-    reason: Reason = "",
-    confirm: Confirm = "",
-) -> Response:
-    # The tick carries the version's ref: a stale or crafted form cannot confirm another.
-    confirmed = confirm == f"{agreement_id}@v{version}"
-    return _act(request, principal, agreement_id, version, "suspend", reason, confirmed)
+    return render(request, "suspend.html", target=n.target, change=change, stops=stops)

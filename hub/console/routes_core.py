@@ -23,9 +23,9 @@ from hub.console.web import (
     DecisionFilters,
     Period,
     User,
+    Viewer,
     console,
     csrf_checked,
-    need,
     render,
 )
 from hub.console.withheld import withheld_from_operated
@@ -134,9 +134,7 @@ def _default_period(days: Period) -> tuple[date | None, date | None]:
 
 
 @router.get("/activity", response_class=HTMLResponse)
-def activity_page(
-    request: Request, principal: Annotated[Principal, Depends(need("view"))], period: Days
-) -> Response:
+def activity_page(request: Request, principal: Viewer, period: Days) -> Response:
     start, end = _default_period(period)
     since, until = queries.day_bounds(start, end)
     scope = principal.scope
@@ -196,7 +194,7 @@ def activity_page(
 @router.get("/decisions", response_class=HTMLResponse)
 def decisions_page(
     request: Request,
-    principal: Annotated[Principal, Depends(need("view"))],
+    principal: Viewer,
     filters: DecisionFilters,
     page: PageNumber = 1,
 ) -> Response:
@@ -222,9 +220,7 @@ def decisions_page(
 
 
 @router.get("/decisions/{decision_id}", response_class=HTMLResponse)
-def decision_page(
-    request: Request, decision_id: str, principal: Annotated[Principal, Depends(need("view"))]
-) -> Response:
+def decision_page(request: Request, decision_id: str, principal: Viewer) -> Response:
     decision_id = text("decision_id", decision_id, 64)
     st = console(request)
     with st.store.engine.connect() as conn:

@@ -15,13 +15,12 @@ from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
 from hub.console.params import PageNumber, identifier
 from hub.console.routes_agreements import governing, grouped
-from hub.console.web import Days, DecisionFilters, console, need
+from hub.console.web import Days, DecisionFilters, Viewer, console, need
 from hub.console.withheld import withheld_from_operated
 
 csv_router = APIRouter(prefix="/export")
 api = APIRouter(prefix="/api", tags=["audit"])
 
-Viewer = Annotated[Principal, Depends(need("view"))]
 Auditing = Annotated[Principal, Depends(need("consultations"))]
 
 DECISION_COLUMNS = (

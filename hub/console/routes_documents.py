@@ -10,15 +10,20 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.agreements.document import Document, agreement_document
 from hub.agreements.document_pdf import render_pdf
-from hub.console.auth import Principal
 from hub.console.params import identifier
-from hub.console.web import console, need, render
+from hub.console.web import Viewer, console, render
 from hub.console.words import Names
 
 router = APIRouter()
 
 
-def _document(request: Request, principal: Principal, agreement_id: str, version: int) -> Document:
+def _document(
+    request: Request,
+    agreement_id: str,
+    version: int,
+    principal: Viewer,
+) -> Document:
+    """The path's agreement version as its document, or 404."""
     st = console(request)
     agreement_id = identifier("agreement_id", agreement_id)
     # A partner admin sees the documents of agreements their organisation is party to only.
@@ -35,25 +40,16 @@ def _document(request: Request, principal: Principal, agreement_id: str, version
     return agreement_document(found, Names.of(st.partnership))
 
 
+ThisDocument = Annotated[Document, Depends(_document)]
+
+
 @router.get("/agreements/{agreement_id}/v{version}/document", response_class=HTMLResponse)
-def document_page(
-    request: Request,
-    agreement_id: str,
-    version: int,
-    principal: Annotated[Principal, Depends(need("view"))],
-) -> Response:
-    doc = _document(request, principal, agreement_id, version)
+def document_page(request: Request, agreement_id: str, version: int, doc: ThisDocument) -> Response:
     return render(request, "document.html", doc=doc, agreement_id=agreement_id, version=version)
 
 
 @router.get("/agreements/{agreement_id}/v{version}/document.pdf")
-def document_pdf(
-    request: Request,
-    agreement_id: str,
-    version: int,
-    principal: Annotated[Principal, Depends(need("view"))],
-) -> Response:
-    doc = _document(request, principal, agreement_id, version)
+def document_pdf(agreement_id: str, version: int, doc: ThisDocument) -> Response:
     return Response(
         render_pdf(doc),
         media_type="application/pdf",

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hub.analytics.config import AnalyticsConfig
 from hub.audit import queries
-from hub.console.auth import Principal
 from hub.console.params import PageNumber
-from hub.console.web import console, need, render
+from hub.console.web import Viewer, console, render
 
 router = APIRouter()
 
@@ -44,9 +43,7 @@ def _feed(folder: Path, limit: int = 6) -> list[dict[str, Any]]:
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(
-    request: Request, principal: Annotated[Principal, Depends(need("view"))], page: PageNumber = 1
-) -> Response:
+def alerts_page(request: Request, principal: Viewer, page: PageNumber = 1) -> Response:
     st = console(request)
     flt = queries.DecisionFilter(event_type=ALERT_TYPE)
     with st.store.engine.connect() as conn:

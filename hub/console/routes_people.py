@@ -93,12 +93,12 @@ def _report_rows(st: ConsoleState, decisions: list[dict[str, Any]]) -> list[dict
 
 
 def _entered(
-    given_name: str,
-    family_name: str,
-    date_of_birth: str,
-    nhs_number: str,
-    pnc_id: str,
-    postcode: str,
+    given_name: Annotated[str, Form()] = "",
+    family_name: Annotated[str, Form()] = "",
+    date_of_birth: Annotated[str, Form()] = "",
+    nhs_number: Annotated[str, Form()] = "",
+    pnc_id: Annotated[str, Form()] = "",
+    postcode: Annotated[str, Form(max_length=12)] = "",
 ) -> dict[str, str]:
     """The identifiers a form entered, trimmed (the subject report and "who looked up")."""
     return {
@@ -109,6 +109,9 @@ def _entered(
         "pnc_id": pnc_id.strip(),
         "postcode": postcode.strip(),
     }
+
+
+Entered = Annotated[dict[str, str], Depends(_entered)]
 
 
 def _checked(entered: dict[str, str]) -> tuple[date | None, str | None]:
@@ -126,19 +129,13 @@ def _checked(entered: dict[str, str]) -> tuple[date | None, str | None]:
 def subject_report(
     request: Request,
     principal: Annotated[Principal, Depends(csrf_checked("subject-report"))],
-    given_name: Annotated[str, Form()] = "",
-    family_name: Annotated[str, Form()] = "",
-    date_of_birth: Annotated[str, Form()] = "",
-    nhs_number: Annotated[str, Form()] = "",
-    pnc_id: Annotated[str, Form()] = "",
-    postcode: Annotated[str, Form(max_length=12)] = "",
+    entered: Entered,
     include_withheld: Annotated[str, Form()] = "",
     band: Annotated[str, Form(max_length=20)] = "",
     area: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     # A POST, so the identifiers never appear in a URL, browser history or an access log.
     st = console(request)
-    entered = _entered(given_name, family_name, date_of_birth, nhs_number, pnc_id, postcode)
     dob, error = _checked(entered)
     if error:
         return render(
@@ -327,17 +324,11 @@ def consultations_page(
 def who_looked_up_page(
     request: Request,
     principal: Annotated[Principal, Depends(csrf_checked("consultations"))],
-    given_name: Annotated[str, Form()] = "",
-    family_name: Annotated[str, Form()] = "",
-    date_of_birth: Annotated[str, Form()] = "",
-    nhs_number: Annotated[str, Form()] = "",
-    pnc_id: Annotated[str, Form()] = "",
-    postcode: Annotated[str, Form(max_length=12)] = "",
+    entered: Entered,
 ) -> Response:
     """ "Who looked up this person?": the access log searched by the person's pseudonyms
     (a POST: the identifiers never appear in a URL)."""
     st = console(request)
-    entered = _entered(given_name, family_name, date_of_birth, nhs_number, pnc_id, postcode)
     with st.store.engine.connect() as conn:
         rows = queries.list_consultations(conn, principal.scope, limit=300)
         actions = queries.list_agreement_actions(conn, principal.scope)

@@ -12,12 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hub.audit import revisions
-from hub.console.auth import Principal
-from hub.console.web import console, need, render
+from hub.console.web import Viewer, console, render
 
 router = APIRouter()
 MAX_HOURS = 24 * 366  # a year: a notice unreceipted longer is still listed at any smaller value
@@ -26,7 +25,7 @@ MAX_HOURS = 24 * 366  # a year: a notice unreceipted longer is still listed at a
 @router.get("/retractions", response_class=HTMLResponse)
 def unreceipted_page(
     request: Request,
-    principal: Annotated[Principal, Depends(need("view"))],
+    principal: Viewer,
     hours: Annotated[
         float | None,
         Query(ge=0, le=MAX_HOURS, description=f"notices older than this, 0 to {MAX_HOURS} hours"),

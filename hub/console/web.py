@@ -102,13 +102,20 @@ def current(request: Request) -> Principal:
 User = Annotated[Principal, Depends(current)]
 
 
+def _allowed(principal: Principal, permission: str) -> Principal:
+    if not principal.can(permission):
+        raise HTTPException(403, f"your role ({principal.role.value}) cannot do this")
+    return principal
+
+
 def need(permission: str) -> Callable[[Principal], Principal]:
     def check(principal: User) -> Principal:
-        if not principal.can(permission):
-            raise HTTPException(403, f"your role ({principal.role.value}) cannot do this")
-        return principal
+        return _allowed(principal, permission)
 
     return check
+
+
+Viewer = Annotated[Principal, Depends(need("view"))]
 
 
 def csrf_checked(permission: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -119,9 +126,7 @@ def csrf_checked(permission: str) -> Callable[..., Coroutine[Any, Any, Principal
         given = form.get("csrf_token") or request.headers.get("x-csrf-token")
         if not tokens_match(given if isinstance(given, str) else None, request.state.csrf):
             raise HTTPException(403, "missing or wrong CSRF token: reload the page and retry")
-        if not principal.can(permission):
-            raise HTTPException(403, f"your role ({principal.role.value}) cannot do this")
-        return principal
+        return _allowed(principal, permission)
 
     return check
 
@@ -197,17 +202,7 @@ class Filters:
         )
 
     def query(self, **extra: Any) -> str:
-        params = {
-            "from": self.start.isoformat() if self.start else "",
-            "to": self.end.isoformat() if self.end else "",
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "provider": self.provider,
-            "recipient": self.recipient,
-            "agreement": self.agreement,
-            "outcome": self.outcome,
-            **extra,
-        }
+        params = {**self.query_dict(), **extra}
         return urlencode({k: v for k, v in params.items() if v not in ("", None)}, quote_via=quote)
 
     def as_target(self) -> dict[str, str]:

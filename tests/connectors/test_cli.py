@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from pathlib import Path
@@ -10,18 +9,10 @@ from pathlib import Path
 import pytest
 
 from connectors.sources.webhook import token_digest
-from hub.cli import connector
+from tests.cli.command import run
 from tests.connectors.conftest import ROOT
 
 EXAMPLES = ROOT / "connectors" / "examples"
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="hub")
-    connector.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
 
 
 def test_check_reports_mapping_of_a_sample(
@@ -34,7 +25,7 @@ def test_check_reports_mapping_of_a_sample(
     sample.write_bytes(police_csv(police_events(20), bad_rows=True))
     monkeypatch.delenv("HUB_SIGNING_KEY", raising=False)
     assert (
-        main(
+        run(
             [
                 "connector",
                 "check",
@@ -53,9 +44,7 @@ def test_check_reports_mapping_of_a_sample(
     dev.write_text(
         text.replace("private_key_env: HUB_SIGNING_KEY", f"dev_keys_dir: {tmp_path / 'keys'}")
     )
-    assert (
-        main(["connector", "check", str(dev), "--sample", str(sample), "--json"]) == 1
-    )  # bad rows
+    assert run(["connector", "check", str(dev), "--sample", str(sample), "--json"]) == 1  # bad rows
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["rows_ok"] == 20
     assert [(r["row"], r["code"]) for r in report["rows_rejected"]] == [
@@ -69,7 +58,7 @@ def test_check_reports_mapping_of_a_sample(
 def test_examples_check_clean_apart_from_secrets(
     example: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["connector", "check", str(EXAMPLES / example), "--json"])
+    code = run(["connector", "check", str(EXAMPLES / example), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert all("environment variable" in p for p in report["problems"]), report["problems"]
     assert code == (0 if report["ok"] else 1)
@@ -80,5 +69,5 @@ def test_digest_reads_the_token_from_stdin(
 ) -> None:
     monkeypatch.setenv("WEBHOOK_DIGEST_KEY", "x" * 32)
     monkeypatch.setattr("sys.stdin", io.StringIO("partner-token-123\n"))
-    assert main(["connector", "digest", "--key-env", "WEBHOOK_DIGEST_KEY"]) == 0
+    assert run(["connector", "digest", "--key-env", "WEBHOOK_DIGEST_KEY"]) == 0
     assert capsys.readouterr().out.strip() == token_digest(b"x" * 32, "partner-token-123")

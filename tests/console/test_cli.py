@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -10,14 +9,7 @@ from sqlalchemy import create_engine
 
 from hub.cli import console as console_cli
 from hub.console.auth import LocalAuthenticator, Role
-
-
-def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="hub")
-    console_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
+from tests.cli.command import run
 
 
 def test_user_add_list_disable(

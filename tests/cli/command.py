@@ -1,0 +1,14 @@
+"""A ``hub`` command line run in the test's process: parsed by the command's own parser
+(``hub.cli.main.build_parser``, so the wiring in main.py is tested too) and its handler
+called directly, so that a ``HubError`` reaches the test (``main`` would turn it into exit
+code 2)."""
+
+from __future__ import annotations
+
+from hub.cli.main import build_parser
+
+
+def run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
