@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 
-from hub.deploy.acls import AclPlan, Grant, Operation, ResourceType
+from hub.deploy.acls import AclPlan, Grant, Operation, Principal, ResourceType
 from hub.deploy.topology import Topology
 
 _RESOURCE_FLAG = {
@@ -48,15 +48,30 @@ scram() {
 """
 
 
-def _acl_command(
-    principal: str, resource_type: ResourceType, resource: str, ops: list[Operation]
-) -> str:
-    flags = " ".join(f"--operation {op.value.capitalize()}" for op in ops)
-    return (
-        f"acls --add --allow-principal {shlex.quote('User:' + principal)} {flags} "
-        f"{_RESOURCE_FLAG[resource_type]} {shlex.quote(resource)} "
-        "--resource-pattern-type literal"
-    )
+# The partner topics as kafka-acls.sh arguments: the processor, console, analytics and
+# operators are each granted all of them, so the script lists them once.
+_PARTNER_TOPICS = "PARTNER_TOPICS"
+
+
+def _acl_commands(p: Principal, partner_topics: list[str]) -> list[str]:
+    """One ``acls`` call per resource type and set of operations: kafka-acls.sh takes many
+    ``--topic``/``--group`` flags, and each call starts a JVM."""
+    groups: dict[tuple[ResourceType, tuple[Operation, ...]], list[str]] = {}
+    for rtype, resource, ops in p.operations_by_resource():
+        groups.setdefault((rtype, tuple(ops)), []).append(resource)
+    lines = []
+    for (rtype, ops), resources in groups.items():
+        flags = " ".join(f"--operation {op.value.capitalize()}" for op in ops)
+        head = (
+            f"acls --add --allow-principal {shlex.quote('User:' + p.name)} {flags} "
+            "--resource-pattern-type literal"
+        )
+        if rtype is ResourceType.TOPIC and resources == partner_topics:
+            lines.append(f'{head} "${{{_PARTNER_TOPICS}[@]}}"')
+        else:
+            named = (f"  {_RESOURCE_FLAG[rtype]} {shlex.quote(r)}" for r in resources)
+            lines.append(" \\\n".join([head, *named]))
+    return lines
 
 
 def render_script(topology: Topology, plan: AclPlan) -> str:
@@ -72,11 +87,15 @@ def render_script(topology: Topology, plan: AclPlan) -> str:
     lines.append(_USERS)
     for p in plan.principals:
         lines.append(f"scram {shlex.quote(p.name)}")
+    partner_topics = sorted(topology.partner_topics())
     lines.append("\n# ACLs: every grant names one literal resource")
+    lines.append("# Every partner topic (several hub principals are granted them all)")
+    lines.append(f"{_PARTNER_TOPICS}=(")
+    lines += [f"  --topic {shlex.quote(t)}" for t in partner_topics]
+    lines.append(")")
     for p in plan.principals:
         lines.append(f"# {p.name}: {p.description}")
-        for rtype, resource, ops in p.operations_by_resource():
-            lines.append(_acl_command(p.name, rtype, resource, ops))
+        lines += _acl_commands(p, partner_topics)
     lines.append('echo "applied: topics, SCRAM users (where given) and ACLs"')
     return "\n".join(lines) + "\n"
 

@@ -201,11 +201,12 @@ def test_script_runs_the_plan_with_kafka_tools(topology: Topology, tmp_path: Pat
         words = call.split()
         assert words[words.index("--resource-pattern-type") + 1] == "literal"
         principal = words[words.index("--allow-principal") + 1]
-        kind = next(k for k in ("--topic", "--group", "--transactional-id") if k in words)
-        resource = words[words.index(kind) + 1]
-        for i, w in enumerate(words):
-            if w == "--operation":
-                issued.add((principal, kind, resource, words[i + 1].upper()))
+        # One call may name several resources (one flag each), all given the same operations.
+        flags = ("--topic", "--group", "--transactional-id")
+        resources = [(w, words[i + 1]) for i, w in enumerate(words) if w in flags]
+        ops = [words[i + 1].upper() for i, w in enumerate(words) if w == "--operation"]
+        assert resources and ops, call
+        issued |= {(principal, kind, r, op) for kind, r in resources for op in ops}
     flag = {"topic": "--topic", "group": "--group", "transactional_id": "--transactional-id"}
     expected = {
         (g.kafka_principal, flag[g.resource_type.value], g.resource, g.operation.value)

@@ -88,155 +88,175 @@ scram recipient-st-helens-mash
 scram recipient-wirral-mash
 
 # ACLs: every grant names one literal resource
+# Every partner topic (several hub principals are granted them all)
+PARTNER_TOPICS=(
+  --topic partner.liverpool-cc.mash-decision.v1
+  --topic partner.merseyside-fire.safe-and-well-referral.v1
+  --topic partner.merseyside-police.domestic-abuse-incident.v1
+  --topic partner.merseyside-police.iom-cohort-change.v1
+  --topic partner.merseyside-police.missing-episode.v1
+  --topic partner.merseyside-police.modern-slavery-referral.v1
+  --topic partner.merseyside-police.safeguarding-concern.v1
+  --topic partner.nhs-cm.assault-attendance.v1
+  --topic partner.probation-nw.probation-update.v1
+  --topic partner.yjs-liverpool.youth-justice-outcome.v1
+)
 # hub-analytics: analytics: read partner topics; raise linkage alerts and the VRP feed; keep their own state topics
-acls --add --allow-principal User:hub-analytics --operation Read --group hub-analytics --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --group hub-analytics-intake --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic feed.merseyside-vrp.violence-aggregates.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-alerts-raised-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-linkage-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-vrp-counted-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics-vrp-counts-changelog --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --topic hub-analytics.observations.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic hub.audit.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-police.domestic-abuse-incident.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-police.iom-cohort-change.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-police.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-police.modern-slavery-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.merseyside-police.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.nhs-cm.assault-attendance.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.probation-nw.probation-update.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --topic partner.yjs-liverpool.youth-justice-outcome.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic share.knowsley-mash.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic share.liverpool-mash.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --topic share.merseyside-iom.linkage-alert.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-analytics --operation Read --resource-pattern-type literal \
+  --group hub-analytics \
+  --group hub-analytics-intake
+acls --add --allow-principal User:hub-analytics --operation Write --operation Describe --resource-pattern-type literal \
+  --topic feed.merseyside-vrp.violence-aggregates.v1 \
+  --topic hub.audit.v1 \
+  --topic share.knowsley-mash.linkage-alert.v1 \
+  --topic share.liverpool-mash.linkage-alert.v1 \
+  --topic share.merseyside-iom.linkage-alert.v1
+acls --add --allow-principal User:hub-analytics --operation Read --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub-analytics-alerts-raised-changelog \
+  --topic hub-analytics-linkage-changelog \
+  --topic hub-analytics-vrp-counted-changelog \
+  --topic hub-analytics-vrp-counts-changelog \
+  --topic hub-analytics.observations.v1
+acls --add --allow-principal User:hub-analytics --operation Read --operation Describe --resource-pattern-type literal "${PARTNER_TOPICS[@]}"
 # hub-audit: audit ingester: reads audit, dead letters, receipts into the audit store
-acls --add --allow-principal User:hub-audit --operation Read --group hub-audit-ingest --resource-pattern-type literal
-acls --add --allow-principal User:hub-audit --operation Read --operation Describe --topic hub.audit.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-audit --operation Read --operation Describe --topic hub.deadletter.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-audit --operation Read --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-audit --operation Read --resource-pattern-type literal \
+  --group hub-audit-ingest
+acls --add --allow-principal User:hub-audit --operation Read --operation Describe --resource-pattern-type literal \
+  --topic hub.audit.v1 \
+  --topic hub.deadletter.v1 \
+  --topic hub.receipts.v1
 # hub-console: IG console: its what-if re-reads partner events (no group, never commits)
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.merseyside-police.domestic-abuse-incident.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.merseyside-police.iom-cohort-change.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.merseyside-police.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.merseyside-police.modern-slavery-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.merseyside-police.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.nhs-cm.assault-attendance.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.probation-nw.probation-update.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-console --operation Read --operation Describe --topic partner.yjs-liverpool.youth-justice-outcome.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-console --operation Read --operation Describe --resource-pattern-type literal "${PARTNER_TOPICS[@]}"
 # hub-operator: operators: dead-letter replay (records keep their partner's signature)
-acls --add --allow-principal User:hub-operator --operation Read --group hub-replay --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Read --operation Describe --topic hub.deadletter.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.merseyside-police.domestic-abuse-incident.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.merseyside-police.iom-cohort-change.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.merseyside-police.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.merseyside-police.modern-slavery-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.merseyside-police.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.nhs-cm.assault-attendance.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.probation-nw.probation-update.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-operator --operation Write --operation Describe --topic partner.yjs-liverpool.youth-justice-outcome.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-operator --operation Read --resource-pattern-type literal \
+  --group hub-replay
+acls --add --allow-principal User:hub-operator --operation Read --operation Describe --resource-pattern-type literal \
+  --topic hub.deadletter.v1
+acls --add --allow-principal User:hub-operator --operation Write --operation Describe --resource-pattern-type literal "${PARTNER_TOPICS[@]}"
 # hub-processor: hub processor: decides partner events, writes shares, audit, dead letters
-acls --add --allow-principal User:hub-processor --operation Read --group hub-processor --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic hub.audit.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic hub.deadletter.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Write --operation Describe --topic hub.events.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-police.domestic-abuse-incident.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-police.iom-cohort-change.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-police.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-police.modern-slavery-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.merseyside-police.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.nhs-cm.assault-attendance.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.probation-nw.probation-update.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Read --operation Describe --topic partner.yjs-liverpool.youth-justice-outcome.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.knowsley-mash.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.knowsley-mash.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.domestic-abuse-incident.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.safe-and-well-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.liverpool-mash.youth-justice-outcome.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-iom.iom-cohort-change.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-iom.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-iom.probation-update.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-police.mash-decision.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.merseyside-vrp.assault-attendance.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.modern-slavery-network.modern-slavery-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.modern-slavery-network.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.sefton-mash.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.st-helens-mash.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:hub-processor --operation Write --operation Describe --topic share.wirral-mash.missing-episode.v1 --resource-pattern-type literal
+acls --add --allow-principal User:hub-processor --operation Read --resource-pattern-type literal \
+  --group hub-processor
+acls --add --allow-principal User:hub-processor --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.audit.v1 \
+  --topic hub.deadletter.v1 \
+  --topic share.knowsley-mash.linkage-alert.v1 \
+  --topic share.knowsley-mash.safeguarding-concern.v1 \
+  --topic share.liverpool-mash.domestic-abuse-incident.v1 \
+  --topic share.liverpool-mash.linkage-alert.v1 \
+  --topic share.liverpool-mash.missing-episode.v1 \
+  --topic share.liverpool-mash.safe-and-well-referral.v1 \
+  --topic share.liverpool-mash.safeguarding-concern.v1 \
+  --topic share.liverpool-mash.youth-justice-outcome.v1 \
+  --topic share.merseyside-iom.iom-cohort-change.v1 \
+  --topic share.merseyside-iom.linkage-alert.v1 \
+  --topic share.merseyside-iom.probation-update.v1 \
+  --topic share.merseyside-police.mash-decision.v1 \
+  --topic share.merseyside-vrp.assault-attendance.v1 \
+  --topic share.modern-slavery-network.modern-slavery-referral.v1 \
+  --topic share.modern-slavery-network.safeguarding-concern.v1 \
+  --topic share.sefton-mash.missing-episode.v1 \
+  --topic share.st-helens-mash.missing-episode.v1 \
+  --topic share.wirral-mash.missing-episode.v1
+acls --add --allow-principal User:hub-processor --operation Read --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.events.v1
+acls --add --allow-principal User:hub-processor --operation Read --operation Describe --resource-pattern-type literal "${PARTNER_TOPICS[@]}"
 # partner-knowsley-mbc: partner knowsley-mbc: publishes its own events
 # partner-liverpool-cc: partner liverpool-cc: publishes its own events
-acls --add --allow-principal User:partner-liverpool-cc --operation Write --operation Describe --topic partner.liverpool-cc.mash-decision.v1 --resource-pattern-type literal
+acls --add --allow-principal User:partner-liverpool-cc --operation Write --operation Describe --resource-pattern-type literal \
+  --topic partner.liverpool-cc.mash-decision.v1
 # partner-merseyside-fire: partner merseyside-fire: publishes its own events
-acls --add --allow-principal User:partner-merseyside-fire --operation Write --operation Describe --topic partner.merseyside-fire.safe-and-well-referral.v1 --resource-pattern-type literal
+acls --add --allow-principal User:partner-merseyside-fire --operation Write --operation Describe --resource-pattern-type literal \
+  --topic partner.merseyside-fire.safe-and-well-referral.v1
 # partner-merseyside-police: partner merseyside-police: publishes its own events
-acls --add --allow-principal User:partner-merseyside-police --operation Write --operation Describe --topic partner.merseyside-police.domestic-abuse-incident.v1 --resource-pattern-type literal
-acls --add --allow-principal User:partner-merseyside-police --operation Write --operation Describe --topic partner.merseyside-police.iom-cohort-change.v1 --resource-pattern-type literal
-acls --add --allow-principal User:partner-merseyside-police --operation Write --operation Describe --topic partner.merseyside-police.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:partner-merseyside-police --operation Write --operation Describe --topic partner.merseyside-police.modern-slavery-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:partner-merseyside-police --operation Write --operation Describe --topic partner.merseyside-police.safeguarding-concern.v1 --resource-pattern-type literal
+acls --add --allow-principal User:partner-merseyside-police --operation Write --operation Describe --resource-pattern-type literal \
+  --topic partner.merseyside-police.domestic-abuse-incident.v1 \
+  --topic partner.merseyside-police.iom-cohort-change.v1 \
+  --topic partner.merseyside-police.missing-episode.v1 \
+  --topic partner.merseyside-police.modern-slavery-referral.v1 \
+  --topic partner.merseyside-police.safeguarding-concern.v1
 # partner-nhs-cm: partner nhs-cm: publishes its own events
-acls --add --allow-principal User:partner-nhs-cm --operation Write --operation Describe --topic partner.nhs-cm.assault-attendance.v1 --resource-pattern-type literal
+acls --add --allow-principal User:partner-nhs-cm --operation Write --operation Describe --resource-pattern-type literal \
+  --topic partner.nhs-cm.assault-attendance.v1
 # partner-probation-nw: partner probation-nw: publishes its own events
-acls --add --allow-principal User:partner-probation-nw --operation Write --operation Describe --topic partner.probation-nw.probation-update.v1 --resource-pattern-type literal
+acls --add --allow-principal User:partner-probation-nw --operation Write --operation Describe --resource-pattern-type literal \
+  --topic partner.probation-nw.probation-update.v1
 # partner-sefton-mbc: partner sefton-mbc: publishes its own events
 # partner-st-helens-mbc: partner st-helens-mbc: publishes its own events
 # partner-wirral-mbc: partner wirral-mbc: publishes its own events
 # partner-yjs-liverpool: partner yjs-liverpool: publishes its own events
-acls --add --allow-principal User:partner-yjs-liverpool --operation Write --operation Describe --topic partner.yjs-liverpool.youth-justice-outcome.v1 --resource-pattern-type literal
+acls --add --allow-principal User:partner-yjs-liverpool --operation Write --operation Describe --resource-pattern-type literal \
+  --topic partner.yjs-liverpool.youth-justice-outcome.v1
 # recipient-knowsley-mash: recipient knowsley-mash: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-knowsley-mash --operation Read --group sink-knowsley-mash --resource-pattern-type literal
-acls --add --allow-principal User:recipient-knowsley-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-knowsley-mash --operation Read --operation Describe --topic share.knowsley-mash.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-knowsley-mash --operation Read --operation Describe --topic share.knowsley-mash.safeguarding-concern.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-knowsley-mash --operation Read --resource-pattern-type literal \
+  --group sink-knowsley-mash
+acls --add --allow-principal User:recipient-knowsley-mash --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-knowsley-mash --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.knowsley-mash.linkage-alert.v1 \
+  --topic share.knowsley-mash.safeguarding-concern.v1
 # recipient-liverpool-mash: recipient liverpool-mash: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-liverpool-mash --operation Read --group sink-liverpool-mash --resource-pattern-type literal
-acls --add --allow-principal User:recipient-liverpool-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.domestic-abuse-incident.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.missing-episode.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.safe-and-well-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.safeguarding-concern.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --topic share.liverpool-mash.youth-justice-outcome.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-liverpool-mash --operation Read --resource-pattern-type literal \
+  --group sink-liverpool-mash
+acls --add --allow-principal User:recipient-liverpool-mash --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-liverpool-mash --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.liverpool-mash.domestic-abuse-incident.v1 \
+  --topic share.liverpool-mash.linkage-alert.v1 \
+  --topic share.liverpool-mash.missing-episode.v1 \
+  --topic share.liverpool-mash.safe-and-well-referral.v1 \
+  --topic share.liverpool-mash.safeguarding-concern.v1 \
+  --topic share.liverpool-mash.youth-justice-outcome.v1
 # recipient-merseyside-iom: recipient merseyside-iom: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-merseyside-iom --operation Read --group sink-merseyside-iom --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-iom --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-iom --operation Read --operation Describe --topic share.merseyside-iom.iom-cohort-change.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-iom --operation Read --operation Describe --topic share.merseyside-iom.linkage-alert.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-iom --operation Read --operation Describe --topic share.merseyside-iom.probation-update.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-merseyside-iom --operation Read --resource-pattern-type literal \
+  --group sink-merseyside-iom
+acls --add --allow-principal User:recipient-merseyside-iom --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-merseyside-iom --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.merseyside-iom.iom-cohort-change.v1 \
+  --topic share.merseyside-iom.linkage-alert.v1 \
+  --topic share.merseyside-iom.probation-update.v1
 # recipient-merseyside-police: recipient merseyside-police: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-merseyside-police --operation Read --group sink-merseyside-police --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-police --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-police --operation Read --operation Describe --topic share.merseyside-police.mash-decision.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-merseyside-police --operation Read --resource-pattern-type literal \
+  --group sink-merseyside-police
+acls --add --allow-principal User:recipient-merseyside-police --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-merseyside-police --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.merseyside-police.mash-decision.v1
 # recipient-merseyside-vrp: recipient merseyside-vrp: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --group sink-merseyside-vrp --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --operation Describe --topic feed.merseyside-vrp.violence-aggregates.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-vrp --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --operation Describe --topic share.merseyside-vrp.assault-attendance.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --resource-pattern-type literal \
+  --group sink-merseyside-vrp
+acls --add --allow-principal User:recipient-merseyside-vrp --operation Read --operation Describe --resource-pattern-type literal \
+  --topic feed.merseyside-vrp.violence-aggregates.v1 \
+  --topic share.merseyside-vrp.assault-attendance.v1
+acls --add --allow-principal User:recipient-merseyside-vrp --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
 # recipient-modern-slavery-network: recipient modern-slavery-network: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-modern-slavery-network --operation Read --group sink-modern-slavery-network --resource-pattern-type literal
-acls --add --allow-principal User:recipient-modern-slavery-network --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-modern-slavery-network --operation Read --operation Describe --topic share.modern-slavery-network.modern-slavery-referral.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-modern-slavery-network --operation Read --operation Describe --topic share.modern-slavery-network.safeguarding-concern.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-modern-slavery-network --operation Read --resource-pattern-type literal \
+  --group sink-modern-slavery-network
+acls --add --allow-principal User:recipient-modern-slavery-network --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-modern-slavery-network --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.modern-slavery-network.modern-slavery-referral.v1 \
+  --topic share.modern-slavery-network.safeguarding-concern.v1
 # recipient-sefton-mash: recipient sefton-mash: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-sefton-mash --operation Read --group sink-sefton-mash --resource-pattern-type literal
-acls --add --allow-principal User:recipient-sefton-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-sefton-mash --operation Read --operation Describe --topic share.sefton-mash.missing-episode.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-sefton-mash --operation Read --resource-pattern-type literal \
+  --group sink-sefton-mash
+acls --add --allow-principal User:recipient-sefton-mash --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-sefton-mash --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.sefton-mash.missing-episode.v1
 # recipient-st-helens-mash: recipient st-helens-mash: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-st-helens-mash --operation Read --group sink-st-helens-mash --resource-pattern-type literal
-acls --add --allow-principal User:recipient-st-helens-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-st-helens-mash --operation Read --operation Describe --topic share.st-helens-mash.missing-episode.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-st-helens-mash --operation Read --resource-pattern-type literal \
+  --group sink-st-helens-mash
+acls --add --allow-principal User:recipient-st-helens-mash --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-st-helens-mash --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.st-helens-mash.missing-episode.v1
 # recipient-wirral-mash: recipient wirral-mash: its sink reads its share topics, writes receipts
-acls --add --allow-principal User:recipient-wirral-mash --operation Read --group sink-wirral-mash --resource-pattern-type literal
-acls --add --allow-principal User:recipient-wirral-mash --operation Write --operation Describe --topic hub.receipts.v1 --resource-pattern-type literal
-acls --add --allow-principal User:recipient-wirral-mash --operation Read --operation Describe --topic share.wirral-mash.missing-episode.v1 --resource-pattern-type literal
+acls --add --allow-principal User:recipient-wirral-mash --operation Read --resource-pattern-type literal \
+  --group sink-wirral-mash
+acls --add --allow-principal User:recipient-wirral-mash --operation Write --operation Describe --resource-pattern-type literal \
+  --topic hub.receipts.v1
+acls --add --allow-principal User:recipient-wirral-mash --operation Read --operation Describe --resource-pattern-type literal \
+  --topic share.wirral-mash.missing-episode.v1
 echo "applied: topics, SCRAM users (where given) and ACLs"
