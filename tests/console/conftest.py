@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from hub.audit import AuditStore
 from hub.catalogue import Catalogue
@@ -118,21 +120,41 @@ def csrf(client: TestClient, path: str = "/activity") -> str:
     return found.group(1)
 
 
-def write_draft(partnership: Path) -> str:
-    """police-msn v2 as a draft: also domestic abuse concerns, and no borough. Returns its ref."""
-    import yaml
+def submit(client: TestClient, path: str, **form: str) -> Response:
+    """A console form posted as its page posts it: ``form`` with the session's CSRF token."""
+    return client.post(path, data={**form, "csrf_token": csrf(client)})
 
-    folder = partnership / "agreements" / "police-msn"
-    data = yaml.safe_load((folder / "v1.yaml").read_text())
-    data.update(
-        version=2,
-        status="draft",
-        supersedes=1,
+
+def draft(partnership: Path, agreement_id: str, **changes: Any) -> dict[str, Any]:
+    """Version 2 of ``agreement_id`` as a draft: v1's terms, superseding v1, signed by
+    nobody, with ``changes``."""
+    folder = partnership / "agreements" / agreement_id
+    data: dict[str, Any] = yaml.safe_load((folder / "v1.yaml").read_text())
+    data.update(version=2, status="draft", supersedes=1, approval={})
+    data.update(changes)
+    return data
+
+
+def save(partnership: Path, data: dict[str, Any]) -> str:
+    """``data`` written as its version's file in the register. Returns its ref."""
+    path = partnership / "agreements" / data["id"] / f"v{data['version']}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return f"{data['id']}@v{data['version']}"
+
+
+def police_msn_draft(partnership: Path) -> dict[str, Any]:
+    """police-msn v2 as a draft: also domestic abuse concerns, and no borough."""
+    data = draft(
+        partnership,
+        "police-msn",
         change_note="Add domestic abuse concerns; stop sending the borough.",
         condition='event.concern_category in ["CCE", "CSE", "COUNTY_LINES", "MODERN_SLAVERY", '
         '"DOMESTIC_ABUSE"]',
-        fields=[f for f in data["fields"] if f["id"] != "borough"],
-        approval={},
     )
-    (folder / "v2.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return "police-msn@v2"
+    data["fields"] = [f for f in data["fields"] if f["id"] != "borough"]
+    return data
+
+
+def write_draft(partnership: Path) -> str:
+    """police-msn v2 (``police_msn_draft``) in the register. Returns its ref."""
+    return save(partnership, police_msn_draft(partnership))

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 
 from connectors.synthetic.police import PoliceFeed
@@ -21,7 +20,16 @@ from hub.catalogue import Catalogue, EventType
 from hub.console.auth import Role, add_user
 from hub.demo.samples import sample_events
 from hub.policy.engine import PolicyEngine
-from tests.console.conftest import PASSWORD, ROOT, Console, csrf, login, write_draft
+from tests.console.conftest import (
+    PASSWORD,
+    ROOT,
+    Console,
+    draft,
+    login,
+    save,
+    submit,
+    write_draft,
+)
 
 
 def test_register_and_version_diff(console: Console) -> None:
@@ -39,59 +47,48 @@ def test_approve_sign_off_and_suspend(console: Console, concern_type: EventType)
     folder = console.settings.partnership_dir / "agreements"
     write_draft(console.settings.partnership_dir)
     officer = login(console.client(), "officer")
-    done = officer.post(
-        "/agreements/police-msn/v2/approve",
-        data={"reason": "reviewed at IG board", "csrf_token": csrf(officer)},
-    )
+    done = submit(officer, "/agreements/police-msn/v2/approve", reason="reviewed at IG board")
     assert done.status_code == 200 and "police-msn@v2 approved" in done.text
     v2 = load_agreement(folder / "police-msn" / "v2.yaml")
     assert v2.status is Status.APPROVED and v2.approval.dpo_review is not None
     assert "officer" in v2.approval.dpo_review.by and not v2.approval.sign_off
-    assert officer.post(
-        "/agreements/police-msn/v2/approve", data={"csrf_token": csrf(officer)}
-    ).status_code == 409  # fmt: skip
+    assert submit(officer, "/agreements/police-msn/v2/approve").status_code == 409
 
     # A partner admin of a party signs off; another partner cannot even see the agreement.
     add_user(console.app_state.store.engine, "police", Role.PARTNER_ADMIN, PASSWORD,
              "merseyside-police")  # fmt: skip
     police = login(console.client(), "police")
-    signed = police.post("/agreements/police-msn/v2/sign-off", data={"csrf_token": csrf(police)})
+    signed = submit(police, "/agreements/police-msn/v2/sign-off")
     assert signed.status_code == 200
     v2 = load_agreement(folder / "police-msn" / "v2.yaml")
     assert [s.party for s in v2.approval.sign_off] == ["merseyside-police"]
     liverpool = login(console.client(), "liverpool")
-    assert liverpool.post(
-        "/agreements/police-msn/v2/sign-off", data={"csrf_token": csrf(liverpool)}
-    ).status_code == 404  # fmt: skip
-    assert police.post(
-        "/agreements/police-liverpool-mash/v1/suspend",
-        data={"reason": "x", "csrf_token": csrf(police)},
-    ).status_code == 403  # fmt: skip
+    assert submit(liverpool, "/agreements/police-msn/v2/sign-off").status_code == 404
+    assert (
+        submit(police, "/agreements/police-liverpool-mash/v1/suspend", reason="x").status_code
+        == 403
+    )
 
     # Suspending asks for confirmation and a reason, then issues v2 of the Liverpool MASH
     # agreement, with no sign-off of its own; the engine then withholds.
     page = officer.get("/agreements/police-liverpool-mash/v1/suspend")
     assert page.status_code == 200
     assert "safeguarding-concern" in page.text and "liverpool-mash" in page.text
-    unconfirmed = officer.post(
-        "/agreements/police-liverpool-mash/v1/suspend",
-        data={"reason": "incident review", "csrf_token": csrf(officer)},
+    unconfirmed = submit(
+        officer, "/agreements/police-liverpool-mash/v1/suspend", reason="incident review"
     )
     assert unconfirmed.status_code == 409
     assert "merseyside-police → liverpool-mash: safeguarding-concern" in unconfirmed.text
-    no_reason = officer.post(
-        "/agreements/police-liverpool-mash/v1/suspend",
-        data={"confirm": "police-liverpool-mash@v1", "csrf_token": csrf(officer)},
+    no_reason = submit(
+        officer, "/agreements/police-liverpool-mash/v1/suspend", confirm="police-liverpool-mash@v1"
     )
     assert no_reason.status_code == 409 and "say why" in no_reason.text
     assert not (folder / "police-liverpool-mash" / "v2.yaml").exists()
-    suspended = officer.post(
+    suspended = submit(
+        officer,
         "/agreements/police-liverpool-mash/v1/suspend",
-        data={
-            "reason": "incident review",
-            "confirm": "police-liverpool-mash@v1",
-            "csrf_token": csrf(officer),
-        },
+        reason="incident review",
+        confirm="police-liverpool-mash@v1",
     )
     assert suspended.status_code == 200 and "suspended" in suspended.text
     assert "Stops being shared: merseyside-police → liverpool-mash" in suspended.text
@@ -121,18 +118,11 @@ def test_approve_sign_off_and_suspend(console: Console, concern_type: EventType)
 def _wirral_draft(partnership: Path, **changes: Any) -> None:
     """police-wirral-mash-missing v2 as a draft whose effective_from has already passed
     (the reported case): same parties, a narrower condition, no signatures."""
-    folder = partnership / "agreements" / "police-wirral-mash-missing"
-    data = yaml.safe_load((folder / "v1.yaml").read_text())
-    data.update(
-        version=2,
-        status="draft",
-        supersedes=1,
-        change_note="High and medium risk only.",
-        condition=data["condition"] + ' && event.risk_grading != "LOW"',
-        approval={},
+    data = draft(
+        partnership, "police-wirral-mash-missing", change_note="High and medium risk only."
     )
-    data.update(changes)
-    (folder / "v2.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    data["condition"] += ' && event.risk_grading != "LOW"'
+    save(partnership, data | changes)
 
 
 def _wirral_children(catalogue: Catalogue) -> tuple[EventType, list[dict[str, Any]]]:
@@ -173,10 +163,7 @@ def test_approving_a_draft_never_silently_stops_sharing(
     _wirral_draft(partnership)
     et, children = _wirral_children(catalogue)
     officer = login(console.client(), "officer")
-    done = officer.post(
-        "/agreements/police-wirral-mash-missing/v2/approve",
-        data={"reason": "IG board", "csrf_token": csrf(officer)},
-    )
+    done = submit(officer, "/agreements/police-wirral-mash-missing/v2/approve", reason="IG board")
     assert done.status_code == 200
     assert "what governs does not change (police-wirral-mash-missing@v1 governs)" in done.text
     assert "missing: merseyside-police, wirral-mbc" in done.text
@@ -210,14 +197,10 @@ def test_approving_a_draft_never_silently_stops_sharing(
     for user, partner in (("police", "merseyside-police"), ("wirral", "wirral-mbc")):
         add_user(console.app_state.store.engine, user, Role.PARTNER_ADMIN, PASSWORD, partner)
     police = login(console.client(), "police")
-    first = police.post(
-        "/agreements/police-wirral-mash-missing/v2/sign-off", data={"csrf_token": csrf(police)}
-    )
+    first = submit(police, "/agreements/police-wirral-mash-missing/v2/sign-off")
     assert "what governs does not change" in first.text and "missing: wirral-mbc" in first.text
     wirral = login(console.client(), "wirral")
-    last = wirral.post(
-        "/agreements/police-wirral-mash-missing/v2/sign-off", data={"csrf_token": csrf(wirral)}
-    )
+    last = submit(wirral, "/agreements/police-wirral-mash-missing/v2/sign-off")
     assert "police-wirral-mash-missing@v1 governed; now police-wirral-mash-missing@v2 governs" in (
         last.text
     )
@@ -237,16 +220,15 @@ def test_an_approval_that_would_stop_a_flow_refuses_and_names_it(console: Consol
     signatures = [s.model_dump(mode="json") for s in v1.approval.sign_off]
     _wirral_draft(partnership, recipients=["sefton-mash"], approval={"sign_off": signatures})
     officer = login(console.client(), "officer")
-    refused = officer.post(
-        "/agreements/police-wirral-mash-missing/v2/approve", data={"csrf_token": csrf(officer)}
-    )
+    refused = submit(officer, "/agreements/police-wirral-mash-missing/v2/approve")
     assert refused.status_code == 409
     assert "Stops being shared: merseyside-police → wirral-mash: missing-episode" in refused.text
-    draft = load_agreement(partnership / "agreements" / "police-wirral-mash-missing" / "v2.yaml")
-    assert draft.status is Status.DRAFT  # nothing written
-    confirmed = officer.post(
+    pending = load_agreement(partnership / "agreements" / "police-wirral-mash-missing" / "v2.yaml")
+    assert pending.status is Status.DRAFT  # nothing written
+    confirmed = submit(
+        officer,
         "/agreements/police-wirral-mash-missing/v2/approve",
-        data={"confirm": "police-wirral-mash-missing@v2", "csrf_token": csrf(officer)},
+        confirm="police-wirral-mash-missing@v2",
     )
     assert confirmed.status_code == 200
     assert "Stops being shared: merseyside-police → wirral-mash" in confirmed.text
@@ -257,22 +239,18 @@ def test_only_the_governing_version_in_force_can_be_suspended(console: Console) 
     officer = login(console.client(), "officer")
     page = officer.get("/agreements/police-wirral-mash-missing/v2/suspend")
     assert page.status_code == 409 and "police-wirral-mash-missing@v1 does" in page.text
-    refused = officer.post(
+    refused = submit(
+        officer,
         "/agreements/police-wirral-mash-missing/v2/suspend",
-        data={
-            "reason": "x",
-            "confirm": "police-wirral-mash-missing@v2",
-            "csrf_token": csrf(officer),
-        },
+        reason="x",
+        confirm="police-wirral-mash-missing@v2",
     )
     assert refused.status_code == 409
     # A confirmation given for another version does not count.
-    wrong = officer.post(
+    wrong = submit(
+        officer,
         "/agreements/police-wirral-mash-missing/v1/suspend",
-        data={
-            "reason": "x",
-            "confirm": "police-wirral-mash-missing@v2",
-            "csrf_token": csrf(officer),
-        },
+        reason="x",
+        confirm="police-wirral-mash-missing@v2",
     )
     assert wrong.status_code == 409 and "confirm first" in wrong.text

@@ -25,7 +25,7 @@ from connectors.synthetic.police import PoliceFeed
 from connectors.synthetic.samples import sample_events
 from hub.audit import AuditStore
 from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, Catalogue, partner_topic
+from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, Catalogue, EventType, partner_topic
 from hub.catalogue.schemas import load_catalogue
 from hub.catalogue.topics import EVENTS_TOPIC
 from hub.config import Settings
@@ -72,6 +72,21 @@ def _set_person(
             record[c.name] = child["dob"]
 
 
+def _publisher(
+    settings: Settings, bootstrap: str, registry_url: str, partner: str, event_type: EventType
+) -> PartnerPublisher:
+    """``partner``'s publisher of ``event_type``, signing with the partner's development key
+    (the one the hub's key store trusts for it)."""
+    signer = partner_keys(settings).dev_signing_key(partner)
+    return PartnerPublisher(
+        partner=partner,
+        event_type=event_type,
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        signer=signer,
+    )
+
+
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = os.environ.get("HUB_CONSOLE_SCREENSHOTS")
@@ -104,21 +119,8 @@ def pipeline(
                 EVENTS_TOPIC,
             ],
         )
-        keys = partner_keys(settings)
-        police = PartnerPublisher(
-            partner="merseyside-police",
-            event_type=concern,
-            bootstrap=broker.bootstrap,
-            registry_url=registry.url,
-            signer=keys.dev_signing_key("merseyside-police"),
-        )
-        yjs = PartnerPublisher(
-            partner="yjs-liverpool",
-            event_type=youth,
-            bootstrap=broker.bootstrap,
-            registry_url=registry.url,
-            signer=keys.dev_signing_key("yjs-liverpool"),
-        )
+        police = _publisher(settings, broker.bootstrap, registry.url, "merseyside-police", concern)
+        yjs = _publisher(settings, broker.bootstrap, registry.url, "yjs-liverpool", youth)
         events = PoliceFeed(seed=31).events(150)
         [person] = concern.person_records()
         # The child in three police concerns (one about exploitation) ...
@@ -194,13 +196,7 @@ def _retract_one(
     )
     event_type = load_catalogue(settings.schemas_dir).get(RETRACTION)
     assert event_type is not None
-    publisher = PartnerPublisher(
-        partner="merseyside-police",
-        event_type=event_type,
-        bootstrap=bootstrap,
-        registry_url=registry_url,
-        signer=partner_keys(settings).dev_signing_key("merseyside-police"),
-    )
+    publisher = _publisher(settings, bootstrap, registry_url, "merseyside-police", event_type)
     data = retraction_of("merseyside-police", target, "WRONG_PERSON")
     publisher.publish(coerce_event(event_type, data, "merseyside-police"))
     publisher.close()
