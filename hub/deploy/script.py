@@ -60,8 +60,8 @@ def _acl_commands(p: Principal, partner_topics: list[str]) -> list[str]:
     for rtype, resource, ops in p.operations_by_resource():
         groups.setdefault((rtype, tuple(ops)), []).append(resource)
     lines = []
-    for (rtype, ops), resources in groups.items():
-        flags = " ".join(f"--operation {op.value.capitalize()}" for op in ops)
+    for (rtype, allowed), resources in groups.items():
+        flags = " ".join(f"--operation {op.value.capitalize()}" for op in allowed)
         head = (
             f"acls --add --allow-principal {shlex.quote('User:' + p.name)} {flags} "
             "--resource-pattern-type literal"
