@@ -331,7 +331,8 @@ def _slices(fmt: str) -> tuple[int, tuple[tuple[str, int, int], ...], str] | Non
     ``%d/%m/%Y %H:%M``): its length, each field's code and slice, and the text with every
     field blanked; None for any other format."""
     fields: list[tuple[str, int, int]] = []
-    shape, i = [], 0
+    shape: list[str] = []
+    i = 0
     while i < len(fmt):
         if fmt[i] == "%":
             code = fmt[i + 1 : i + 2]

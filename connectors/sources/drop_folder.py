@@ -39,7 +39,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,8 @@ from connectors.base.source import SourceContext
 
 log = logging.getLogger(__name__)
 _IGNORED_SUFFIXES = (".part", ".tmp", ".partial", "~")
+# A JSON line longer than the largest event the broker takes (1 MB) cannot be published.
+MAX_LINE_CHARS = 1_000_000
 
 
 @dataclass
@@ -170,6 +172,7 @@ class DropFolderSource:
                 return True
             report.warnings += warnings
             rows_done = state[1] if state is not None else 0
+            self._trim_pending(digest, rows_done)
             if rows_done:
                 log.info("%s: resuming %s after row %d", self.name, path.name, rows_done)
             last_row = self._publish_rows(path.name, digest, rows, (index, route), rows_done, stop)
@@ -196,7 +199,7 @@ class DropFolderSource:
         mapper = self._mappers.get(index)
         event_type = self.ctx.event_type(slug)
         batch_rows = self.config.batch_rows
-        publish, read = self.ctx.publish, self.ctx.read
+        publish = self.ctx.publish
         pending = self._pending(digest)
         since_checkpoint = 0
         last_row = rows_done
@@ -205,9 +208,9 @@ class DropFolderSource:
                 continue  # acknowledged before the restart: never published twice
             if stop.is_set():
                 # Graceful stop mid-file: everything so far acknowledged and checkpointed.
+                self.ctx.read(since_checkpoint)
                 self._checkpoint(digest, name, last_row)
                 return None
-            read()
             try:
                 if isinstance(record, RecordRejected):
                     raise record
@@ -226,8 +229,10 @@ class DropFolderSource:
             last_row = row_no
             since_checkpoint += 1
             if since_checkpoint >= batch_rows:
+                self.ctx.read(since_checkpoint)  # counted per batch: a metric update costs
                 self._checkpoint(digest, name, last_row)
                 since_checkpoint = 0
+        self.ctx.read(since_checkpoint)
         return last_row
 
     def _pending(self, digest: str) -> Path:
@@ -243,35 +248,60 @@ class DropFolderSource:
     # -- reports
 
     def _finish(self, path: Path, report: FileReport, pending: Path, rows: int) -> None:
-        rejects: dict[int, dict[str, Any]] = {}
-        if pending.exists():
-            for raw in pending.read_text(encoding="utf-8").splitlines():
-                entry = json.loads(raw)
-                rejects[entry["row"]] = entry  # a replayed row is reported once
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         target = self.processed / f"{stamp}-{path.name}"
-        report.rows_read = max([rows, *rejects.keys()])
-        for entry in rejects.values():
-            report.rejected[entry["code"]] = report.rejected.get(entry["code"], 0) + 1
-        report.published = report.rows_read - len(rejects)
-        if rejects:
-            with (self.processed / f"{target.name}.rejects.csv").open(
-                "w", newline="", encoding="utf-8"
-            ) as fh:
+        rejects_csv = self.processed / f"{target.name}.rejects.csv"
+        rejected = 0
+        if pending.exists():
+            # Streamed, in row order: a file of a million bad rows is reported in flat memory
+            # (each row is there once: a resume trims what it will replay, _trim_pending).
+            with (
+                pending.open(encoding="utf-8") as src,
+                rejects_csv.open("w", newline="", encoding="utf-8") as fh,
+            ):
                 writer = csv.writer(fh)
                 writer.writerow(["row", "line", "code", "reason", "original"])
-                for entry in sorted(rejects.values(), key=lambda e: e["row"]):
+                for raw in src:
+                    entry = json.loads(raw)
                     cells = entry["cells"]
                     writer.writerow(
                         [entry["row"], entry["line"], entry["code"], entry["reason"]]
                         + (cells if isinstance(cells, list) else [cells])
                     )
+                    report.rejected[entry["code"]] = report.rejected.get(entry["code"], 0) + 1
+                    rows = max(rows, entry["row"])
+                    rejected += 1
+            if not rejected:
+                rejects_csv.unlink()
+        report.rows_read = rows
+        report.published = rows - rejected
         report.finished_at = _now()
         self._write_report(self.processed / f"{target.name}.report.json", report)
         shutil.move(path, target)
         pending.unlink(missing_ok=True)
         self.reports.append(report)
-        log.info("%s: %s processed, %d rejected rows", self.name, path.name, len(rejects))
+        log.info("%s: %s processed, %d rejected rows", self.name, path.name, rejected)
+
+    def _trim_pending(self, digest: str, rows_done: int) -> None:
+        """Keep the rejected rows up to the checkpoint: the rows after it are read again
+        (and rejected again) on resume, and must be reported once. A line cut short by a
+        crash is dropped with them."""
+        pending = self._pending(digest)
+        if not pending.exists():
+            return
+        if rows_done == 0:
+            pending.unlink()
+            return
+        kept = pending.with_name(pending.name + ".part")
+        with pending.open(encoding="utf-8") as src, kept.open("w", encoding="utf-8") as out:
+            for raw in src:
+                try:
+                    row = json.loads(raw)["row"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if row <= rows_done:
+                    out.write(raw)
+        kept.replace(pending)
 
     def _reject_file(self, path: Path, report: FileReport, error: RecordRejected) -> None:
         self.ctx.reject({"file": path.name}, error)
@@ -397,9 +427,18 @@ def _csv_rows(
         yield row_no, line, cells, record
 
 
-def _json_rows(text: Iterable[str]) -> Iterator[tuple[int, int, list[str] | str, Any]]:
-    row_no = 0
-    for line, raw in enumerate(text, 1):
+def _json_rows(text: io.TextIOBase) -> Iterator[tuple[int, int, list[str] | str, Any]]:
+    row_no, line = 0, 0
+    while raw := text.readline(MAX_LINE_CHARS + 1):
+        line += 1
+        if len(raw) > MAX_LINE_CHARS and not raw.endswith("\n"):
+            # Never held whole: a line as long as the file would cost its size in memory.
+            while (rest := text.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+                pass
+            row_no += 1
+            too_long = MalformedInput(f"line is longer than {MAX_LINE_CHARS} characters")
+            yield row_no, line, raw[:200], too_long
+            continue
         if not raw.strip():
             continue
         row_no += 1

@@ -153,7 +153,8 @@ def test_killed_mid_file_resumes_without_loss(
     broker: EmbeddedBroker, registry_url: str, tmp_path: Path
 ) -> None:
     """SIGKILL the connector process mid-file, restart it: every row is published, the
-    replay is at most one checkpoint batch, and the file is reported once."""
+    replay is at most one checkpoint batch, and the file is reported once, each bad row
+    in it once (a row cut short every tenth line: the replay rejects some again)."""
     ensure_topics(broker.bootstrap, [TOPIC])
     events = police_events(3000, seed=11)
     data = drop_folder_config(tmp_path, batch_rows=100)
@@ -161,7 +162,10 @@ def test_killed_mid_file_resumes_without_loss(
     cfg.write_text(yaml.safe_dump(data))
     inbox = Path(data["source"]["inbox"])
     inbox.mkdir(parents=True)
-    (inbox / "concerns-big.csv.part").write_bytes(police_csv(events))
+    lines = police_csv(events).split(b"\r\n")
+    for at in range(len(lines) - 10, 1, -10):
+        lines.insert(at, b"MP-CUT-SHORT,02/11/2026 10:00,only,four cells")
+    (inbox / "concerns-big.csv.part").write_bytes(b"\r\n".join(lines))
     (inbox / "concerns-big.csv.part").rename(inbox / "concerns-big.csv")
     env = os.environ | _env(broker.bootstrap, registry_url)
     cmd = [sys.executable, "-m", "hub.cli.connector", "run", str(cfg)]
@@ -193,7 +197,12 @@ def test_killed_mid_file_resumes_without_loss(
         second.send_signal(signal.SIGTERM)  # graceful: exits 0 after its checkpoint
         assert second.wait(20) == 0, second.stderr.read() if second.stderr else ""
     report = json.loads(next(processed.glob("*.report.json")).read_text())
-    assert report["rows_read"] == 3000 and report["published"] == 3000 and report["rejected"] == {}
+    bad = len(lines) - 3002  # header and the final empty line
+    assert report["rows_read"] == 3000 + bad and report["published"] == 3000
+    assert report["rejected"] == {"malformed": bad}
+    with next(processed.glob("*.rejects.csv")).open() as fh:
+        reported = [int(r["row"]) for r in csv.DictReader(fh)]
+    assert len(reported) == len(set(reported)) == bad and reported == sorted(reported)
     records = read_topic(broker.bootstrap, TOPIC, 3000)
     ids = Counter(m.key().decode() for m in records)
     assert set(ids) == {csv_event_id(e) for e in events}

@@ -14,7 +14,7 @@ import yaml
 from connectors.base.config import FileRoute
 from connectors.base.errors import MalformedInput, MissingColumn, RecordRejected
 from connectors.base.mapping import Mapper
-from connectors.sources.drop_folder import fingerprint, read_rows
+from connectors.sources.drop_folder import MAX_LINE_CHARS, fingerprint, read_rows
 from connectors.synthetic.exports import police_csv
 from connectors.synthetic.police import PoliceFeed
 from hub.catalogue import Catalogue
@@ -109,3 +109,21 @@ def test_json_lines_stream_with_line_numbers(tmp_path: Path) -> None:
     assert got[:2] == [(1, 1, {"a": 1}), (2, 3, {"b": "x\u2028y"})]
     assert [(r, line) for r, line, _ in got[2:]] == [(3, 4), (4, 5)]
     assert "not valid JSON" in str(got[2][2]) and "one object" in str(got[3][2])
+
+
+def test_a_json_line_longer_than_an_event_is_rejected_unread(tmp_path: Path) -> None:
+    route = FileRoute(pattern="*.jsonl", event_type="safeguarding-concern", format="jsonl")
+    path = tmp_path / "x.jsonl"
+    huge = b'{"a": "' + b"x" * (MAX_LINE_CHARS + 10) + b'"}\n'
+    path.write_bytes(b'{"a": 1}\n' + huge + b'{"b": 2}\n')
+    with path.open("rb") as fh:
+        rows, _ = read_rows(fh, route, None)
+        got = [
+            (r, line, len(cells), rec if isinstance(rec, dict) else str(rec))
+            for r, line, cells, rec in rows
+        ]
+    assert got == [
+        (1, 1, 8, {"a": 1}),
+        (2, 2, 200, f"line is longer than {MAX_LINE_CHARS} characters"),
+        (3, 3, 8, {"b": 2}),
+    ]
