@@ -38,7 +38,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ class FileExportWriter:
         self.folder = directory / recipient
         self.folder.mkdir(parents=True, exist_ok=True)
         self._written: dict[str, str] = {}
+        self._due: dict[str, Held] = {}  # what the last expired() found, for erase()
         for path in sorted(self.folder.glob(f"*.{fmt}")):
             self._load(path)
         self.ledger = SinkLedger(ledger or directory / ".hub" / f"{recipient}.db")
@@ -212,16 +213,14 @@ class FileExportWriter:
         """The files that may hold a line delivered before ``upto`` (named by UTC day)."""
         out = []
         for path in sorted(self.folder.glob(f"*.{self.format}")):
-            try:
-                day = date.fromisoformat(path.name[:10])
-            except ValueError:
-                day = None  # not named by the sink: look inside
-            if day is None or day <= upto.astimezone(UTC).date():
+            day = _day_of(path)
+            if day is None or day <= upto.astimezone(UTC).date() + timedelta(days=1):
                 out.append(path)
         return out
 
     def expired(self, cutoffs: Mapping[str, datetime]) -> list[tuple[str, str]]:
         self._finish(self.ledger.unready())  # an erasure a crash interrupted: done first
+        self._due = {}
         if not cutoffs:
             return []
         out = []
@@ -233,6 +232,7 @@ class FileExportWriter:
                     continue
                 if datetime.fromisoformat(str(row["delivered_at"])) < cutoff:
                     out.append((str(row["disclosure_id"]), agreement))
+                    self._due[str(row["disclosure_id"])] = _held_of(row)
         return out
 
     def erase(
@@ -240,38 +240,38 @@ class FileExportWriter:
     ) -> tuple[ReceiptRecord, ...]:
         done = tuple(receipts[d.disclosure_id] for d in due)
         # The intent first: after a crash, pending() finishes the erasure before sending.
-        self.ledger.erased(done, ready=False, at=self._clock(), held=self._held(done))
-        self._finish([r.disclosure_id for r in done])
+        held = [self._due[r.disclosure_id] for r in done]
+        self.ledger.erased(done, ready=False, at=self._clock(), held=held)
+        self._finish([(h.disclosure_id, h.delivered_at) for h in held])
         return done
 
-    def _held(self, receipts: Iterable[ReceiptRecord]) -> list[Held]:
-        ids = {r.disclosure_id for r in receipts}
-        out = []
-        for path in self._old_files(self._clock()):
-            for row in self._rows(path.read_text(encoding="utf-8")):
-                if row["disclosure_id"] in ids:
-                    out.append(_held_of(row))
-        return out
-
-    def _finish(self, ids: list[str]) -> None:
-        """Remove the lines of ``ids`` from every file (idempotent), then let their receipts
-        go."""
-        if not ids:
+    def _finish(self, due: list[tuple[str, datetime]]) -> None:
+        """Remove the lines of these (disclosure id, delivered at) from their day files
+        (idempotent), then let their receipts go."""
+        if not due:
             return
-        gone = set(ids)
+        gone = {d for d, _at in due}
+        days = {at.astimezone(UTC).date() + timedelta(days=k) for _d, at in due for k in (-1, 0, 1)}
         try:
-            for path in sorted(self.folder.glob(f"*.{self.format}")):
-                text = path.read_text(encoding="utf-8")
-                if not any(i in text for i in gone):
-                    continue  # cheap: most files hold none of them
-                rows = self._rows(text)
+            for path in self._day_files(days):
+                rows = self._rows(path.read_text(encoding="utf-8"))
                 keep = [r for r in rows if r["disclosure_id"] not in gone]
                 if len(keep) != len(rows):
                     _replace(path, keep, self.format, _header_of(path))
         except OSError as exc:
             why = f"{self.system}: cannot erase from export: {exc.strerror}"
             raise SinkUnavailable(why) from exc
-        self.ledger.ready(ids)
+        self.ledger.ready(gone)
+
+    def _day_files(self, days: set[date]) -> list[Path]:
+        """The files of these UTC days (a day either side was added by the caller: a clock
+        not on UTC), and any not named by day."""
+        out = []
+        for path in sorted(self.folder.glob(f"*.{self.format}")):
+            day = _day_of(path)
+            if day is None or day in days:
+                out.append(path)
+        return out
 
     def pending(self) -> list[ReceiptRecord]:
         self._finish(self.ledger.unready())  # an erasure a crash interrupted: done first
@@ -299,6 +299,13 @@ def _empty(row: dict[str, Any], fmt: str) -> None:
     for name in row:
         if name not in _FIXED and name not in _REVISION:
             row[name] = ""
+
+
+def _day_of(path: Path) -> date | None:
+    try:
+        return date.fromisoformat(path.name[:10])
+    except ValueError:
+        return None  # not named by the sink: looked inside
 
 
 def _held_of(row: dict[str, Any]) -> Held:

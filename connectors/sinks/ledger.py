@@ -148,10 +148,14 @@ class SinkLedger:
                 ],
             )
 
-    def unready(self) -> list[str]:
+    def unready(self) -> list[tuple[str, datetime]]:
+        """(disclosure id, delivered at) of each erasure recorded but not known done."""
         with self._lock:
-            rows = self._db.execute("SELECT disclosure_id FROM outbox WHERE ready = 0")
-            return [str(r[0]) for r in rows]
+            rows = self._db.execute(
+                "SELECT o.disclosure_id, h.delivered_at FROM outbox o "
+                "JOIN held h ON h.disclosure_id = o.disclosure_id WHERE o.ready = 0"
+            )
+            return [(str(r[0]), _at(r[1])) for r in rows]
 
     def ready(self, disclosure_ids: Iterable[str]) -> None:
         with self._tx() as db:
