@@ -4,6 +4,8 @@ embedded broker (Tansu) cannot take ACL admin requests."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -14,6 +16,7 @@ from connectors.synthetic.samples import sample_events
 from hub.broker import EmbeddedBroker, ensure_topics
 from hub.catalogue.schemas import Catalogue
 from hub.catalogue.topics import AUDIT_TOPIC, DEADLETTER_TOPIC, parse_partner_topic
+from hub.config import Settings
 from hub.deploy.acls import build_acl_plan
 from hub.deploy.apply import apply_plan
 from hub.deploy.load import load_topology
@@ -21,6 +24,7 @@ from hub.deploy.topology import Topology, TopologyOptions
 from hub.identity.keys import SigningKey
 from hub.kafka import KafkaConnection
 from tests.conftest import ROOT
+from tests.integration.helpers import Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -68,8 +72,10 @@ def test_each_partner_publishes_to_its_own_topics(
     registry_url: str,
     single_broker_topology: Topology,
     catalogue: Catalogue,
+    tmp_path: Path,
 ) -> None:
     topology = single_broker_topology
+    pipeline = Pipeline(broker.bootstrap, registry_url, Settings(data_dir=tmp_path))
     apply_plan(
         {"bootstrap.servers": broker.bootstrap}, topology, build_acl_plan(topology), acls=False
     )
@@ -86,14 +92,7 @@ def test_each_partner_publishes_to_its_own_topics(
             assert parsed is not None and parsed.partner == partner
             event_type = catalogue.get(parsed.event_type)
             assert event_type is not None
-            publisher = PartnerPublisher(
-                partner=partner,
-                event_type=event_type,
-                bootstrap=broker.bootstrap,
-                registry_url=registry_url,
-                signer=signer,
-                producer=producer,
-            )
+            publisher = pipeline.publisher(partner, event_type, signer, producer=producer)
             assert publisher.topic == topic  # a publisher writes only its partner's topics
             published[topic] = publisher.publish(sample_events(event_type, partner, 1, seed=9)[0])
             publishers.append(publisher)

@@ -21,6 +21,7 @@ import pytest
 from confluent_kafka import Producer
 
 from hub.broker import EmbeddedBroker
+from tests.integration.helpers import Workers
 from tests.integration.services import (
     Kind,
     Service,
@@ -46,12 +47,30 @@ def own_broker() -> Iterator[EmbeddedBroker]:
 
 
 def _start(name: str, tmp: Path, broker: EmbeddedBroker, registry_url: str) -> Service:
+    """The service running and past its first records (the analytics worker: ready)."""
     env = service_env(tmp, broker.bootstrap, registry_url, HUB_STOP_GRACE_SECONDS=str(GRACE))
+    if name == "analytics":
+        return _start_analytics(tmp, env)
     service = Service(kinds(tmp)[name], env, tmp)
     service.start()
     produce_junk(broker.bootstrap, service.kind, 20)
     wait_committed(broker.bootstrap, service.kind, 20, timeout=60, service=service)
     return service
+
+
+def _start_analytics(tmp: Path, env: dict[str, str]) -> Service:
+    """`hub analytics run` (faust in a child process), until its status says ready."""
+    kind = Kind("analytics", ("analytics", "run", "--status", str(tmp / "status.json")), "", "")
+    service = Service(kind, env, tmp)
+    service.start()
+    deadline = time.monotonic() + 120
+    while True:
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads((tmp / "status.json").read_text()).get("ready"):
+                return service
+        assert service.alive(), service.stderr()
+        assert time.monotonic() < deadline, "analytics worker not ready"
+        time.sleep(0.3)
 
 
 def _feed(broker: EmbeddedBroker, service: Service, stop: threading.Event) -> None:
@@ -71,8 +90,37 @@ def _feed(broker: EmbeddedBroker, service: Service, stop: threading.Event) -> No
         producer.poll(0.001 if i % 20 else 0.01)
 
 
-def _outage_lines(stderr: str, bootstrap: str) -> list[str]:
+def _outage_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "unreachable since" in line]
+
+
+def _survived_with_one_line(service: Service, *says: str) -> None:
+    """After the broker is lost: still running; on SIGTERM, stopped within the grace period
+    with no traceback and one outage line, which ``says`` each of these."""
+    name = service.kind.name
+    assert service.alive(), f"{name} exited after losing the broker: {service.stderr()}"
+    code, took = service.stop(signal.SIGTERM)
+    stderr = service.stderr()
+    assert "Traceback" not in stderr, stderr
+    lines = _outage_lines(stderr)
+    assert len(lines) == 1, stderr
+    assert all(said in lines[0] for said in says), lines
+    assert took <= GRACE + 1.5, f"{name} took {took:.1f}s to stop (exit {code}): {stderr}"
+
+
+@contextlib.contextmanager
+def _broker_back(
+    own_broker: EmbeddedBroker, service: Service, after: float
+) -> Iterator[EmbeddedBroker]:
+    """The broker SIGKILLed and, ``after`` seconds later, back on its port (empty: memory
+    storage) with the topics and 10 new records for ``service``."""
+    port = own_broker.port
+    own_broker.kill()
+    time.sleep(after)
+    with EmbeddedBroker(port=port) as again:
+        prepare_topics(again.bootstrap)
+        produce_junk(again.bootstrap, service.kind, 10)
+        yield again
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -81,29 +129,33 @@ def test_lost_broker_never_produces_a_traceback(
 ) -> None:
     service = _start(name, tmp_path, own_broker, registry_url)
     try:
-        stop_feed = threading.Event()
-        feeder = threading.Thread(target=_feed, args=(own_broker, service, stop_feed))
-        feeder.start()
+        feeder = Workers()
+        feeder.start(lambda: _feed(own_broker, service, feeder.stop), "feeder")
         time.sleep(1.5)
         own_broker.kill()
-        stop_feed.set()
         feeder.join(10)
+        feeder.check()
         # Longer than a synchronous commit waits for the coordinator (about 6 s), the
         # wait that ended the ingester with "Commit failed" and a traceback.
         time.sleep(9)
-        assert service.alive(), f"{name} exited after losing the broker: {service.stderr()}"
-        code, took = service.stop(signal.SIGTERM)
-        stderr = service.stderr()
-        assert "Traceback" not in stderr, stderr
-        lines = _outage_lines(stderr, own_broker.bootstrap)
-        assert len(lines) == 1, stderr
-        assert own_broker.bootstrap in lines[0] and "retrying" in lines[0], lines
-        assert took <= GRACE + 1.5, f"{name} took {took:.1f}s to stop (exit {code}): {stderr}"
+        _survived_with_one_line(service, own_broker.bootstrap, "retrying")
     finally:
         service.close()
 
 
-@pytest.mark.parametrize("name", SERVICES)
+def test_analytics_lost_broker_one_line_and_stops_within_grace(
+    tmp_path: Path, own_broker: EmbeddedBroker, registry_url: str
+) -> None:
+    service = _start("analytics", tmp_path, own_broker, registry_url)
+    try:
+        own_broker.kill()
+        time.sleep(8)
+        _survived_with_one_line(service, "hub analytics run")
+    finally:
+        service.close()
+
+
+@pytest.mark.parametrize("name", [*SERVICES, "analytics"])
 def test_sigterm_stops_within_grace_period(
     tmp_path: Path, own_broker: EmbeddedBroker, registry_url: str, name: str
 ) -> None:
@@ -124,19 +176,14 @@ def test_service_resumes_when_the_broker_returns(
     """Retrying is real: after the broker comes back (empty: memory storage), the same
     ingester process makes progress again, with still only one outage line."""
     service = _start("ingester", tmp_path, own_broker, registry_url)
-    port = own_broker.port
     try:
-        own_broker.kill()
-        time.sleep(8)
-        with EmbeddedBroker(port=port) as again:
-            prepare_topics(again.bootstrap)
-            produce_junk(again.bootstrap, service.kind, 10)
+        with _broker_back(own_broker, service, after=8) as again:
             wait_committed(again.bootstrap, service.kind, 10, timeout=90, service=service)
             code, took = service.stop(signal.SIGTERM)
         stderr = service.stderr()
         assert code == 0 and took < GRACE, stderr
         assert "Traceback" not in stderr, stderr
-        assert len(_outage_lines(stderr, again.bootstrap)) == 1, stderr
+        assert len(_outage_lines(stderr)) == 1, stderr
     finally:
         service.close()
 
@@ -148,13 +195,8 @@ def test_a_client_an_empty_broker_forgot_ends_with_one_line(
     a fatal client error. Retrying with that client cannot help: the sink exits non-zero
     with one line (its service manager restarts it), never a traceback or a silent hang."""
     service = _start("sink", tmp_path, own_broker, registry_url)
-    port = own_broker.port
     try:
-        own_broker.kill()
-        time.sleep(4)
-        with EmbeddedBroker(port=port) as again:
-            prepare_topics(again.bootstrap)
-            produce_junk(again.bootstrap, service.kind, 10)
+        with _broker_back(own_broker, service, after=4):
             assert service.proc is not None
             code = service.proc.wait(90)
         stderr = service.stderr()
@@ -163,52 +205,5 @@ def test_a_client_an_empty_broker_forgot_ends_with_one_line(
         assert code in (2, 3), stderr
         assert "Traceback" not in stderr, stderr
         assert "restarts it with fresh clients" in stderr, stderr
-    finally:
-        service.close()
-
-
-def _start_analytics(tmp: Path, broker: EmbeddedBroker, registry_url: str) -> Service:
-    """`hub analytics run` (faust in a child process), until its status says ready."""
-    env = service_env(tmp, broker.bootstrap, registry_url, HUB_STOP_GRACE_SECONDS=str(GRACE))
-    kind = Kind("analytics", ("analytics", "run", "--status", str(tmp / "status.json")), "", "")
-    service = Service(kind, env, tmp)
-    service.start()
-    deadline = time.monotonic() + 120
-    while True:
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads((tmp / "status.json").read_text()).get("ready"):
-                return service
-        assert service.alive(), service.stderr()
-        assert time.monotonic() < deadline, "analytics worker not ready"
-        time.sleep(0.3)
-
-
-def test_analytics_lost_broker_one_line_and_stops_within_grace(
-    tmp_path: Path, own_broker: EmbeddedBroker, registry_url: str
-) -> None:
-    service = _start_analytics(tmp_path, own_broker, registry_url)
-    try:
-        own_broker.kill()
-        time.sleep(8)
-        assert service.alive(), service.stderr()
-        code, took = service.stop(signal.SIGTERM)
-        stderr = service.stderr()
-        assert "Traceback" not in stderr, stderr
-        lines = _outage_lines(stderr, own_broker.bootstrap)
-        assert len(lines) == 1 and "hub analytics run" in lines[0], stderr
-        assert took <= GRACE + 1.5, f"took {took:.1f}s (exit {code}): {stderr}"
-    finally:
-        service.close()
-
-
-def test_analytics_sigterm_stops_within_grace_period(
-    tmp_path: Path, own_broker: EmbeddedBroker, registry_url: str
-) -> None:
-    service = _start_analytics(tmp_path, own_broker, registry_url)
-    try:
-        code, took = service.stop(signal.SIGTERM)
-        assert code == 0, service.stderr()
-        assert took < GRACE, f"took {took:.1f}s"
-        assert "Traceback" not in service.stderr()
     finally:
         service.close()

@@ -7,20 +7,17 @@ restarted in between), the MASH's real SQL sink runner and the audit ingester.""
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
-from pathlib import Path
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 
-from connectors.base.publisher import PartnerPublisher
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, partner_topic, share_topic
+from connectors.base.mapping import coerce_event
+from connectors.base.retraction import retraction_of
+from hub.catalogue import partner_topic, share_topic
 from hub.catalogue.topics import EVENTS_TOPIC
-from hub.config import Settings
-from hub.processor.build import partner_keys
-from tests.case_systems import CaseSystem
-from tests.integration.helpers import audit_of, process, sink_running, wait_for
+from tests.integration.helpers import Pipeline, sink_running, wait_for
 from tests.processor.conftest import county_lines_child
 
 pytestmark = pytest.mark.integration
@@ -49,80 +46,35 @@ def child(event_id: str, revision: int, *, adult: bool = False, dob: date | None
     return event
 
 
-def retraction(event_id: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "envelope": {
-            "event_id": "d0a2e1d0-0000-4000-8000-0000000000d3",
-            "event_type": RETRACTION,
-            "source_partner": POLICE,
-            "occurred_at": now,
-            "recorded_at": now,
-            "schema_version": 1,
-            "revision": 1,
-            "correlation_id": None,
-            "classification": "OFFICIAL_SENSITIVE",
-        },
-        "retracted_event_id": event_id,
-        "reason": "WRONG_PERSON",
-        "reason_text": None,
-    }
-
-
 @pytest.fixture(scope="module")
-def run(
-    broker: EmbeddedBroker,
-    registry_url: str,
-    catalogue: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Any]:
-    work: Path = tmp_path_factory.mktemp("corrections")
-    settings = Settings(data_dir=work, consumer_group="hub-processor-corrections")
-    ensure_topics(
-        broker.bootstrap,
-        [
-            partner_topic(POLICE, CONCERN),
-            partner_topic(POLICE, RETRACTION),
-            DEADLETTER_TOPIC,
-            AUDIT_TOPIC,
-            RECEIPTS_TOPIC,
-            EVENTS_TOPIC,
-            share_topic(MASH, CONCERN),
-        ],
+def run(module_pipeline: Callable[..., Pipeline], catalogue: Any) -> dict[str, Any]:
+    pipeline = module_pipeline("corrections", consumer_group="hub-processor-corrections")
+    pipeline.create_topics(
+        partner_topic(POLICE, CONCERN),
+        partner_topic(POLICE, RETRACTION),
+        EVENTS_TOPIC,
+        share_topic(MASH, CONCERN),
     )
-    signer = partner_keys(settings).dev_signing_key(POLICE)
-    concerns, retractions = (
-        PartnerPublisher(
-            partner=POLICE,
-            event_type=catalogue.get(slug),
-            bootstrap=broker.bootstrap,
-            registry_url=registry_url,
-            signer=signer,
-        )
-        for slug in (CONCERN, RETRACTION)
-    )
-    sink = CaseSystem(
-        recipient=MASH,
-        db_path=work / "mash.db",
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        settings=settings,
-    )
+    concerns = pipeline.publisher(POLICE, catalogue.get(CONCERN))
+    retractions = pipeline.publisher(POLICE, catalogue.get(RETRACTION))
+    sink = pipeline.sink(MASH)
     try:
         with sink_running(sink):
             for event_id in (CORRECTED, AGED_OUT, WITHDRAWN):
                 concerns.publish(child(event_id, 1))
             concerns.flush()
-            process(settings, broker.bootstrap, registry_url, 3)
+            pipeline.process(3)
             wait_for(lambda: sink.count() >= 3, 60, "the three originals at the MASH")
             # A restarted instance knows who received what from hub.events.v1 alone.
             concerns.publish(child(CORRECTED, 2, dob=date(2012, 6, 1)))  # a mistyped date
             concerns.publish(child(AGED_OUT, 2, adult=True))  # the corrected age is 19
             concerns.publish(child(CORRECTED, 1))  # the original again, late: not re-shared
             concerns.flush()
-            retractions.publish(retraction(WITHDRAWN))
+            # As a source sends it (a web hook DELETE, a soft-deleted row).
+            withdrawn = retraction_of(POLICE, WITHDRAWN, "WRONG_PERSON")
+            retractions.publish(coerce_event(retractions.event_type, withdrawn, POLICE))
             retractions.flush()
-            process(settings, broker.bootstrap, registry_url, 4)
+            pipeline.process(4)
             wait_for(lambda: sink.count() >= 6, 60, "the update and the two notices")
             time.sleep(2.0)  # anything that should not arrive would arrive now
     finally:
@@ -131,7 +83,7 @@ def run(
     result = {
         "rows": sink.rows(),
         "held": sink.writer.held(),
-        **audit_of(broker.bootstrap, work),
+        **pipeline.audit(),
     }
     sink.close()
     return result

@@ -6,37 +6,19 @@ letter at its own offset. Duplicates on the recipient topics are allowed (at-lea
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed, malformed_records
-from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import (
-    AUDIT_TOPIC,
-    DEADLETTER_TOPIC,
-    RECEIPTS_TOPIC,
-    EventType,
-    partner_topic,
-    share_topic,
-)
-from hub.config import Settings
+from hub.catalogue import EventType, partner_topic, share_topic
 from hub.identity import SigningKey
 from hub.identity.signing import sign
-from hub.processor.build import partner_keys
 from tests.integration.checker import (
     Sent,
     SignedSender,
@@ -47,7 +29,8 @@ from tests.integration.checker import (
     sink_rows,
     topic_records,
 )
-from tests.integration.helpers import case_sinks, police_publisher
+from tests.integration.helpers import POLICE, Pipeline, Workers, wait_for
+from tests.integration.services import HubProcess, wait_for_progress
 
 pytestmark = pytest.mark.integration
 
@@ -67,10 +50,10 @@ class Record:
     headers: list[tuple[str, bytes]] | None  # None: signed by the police
 
 
-def feed(publisher: PartnerPublisher, settings: Settings, topic: str) -> list[Record]:
-    """20,000 valid events with 300 hostile records spread among them, in sending order."""
+def feed(publisher: PartnerPublisher, wirral: SigningKey, topic: str) -> list[Record]:
+    """20,000 valid events with 300 hostile records spread among them, in sending order
+    (``wirral``: another partner's key, for records it signs)."""
     rng = random.Random(SEED)
-    keys = partner_keys(settings)
     events = PoliceFeed(seed=SEED).events(VALID)
     valid = [
         Record(publisher.serialize(e), e["envelope"]["event_id"].encode(), None, "valid", None)
@@ -83,7 +66,6 @@ def feed(publisher: PartnerPublisher, settings: Settings, topic: str) -> list[Re
     schema_id = int.from_bytes(first[1:5], "big")
     malformed = malformed_records(schema_id, first, seed=SEED)
     impostor = SigningKey("merseyside-police/dev1", Ed25519PrivateKey.generate())
-    wirral = keys.dev_signing_key("wirral-mbc")
     spoofs = PoliceFeed(seed=SEED + 1)
     hostile: list[Record] = []
     for i in range(HOSTILE):
@@ -120,151 +102,30 @@ def publish(sender: SignedSender, records: list[Record], chunk: int = 600) -> No
     sender.flush()
 
 
-class Service:
-    """`hub process` as a child process, output to files (a full pipe would block it)."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self._env = env
-        self._logs = logs
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._files: list[IO[bytes]] = []
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        out = self._logs / f"process-{self.starts}.out"
-        files = [open(out, "wb"), open(self._logs / f"process-{self.starts}.err", "wb")]  # noqa: SIM115
-        self._files += files
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hub.cli.main",
-                "-v",
-                "process",
-                "--ingest",
-                "--instance",
-                f"crash-{self.starts}",
-            ],
-            env=self._env,
-            stdout=files[0],
-            stderr=files[1],
-        )
-        deadline = time.monotonic() + 30
-        while "consuming partner topics" not in out.read_text():
-            assert self.proc.poll() is None, self.stderr()
-            assert time.monotonic() < deadline, "hub process did not start"
-            time.sleep(0.05)
-
-    def stderr(self) -> str:
-        return (self._logs / f"process-{self.starts}.err").read_text()[-12000:]
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        assert self.proc.poll() is None, f"processor died on its own: {self.stderr()}"
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        for f in self._files:
-            f.close()
-        return self.proc.returncode
-
-
-@pytest.fixture
-def service(tmp_path: Path, broker: EmbeddedBroker, registry_url: str) -> Iterator[Service]:
-    env = {
-        **os.environ,
-        "HUB_DATA_DIR": str(tmp_path),
-        "HUB_BOOTSTRAP_SERVERS": broker.bootstrap,
-        "HUB_SCHEMA_REGISTRY_URL": registry_url,
-        "HUB_AUDIT_URL": f"sqlite:///{tmp_path / 'audit.db'}",
-    }
-    s = Service(env, tmp_path)
-    yield s
-    if s.proc is not None:
-        s.stop()
-
-
-def wait_for_progress(audit: AuditStore, service: Service, timeout: float = 90.0) -> None:
-    """Until this life of the processor has written some decisions. After a SIGKILL this
-    takes 4-19 s here (the killed member's 6 s session runs out in both consumer groups,
-    then Tansu's 3 s join pause); the timeout leaves room for a loaded CI machine.
-
-    The one failure seen here ("no progress" within 90 s, issue 16) was not a slow group:
-    the ingester thread inside ``hub process --ingest`` had died on SQLite's "database is
-    locked" while this test's own progress poll read the store, and the processor ran on
-    with nothing reaching the audit store. Reproduced under two CPU hogs (2 of 2 runs: the
-    poll itself failed the same way); fixed by the store's WAL mode (hub/audit/sqlite.py),
-    a retry of a busy store in the batch loop, and a service that stops when a part of it
-    dies. Should it ever stall again, the failure carries every thread's stack."""
-    before = audit.count_decisions() + audit.count_dead_letters()
-    start = time.monotonic()
-    deadline = start + timeout
-    while audit.count_decisions() + audit.count_dead_letters() == before:
-        assert service.proc is not None and service.proc.poll() is None, service.stderr()
-        if time.monotonic() >= deadline:
-            service.proc.send_signal(signal.SIGUSR1)  # every thread's stack to its stderr
-            time.sleep(1.0)
-            raise AssertionError(f"processor made no progress: {service.stderr()}")
-        time.sleep(0.1)
-
-
 def test_sigkill_loses_duplicates_and_overshares_nothing(
-    tmp_path: Path,
-    broker: EmbeddedBroker,
-    registry_url: str,
-    concern_type: EventType,
-    service: Service,
+    pipeline: Pipeline, concern_type: EventType, hub_process: HubProcess
 ) -> None:
     started = time.monotonic()
-    settings = Settings(data_dir=tmp_path)
-    topic = partner_topic("merseyside-police", "safeguarding-concern")
+    service = hub_process
+    topic = partner_topic(POLICE, "safeguarding-concern")
     share = {r: share_topic(r, "safeguarding-concern") for r in CANDIDATES}
-    ensure_topics(
-        broker.bootstrap,
-        [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, RECEIPTS_TOPIC, *share.values()],
-    )
-    police, publisher = police_publisher(settings, broker.bootstrap, registry_url, concern_type)
+    pipeline.create_topics(topic, *share.values())
+    publisher = pipeline.publisher(POLICE, concern_type)
     service.start()  # it joins the group while the feed is prepared
-    records = feed(publisher, settings, topic)
+    records = feed(publisher, pipeline.signer("wirral-mbc"), topic)
     publisher.close()
     phases: list[str] = []
 
     def phase(name: str) -> None:
         phases.append(f"{name} {time.monotonic() - started:.1f}s")
 
-    sender = SignedSender(broker.bootstrap, topic, police)
+    sender = SignedSender(pipeline.bootstrap, topic, pipeline.signer(POLICE))
+    sinks = pipeline.sinks(CANDIDATES)
+    workers = Workers()
+    workers.run_sinks(sinks.values())
+    publishing = workers.start(lambda: publish(sender, records), "publisher")
 
-    sinks = case_sinks(tmp_path, CANDIDATES, broker.bootstrap, registry_url, settings)
-    stop_sinks = threading.Event()
-    errors: list[BaseException] = []
-
-    def guarded(fn: Any) -> None:
-        try:
-            fn()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [
-        threading.Thread(target=guarded, args=(lambda s=s: s.run(stop_sinks),), daemon=True)
-        for s in sinks.values()
-    ]
-    threads.append(
-        threading.Thread(target=guarded, args=(lambda: publish(sender, records),), daemon=True)
-    )
-    for t in threads:
-        t.start()
-
-    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    audit = pipeline.audit_store()
     rng = random.Random(SEED)
     try:
         phase("feed ready")
@@ -275,24 +136,26 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
             service.kill()
             service.start()
             phase("restarted")
-        threads[-1].join(90)
+        publishing.join(90)
         phase("published")
-        assert not threads[-1].is_alive(), "publisher did not finish"
-        assert not errors, errors
+        assert not publishing.is_alive(), "publisher did not finish"
+        workers.check()
         sent = sender.sent
         assert len(sent.valid) == VALID and len(sent.hostile) == HOSTILE
 
-        deadline = time.monotonic() + 150
-        while (
-            audit.count_decisions() < len(CANDIDATES) * VALID
-            or audit.count_dead_letters() < HOSTILE
-        ):
-            assert service.proc is not None and service.proc.poll() is None, service.stderr()
-            assert time.monotonic() < deadline, (
-                f"drain timed out: {audit.count_decisions()} decisions, "
+        wait_for(
+            lambda: (
+                audit.count_decisions() >= len(CANDIDATES) * VALID
+                and audit.count_dead_letters() >= HOSTILE
+            ),
+            150,
+            lambda: (
+                f"the drain: {audit.count_decisions()} decisions, "
                 f"{audit.count_dead_letters()} dead letters"
-            )
-            time.sleep(0.2)
+            ),
+            poll=0.2,
+            check=lambda: _alive(service),
+        )
         phase("drained")
         shared = {
             r: sum(
@@ -300,24 +163,23 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
             )
             for r in CANDIDATES
         }
-        deadline = time.monotonic() + 60
-        while any(sinks[r].count() < n for r, n in shared.items()):
-            assert time.monotonic() < deadline, "sinks did not catch up"
-            assert not errors, errors
-            time.sleep(0.2)
+        wait_for(
+            lambda: all(sinks[r].count() >= n for r, n in shared.items()),
+            60,
+            "the sinks to catch up",
+            poll=0.2,
+            check=workers.check,
+        )
         phase("sinks caught up")
         time.sleep(1.0)  # a duplicate or an over-share would arrive now
-        assert service.stop() == 0, service.stderr()
+        code, _took = service.stop(timeout=30)
+        assert code == 0, service.tail()
     finally:
-        if service.proc is not None and service.proc.poll() is None:
-            service.proc.kill()  # a failed assertion must not leave it running
-            service.proc.wait(10)
-        stop_sinks.set()
-        for t in threads:
-            t.join(15)
-    assert not errors, errors
+        service.close()  # a failed assertion must not leave it running
+        workers.join()
+    workers.check()
 
-    on_topics = read_topics(broker.bootstrap, list(share.values()))
+    on_topics = read_topics(pipeline.bootstrap, list(share.values()))
     problems = check(
         sent=sender.sent,
         candidates=CANDIDATES,
@@ -334,10 +196,14 @@ def test_sigkill_loses_duplicates_and_overshares_nothing(
     audit.close()
     print(
         f"\ncrash test: {VALID} valid + {HOSTILE} hostile, {KILLS} SIGKILLs, "
-        f"{service.starts} starts, shared {shared}, "
+        f"{service.lives} starts, shared {shared}, "
         f"{sum(len(v) for v in on_topics.values())} records on recipient topics, "
         f"{time.monotonic() - started:.1f}s; phases: {', '.join(phases)}"
     )
+
+
+def _alive(service: HubProcess) -> None:
+    assert service.alive(), service.tail()
 
 
 def test_the_checker_catches_each_kind_of_failure() -> None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import copy
 import random
-import threading
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,25 +20,15 @@ from connectors.base.publisher import PartnerPublisher
 from connectors.base.retraction import RETRACTION, retraction_of
 from connectors.synthetic.police import PoliceFeed
 from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import (
-    AUDIT_TOPIC,
-    DEADLETTER_TOPIC,
-    RECEIPTS_TOPIC,
-    EventType,
-    partner_topic,
-    share_topic,
-)
+from hub.catalogue import EventType, partner_topic, share_topic
 from hub.catalogue.schemas import load_catalogue
-from hub.config import Settings
-from hub.processor.build import partner_keys
 from tests.case_systems import CaseSystem
-from tests.integration.test_crash import CANDIDATES, Service, service, wait_for_progress
+from tests.integration.helpers import POLICE, Pipeline, Workers, wait_for
+from tests.integration.services import HubProcess, wait_for_progress
+from tests.integration.test_crash import CANDIDATES
 
 pytestmark = pytest.mark.integration
-__all__ = ["service"]  # the fixture, shared with the first crash test
 
-POLICE = "merseyside-police"
 EVENTS = 1500
 REVISED = 500  # events[:500] get a revision 2 (half of them move out of Liverpool)
 RETRACTED = range(300, 800)  # overlapping the revised ones: retracted after a revision
@@ -69,72 +57,25 @@ def _publish_paced(
 
 
 def test_sigkill_loses_no_retraction(
-    tmp_path: Path,
-    broker: EmbeddedBroker,
-    registry_url: str,
-    concern_type: EventType,
-    service: Service,
+    pipeline: Pipeline, concern_type: EventType, hub_process: HubProcess
 ) -> None:
     started = time.monotonic()
-    settings = Settings(data_dir=tmp_path)
-    topic = partner_topic(POLICE, "safeguarding-concern")
-    retractions_topic = partner_topic(POLICE, RETRACTION)
-    ensure_topics(
-        broker.bootstrap,
-        [
-            topic,
-            retractions_topic,
-            DEADLETTER_TOPIC,
-            AUDIT_TOPIC,
-            RECEIPTS_TOPIC,
-            *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
-        ],
+    service = hub_process
+    pipeline.create_topics(
+        partner_topic(POLICE, "safeguarding-concern"),
+        partner_topic(POLICE, RETRACTION),
+        *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
     )
-    signer = partner_keys(settings).dev_signing_key(POLICE)
-    concerns = PartnerPublisher(
-        partner=POLICE,
-        event_type=concern_type,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=signer,
-    )
-    retraction_type = load_catalogue(settings.schemas_dir).get(RETRACTION)
+    concerns = pipeline.publisher(POLICE, concern_type)
+    retraction_type = load_catalogue(pipeline.settings.schemas_dir).get(RETRACTION)
     assert retraction_type is not None
-    retractions = PartnerPublisher(
-        partner=POLICE,
-        event_type=retraction_type,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=signer,
-    )
+    retractions = pipeline.publisher(POLICE, retraction_type)
     service.start()
     events = PoliceFeed(seed=SEED).events(EVENTS)
-    sinks = {
-        r: CaseSystem(
-            recipient=r,
-            db_path=tmp_path / "sinks" / f"{r}.db",
-            bootstrap=broker.bootstrap,
-            registry_url=registry_url,
-            settings=settings,
-        )
-        for r in CANDIDATES
-    }
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def guarded(fn: Any) -> None:
-        try:
-            fn()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [
-        threading.Thread(target=guarded, args=(lambda s=s: s.run(stop),), daemon=True)
-        for s in sinks.values()
-    ]
-    for t in threads:
-        t.start()
-    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    sinks = pipeline.sinks(CANDIDATES)
+    workers = Workers()
+    workers.run_sinks(sinks.values())
+    audit = pipeline.audit_store()
     retracted_ids = {events[i]["envelope"]["event_id"] for i in RETRACTED}
     try:
         _publish_paced(concerns, events)
@@ -149,18 +90,12 @@ def test_sigkill_loses_no_retraction(
             )
             for i in RETRACTED
         ]  # fmt: skip
-        sender = threading.Thread(
-            target=guarded,
-            # ~50 s of flow: the kills (a restart takes 4-19 s here) fall inside it.
-            args=(
-                lambda: (
-                    _publish_paced(concerns, later, 10, 0.5),
-                    _publish_paced(retractions, pulls, 10, 0.5),
-                ),
-            ),
-            daemon=True,
-        )
-        sender.start()
+
+        def flow() -> None:  # ~50 s: the kills (a restart takes 4-19 s here) fall inside it
+            _publish_paced(concerns, later, 10, 0.5)
+            _publish_paced(retractions, pulls, 10, 0.5)
+
+        sender = workers.start(flow, "sender")
         rng = random.Random(SEED)
         for _ in range(KILLS):
             if sender.is_alive():  # else there is nothing left to make progress on
@@ -170,30 +105,28 @@ def test_sigkill_loses_no_retraction(
             service.start()
         killed_at = time.monotonic() - started
         sender.join(120)
-        assert not sender.is_alive() and not errors, errors
+        assert not sender.is_alive()
+        workers.check()
         flow_end = time.monotonic() - started
         concerns.flush()
         retractions.flush()
         _wait(lambda: _notified(audit, retracted_ids), 150, "every notice in the audit")
         _wait(lambda: _settled(audit, sinks), 90, "sinks and receipts caught up")
-        assert service.stop() == 0, service.stderr()
+        code, _took = service.stop(timeout=30)
+        assert code == 0, service.tail()
     finally:
-        if service.proc is not None and service.proc.poll() is None:
-            service.proc.kill()
-            service.proc.wait(10)
-        stop.set()
-        for t in threads:
-            t.join(15)
+        service.close()
+        workers.join()
         concerns.close()
         retractions.close()
-    assert not errors, errors
+    workers.check()
     problems = _problems(audit, sinks, retracted_ids)
     assert not problems, problems[:20]
     notices = audit.count_decisions("retracted")
     assert notices > 0
     print(
         f"\ncrash test (corrections): {EVENTS} events, {REVISED} revised, {len(RETRACTED)} "
-        f"retracted, {service.starts} starts (last kill at {killed_at:.1f}s, flow ended at "
+        f"retracted, {service.lives} starts (last kill at {killed_at:.1f}s, flow ended at "
         f"{flow_end:.1f}s), {notices} notices, {time.monotonic() - started:.1f}s"
     )
     for s in sinks.values():
@@ -202,10 +135,8 @@ def test_sigkill_loses_no_retraction(
 
 
 def _wait(cond: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
+    """Polled every half second: each poll reads every decision of the audit store."""
+    wait_for(cond, timeout, what, poll=0.5)
 
 
 def _reached(audit: AuditStore) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -235,7 +166,7 @@ def _settled(audit: AuditStore, sinks: dict[str, CaseSystem]) -> bool:
     for ds in reached.values():
         if any(d["disclosure_id"] not in delivered for d in ds):
             return False
-    per = defaultdict(int)
+    per: dict[str, int] = defaultdict(int)
     for (_e, recipient), ds in reached.items():
         per[recipient] += len(ds)
     return all(sinks[r].count() >= n for r, n in per.items())

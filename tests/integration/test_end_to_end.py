@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -20,25 +21,14 @@ import pytest
 from confluent_kafka import Consumer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed, malformed_records
-from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
+from hub.broker import EmbeddedBroker
 from hub.broker.client_config import consumer_config
-from hub.catalogue import (
-    DEADLETTER_TOPIC,
-    RECEIPTS_TOPIC,
-    EventType,
-    partner_topic,
-    share_topic,
-)
-from hub.config import Settings
+from hub.catalogue import DEADLETTER_TOPIC, EventType, partner_topic, share_topic
 from hub.identity import SigningKey
 from hub.policy.facts import age_on
-from hub.processor import Processor, build_processor
-from hub.processor.build import partner_keys
 from tests.ingest import ingest
-from tests.integration.helpers import case_sinks, run_in_thread, wait_for
+from tests.integration.helpers import POLICE, Pipeline, Workers, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -70,34 +60,12 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0)
 
 
 @pytest.fixture(scope="module")
-def run(
-    broker: EmbeddedBroker,
-    registry_url: str,
-    concern_type: EventType,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Any]:
+def run(module_pipeline: Callable[..., Pipeline], concern_type: EventType) -> dict[str, Any]:
     """Publish a known feed with malformed records mixed in, process it, sink it."""
-    work = tmp_path_factory.mktemp("e2e")
-    settings = Settings(data_dir=work)
-    topic = partner_topic("merseyside-police", "safeguarding-concern")
-    ensure_topics(
-        broker.bootstrap,
-        [
-            topic,
-            DEADLETTER_TOPIC,
-            "hub.audit.v1",
-            RECEIPTS_TOPIC,  # the sinks' receipts
-            *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
-        ],
-    )
-    keys = partner_keys(settings)
-    publisher = PartnerPublisher(
-        partner="merseyside-police",
-        event_type=concern_type,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=keys.dev_signing_key("merseyside-police"),
-    )
+    pipeline = module_pipeline("e2e")
+    topic = partner_topic(POLICE, "safeguarding-concern")
+    pipeline.create_topics(topic, *(share_topic(r, "safeguarding-concern") for r in CANDIDATES))
+    publisher = pipeline.publisher(POLICE, concern_type)
     events = PoliceFeed(seed=2026).events(300)
     first = publisher.serialize(events[0])
     bad = [raw for _label, raw in malformed_records(int.from_bytes(first[1:5], "big"), first)]
@@ -119,35 +87,31 @@ def run(
     impostor = SigningKey("merseyside-police/dev1", Ed25519PrivateKey.generate())
     publisher.send_raw(genuine, signer=None)
     publisher.send_raw(genuine, signer=impostor)
-    publisher.send_raw(genuine, signer=keys.dev_signing_key("wirral-mbc"))
+    publisher.send_raw(genuine, signer=pipeline.signer("wirral-mbc"))
     sent += 4
     publisher.close()
 
-    audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
-    stop = threading.Event()
-    processor: Processor = build_processor(
-        settings, bootstrap=broker.bootstrap, registry_url=registry_url
-    )
-    sinks = case_sinks(work, CANDIDATES, broker.bootstrap, registry_url, settings)
+    audit = pipeline.audit_store()
+    processor = pipeline.processor()
+    sinks = pipeline.sinks(CANDIDATES)
     expected = {
         MASH: {e["envelope"]["event_id"] for e in events if for_mash(e)},
         KNOWSLEY: {e["envelope"]["event_id"] for e in events if for_mash(e, "KNOWSLEY")},
         MSN: {e["envelope"]["event_id"] for e in events if for_msn(e)},
     }
-    threads = [run_in_thread(lambda: processor.run(stop, until=lambda s: s.consumed >= sent))]
-    threads += [run_in_thread(lambda s=s: s.run(stop)) for s in sinks.values()]
+    workers = Workers()
+    workers.start(lambda: processor.run(workers.stop, until=lambda s: s.consumed >= sent))
+    workers.run_sinks(sinks.values())
     try:
         wait_for(lambda: processor.stats.consumed >= sent, 90, "processor to consume the feed")
         for r, s in sinks.items():
             wait_for(lambda s=s, r=r: s.count() >= len(expected[r]), 60, f"sink {r}")
         time.sleep(1.0)  # anything extra (a duplicate, an over-share) would arrive now
     finally:
-        stop.set()
-        for t, errors in threads:
-            t.join(15)
-            assert not errors, errors
+        workers.join()
+    workers.check()
     processor.close()
-    ingest(broker.bootstrap, audit)
+    ingest(pipeline.bootstrap, audit)
     result = {
         "events": events,
         "sent": sent,
@@ -158,9 +122,7 @@ def run(
         "dead_letters": audit.all_dead_letters(),
         "stats": processor.stats,
         "topic": topic,
-        "settings": settings,
-        "registry_url": registry_url,
-        "work": work,
+        "pipeline": pipeline,
     }
     for s in sinks.values():
         s.close()
@@ -260,30 +222,29 @@ def test_malformed_input_is_dead_lettered_and_processing_continues(
         assert int(headers["hub.dlq.offset"]) >= 0 and headers["hub.dlq.reason"]
 
 
-def test_redelivery_creates_no_second_record(run: dict[str, Any], broker: EmbeddedBroker) -> None:
+def test_redelivery_creates_no_second_record(run: dict[str, Any]) -> None:
     """Reprocess the whole topic with a fresh consumer group (a crash before commit, at its
     worst): the audit store and sinks are keyed by decision and disclosure id."""
-    work = run["work"]
-    audit = AuditStore(f"sqlite:///{work / 'audit.db'}")
+    first: Pipeline = run["pipeline"]
+    settings = first.settings.model_copy(update={"consumer_group": "hub-processor-replay"})
+    pipeline = Pipeline(first.bootstrap, first.registry_url, settings)
+    audit = pipeline.audit_store()
     before = audit.count_decisions()
-    settings = run["settings"].model_copy(update={"consumer_group": "hub-processor-replay"})
-    processor = build_processor(
-        settings, bootstrap=broker.bootstrap, registry_url=run["registry_url"]
-    )
-    stop = threading.Event()
-    processor.run(stop, until=lambda s: s.consumed >= run["sent"])
+    processor = pipeline.processor()
+    processor.run(threading.Event(), until=lambda s: s.consumed >= run["sent"])
     processor.close()
-    assert ingest(broker.bootstrap, audit) == 0, "a redelivered decision was stored twice"
+    assert ingest(pipeline.bootstrap, audit) == 0, "a redelivered decision was stored twice"
     assert audit.count_decisions() == before
-    sinks = case_sinks(work, CANDIDATES, broker.bootstrap, run["registry_url"], settings)
+    sinks = pipeline.sinks(CANDIDATES)
     # The sinks' own group already committed the first copies; the replayed copies arrive now.
     for r, s in sinks.items():
         n = len(run["expected"][r])
-        t, errors = run_in_thread(
+        workers = Workers()
+        until_caught_up = workers.start(
             lambda s=s, n=n: s.run(threading.Event(), until=lambda k: k.consumed >= n)
         )
-        t.join(60)
-        assert not errors
+        until_caught_up.join(60)
+        workers.check()
         assert s.count() == len(run["expected"][r]), (
             "a redelivered disclosure created a second record"
         )

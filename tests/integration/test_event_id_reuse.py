@@ -11,20 +11,15 @@ duplicate of the original beside it.
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.samples import SampleGenerator
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, RECEIPTS_TOPIC, partner_topic, share_topic
+from hub.catalogue import partner_topic, share_topic
 from hub.catalogue.topics import EVENTS_TOPIC
-from hub.config import Settings
-from hub.processor.build import partner_keys
-from tests.case_systems import CaseSystem
-from tests.integration.helpers import audit_of, process, sink_running, wait_for
+from tests.integration.helpers import Pipeline, sink_running, wait_for
 from tests.processor.conftest import county_lines_child
 
 pytestmark = pytest.mark.integration
@@ -50,69 +45,38 @@ def fire_referral(fire_type: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def run(
-    broker: EmbeddedBroker,
-    registry_url: str,
-    catalogue: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Any]:
-    work: Path = tmp_path_factory.mktemp("reuse")
-    settings = Settings(data_dir=work, consumer_group="hub-processor-reuse")
+def run(module_pipeline: Callable[..., Pipeline], catalogue: Any) -> dict[str, Any]:
+    pipeline = module_pipeline("reuse", consumer_group="hub-processor-reuse")
     concern, fire = catalogue.get(CONCERN), catalogue.get(SAFE_AND_WELL)
-    ensure_topics(
-        broker.bootstrap,
-        [
-            partner_topic(POLICE, CONCERN),
-            partner_topic(FIRE, SAFE_AND_WELL),
-            DEADLETTER_TOPIC,
-            AUDIT_TOPIC,
-            RECEIPTS_TOPIC,
-            EVENTS_TOPIC,
-            share_topic(MASH, CONCERN),
-            share_topic(MASH, SAFE_AND_WELL),
-        ],
+    pipeline.create_topics(
+        partner_topic(POLICE, CONCERN),
+        partner_topic(FIRE, SAFE_AND_WELL),
+        EVENTS_TOPIC,
+        share_topic(MASH, CONCERN),
+        share_topic(MASH, SAFE_AND_WELL),
     )
-    keys = partner_keys(settings)
-    police = PartnerPublisher(
-        partner=POLICE,
-        event_type=concern,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=keys.dev_signing_key(POLICE),
-    )
-    fire_pub = PartnerPublisher(
-        partner=FIRE,
-        event_type=fire,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=keys.dev_signing_key(FIRE),
-    )
-    sink = CaseSystem(
-        recipient=MASH,
-        db_path=work / "mash.db",
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        settings=settings,
-    )
+    police = pipeline.publisher(POLICE, concern)
+    fire_pub = pipeline.publisher(FIRE, fire)
+    sink = pipeline.sink(MASH)
     try:
         with sink_running(sink):
             police.publish(liverpool_child("LOW"))  # withheld from the Liverpool MASH
             fire_pub.publish(fire_referral(fire))  # shared with it: another partner's event
             police.flush()
             fire_pub.flush()
-            process(settings, broker.bootstrap, registry_url, 2)
+            pipeline.process(2)
             # A restarted instance: the re-send at HIGH risk under the same id, and a plain
             # duplicate of the original.
             police.publish(liverpool_child("HIGH"))
             police.publish(liverpool_child("LOW"))
             police.flush()
-            process(settings, broker.bootstrap, registry_url, 2)
+            pipeline.process(2)
             wait_for(lambda: sink.count() >= 1, 60, "the MASH sink")
             time.sleep(2.0)  # a disclosure that should not exist would arrive now
     finally:
         police.close()
         fire_pub.close()
-    result = {"sink": sink.rows(), **audit_of(broker.bootstrap, work)}
+    result = {"sink": sink.rows(), **pipeline.audit()}
     sink.close()
     return result
 

@@ -18,16 +18,13 @@ import pytest
 
 from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
-from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import AUDIT_TOPIC, DEADLETTER_TOPIC, EventType, partner_topic, share_topic
+from hub.broker import EmbeddedBroker
+from hub.catalogue import DEADLETTER_TOPIC, EventType, partner_topic, share_topic
 from hub.config import Settings
 from hub.identity.signing import SIGNATURE_HEADER, SIGNER_HEADER, sign
-from hub.processor import build_processor
-from hub.processor.build import partner_keys
 from tests.ingest import ingest
 from tests.integration.checker import SignedSender, check, read_topics, topic_records
-from tests.integration.helpers import police_publisher, run_until
+from tests.integration.helpers import POLICE, Pipeline, run_until
 
 pytestmark = pytest.mark.integration
 
@@ -72,12 +69,12 @@ def zigzag(n: int) -> bytes:
 def hostile_records(
     rng: random.Random,
     publisher: PartnerPublisher,
-    settings: Settings,
+    pipeline: Pipeline,
     topic: str,
 ) -> list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]]:
     """(label, value, key, headers or None for "signed by the police")."""
-    police = partner_keys(settings).dev_signing_key("merseyside-police")
-    wirral = partner_keys(settings).dev_signing_key("wirral-mbc")
+    police = pipeline.signer(POLICE)
+    wirral = pipeline.signer("wirral-mbc")
     feed = PoliceFeed(seed=SEED + 1)
     template = publisher.serialize(feed.next_event())
     schema_id = int.from_bytes(template[1:5], "big")
@@ -166,23 +163,14 @@ def hostile_records(
 
 
 def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
-    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, concern_type: EventType
+    pipeline: Pipeline, concern_type: EventType
 ) -> None:
     started = time.monotonic()
     rng = random.Random(SEED)
-    settings = Settings(data_dir=tmp_path)
-    topic = partner_topic("merseyside-police", "safeguarding-concern")
-    ensure_topics(
-        broker.bootstrap,
-        [
-            topic,
-            DEADLETTER_TOPIC,
-            AUDIT_TOPIC,
-            *(share_topic(r, "safeguarding-concern") for r in CANDIDATES),
-        ],
-    )
-    police, publisher = police_publisher(settings, broker.bootstrap, registry_url, concern_type)
-    hostile = hostile_records(rng, publisher, settings, topic)
+    topic = partner_topic(POLICE, "safeguarding-concern")
+    pipeline.create_topics(topic, *(share_topic(r, "safeguarding-concern") for r in CANDIDATES))
+    publisher = pipeline.publisher(POLICE, concern_type)
+    hostile = hostile_records(rng, publisher, pipeline, topic)
     events = PoliceFeed(seed=SEED).events(VALID)
     valid = [(publisher.serialize(e), e["envelope"]["event_id"]) for e in events]
     publisher.close()
@@ -193,21 +181,21 @@ def test_hostile_input_is_dead_lettered_and_valid_events_still_decided(
         plan.insert(
             rng.randrange(len(plan) + 1), ("valid", good, event_id.encode(), None, event_id)
         )
-    sender = SignedSender(broker.bootstrap, topic, police)
+    sender = SignedSender(pipeline.bootstrap, topic, pipeline.signer(POLICE))
     for label, value, k, headers, event_id in plan:
         sender.send(value, k, valid_id=event_id or None, label=label, headers=headers)
     sent = sender.flush()
     assert len(sent.valid) == VALID and len(sent.hostile) == len(hostile)
 
-    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
-    processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
+    audit = pipeline.audit_store()
+    processor = pipeline.processor()
     run_until(processor, lambda s: s.consumed >= sent.total, 90)
-    ingest(broker.bootstrap, audit)
+    ingest(pipeline.bootstrap, audit)
     assert processor.stats.consumed == sent.total
 
     dead = audit.all_dead_letters()
     share = {r: share_topic(r, "safeguarding-concern") for r in CANDIDATES}
-    on_topics = read_topics(broker.bootstrap, list(share.values()))
+    on_topics = read_topics(pipeline.bootstrap, list(share.values()))
     problems = check(
         sent=sent,
         candidates=CANDIDATES,
@@ -264,12 +252,11 @@ def test_one_partner_cannot_stop_the_hub_with_records_of_any_size(
 ) -> None:
     # A broker of its own: the partner topic holds only these records.
     with EmbeddedBroker() as broker:
-        _records_of_any_size(tmp_path, broker, registry_url, concern_type)
+        settings = Settings(data_dir=tmp_path, max_record_bytes=2_500_000, consumer_group="sizes")
+        _records_of_any_size(Pipeline(broker.bootstrap, registry_url, settings), concern_type)
 
 
-def _records_of_any_size(
-    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, concern_type: EventType
-) -> None:
+def _records_of_any_size(pipeline: Pipeline, concern_type: EventType) -> None:
     """0.99 and 1 MB events are shared (their outputs fit the producer's limit); 1.5 and
     2 MB events are decided but their outputs would not fit: dead-lettered (by reference,
     as their copies would not fit either), none of their outputs sent; an 8 MB event is
@@ -281,11 +268,10 @@ def _records_of_any_size(
 
     from hub.kafka import KafkaConnection, headers_bytes
 
-    settings = Settings(data_dir=tmp_path, max_record_bytes=2_500_000, consumer_group="sizes")
-    topic = partner_topic("merseyside-police", "safeguarding-concern")
+    topic = partner_topic(POLICE, "safeguarding-concern")
     mash = share_topic("liverpool-mash", "safeguarding-concern")
-    ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, mash])
-    police, publisher = police_publisher(settings, broker.bootstrap, registry_url, concern_type)
+    pipeline.create_topics(topic, mash)
+    publisher = pipeline.publisher(POLICE, concern_type)
     events = PoliceFeed(seed=SEED + 1).events(len(SIZES) + len(SIZES_OVER_THE_INPUT_LIMIT) + 1)
     for e in events:  # a county-lines child in Liverpool: shared with the MASH, narrative kept
         e["subject"]["date_of_birth"] = date(2012, 5, 1)
@@ -297,16 +283,15 @@ def _records_of_any_size(
         for e, label in zip(events, labels, strict=True)
     ]
     publisher.close()
-    sender = SignedSender(broker.bootstrap, topic, police)
+    sender = SignedSender(pipeline.bootstrap, topic, pipeline.signer(POLICE))
     ids = [str(e["envelope"]["event_id"]) for e in events]
     for value, event_id, label in zip(values, ids, labels, strict=True):
         sender.send(value, event_id.encode(), valid_id=event_id, label=label)
     sent = sender.flush()
 
-    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
-    processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
-    run_until(processor, lambda s: s.consumed >= len(values), 90)
-    ingest(broker.bootstrap, audit)
+    audit = pipeline.audit_store()
+    run_until(pipeline.processor(), lambda s: s.consumed >= len(values), 90)
+    ingest(pipeline.bootstrap, audit)
 
     where = {label: sent.valid[event_id] for event_id, label in zip(ids, labels, strict=True)}
     dead = {(d["topic"], d["partition"], d["offset"]): d for d in audit.all_dead_letters()}
@@ -320,7 +305,7 @@ def _records_of_any_size(
         assert "by reference" in dead[where[label]]["reason"], label
     shared = {
         headers_bytes(r).get("hub.event_id", b"").decode()
-        for r in read_topics(broker.bootstrap, [mash])[mash]
+        for r in read_topics(pipeline.bootstrap, [mash])[mash]
     }
     assert {ids[labels.index(x)] for x in ("0.99 MB", "1 MB", "after them")} <= shared
     assert not {ids[labels.index(x)] for x in codes} & shared  # none of their outputs sent
@@ -328,7 +313,7 @@ def _records_of_any_size(
     # The dead letter topic holds references: coordinates, size, SHA-256, signer.
     references = [
         json.loads(r.value() or b"")
-        for r in read_topics(broker.bootstrap, [DEADLETTER_TOPIC])[DEADLETTER_TOPIC]
+        for r in read_topics(pipeline.bootstrap, [DEADLETTER_TOPIC])[DEADLETTER_TOPIC]
         if headers_bytes(r).get("hub.dlq.by_reference")
         and headers_bytes(r)["hub.dlq.topic"] == topic.encode()
     ]
@@ -338,7 +323,7 @@ def _records_of_any_size(
     assert reference["value_bytes"] == 2_000_000 and reference["signer"] == "merseyside-police"
 
     # Committed past every record: a restart would not meet any of them again.
-    consumer = KafkaConnection(broker.bootstrap).consumer("sizes")
+    consumer = KafkaConnection(pipeline.bootstrap).consumer("sizes")
     try:
         parts = {w[1] for w in where.values()}
         committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10)

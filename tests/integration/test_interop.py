@@ -15,31 +15,17 @@ import struct
 import threading
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import fastavro
 import httpx
 import pytest
 
-from connectors.base.publisher import PartnerPublisher
 from connectors.synthetic.police import PoliceFeed
-from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
-from hub.catalogue import (
-    AUDIT_TOPIC,
-    DEADLETTER_TOPIC,
-    RECEIPTS_TOPIC,
-    EventType,
-    partner_topic,
-    share_topic,
-)
-from hub.config import Settings
-from hub.processor import build_processor
-from hub.processor.build import partner_keys
+from hub.catalogue import EventType, partner_topic, share_topic
 from tests.case_systems import CaseSystem
 from tests.ingest import ingest
-from tests.integration.helpers import case_sinks
+from tests.integration.helpers import POLICE, Pipeline
 
 with warnings.catch_warnings():
     # kafka-python loads its protocol schemas with deprecated importlib.resources calls.
@@ -121,33 +107,25 @@ def read_with_kafka_python(bootstrap: str, topics: list[str]) -> list[Any]:
 
 
 def test_recipient_streams_decode_with_an_independent_client(
-    tmp_path: Path, broker: EmbeddedBroker, registry_url: str, concern_type: EventType
+    pipeline: Pipeline, concern_type: EventType
 ) -> None:
     started = time.monotonic()
-    settings = Settings(data_dir=tmp_path)
-    topic = partner_topic("merseyside-police", "safeguarding-concern")
     share = [share_topic(r, "safeguarding-concern") for r in CANDIDATES]
-    ensure_topics(broker.bootstrap, [topic, DEADLETTER_TOPIC, AUDIT_TOPIC, RECEIPTS_TOPIC, *share])
-    publisher = PartnerPublisher(
-        partner="merseyside-police",
-        event_type=concern_type,
-        bootstrap=broker.bootstrap,
-        registry_url=registry_url,
-        signer=partner_keys(settings).dev_signing_key("merseyside-police"),
-    )
+    pipeline.create_topics(partner_topic(POLICE, "safeguarding-concern"), *share)
+    publisher = pipeline.publisher(POLICE, concern_type)
     for event in PoliceFeed(seed=31).events(EVENTS):
         publisher.publish(event)
     publisher.close()
 
-    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
-    processor = build_processor(settings, bootstrap=broker.bootstrap, registry_url=registry_url)
+    audit = pipeline.audit_store()
+    processor = pipeline.processor()
     stats = processor.run(threading.Event(), until=lambda s: s.consumed >= EVENTS)
     processor.close()
-    ingest(broker.bootstrap, audit)
+    ingest(pipeline.bootstrap, audit)
     shared = dict(stats.shared)
     assert all(shared.get(r) for r in CANDIDATES), shared
 
-    sinks = case_sinks(tmp_path, CANDIDATES, broker.bootstrap, registry_url, settings)
+    sinks = pipeline.sinks(CANDIDATES)
     for r, sink in sinks.items():
 
         def caught_up(k: CaseSystem, n: int = shared[r]) -> bool:
@@ -160,8 +138,8 @@ def test_recipient_streams_decode_with_an_independent_client(
     decisions = {d["disclosure_id"]: d for d in audit.all_decisions() if d["disclosure_id"]}
     audit.close()
 
-    messages = read_with_kafka_python(broker.bootstrap, share)
-    registry = RegistryOverHttp(registry_url)
+    messages = read_with_kafka_python(pipeline.bootstrap, share)
+    registry = RegistryOverHttp(pipeline.registry_url)
     seen: set[str] = set()
     try:
         for m in messages:

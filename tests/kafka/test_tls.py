@@ -10,11 +10,8 @@ refused by the proxy: the test fails if any component's client ignores the setti
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
@@ -24,25 +21,16 @@ from hub.analytics.core import Intake
 from hub.analytics.intake import IntakeLoop
 from hub.analytics.observations import ANALYTICS_DOMAIN
 from hub.analytics.rules import load_rules
-from hub.audit.store import AuditStore
-from hub.broker import EmbeddedBroker, ensure_topics
+from hub.broker import EmbeddedBroker
 from hub.broker.embedded import free_port
-from hub.catalogue import (
-    AUDIT_TOPIC,
-    DEADLETTER_TOPIC,
-    Catalogue,
-    EventType,
-    partner_topic,
-    share_topic,
-)
-from hub.catalogue.topics import RECEIPTS_TOPIC
+from hub.catalogue import Catalogue, EventType, partner_topic, share_topic
 from hub.codec.schemas import SchemaCache
 from hub.config import KafkaSecurity, Settings
 from hub.kafka import KafkaConnection
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.subjects import SUBJECT_DOMAIN
-from hub.processor.build import build_ingester, build_processor, partner_keys
-from tests.case_systems import CaseSystem
+from hub.processor.build import build_ingester, partner_keys
+from tests.integration.helpers import POLICE, Pipeline, Workers, wait_for
 from tests.kafka.tls_proxy import TlsProxy, make_certificates
 
 pytestmark = pytest.mark.integration
@@ -79,28 +67,6 @@ def test_the_listener_refuses_plaintext(tls: tuple[str, Path, TlsProxy]) -> None
         KafkaConnection(address).admin(log_level=0).list_topics(timeout=3)
 
 
-def _run(target: Any, name: str) -> tuple[threading.Thread, list[BaseException]]:
-    errors: list[BaseException] = []
-
-    def body() -> None:
-        try:
-            target()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=body, name=name, daemon=True)
-    thread.start()
-    return thread, errors
-
-
-def _wait(what: str, done: Any, errors: list[BaseException], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert not errors, f"{what} failed: {errors!r}"
-        assert time.monotonic() < deadline, f"{what}: no progress in {timeout:.0f}s"
-        time.sleep(0.1)
-
-
 def test_every_component_works_through_tls(
     tls: tuple[str, Path, TlsProxy],
     registry: str,
@@ -118,23 +84,16 @@ def test_every_component_works_through_tls(
         bootstrap_servers=address,
         kafka=KafkaSecurity(security_protocol="SSL", ssl_ca_location=ca),
     )
-    kafka = KafkaConnection.from_settings(settings)
-    topic = partner_topic("merseyside-police", "safeguarding-concern")
-    share = share_topic(RECIPIENT, "safeguarding-concern")
-    ensure_topics(kafka, [topic, share, DEADLETTER_TOPIC, AUDIT_TOPIC, RECEIPTS_TOPIC, "obs"])
+    # Every part below is given the bare address: the settings must reach its clients.
+    pipeline = Pipeline(address, registry, settings)
+    topic = partner_topic(POLICE, "safeguarding-concern")
+    pipeline.create_topics(topic, share_topic(RECIPIENT, "safeguarding-concern"), "obs")
     before = proxy.handshakes
 
     # A partner's source: the connector SDK's publisher, from a bare address.
-    from connectors.base.publisher import PartnerPublisher
     from connectors.synthetic.police import PoliceFeed
 
-    publisher = PartnerPublisher(
-        partner="merseyside-police",
-        event_type=concern_type,
-        bootstrap=address,
-        registry_url=registry,
-        signer=partner_keys(settings).dev_signing_key("merseyside-police"),
-    )
+    publisher = pipeline.publisher(POLICE, concern_type)
     events = PoliceFeed(seed=16).events(EVENTS)
     for e in events:
         e.update(borough="LIVERPOOL", risk_level="HIGH", concern_category="COUNTY_LINES")
@@ -142,16 +101,9 @@ def test_every_component_works_through_tls(
         publisher.publish(e)
     publisher.close()
 
-    stop = threading.Event()
-    processor = build_processor(settings, bootstrap=address, registry_url=registry)
-    sink = CaseSystem(
-        recipient=RECIPIENT,
-        db_path=tmp_path / "mash.db",
-        bootstrap=address,
-        registry_url=registry,
-        settings=settings,
-    )
-    audit = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    processor = pipeline.processor()
+    sink = pipeline.sink(RECIPIENT)
+    audit = pipeline.audit_store()
     ingester = build_ingester(settings, bootstrap=address, store=audit)
     keys = LocalKeyProvider(settings.data_dir / "keys", settings.pseudonym_keys)
     intake = Intake(
@@ -170,27 +122,26 @@ def test_every_component_works_through_tls(
         group="tls-analytics",
         on_read=read.append,
     )
-    loop.stop = stop
-    threads = [
-        _run(lambda: processor.run(stop), "processor"),
-        _run(lambda: sink.runner.run(stop), "sink"),
-        _run(lambda: ingester.run(stop), "ingester"),
-        _run(loop.run, "analytics intake"),
-    ]
+    workers = Workers()
+    loop.stop = workers.stop
+    workers.start(lambda: processor.run(workers.stop), "processor")
+    workers.start(lambda: sink.runner.run(workers.stop), "sink")
+    workers.start(lambda: ingester.run(workers.stop), "ingester")
+    workers.start(loop.run, "analytics intake")
     try:
-        _wait("processor", lambda: processor.stats.consumed >= EVENTS, threads[0][1])
-        _wait("sink", lambda: sink.runner.counts.receipts > 0, threads[1][1])
-        _wait("ingester", lambda: audit.count_decisions() >= EVENTS, threads[2][1])
-        _wait("analytics intake", lambda: sum(read) >= EVENTS, threads[3][1])
+        for what, done in (
+            ("processor", lambda: processor.stats.consumed >= EVENTS),
+            ("sink", lambda: sink.runner.counts.receipts > 0),
+            ("ingester", lambda: audit.count_decisions() >= EVENTS),
+            ("analytics intake", lambda: sum(read) >= EVENTS),
+        ):
+            wait_for(done, 60, f"the {what}'s progress", check=workers.check)
     finally:
-        stop.set()
-        for thread, _errors in threads:
-            thread.join(15)
+        workers.join()
         processor.close()
         sink.runner.close()
         ingester.close()
         audit.close()
-    for _thread, errors in threads:
-        assert not errors, errors
+    workers.check()
     assert sum(processor.stats.shared.values()) > 0
     assert proxy.handshakes > before  # and every one of them was TLS: plaintext is refused
