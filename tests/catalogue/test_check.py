@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hub.catalogue.check import Finding, run_check
-from tests.hub_cli import run_hub
+from tests.cli.command import run
 
 ROOT = Path(__file__).resolve().parents[2]
 CONCERN = "schemas/avro/SafeguardingConcern.avsc"
@@ -56,7 +56,7 @@ def messages(findings: list[Finding]) -> list[str]:
 
 def test_current_tree_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_check(ROOT, base=None).findings == []
-    assert run_hub("schemas", "check") == 0
+    assert run(["schemas", "check"]) == 0
     assert "event types documented and tagged" in capsys.readouterr().err
 
 
@@ -118,7 +118,7 @@ def test_without_git_only_docs_and_tags_are_checked(
     report = run_check(repo, base="HEAD")
     assert report.ok and report.compared == 0
     assert "checked docs and tags only" in report.notes[0]
-    assert run_hub("schemas", "check", "--repo", str(repo)) == 0
+    assert run(["schemas", "check", "--repo", str(repo)]) == 0
     assert "not available" in capsys.readouterr().err
 
 
@@ -158,7 +158,7 @@ def test_field_added_without_default_fails(repo: Path, capsys: pytest.CaptureFix
     assert (finding.file, finding.path) == (CONCERN, "review_due")
     assert "incompatible (BACKWARD) with HEAD" in finding.message
     assert "give 'review_due' a default" in finding.message
-    assert run_hub("schemas", "check", "--repo", str(repo)) == 1
+    assert run(["schemas", "check", "--repo", str(repo)]) == 1
     out = capsys.readouterr().out.splitlines()
     # The generated standalone file (what partners copy) now differs from the schema too.
     assert out == [

@@ -5,10 +5,16 @@ code 2)."""
 
 from __future__ import annotations
 
+import argparse
+
 from hub.cli.main import build_parser
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
 def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     code: int = args.handler(args)
     return code

@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from hub.cli import registry as registry_cli
-from tests.hub_cli import parse
+from tests.cli.command import parse
 
 PING = json.dumps({"type": "record", "name": "Ping", "fields": [{"name": "n", "type": "int"}]})
 # Builds the parser the way hub.cli.main will, without depending on main's wiring.
@@ -29,17 +29,17 @@ RUNNER = (
 
 
 def test_arguments_and_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    args = parse("registry", "serve")
+    args = parse(["registry", "serve"])
     assert (args.host, args.port, args.db) == ("127.0.0.1", 8081, None)
     assert args.handler is registry_cli.handle_serve
-    args = parse("registry", "serve", "--host", "0.0.0.0", "--port", "0", "--db", "sqlite://")
+    args = parse(["registry", "serve", "--host", "0.0.0.0", "--port", "0", "--db", "sqlite://"])
     assert (args.host, args.port, args.db) == ("0.0.0.0", 0, "sqlite://")
     assert registry_cli.database_url("sqlite://") == "sqlite://"
     monkeypatch.setenv("HUB_DATA_DIR", str(tmp_path / "state"))
     assert registry_cli.database_url(None) == f"sqlite:///{tmp_path / 'state' / 'registry.db'}"
     assert (tmp_path / "state").is_dir()
     with pytest.raises(SystemExit):
-        parse("registry")  # a subcommand is required
+        parse(["registry"])  # a subcommand is required
 
 
 def test_serve_until_stopped(tmp_path: Path) -> None:

@@ -10,12 +10,8 @@ import pytest
 from hub.cli import deploy
 from hub.deploy.acls import AclPlan
 from hub.errors import ConfigError
-from tests.hub_cli import parse, run_hub
+from tests.cli.command import parse, run
 from tests.kafka_env import scram_env
-
-
-def run(argv: list[str]) -> int:
-    return run_hub(*argv)
 
 
 def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,7 +59,7 @@ def test_short_password_refused(tmp_path: Path, plan: AclPlan) -> None:
 
 def test_admin_config_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scram_env(monkeypatch, tmp_path, "hub-admin", "admin-password-123")
-    args = parse("deploy", "apply", "--ssl-ca-location", "/ca.crt")
+    args = parse(["deploy", "apply", "--ssl-ca-location", "/ca.crt"])
     conf = deploy.admin_config(args, "kafka-1:9094")
     assert conf == {
         "bootstrap.servers": "kafka-1:9094",
