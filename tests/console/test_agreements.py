@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 
 from connectors.synthetic.police import PoliceFeed
@@ -47,49 +49,38 @@ def test_approve_sign_off_and_suspend(console: Console, concern_type: EventType)
     folder = console.settings.partnership_dir / "agreements"
     write_draft(console.settings.partnership_dir)
     officer = login(console.client(), "officer")
-    done = submit(officer, "/agreements/police-msn/v2/approve", reason="reviewed at IG board")
+    done = act(officer, "approve", "police-msn@v2", reason="reviewed at IG board")
     assert done.status_code == 200 and "police-msn@v2 approved" in done.text
     v2 = load_agreement(folder / "police-msn" / "v2.yaml")
     assert v2.status is Status.APPROVED and v2.approval.dpo_review is not None
     assert "officer" in v2.approval.dpo_review.by and not v2.approval.sign_off
-    assert submit(officer, "/agreements/police-msn/v2/approve").status_code == 409
+    assert act(officer, "approve", "police-msn@v2").status_code == 409
 
     # A partner admin of a party signs off; another partner cannot even see the agreement.
     add_user(console.app_state.store.engine, "police", Role.PARTNER_ADMIN, PASSWORD,
              "merseyside-police")  # fmt: skip
     police = login(console.client(), "police")
-    signed = submit(police, "/agreements/police-msn/v2/sign-off")
+    signed = act(police, "sign-off", "police-msn@v2")
     assert signed.status_code == 200
     v2 = load_agreement(folder / "police-msn" / "v2.yaml")
     assert [s.party for s in v2.approval.sign_off] == ["merseyside-police"]
     liverpool = login(console.client(), "liverpool")
-    assert submit(liverpool, "/agreements/police-msn/v2/sign-off").status_code == 404
-    assert (
-        submit(police, "/agreements/police-liverpool-mash/v1/suspend", reason="x").status_code
-        == 403
-    )
+    assert act(liverpool, "sign-off", "police-msn@v2").status_code == 404
+    assert act(police, "suspend", "police-liverpool-mash@v1", reason="x").status_code == 403
 
     # Suspending asks for confirmation and a reason, then issues v2 of the Liverpool MASH
     # agreement, with no sign-off of its own; the engine then withholds.
     page = officer.get("/agreements/police-liverpool-mash/v1/suspend")
     assert page.status_code == 200
     assert "safeguarding-concern" in page.text and "liverpool-mash" in page.text
-    unconfirmed = submit(
-        officer, "/agreements/police-liverpool-mash/v1/suspend", reason="incident review"
-    )
+    unconfirmed = act(officer, "suspend", "police-liverpool-mash@v1", reason="incident review")
     assert unconfirmed.status_code == 409
     assert "merseyside-police → liverpool-mash: safeguarding-concern" in unconfirmed.text
-    no_reason = submit(
-        officer, "/agreements/police-liverpool-mash/v1/suspend", confirm="police-liverpool-mash@v1"
-    )
+    mash = "police-liverpool-mash@v1"
+    no_reason = act(officer, "suspend", mash, confirm=mash)
     assert no_reason.status_code == 409 and "say why" in no_reason.text
     assert not (folder / "police-liverpool-mash" / "v2.yaml").exists()
-    suspended = submit(
-        officer,
-        "/agreements/police-liverpool-mash/v1/suspend",
-        reason="incident review",
-        confirm="police-liverpool-mash@v1",
-    )
+    suspended = act(officer, "suspend", mash, reason="incident review", confirm=mash)
     assert suspended.status_code == 200 and "suspended" in suspended.text
     assert "Stops being shared: merseyside-police → liverpool-mash" in suspended.text
     new = load_agreement(folder / "police-liverpool-mash" / "v2.yaml")
@@ -113,6 +104,13 @@ def test_approve_sign_off_and_suspend(console: Console, concern_type: EventType)
     ]
     history = officer.get("/agreements/police-liverpool-mash").text
     assert "incident review" in history and "v1 → v2" in history
+
+
+def act(client: TestClient, action: str, ref: str, **form: str) -> Response:
+    """``action`` (approve, sign-off or suspend) on the agreement version ``ref``
+    (``<id>@v<N>``), posted as its form posts it."""
+    agreement_id, version = ref.split("@")
+    return submit(client, f"/agreements/{agreement_id}/{version}/{action}", **form)
 
 
 def _wirral_draft(partnership: Path, **changes: Any) -> None:
@@ -163,7 +161,7 @@ def test_approving_a_draft_never_silently_stops_sharing(
     _wirral_draft(partnership)
     et, children = _wirral_children(catalogue)
     officer = login(console.client(), "officer")
-    done = submit(officer, "/agreements/police-wirral-mash-missing/v2/approve", reason="IG board")
+    done = act(officer, "approve", "police-wirral-mash-missing@v2", reason="IG board")
     assert done.status_code == 200
     assert "what governs does not change (police-wirral-mash-missing@v1 governs)" in done.text
     assert "missing: merseyside-police, wirral-mbc" in done.text
@@ -197,10 +195,10 @@ def test_approving_a_draft_never_silently_stops_sharing(
     for user, partner in (("police", "merseyside-police"), ("wirral", "wirral-mbc")):
         add_user(console.app_state.store.engine, user, Role.PARTNER_ADMIN, PASSWORD, partner)
     police = login(console.client(), "police")
-    first = submit(police, "/agreements/police-wirral-mash-missing/v2/sign-off")
+    first = act(police, "sign-off", "police-wirral-mash-missing@v2")
     assert "what governs does not change" in first.text and "missing: wirral-mbc" in first.text
     wirral = login(console.client(), "wirral")
-    last = submit(wirral, "/agreements/police-wirral-mash-missing/v2/sign-off")
+    last = act(wirral, "sign-off", "police-wirral-mash-missing@v2")
     assert "police-wirral-mash-missing@v1 governed; now police-wirral-mash-missing@v2 governs" in (
         last.text
     )
@@ -220,16 +218,13 @@ def test_an_approval_that_would_stop_a_flow_refuses_and_names_it(console: Consol
     signatures = [s.model_dump(mode="json") for s in v1.approval.sign_off]
     _wirral_draft(partnership, recipients=["sefton-mash"], approval={"sign_off": signatures})
     officer = login(console.client(), "officer")
-    refused = submit(officer, "/agreements/police-wirral-mash-missing/v2/approve")
+    refused = act(officer, "approve", "police-wirral-mash-missing@v2")
     assert refused.status_code == 409
     assert "Stops being shared: merseyside-police → wirral-mash: missing-episode" in refused.text
     pending = load_agreement(partnership / "agreements" / "police-wirral-mash-missing" / "v2.yaml")
     assert pending.status is Status.DRAFT  # nothing written
-    confirmed = submit(
-        officer,
-        "/agreements/police-wirral-mash-missing/v2/approve",
-        confirm="police-wirral-mash-missing@v2",
-    )
+    draft_ref = "police-wirral-mash-missing@v2"
+    confirmed = act(officer, "approve", draft_ref, confirm=draft_ref)
     assert confirmed.status_code == 200
     assert "Stops being shared: merseyside-police → wirral-mash" in confirmed.text
 
@@ -239,18 +234,9 @@ def test_only_the_governing_version_in_force_can_be_suspended(console: Console) 
     officer = login(console.client(), "officer")
     page = officer.get("/agreements/police-wirral-mash-missing/v2/suspend")
     assert page.status_code == 409 and "police-wirral-mash-missing@v1 does" in page.text
-    refused = submit(
-        officer,
-        "/agreements/police-wirral-mash-missing/v2/suspend",
-        reason="x",
-        confirm="police-wirral-mash-missing@v2",
-    )
+    v1, v2 = "police-wirral-mash-missing@v1", "police-wirral-mash-missing@v2"
+    refused = act(officer, "suspend", v2, reason="x", confirm=v2)
     assert refused.status_code == 409
     # A confirmation given for another version does not count.
-    wrong = submit(
-        officer,
-        "/agreements/police-wirral-mash-missing/v1/suspend",
-        reason="x",
-        confirm="police-wirral-mash-missing@v2",
-    )
+    wrong = act(officer, "suspend", v1, reason="x", confirm=v2)
     assert wrong.status_code == 409 and "confirm first" in wrong.text
