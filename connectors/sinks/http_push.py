@@ -29,7 +29,8 @@ the disclosure's ``revision`` and ``withdraws``. Under the contract above it rem
 only if the API holds that revision or an older one: a later revision, delivered later, keeps
 its own time to run. The receipt ``erased`` is written only once the API acknowledged (2xx,
 or 404/410: nothing held); a failing API is tried again at the next run while deliveries go
-on. Disclosures a retraction notice withdrew are not sent again (the tombstone is kept).
+on. Disclosures a retraction notice withdrew are not sent again (the tombstone is kept). A
+disclosure erased at retention and then redelivered (a replay) is not pushed again.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class HttpPushWriter:
 
     def _post(self, d: Delivery) -> str:
         what = about(d)
+        gone = self.ledger.erased_delivery(d.disclosure_id) if self.ledger else None
+        if gone is not None and not what.notice:
+            return gone  # erased at retention, then replayed: never pushed again
         headers = {"Idempotency-Key": d.disclosure_id} | _trace(d.headers)
         if what.notice:
             url = self._case_url(what.provider, what.event_id)

@@ -177,6 +177,15 @@ class SinkLedger:
                 "DELETE FROM outbox WHERE receipt_id = ?", [(r.receipt_id,) for r in receipts]
             )
 
+    def erased_delivery(self, disclosure_id: str) -> str | None:
+        """When this disclosure was delivered, if it has since been erased at retention."""
+        with self._lock:
+            r = self._db.execute(
+                "SELECT delivered_at FROM held WHERE disclosure_id = ? AND erased_at IS NOT NULL",
+                (disclosure_id,),
+            ).fetchone()
+        return _at(r[0]).isoformat() if r else None
+
     def erased_at_delivery(self) -> dict[str, str]:
         """Disclosure id -> when it was delivered, for every erased one."""
         with self._lock:

@@ -26,6 +26,7 @@ class CaseApi:
     refuse_deletes: int | None = None
     cases: dict[Key, dict[str, Any]] = field(default_factory=dict)
     deletes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # key, body
+    posts: list[str] = field(default_factory=list)  # disclosure ids, in order
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -55,6 +56,7 @@ class CaseApi:
 
     def _post(self, body: dict[str, Any]) -> Response:
         with self._lock:
+            self.posts.append(body["disclosure_id"])
             key = (body["provider"], body["event_id"])
             held = self.cases.get(key)
             if held is None or (body["revision"], 0) > held["rank"]:

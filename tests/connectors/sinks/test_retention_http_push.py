@@ -99,6 +99,15 @@ def test_expired_cases_are_deleted_at_the_recipient_and_receipted(tmp_path: Path
         assert [r.receipt_id for r in enforcer.pending()] == ["d-a1:erased", "d-a2:erased"]
         enforcer.sent(enforcer.pending())
         assert enforcer.pending() == []
+        # A replay redelivers an erased disclosure: it is not pushed again (nor erased again).
+        w.close()
+        w = writer(api, tmp_path, clock)
+        [again] = w.write([case("d-a1", A)])
+        assert again.status == "delivered" and datetime.fromisoformat(again.at) == T0
+        assert api.posts.count("d-a1") == 1
+        assert api.cases[(POLICE, A)]["tombstone"]["reason_code"] == EXPIRED
+        enforcer = w.retention_enforcer(MASH.recipient, PERIODS, clock=clock)
+        assert enforcer.run().erased == () and enforcer.pending() == []
         w.close()
 
 
