@@ -95,6 +95,40 @@ def test_entry_round_trips_and_is_keyed_by_provider_and_event_id() -> None:
     assert e.key() == b"merseyside-fire|e1"
 
 
+def test_memory_per_entry_with_recipients_is_small() -> None:
+    """Entries with recipients are kept as their JSON: the memory they hold is what the
+    allocator keeps for them, which sys.getsizeof does not see (orjson's output buffer was
+    4 KB an entry, eight times its JSON: 1.2 GB at 500,000 events in bench/memory.py)."""
+    import tracemalloc
+
+    digest = content_digest(event())
+    entries = [
+        LedgerEntry(
+            "merseyside-police",
+            f"a7e0c1d2-0000-4000-8000-{i:012d}",
+            digest,
+            f"partner.merseyside-police.safeguarding-concern.v1:5:{i}",
+            "2026-12-05T16:53:53.833096+00:00",
+            revision=1,
+            event_type="safeguarding-concern",
+            reached={"liverpool-mash": [f"85912dfe-2d6b-54c0-9402-{i:012d}", 1, True]},
+        )
+        for i in range(5_000)
+    ]
+    ledger = EventLedger()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for e in entries:
+            ledger.remember(e)
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / len(entries)
+    finally:
+        tracemalloc.stop()
+    assert len(ledger._states) == len(entries)
+    print(f"events ledger: {per_entry:.0f} bytes per entry with a recipient")
+    assert per_entry < 1_000
+
+
 def test_memory_per_entry_is_small() -> None:
     """What the sizing in the ledger's docstring rests on (bytes per remembered event)."""
     ledger = EventLedger()
