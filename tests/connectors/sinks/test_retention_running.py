@@ -17,6 +17,7 @@ from connectors.sinks.file_export import FileExportWriter
 from connectors.sinks.http_push import EXPIRED, HttpPushWriter
 from connectors.sinks.retention import RetentionTimer
 from hub.audit.store import AuditStore
+from hub.audit.verify import verify_store
 from hub.processor.build import build_ingester
 from tests.connectors.conftest import (
     Hub,
@@ -98,4 +99,6 @@ def test_the_running_sink_erases_past_retention_and_the_audit_shows_it(
         assert all("P2Y" in r["reason"] and r["recipient"] == MSN for r in erased().values())
         assert {d["disclosure_id"] for d in store.all_decisions()} >= erased_now
         wait_for(lambda: timer.enforcer.pending() == [], 20, "the outbox emptied")
+        report = verify_store(store, {})  # each erasure names a disclosure the audit has
+        assert report.ok, report.problems
         store.close()
