@@ -23,7 +23,16 @@ QUIX_NOTE = (
 
 # Keys that stand for a phase: when it is left out, every one of them is null.
 DEMO_KEYS = ("demo_events", "demo_wall_s", "demo_cpu_s", "demo_wall_over_cpu")
-BACKFILL_KEYS = ("backfill_rows", "backfill_rows_per_s", "backfill_rss_mb")
+BACKFILL_KEYS = (
+    "backfill_rows",
+    "backfill_rows_per_s",
+    "backfill_cpu_us_per_row",
+    "backfill_cpu_rows_per_s",
+    "backfill_rss_mb_10pct",
+    "backfill_rss_mb_100pct",
+    "backfill_rss_growth_pct",
+)
+IO_KEYS = ("io_copy_us", "io_fanout_us", "io_verify_us", "floor_with_io_us")
 RSS_KEYS = ("rss_events", "rss_mb_10pct", "rss_mb_100pct", "rss_growth_pct")
 
 
@@ -63,11 +72,20 @@ class Phases:
             return
         self.optional_module("bench.demo_pace", DEMO_KEYS, lambda run: run(events))
 
-    def backfill(self, rows: int) -> None:
-        if rows <= 0:
+    def backfill(self, rows: int | None) -> None:
+        """``rows`` None: bench/backfill.py's own default."""
+        if rows is not None and rows <= 0:
             self.skip(BACKFILL_KEYS, "skipped (--backfill-rows 0)")
             return
-        self.optional_module("bench.backfill", BACKFILL_KEYS, lambda run: run(rows))
+        self.optional_module(
+            "bench.backfill", BACKFILL_KEYS, lambda run: run() if rows is None else run(rows)
+        )
+
+    def io_floor(self, events: int) -> None:
+        if events <= 0:
+            self.skip(IO_KEYS, "skipped (--io-events 0)")
+            return
+        self.optional_module("bench.io_floor", IO_KEYS, lambda run: run(events))
 
     def optional_module(
         self, name: str, keys: tuple[str, ...], call: Callable[[Any], dict[str, Any]]

@@ -379,7 +379,13 @@ def main(argv: list[str] | None = None) -> int:
         "--demo-events", type=int, default=3000, help="events for the demo-pace row (0 skips)"
     )
     parser.add_argument(
-        "--backfill-rows", type=int, default=100_000, help="rows for the backfill row (0 skips)"
+        "--backfill-rows",
+        type=int,
+        default=None,
+        help="rows for the backfill row (bench/backfill.py's default, 600000; 0 skips)",
+    )
+    parser.add_argument(
+        "--io-events", type=int, default=20_000, help="events for the I/O floor (0 skips)"
     )
     parser.add_argument(
         "--whatif-events", type=int, default=100_000, help="events re-decided by what-if (100000)"
@@ -449,10 +455,12 @@ def main(argv: list[str] | None = None) -> int:
         phases.reasons["cpu_spread_pct"] = "--skip-scaling: one group size only"
     say(f"(e) RSS of hub process over {args.rss_events:,} events, on a broker of its own ...")
     phases.memory(args.rss_events, say)
-    say(f"(f) backfill through the drop-folder connector, {args.backfill_rows:,} rows ...")
+    say("(f) backfill through the drop-folder connector ...")
     phases.backfill(args.backfill_rows)
     say(f"(g) the demo's pace, {args.demo_events:,} events ...")
     phases.demo(args.demo_events)
+    say(f"(h) I/O floor (Kafka traffic and provenance alone), {args.io_events:,} events ...")
+    phases.io_floor(args.io_events)
     phases.reasons.update(
         quix_eps=QUIX_NOTE,
         hub_vs_quix=QUIX_NOTE,
@@ -506,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         load_average=[round(x, 2) for x in os.getloadavg()],
     )
     record = {**asdict(result), **phases.figures}
+    with_io = phases.figures.get("floor_with_io_us")
+    record["cpu_vs_floor_with_io"] = scale_cpu[1] / with_io if with_io else None
+    phases.reasons.setdefault("cpu_vs_floor_with_io", "the I/O floor was not measured")
     record["not_measured"] = not_measured(record, phases.reasons)
     say(table(result, hub.latency, hub.rss_before_mb, phases.figures))
     if args.json:

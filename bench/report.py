@@ -126,7 +126,8 @@ def table(r: Result, lat: Latency, rss_before_mb: float, more: dict[str, Any]) -
         *(
             (k, str(v))
             for k, v in more.items()
-            if k.startswith(("demo_", "backfill_")) and not k.endswith("load_average")
+            if k.startswith(("demo_", "backfill_", "io_", "floor_with_io", "cpu_vs_floor_with"))
+            and not k.endswith("load_average")
         ),
         ("load average 1/5/15 min", f"{r.load_average}"),
         ("disclosures hub / faust", f"{r.hub_shared:,} / {_fmt(r.faust_shared, ',')}"),
