@@ -36,7 +36,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import uvicorn
@@ -67,6 +67,64 @@ from hub.telemetry.tracing import extract_context
 log = logging.getLogger(__name__)
 
 
+class GroupCommit:
+    """Each request is answered once the broker acknowledged its event, and concurrent
+    requests share one acknowledgement: a request waits for a flush that began after its
+    event was queued, starting one when none is under way. Calls that each ran their own
+    flush waited in line, one broker round trip each (issue 17: the demo's web hook stood
+    idle most of the time).
+
+    A flush that fails fails every request it covered (each answers 503), never only the
+    one that ran it."""
+
+    def __init__(self, flush: Callable[[], object]) -> None:
+        self._flush = flush
+        self._cv = threading.Condition()
+        self._queued = 0  # tickets handed out: events queued on the producer
+        self._durable = 0  # every ticket up to here is acknowledged
+        self._failed: list[tuple[int, int, BaseException]] = []  # (after, upto, error)
+        self._flushing = False
+
+    def queued(self) -> int:
+        """A ticket for an event just queued (call after the producer took it)."""
+        with self._cv:
+            self._queued += 1
+            return self._queued
+
+    def wait(self, ticket: int) -> None:
+        """Return once ``ticket``'s event is acknowledged; raise the flush's error if the
+        flush that covered it failed."""
+        with self._cv:
+            while True:
+                for after, upto, error in self._failed:
+                    if after < ticket <= upto:
+                        raise error
+                if self._durable >= ticket:
+                    return
+                if self._flushing:
+                    self._cv.wait()
+                    continue
+                self._flush_now()
+
+    def _flush_now(self) -> None:
+        """Flush what is queued, without holding the lock meanwhile (called holding it)."""
+        self._flushing, start, upto = True, self._durable, self._queued
+        self._cv.release()
+        failure: BaseException | None = None
+        try:
+            self._flush()
+        except BaseException as exc:  # every request it covered answers with it
+            failure = exc
+        finally:
+            self._cv.acquire()
+            self._flushing = False
+            if failure is not None:
+                self._failed.append((start, upto, failure))
+                del self._failed[:-100]  # the receiver is broken by now: bounded all the same
+            self._durable = max(self._durable, upto)
+            self._cv.notify_all()
+
+
 def token_digest(key: bytes, token: str) -> str:
     """The stored form of a partner's token: HMAC-SHA256 under the receiver's key, hex."""
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
@@ -91,6 +149,7 @@ class WebhookReceiver:
         self.config = config
         self._key = digest_key
         self.contexts = dict(contexts)
+        self._commits = {p: GroupCommit(ctx.flush) for p, ctx in self.contexts.items()}
         self.rejects = rejects
         self.metrics = metrics
         self.accepted = 0
@@ -233,7 +292,7 @@ class WebhookReceiver:
         token = otel_context.attach(extract_context({k: v.encode() for k, v in headers.items()}))
         try:
             event_id = ctx.publish(event_type, event)
-            ctx.flush()
+            self._commits[partner].wait(self._commits[partner].queued())
         except RecordRejected as exc:
             return self._reject(422, request_id, exc, partner)
         except Retryable as exc:

@@ -223,7 +223,9 @@ def _run_stages(
     corrections.finish()
     # 3. The analytics read the partner topics, raise linkage alerts to the recipients their
     #    rules name (each decided and audited like a disclosure), and publish the VRP's
-    #    weekly aggregates.
+    #    weekly aggregates. After the partnership, not beside it (which would hide its
+    #    ~20 s start-up): the sinks are closed by then, so the summary's deliveries and
+    #    receipts are the processor's disclosures exactly, whatever the timing.
     progress("analytics", 0, 1)
     analytics = run_analytics(settings, bootstrap, registry_url, _STOPPED)
     progress("analytics", 1, 1)
