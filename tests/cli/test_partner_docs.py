@@ -20,6 +20,7 @@ EXERCISED = {
     ("partner", "publish"): ("tests/sandbox/test_sandbox.py", '("partner", "publish"'),
     ("partner", "check-record"): ("tests/sandbox/test_sandbox.py", '"partner", "check-record"'),
     ("deadletter", "list"): ("tests/sandbox/test_kafkajs.py", '"deadletter", "list"'),
+    ("deadletter", "skip"): ("tests/processor/test_skip.py", '"deadletter", "skip"'),
     ("connector", "check"): ("tests/connectors/test_cli.py", '"connector", "check"'),
     ("connector", "run"): ("tests/integration/services.py", '"connector", "run"'),
     ("deploy", "apply"): ("tests/deploy/test_cli.py", 'run(["deploy", "apply"])'),
