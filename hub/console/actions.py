@@ -301,6 +301,26 @@ def suspend(
     )
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Two versions of one agreement side by side (the agreement page), and their diff."""
+
+    older: Agreement
+    newer: Agreement
+    diff: list[tuple[str, str]]
+
+
+def compare(versions: Sequence[Agreement], a: int | None, b: int | None) -> Comparison:
+    """Versions ``a`` and ``b`` of ``versions`` (sorted, never empty): by default the newest
+    and the one before it; a number not among them reads as the newest (``b``) or the
+    oldest (``a``)."""
+    by_version = {v.version: v for v in versions}
+    newer = by_version.get(b or versions[-1].version, versions[-1])
+    older = by_version.get(a or max(1, newer.version - 1), versions[0])
+    diff = version_diff(older, newer) if older.version != newer.version else []
+    return Comparison(older, newer, diff)
+
+
 def version_diff(older: Agreement, newer: Agreement) -> list[tuple[str, str]]:
     """A readable line diff of two versions (as YAML of their validated models), as
     (kind, line) pairs: kind is '+', '-', ' ' or '@' for a hunk header."""

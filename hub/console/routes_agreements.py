@@ -33,6 +33,10 @@ def grouped(agreements: list[Agreement]) -> dict[str, list[Agreement]]:
     return lifecycle.by_id(agreements)
 
 
+def _findings_of(agreement_id: str, findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.agreement.split("@")[0] == agreement_id]
+
+
 def register_rows(
     agreements: list[Agreement], findings: list[Finding], now: datetime
 ) -> list[dict[str, Any]]:
@@ -56,7 +60,7 @@ def register_rows(
                     if v.version > named.version
                 ],
                 "overdue": named.review_date < now.date(),
-                "findings": [f for f in findings if f.agreement.split("@")[0] == agreement_id],
+                "findings": _findings_of(agreement_id, findings),
             }
         )
     return rows
@@ -89,13 +93,8 @@ def agreement_page(
     st = console(request)
     versions = _versions(st, principal, agreement_id)
     now = datetime.now(UTC)
-    by_version = {v.version: v for v in versions}
-    newer = by_version.get(b or versions[-1].version, versions[-1])
-    older = by_version.get(a or max(1, newer.version - 1), versions[0])
-    diff = actions.version_diff(older, newer) if older.version != newer.version else []
     with st.store.engine.connect() as conn:
         history = queries.list_agreement_actions(conn, principal.scope, agreement_id)
-    findings = [f for f in st.lint(st.agreements()) if f.agreement.split("@")[0] == agreement_id]
     return render(
         request,
         "agreement.html",
@@ -105,11 +104,9 @@ def agreement_page(
         governs=governing(versions, now),
         state_label=lifecycle.state_label,
         now=now,
-        older=older,
-        newer=newer,
-        diff=diff,
+        compared=actions.compare(versions, a, b),
         history=history,
-        findings=findings,
+        findings=_findings_of(agreement_id, st.lint(st.agreements())),
         is_party=any(st.is_party(principal, v) for v in versions),
         done=st.messages.pop(done, "") if done else "",
     )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from hub.agreements.document_pdf import render_pdf
 from hub.agreements.models import Agreement
@@ -114,6 +114,12 @@ def _entered(
 Entered = Annotated[dict[str, str], Depends(_entered)]
 
 
+def _given(entered: dict[str, str]) -> list[str]:
+    """Which identifiers were given, not their values: what the access log keeps of a
+    search besides its pseudonyms, to show how it was made."""
+    return sorted(k for k, v in entered.items() if v)
+
+
 def _checked(entered: dict[str, str]) -> tuple[date | None, str | None]:
     """The date of birth entered, or what is wrong with the form."""
     try:
@@ -164,8 +170,7 @@ def subject_report(
         {
             "tokens": sorted(tokens),
             "include_withheld": withheld,
-            # Which identifiers were given (not their values): shows how the search was made.
-            "identifiers": sorted(k for k, v in entered.items() if v),
+            "identifiers": _given(entered),
         },
         len(found),
     )
@@ -309,15 +314,21 @@ def whatif_page(
     )  # fmt: skip
 
 
+def _access_log(conn: Connection, principal: Principal) -> dict[str, Any]:
+    """The access log page's two tables: consultations (newest 300) and agreement actions."""
+    return {
+        "rows": queries.list_consultations(conn, principal.scope, limit=300),
+        "actions": queries.list_agreement_actions(conn, principal.scope),
+    }
+
+
 @router.get("/consultations", response_class=HTMLResponse)
 def consultations_page(
     request: Request, principal: Annotated[Principal, Depends(need("consultations"))]
 ) -> Response:
-    st = console(request)
-    with st.store.engine.connect() as conn:
-        rows = queries.list_consultations(conn, principal.scope, limit=300)
-        actions = queries.list_agreement_actions(conn, principal.scope)
-    return render(request, "consultations.html", rows=rows, actions=actions, entered={})
+    with console(request).store.engine.connect() as conn:
+        log = _access_log(conn, principal)
+    return render(request, "consultations.html", **log, entered={})
 
 
 @router.post("/consultations", response_class=HTMLResponse)
@@ -330,13 +341,12 @@ def who_looked_up_page(
     (a POST: the identifiers never appear in a URL)."""
     st = console(request)
     with st.store.engine.connect() as conn:
-        rows = queries.list_consultations(conn, principal.scope, limit=300)
-        actions = queries.list_agreement_actions(conn, principal.scope)
+        log = _access_log(conn, principal)
         dob, error = _checked(entered)
         if error:
             return render(
-                request, "consultations.html", status_code=422, rows=rows, actions=actions,
-                entered=entered, error=error,
+                request, "consultations.html", status_code=422, **log, entered=entered,
+                error=error,
             )  # fmt: skip
         tokens = sorted(_tokens(st, entered, dob))
         # Searches by the name alone (candidates, and a candidate picked) used these.
@@ -347,13 +357,12 @@ def who_looked_up_page(
     st.consult(
         principal,
         "who-looked-up",
-        {"tokens": tokens, "identifiers": sorted(k for k, v in entered.items() if v)},
+        {"tokens": tokens, "identifiers": _given(entered)},
         len(found),
     )
     return render(
-        request, "consultations.html", rows=rows, actions=actions, entered=entered,
-        lookups=found, capped=capped,
-    )  # fmt: skip
+        request, "consultations.html", **log, entered=entered, lookups=found, capped=capped
+    )
 
 
 def _candidate_tokens(st: ConsoleState, entered: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -383,7 +392,7 @@ def _candidates_page(
     st.consult(
         principal,
         "subject-candidates",
-        {"tokens": sorted(candidates), "identifiers": sorted(k for k, v in entered.items() if v)},
+        {"tokens": sorted(candidates), "identifiers": _given(entered)},
         len(picks),
     )
     return render(
