@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from connectors.synthetic.police import PoliceFeed
@@ -157,23 +157,32 @@ class Slow(Stub):
             yield e
 
 
-def test_a_long_replay_shows_progress_then_the_result(
-    console: Console, concern_type: EventType
-) -> None:
+def _replay(
+    console: Console, concern_type: EventType, source: Callable[..., Slow]
+) -> tuple[str, str]:
+    """The what-if page of a 300-event replay from ``source`` (held at event 250): as it
+    first shows, while running, and once the replay is let through and has finished."""
     stub = record_baseline(console, concern_type, 300)
     gate = threading.Event()
-    console.app_state.config.event_source = Slow(stub.events, gate)
+    console.app_state.config.event_source = source(stub.events, gate)
     write_draft(console.settings.partnership_dir)
     client = login(console.client(), "officer")
     url = "/whatif?agreement=police-msn@v2&from=2026-11-01&to=2026-11-30"
-    page = client.get(url).text
-    assert "200 events read so far" in page and 'http-equiv="refresh"' in page
+    running = page = client.get(url).text
     gate.set()
     for _ in range(50):
         page = client.get(url).text
         if "read so far" not in page:
             break
         time.sleep(0.1)
+    return running, page
+
+
+def test_a_long_replay_shows_progress_then_the_result(
+    console: Console, concern_type: EventType
+) -> None:
+    running, page = _replay(console, concern_type, Slow)
+    assert "200 events read so far" in running and 'http-equiv="refresh"' in running
     assert "would share differently" in page and 'http-equiv="refresh"' not in page
 
 
@@ -221,20 +230,8 @@ class Measured(Slow):
 def test_progress_is_a_percentage_of_the_recorded_events_when_the_total_is_known(
     console: Console, concern_type: EventType
 ) -> None:
-    stub = record_baseline(console, concern_type, 300)
-    gate = threading.Event()
-    console.app_state.config.event_source = Measured(stub.events, gate)
-    write_draft(console.settings.partnership_dir)
-    client = login(console.client(), "officer")
-    url = "/whatif?agreement=police-msn@v2&from=2026-11-01&to=2026-11-30"
-    page = client.get(url).text
+    running, page = _replay(console, concern_type, Measured)
     # 200 of 300 events read: 400 of 600 offsets, 67%; the bar says so too.
-    assert "200 events read so far, 67% of the recorded events" in page
-    assert '<progress aria-label="recorded events read" max="100" value="66.7">' in page
-    gate.set()
-    for _ in range(50):
-        page = client.get(url).text
-        if "read so far" not in page:
-            break
-        time.sleep(0.1)
+    assert "200 events read so far, 67% of the recorded events" in running
+    assert '<progress aria-label="recorded events read" max="100" value="66.7">' in running
     assert "would share differently" in page
