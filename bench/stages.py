@@ -29,6 +29,7 @@ import contextlib
 import io
 import os
 import struct
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -151,6 +152,10 @@ def instrument(
         on_instance.append((proc._transformer, "apply_with_notes"))
     for name, value in swapped.items():
         setattr(processor_module, name, value)
+    # Admission (split and decode) lives in a module of its own: its ``wire`` too.
+    admission = _admission_module()
+    if admission is not None:
+        setattr(admission, "wire", swapped["wire"])  # noqa: B010
     # The subject's audit tokens are for the audit; the events ledger is the event's identity.
     on_instance += [(proc._transformer, "subjects"), (proc._ledger, "entry"), (proc._ledger, "put")]
     on_instance.append((proc, "_produce"))
@@ -175,12 +180,26 @@ def instrument(
     def undo() -> None:
         for name, value in saved.items():
             setattr(processor_module, name, value)
+        if admission is not None:
+            setattr(admission, "wire", wire)  # noqa: B010
         AuditRecord.of_decision = of_decision  # type: ignore[method-assign]
         setattr(proc, "_produce_decisions", produce)  # noqa: B010
         for target, name in on_instance:
             delattr(target, name)  # the class's method again
 
     return clock, undo
+
+
+def _admission_module() -> Any:
+    """The module whose ``decode_admitted`` the processor calls (it has moved before), or
+    None when the processor decodes in its own module."""
+    fn = getattr(processor_module, "decode_admitted", None)
+    module = sys.modules.get(getattr(fn, "__module__", "")) if fn is not None else None
+    return module if module is not None and module is not processor_module else None
+
+
+class NothingTimed(RuntimeError):
+    """The profiling pass saw none of the calls it times: the processor's code moved."""
 
 
 @dataclass
@@ -209,6 +228,14 @@ def profile(
         + sum(cpu.process_cpu(c) for c in cpu.helpers(os.getpid()))
         - helper
     )
+    if not recorded.inputs or not recorded.outputs:
+        # Swapping module attributes sees only the calls made through them: fail loudly
+        # rather than report a stage of 0 µs and a floor over nothing.
+        raise NothingTimed(
+            f"profiling pass: {len(recorded.inputs)} decodes and {len(recorded.outputs)} "
+            f"encodes seen over {n} events; the processor no longer calls wire.decode/encode "
+            "where bench/stages.instrument swaps them"
+        )
     stages = {s: clock.seconds.get(s, 0.0) / n * 1e6 for s in STAGES}
     stages["verify"] = (_verify_cpu() - verify0) / n * 1e6
     # The Kafka client's own threads (librdkafka: fetching, producing, acknowledgements).

@@ -104,3 +104,13 @@ def test_threads_cpu_counts_threads_by_name() -> None:
         pass
     assert cpu.threads_cpu(main) - before >= 0.2
     assert cpu.threads_cpu("no-such-thread-name") == 0.0
+
+
+def test_the_profiling_pass_swaps_where_the_processor_decodes() -> None:
+    """The pass times decode by swapping the ``wire`` attribute of the module that calls it:
+    when admission moved to a module of its own, the pass silently timed nothing."""
+    from hub.processor import processor as processor_module
+
+    module = stages._admission_module() or processor_module
+    assert module.wire is wire
+    assert "wire.decode(" in Path(module.__file__ or "").read_text()
