@@ -22,6 +22,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+# Every flag of x509.KeyUsage, in its order.
+_KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
 
 def _certificate(
     subject: x509.Name,
@@ -47,22 +60,20 @@ def _certificate(
     return builder.sign(signer, hashes.SHA256())
 
 
+def _key_usage(*allowed: str) -> x509.KeyUsage:
+    """A key usage extension allowing ``allowed`` only (``x509.KeyUsage`` takes every flag;
+    a misspelt one fails here)."""
+    flags = {f: f in allowed for f in _KEY_USAGES}
+    assert set(allowed) <= set(flags), allowed
+    return x509.KeyUsage(**flags)
+
+
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1 signed by it:
     (ca.pem, server.pem, server.key)."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub test CA")])
-    signs_certificates = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    signs_certificates = _key_usage("digital_signature", "key_cert_sign", "crl_sign")
     ca = _certificate(
         ca_name,
         ca_name,
