@@ -248,12 +248,17 @@ def accessible(page: Any) -> None:
     assert not bad, f"{page.url}: {bad}"
 
 
+def checked(page: Any, shot: Path) -> None:
+    """The page as its reader meets it: ``accessible``, and a screenshot saved to ``shot``."""
+    accessible(page)
+    page.screenshot(path=str(shot), full_page=True)
+
+
 def test_activity_overview(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
     page.goto(pipeline["url"] + "/activity")
     assert page.locator("svg.chart").count() >= 1
     assert "liverpool-mash" in page.content()
-    accessible(page)
-    page.screenshot(path=str(shots / "activity.png"), full_page=True)
+    checked(page, shots / "activity.png")
 
 
 def test_find_an_events_decisions(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
@@ -270,15 +275,13 @@ def test_find_an_events_decisions(page: Any, pipeline: dict[str, Any], shots: Pa
     # Reasons in words: the Knowsley MASH's "not shared" says why in English, not CEL.
     knowsley = rows.filter(has_text="Knowsley Multi-Agency").inner_text()
     assert "shares only when" in knowsley and "has(" not in knowsley
-    accessible(page)
-    page.screenshot(path=str(shots / "decisions.png"), full_page=True)
+    checked(page, shots / "decisions.png")
     page.click(f"tr:has-text('Liverpool Multi-Agency') >> text={pipeline['event_id']}")
     text = page.inner_text("main")
     assert "shared" in text and "Merseyside Police to Liverpool MASH" in text
     assert "(version 1)" in text and "Happened" in text
     assert "subject.given_name" in text and "Children Act 2004" in text
-    accessible(page)
-    page.screenshot(path=str(shots / "decision.png"), full_page=True)
+    checked(page, shots / "decision.png")
 
 
 def test_subject_disclosure_report(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
@@ -293,8 +296,7 @@ def test_subject_disclosure_report(page: Any, pipeline: dict[str, Any], shots: P
     assert "6 disclosure(s)" in report, report
     assert "Merseyside Police" in report and "Youth Justice" in report
     assert "Merseyside Modern Slavery Network" in report
-    accessible(page)
-    page.screenshot(path=str(shots / "subject-report.png"), full_page=True)
+    checked(page, shots / "subject-report.png")
     with page.expect_download() as download:
         page.click("text=Download CSV")
     saved = Path(str(download.value.path()))
@@ -307,8 +309,7 @@ def test_subject_disclosure_report(page: Any, pipeline: dict[str, Any], shots: P
     page.click("text=Find disclosures")
     candidates = page.inner_text("#candidates")
     assert "aged 10 to 17" in candidates and "Liverpool" in candidates, candidates
-    accessible(page)
-    page.screenshot(path=str(shots / "subject-candidates.png"), full_page=True)
+    checked(page, shots / "subject-candidates.png")
     page.locator("#candidates button").first.click()
     assert "disclosure(s)" in page.inner_text("main")
 
@@ -322,8 +323,7 @@ def test_whatif_on_a_draft(page: Any, pipeline: dict[str, Any], shots: Path) -> 
     if page.locator("#empty").count():
         assert "No events happened in this period" in page.inner_text("#empty")
         assert "would share exactly as recorded" not in page.inner_text("main")
-        accessible(page)
-        page.screenshot(path=str(shots / "whatif-empty.png"), full_page=True)
+        checked(page, shots / "whatif-empty.png")
         page.click("text=replay that period")
         page.wait_for_selector(".stats")
     text = page.inner_text("main")
@@ -331,8 +331,7 @@ def test_whatif_on_a_draft(page: Any, pipeline: dict[str, Any], shots: Path) -> 
     assert "With a recorded decision\n150" in text  # every police event of the run, read back
     assert "Merseyside Modern Slavery Network: would newly be shared" in text
     assert "borough" in text and "cannot be read back here" not in text
-    accessible(page)
-    page.screenshot(path=str(shots / "whatif.png"), full_page=True)
+    checked(page, shots / "whatif.png")
 
 
 def test_download_decisions_csv(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
@@ -344,15 +343,12 @@ def test_download_decisions_csv(page: Any, pipeline: dict[str, Any], shots: Path
     assert len(lines) > 2 and all("modern-slavery-network" in line for line in lines[1:])
     page.goto(pipeline["url"] + "/agreements/police-msn")
     assert "The concern is about child criminal exploitation (CCE)" in page.inner_text("main")
-    accessible(page)
-    page.screenshot(path=str(shots / "agreement.png"), full_page=True)
+    checked(page, shots / "agreement.png")
     page.goto(pipeline["url"] + "/agreements")
-    accessible(page)
-    page.screenshot(path=str(shots / "agreements.png"), full_page=True)
+    checked(page, shots / "agreements.png")
     page.goto(pipeline["url"] + "/agreements/police-msn/v1/document")
     assert "5. When records are shared" in page.inner_text("main")
-    accessible(page)
-    page.screenshot(path=str(shots / "agreement-document.png"), full_page=True)
+    checked(page, shots / "agreement-document.png")
 
 
 def test_who_looked_up_this_person(page: Any, pipeline: dict[str, Any], shots: Path) -> None:
@@ -364,11 +360,9 @@ def test_who_looked_up_this_person(page: Any, pipeline: dict[str, Any], shots: P
     found = page.inner_text("#lookups")
     assert "subject report (looked the person up)" in found, found
     assert pipeline["user"] in found
-    accessible(page)
-    page.screenshot(path=str(shots / "access-log.png"), full_page=True)
+    checked(page, shots / "access-log.png")
     page.goto(pipeline["url"] + "/alerts")
-    accessible(page)
-    page.screenshot(path=str(shots / "alerts.png"), full_page=True)
+    checked(page, shots / "alerts.png")
 
 
 def _sign_in(context: Any, url: str, user: str, password: str) -> Any:
@@ -414,8 +408,7 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
         )
         assert event_id[:13] not in tab.content()
         assert tab.locator("#withheld-scope").count() == 1
-        accessible(tab)
-        tab.screenshot(path=str(shots / "partner-subject-report.png"), full_page=True)
+        checked(tab, shots / "partner-subject-report.png")
         tab.goto(f"{url}/decisions?event_id={event_id}")
         assert "No decision matches." in tab.inner_text("main")
         tab.goto(f"{url}/decisions?recipient=liverpool-mash&outcome=withheld")
@@ -424,8 +417,7 @@ def test_partner_admin_sees_no_record_withheld_from_their_recipient(
         card = tab.locator("#withheld-from-operated")
         assert card.count() == 1 and "merseyside police" in card.inner_text().casefold()
         assert event_id not in tab.content()
-        accessible(tab)
-        tab.screenshot(path=str(shots / "partner-activity.png"), full_page=True)
+        checked(tab, shots / "partner-activity.png")
         # The pages a partner admin has: agreements their organisation is party to, their
         # documents, the access log is not theirs.
         tab.goto(f"{url}/agreements")
@@ -484,15 +476,13 @@ def test_retraction_notices_not_yet_receipted(
     table = page.inner_text("#unreceipted")
     assert retracted["event_id"][:13] in table and "Liverpool" in table
     assert "WRONG_PERSON" in table and "none" in table
-    accessible(page)
-    page.screenshot(path=str(shots / "retractions.png"), full_page=True)
+    checked(page, shots / "retractions.png")
     rows.filter(has_text="Liverpool").locator("a").first.click()
     assert page.inner_text("h1").startswith("Retraction notice")
     assert "No delivery receipt recorded yet" in page.inner_text("main")
     chain = page.inner_text("#revisions + p + table")
     assert chain.index("shared") < chain.index("retracted"), chain
-    accessible(page)
-    page.screenshot(path=str(shots / "retraction-notice.png"), full_page=True)
+    checked(page, shots / "retraction-notice.png")
     browser = page.context.browser
     context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
     try:
