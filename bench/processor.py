@@ -27,14 +27,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Message
 
 from bench import stages
 from bench.extras import QUIX_NOTE, Phases, not_measured
@@ -44,16 +43,14 @@ from bench.infra import PARTITIONS
 from bench.infra import hub_for_bench as hub_for_bench
 from bench.infra import publisher_for as publisher_for
 from bench.latency import Latency, measure
+from bench.raw_copy import BATCH, RAW_COPY_TOPIC, raw_copy
 from bench.report import NOTE, Result, table
 from bench.scaling import group_rate
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed
 from hub.agreements.loader import load_agreements
-from hub.broker.client_config import consumer_config, producer_config
 from hub.config import Settings
 from hub.processor import Processor, build_processor
 
-RAW_COPY_TOPIC = "bench.raw-copy.v1"
-BATCH = 2000
 LATENCY_RATE = 2000
 LATENCY_SEED = 9000  # the latency phases' feeds; the throughput input is seed 2026
 STEADY_NOTE = (
@@ -94,58 +91,6 @@ def peak_rss_mb() -> float:
 
 
 # -- setup -------------------------------------------------------------------------------
-
-
-# -- (a) raw copy ------------------------------------------------------------------------
-
-
-def consume_until(
-    consumer: Consumer, n: int, handle: Callable[[list[Message]], None], timeout: float
-) -> float:
-    """Feed batches to ``handle`` until ``n`` records; seconds from first record to the end
-    of the last batch."""
-    seen, first = 0, 0.0
-    deadline = time.monotonic() + timeout
-    while seen < n:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {seen} of {n} records consumed in {timeout:.0f}s")
-        # Ask for no more than what is left, so the last batch does not wait out the timeout.
-        batch = [m for m in consumer.consume(min(BATCH, n - seen), 0.5) if m.error() is None]
-        if not batch:
-            continue
-        if not first:
-            first = time.perf_counter()
-        handle(batch)
-        seen += len(batch)
-    return time.perf_counter() - first
-
-
-def raw_copy(bootstrap: str, topic: str, n: int) -> float:
-    consumer = Consumer(consumer_config(bootstrap, f"bench-raw-{time.time_ns()}"))
-    producer = Producer(producer_config(bootstrap))
-    consumer.subscribe([topic])
-
-    def copy(batch: list[Message]) -> None:
-        for m in batch:
-            while True:
-                try:
-                    producer.produce(
-                        RAW_COPY_TOPIC,
-                        value=m.value(),
-                        key=m.key(),
-                        headers=m.headers(),  # type: ignore[arg-type]
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-        if producer.flush(30):
-            raise RuntimeError("raw copy: records not acknowledged")
-
-    try:
-        seconds = consume_until(consumer, n, copy, timeout=120)
-    finally:
-        consumer.close()
-    return n / seconds
 
 
 # -- (b) the hub -------------------------------------------------------------------------
