@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from hub.kafka import KafkaConnection
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class RecordedEvent:
     provider: str
@@ -93,15 +96,14 @@ class _Decoder:
             raise  # the registry is away: every event would look undecodable, say so instead
         except HubError:
             return None
-        item = RecordedEvent(
-            owner.partner if owner else "",
-            writer.event_type,
-            event,
-            datetime.fromtimestamp((ms or 0) / 1000, UTC),
-        )
+        provider = owner.partner if owner else ""
         if ms is None:  # a file keeps no broker time: the event's own time stands in
-            item = RecordedEvent(item.provider, item.event_type, event, item.occurred)
-        return item
+            when = event_time(event, writer.event_type)
+            recorded = (when if when.tzinfo else when.replace(tzinfo=UTC)) if when else _EPOCH
+            return RecordedEvent(provider, writer.event_type, event, recorded)
+        return RecordedEvent(
+            provider, writer.event_type, event, datetime.fromtimestamp(ms / 1000, UTC)
+        )
 
 
 class KafkaEventSource:
