@@ -618,7 +618,7 @@ class Mapper:
 
     def map(self, row: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
         """The event for ``row``, or a :class:`RecordRejected` saying which field is wrong."""
-        event = self._coerce(self.nest(row, now))
+        event: dict[str, Any] = self._coerce(self.nest(row, now))
         _validate(self.event_type, event)
         return event
 

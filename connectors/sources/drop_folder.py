@@ -36,6 +36,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -153,6 +154,8 @@ class DropFolderSource:
         # One open file for both passes: a rename over ``path`` meanwhile cannot swap the
         # content between the hash that names the checkpoint and the rows published.
         with path.open("rb") as fh:
+            st = os.fstat(fh.fileno())
+            identity = (st.st_dev, st.st_ino)
             digest, unreadable = fingerprint(fh, route.encoding)
             report = FileReport(path.name, route.event_type, digest, _now())
             state = self.ctx.checkpoints.file_state(digest)
@@ -179,7 +182,7 @@ class DropFolderSource:
         if last_row is None:
             return False  # stopped mid-file, checkpointed: the next run resumes there
         self.ctx.flush(stop)
-        self._finish(path, report, self._pending(digest), last_row)
+        self._finish(path, report, self._pending(digest), (last_row, identity))
         self.ctx.checkpoints.file_progress(digest, path.name, "done", last_row)
         return True
 
@@ -247,9 +250,12 @@ class DropFolderSource:
 
     # -- reports
 
-    def _finish(self, path: Path, report: FileReport, pending: Path, rows: int) -> None:
+    def _finish(
+        self, path: Path, report: FileReport, pending: Path, read: tuple[int, tuple[int, int]]
+    ) -> None:
+        rows, identity = read
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        target = self.processed / f"{stamp}-{path.name}"
+        target = _unused(self.processed, stamp, path.name)
         rejects_csv = self.processed / f"{target.name}.rejects.csv"
         rejected = 0
         if pending.exists():
@@ -276,11 +282,30 @@ class DropFolderSource:
         report.rows_read = rows
         report.published = rows - rejected
         report.finished_at = _now()
-        self._write_report(self.processed / f"{target.name}.report.json", report)
-        shutil.move(path, target)
+        self._file_away(path, target, report, identity)
         pending.unlink(missing_ok=True)
         self.reports.append(report)
         log.info("%s: %s processed, %d rejected rows", self.name, path.name, rejected)
+
+    def _file_away(
+        self, path: Path, target: Path, report: FileReport, identity: tuple[int, int]
+    ) -> None:
+        """Move the file read to ``target`` with its report, unless another file took its
+        name while it was read (a new export renamed over it): that one was not read, so
+        it stays in the inbox for the next scan."""
+        try:
+            st = path.stat()
+            replaced = (st.st_dev, st.st_ino) != identity
+        except FileNotFoundError:
+            replaced = True
+        if replaced:
+            report.warnings.append(
+                "the file was replaced or removed while it was read: what was read is "
+                "reported here; a new file under its name stays in the inbox"
+            )
+        self._write_report(self.processed / f"{target.name}.report.json", report)
+        if not replaced:
+            shutil.move(path, target)
 
     def _trim_pending(self, digest: str, rows_done: int) -> None:
         """Keep the rejected rows up to the checkpoint: the rows after it are read again
@@ -306,7 +331,7 @@ class DropFolderSource:
     def _reject_file(self, path: Path, report: FileReport, error: RecordRejected) -> None:
         self.ctx.reject({"file": path.name}, error)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        target = self.rejected / f"{stamp}-{path.name}"
+        target = _unused(self.rejected, stamp, path.name)
         report.status, report.reason, report.finished_at = "rejected", str(error), _now()
         report.rejected = {error.code: 1}
         self._write_report(self.rejected / f"{target.name}.report.json", report)
@@ -321,6 +346,17 @@ class DropFolderSource:
 
     def close(self) -> None:
         self.ctx.close()
+
+
+def _unused(folder: Path, stamp: str, name: str) -> Path:
+    """``folder/<stamp>-<name>``, with a counter after the stamp when that file (or its
+    report) exists: two exports of one name filed in the same second must not overwrite
+    each other."""
+    target, n = folder / f"{stamp}-{name}", 1
+    while target.exists() or target.with_name(target.name + ".report.json").exists():
+        n += 1
+        target = folder / f"{stamp}.{n}-{name}"
+    return target
 
 
 def _now() -> str:

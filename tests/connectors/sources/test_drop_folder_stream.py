@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from connectors.base.config import FileRoute
+from connectors.base.config import FileRoute, parse_config
 from connectors.base.errors import MalformedInput, MissingColumn, RecordRejected
 from connectors.base.mapping import Mapper
-from connectors.sources.drop_folder import MAX_LINE_CHARS, fingerprint, read_rows
-from connectors.synthetic.exports import police_csv
+from connectors.base.runtime import build
+from connectors.sources.drop_folder import (
+    MAX_LINE_CHARS,
+    DropFolderSource,
+    fingerprint,
+    read_rows,
+)
+from connectors.synthetic.exports import CSV_COLUMNS, police_csv
 from connectors.synthetic.police import PoliceFeed
 from hub.catalogue import Catalogue
+from tests.connectors.conftest import drop_folder_config
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -127,3 +136,36 @@ def test_a_json_line_longer_than_an_event_is_rejected_unread(tmp_path: Path) -> 
         (2, 2, 200, f"line is longer than {MAX_LINE_CHARS} characters"),
         (3, 3, 8, {"b": 2}),
     ]
+
+
+def test_a_file_renamed_over_the_one_being_read_stays_for_the_next_scan(tmp_path: Path) -> None:
+    """The export job renames a new file into place while the old one is read: the old one's
+    rows are reported, the new one is not filed away unread but read at the next scan."""
+    config = parse_config(drop_folder_config(tmp_path))
+    env = {"HUB_BOOTSTRAP_SERVERS": "127.0.0.1:9", "HUB_SCHEMA_REGISTRY_URL": "http://127.0.0.1:9"}
+    source = build(config, env)  # every row below is rejected: nothing reaches a broker
+    assert isinstance(source, DropFolderSource)
+    header = ",".join(CSV_COLUMNS).encode()
+    cut = b"\r\nMP-1,02/11/2026 10:00,only,four cells"
+    (source.inbox / "concerns-1.csv").write_bytes(header + cut * 3)
+    reject, renamed = source.ctx.reject, []
+
+    def export_job_renames_mid_read(where: dict[str, Any], error: RecordRejected) -> Any:
+        new = source.inbox / "concerns-1.csv.part"
+        if where.get("row") == 2 and not renamed:
+            renamed.append(new)
+            new.write_bytes(header + cut * 5)
+            new.replace(source.inbox / "concerns-1.csv")
+        return reject(where, error)
+
+    source.ctx.reject = export_job_renames_mid_read  # type: ignore[method-assign]
+    assert source.scan() == 1
+    [first] = [json.loads(p.read_text()) for p in source.processed.glob("*.report.json")]
+    assert first["rows_read"] == 3 and first["rejected"] == {"malformed": 3}
+    assert "replaced or removed while it was read" in first["warnings"][0]
+    assert [p.name for p in source.inbox.iterdir()] == ["concerns-1.csv"]
+    assert source.scan() == 1  # the new file, read in full
+    source.close()
+    assert not any(source.inbox.iterdir())
+    reports = [json.loads(p.read_text()) for p in source.processed.glob("*.report.json")]
+    assert sorted(r["rows_read"] for r in reports) == [3, 5]
