@@ -186,3 +186,20 @@ def test_a_topic_file_run_equals_the_console_engine(
     assert got["events_read"] == got["compared"] == 300 and got["changed"]
     assert msn["newly_shared"] > 0 and msn["newly_withheld"] == 0
     assert "borough" in msn["fields_removed"]
+
+
+def test_a_registry_that_does_not_answer_is_an_error_not_an_empty_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every record would fail to decode: reported (exit 1), never "0 events, no change"."""
+    recorded = tmp_path / "police.bin"
+    value = b"\x00\x00\x00\x00\x01" + b"\x02" * 40  # wire format, schema id 1
+    recorded.write_bytes(len(value).to_bytes(4, "big") + value)
+    draft = write_draft(tmp_path)
+    code = whatif(
+        str(draft), "--topic-file", str(recorded), "--topic", TOPIC,
+        "--registry-url", "http://127.0.0.1:1",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "could not read the recorded events" in err
