@@ -26,12 +26,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hub.agreements.partnership import load_partnership
 from hub.analytics.core import Intake
 from hub.catalogue.topics import partner_topic
+from hub.codec.admission import decode_admitted, partner_topic_of
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import HubError, Retryable
 from hub.identity.signing import verify
 from hub.kafka import BatchLoop, KafkaConnection, assign_from_start
-from hub.processor.admission import decode_admitted, partner_topic_of
 
 log = logging.getLogger("hub.analytics")
 

@@ -36,6 +36,7 @@ from hub.catalogue.notice import NO_LONGER_SHARED, NOTICE_HEADER
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import AUDIT_TOPIC, EVENTS_TOPIC, PartnerTopic, parse_partner_topic
 from hub.codec import wire
+from hub.codec.admission import check_size, decode_admitted, partner_topic_of
 from hub.codec.schemas import OutputSchemaRejected, SchemaCache
 from hub.errors import InputRejected, Retryable
 from hub.identity.signing import UnknownSigner, verify
@@ -51,7 +52,6 @@ from hub.policy.plan import RecordPlan
 from hub.privacy import program
 from hub.privacy.transform import Transformer, TransformError
 from hub.processor import corrections, deadletter
-from hub.processor.admission import check_size, decode_admitted, partner_topic_of
 from hub.processor.heap import HeapPolicy
 from hub.processor.ledger import EventLedger, Reach, content_digest
 from hub.processor.reload import RuleSource

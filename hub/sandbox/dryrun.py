@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.loader import load_agreements
 from hub.catalogue.schemas import EventType, load_catalogue
+from hub.codec.admission import check_size, decode_admitted, partner_topic_of
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
 from hub.errors import InputRejected, MalformedRecord, RegistryError
 from hub.identity.signing import BATCH_SIGNATURE_HEADER, SIGNER_HEADER, verify
 from hub.policy.engine import PolicyEngine
-from hub.processor.admission import check_size, decode_admitted, partner_topic_of
 from hub.processor.build import partner_keys
 from hub.sandbox.record import RecordFile
 
@@ -98,7 +98,7 @@ class RecordChecker:
         key_id = (record.header(SIGNER_HEADER) or b"").decode(errors="replace")
         form = "batch" if record.header(BATCH_SIGNATURE_HEADER) else "per-record"
         verdict.checks.append(("signature", f"valid ({form} form), by key {key_id}"))
-        # The processor's own checks (hub/processor/admission.py), each named as it passes.
+        # The processor's own checks (hub/codec/admission.py), each named as it passes.
         try:
             event_type, event = decode_admitted(
                 self._schemas, owner, record.topic, record.value, signer, verdict.checks

@@ -1,4 +1,4 @@
-"""The analytics intake admits exactly what the processor admits (hub/processor/admission.py):
+"""The analytics intake admits exactly what the processor admits (hub/codec/admission.py):
 a record the processor would dead-letter is skipped here, never read into the analytics."""
 
 from __future__ import annotations

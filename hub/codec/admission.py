@@ -5,7 +5,8 @@ Written once for the processor (which dead-letters what fails), the sandbox's dr
 (hub/sandbox/dryrun.py, which narrates each check to a partner) and the analytics intake
 (which skips what the processor would dead-letter): what one admits, the others admit.
 Before, the dry run kept a copy of these checks and the intake a shorter one that let
-through a record whose schema was of another event type than its topic.
+through a record whose schema was of another event type than its topic. Here in hub/codec,
+not hub/processor, so the analytics worker does not import the processor to use them.
 
 Hot path (issue 17): the processor calls ``decode_admitted`` once per record; ``checks``
 is None there, so narrating costs it one test per step.
