@@ -91,7 +91,9 @@ class _Decoder:
         try:
             schema_id, body = wire.split(value)
             writer = self._schemas.writer(schema_id)
-            event = wire.decode(body, writer.parsed, writer.event_type.parsed)
+            # As the processor decodes (hub/codec/admission.py): no resolution when the
+            # partner wrote with the catalogue's own schema.
+            event = wire.decode(body, writer.parsed, writer.reader)
         except Retryable:
             raise  # the registry is away: every event would look undecodable, say so instead
         except HubError:
