@@ -80,7 +80,7 @@ class Delivery:
 @dataclass(frozen=True)
 class Outcome:
     disclosure_id: str
-    status: str  # "delivered" | "failed"
+    status: str  # "delivered" | "failed" | "erased" (a redelivery not stored: its erasure)
     at: str
     reason: str | None = None
 
@@ -129,6 +129,7 @@ class SinkCounts:
     failed: int = 0
     receipts: int = 0
     rejected: int = 0
+    not_stored: int = 0  # redeliveries of disclosures erased at retention
 
 
 class SinkRunner:
@@ -314,6 +315,8 @@ class SinkRunner:
             if o.status == "delivered":
                 self.counts.delivered += 1
                 self.metrics.delivered.labels(self.name).inc()
+            elif o.status == "erased":  # erased at retention, redelivered: not stored again
+                self.counts.not_stored += 1
             else:
                 self.counts.failed += 1
                 self.metrics.failed.labels(self.name).inc()

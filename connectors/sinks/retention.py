@@ -14,11 +14,14 @@ What "erase" means is the sink's: a :class:`Holding` says which of its disclosur
 their cutoff and erases them, keeping each erasure's receipt in a durable outbox until the
 hub's broker has acknowledged it, so neither a crash nor a broker outage loses the audit's
 record of an erasure (a resend carries the same receipt id, ``<disclosure>:erased``, stored
-once). The holdings: the SQL upsert table (connectors/sinks/sql_retention.py: the delete and
-its receipts in one transaction), the export files (connectors/sinks/file_export.py: lines
-removed, files replaced atomically) and what an HTTP push handed to the recipient's system
-(connectors/sinks/http_push.py: the recipient's API told to delete it; receipted only once it
-acknowledged).
+once). The holdings: the SQL upsert table (connectors/sinks/sql_retention.py: the delete,
+its erasure markers and its receipts in one transaction), the export files
+(connectors/sinks/file_export.py: lines removed, files replaced atomically) and what an
+HTTP push handed to the recipient's system (connectors/sinks/http_push.py: the recipient's
+API told to delete it; receipted only once it acknowledged).
+
+Each sink remembers what it erased, so a redelivery of it (a replay of the share topic, a
+consumer group reset) is not stored again; a later revision of the event is.
 
 The clock is injected (tests move it forward six years). ``RetentionTimer`` runs it inside
 ``hub connector run``: before a poll, once the interval has passed (the first run at start,
@@ -102,6 +105,7 @@ class Due:
     disclosure_id: str
     agreement: str  # the agreement id
     period: str  # its retention, e.g. P6Y
+    run_id: str = ""  # the erasure run (a sink may keep it with its erasure marker)
 
     @property
     def why(self) -> str:
@@ -171,7 +175,7 @@ class RetentionEnforcer:
         at = now.isoformat()
         cutoffs = {a: p.before(now) for a, p in sorted(self._periods.items())}
         due = [
-            Due(d, a, self._periods[a].text)
+            Due(d, a, self._periods[a].text, run_id)
             for d, a in self.holding.expired(cutoffs)
             if a in self._periods
         ]

@@ -19,10 +19,17 @@ Corrections and retractions (issue 18, connectors/sinks/revisions.py): rows of o
 the notice's row is the ``tombstone`` (with ``retraction_reason``) and every row it withdraws
 is ``erased`` (its record and summary columns emptied) or, with ``on_retraction="flag"``,
 kept and marked ``retracted``.
+
+Retention (issue 18, connectors/sinks/sql_retention.py): rows past their agreement's retention
+are deleted, each leaving a marker in ``<table>_erased`` (no personal data). A disclosure
+delivered again after its erasure (a replay, a consumer group reset, a redelivery after a
+crash), or an older or equal revision of its event, is not stored: its outcome is
+``erased``, at the erasure's time, the reason naming the run; a later revision is stored.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +45,7 @@ from sqlalchemy import (
     Text,
     and_,
     create_engine,
+    delete,
     func,
     inspect,
     or_,
@@ -45,15 +53,23 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from connectors.base.errors import DeliveryFailed
-from connectors.base.sink import Delivery, Outcome, write_each
+from connectors.base.sink import Delivery, Outcome
 from connectors.sinks.records import summary, to_json
 from connectors.sinks.retention import Period, RetentionEnforcer
 from connectors.sinks.revisions import DELETE, About, about, check_mode
+from connectors.sinks.sql_retention import (
+    Erased,
+    SqlHolding,
+    erased_before,
+    erased_table,
+    insert_new,
+)
 from hub.errors import SinkUnavailable
+
+log = logging.getLogger(__name__)
 
 _COMMON = (
     ("event_id", String(64)),
@@ -122,9 +138,13 @@ class SqlUpsertWriter:
         self._clock = clock  # when a row is delivered: its retention runs from then
         self.on_retraction = check_mode(on_retraction)
         self.engine: Engine = create_engine(url, pool_pre_ping=True)
-        self.table = table_for(table, MetaData())
+        metadata = MetaData()
+        self.table = table_for(table, metadata)
+        # What the retention erased, kept for good (sql_retention.py): never stored again.
+        self.erased = erased_table(table, metadata)
         try:
             self.table.create(self.engine, checkfirst=True)
+            self.erased.create(self.engine, checkfirst=True)
             self._add_missing()
         except OperationalError as exc:
             raise SinkUnavailable(f"{system}: database unavailable: {_short(exc)}") from exc
@@ -167,13 +187,7 @@ class SqlUpsertWriter:
         return row
 
     def _insert(self, rows: list[dict[str, Any]]) -> Any:
-        dialect = self.engine.dialect.name
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        return (
-            module.insert(self.table)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["disclosure_id"])
-        )
+        return insert_new(self.table, self.engine.dialect.name).values(rows)
 
     def _delivered_at(self, conn: Any, ids: list[str]) -> dict[str, datetime]:
         c = self.table.c
@@ -183,34 +197,69 @@ class SqlUpsertWriter:
         return {str(r[0]): r[1] for r in result}
 
     def write(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        now = self._clock()
-        rows = [self._row(d, now) for d in deliveries]
         try:
-            with self.engine.begin() as conn:
-                conn.execute(self._insert(rows))
-                self._settle(conn, {about(d) for d in deliveries})
-                firsts = self._delivered_at(conn, [d.disclosure_id for d in deliveries])
-        except OperationalError as exc:
-            raise SinkUnavailable(f"{self.system}: database unavailable: {_short(exc)}") from exc
+            return self._store(deliveries)
         except DBAPIError:
             # One row the database refuses must not fail the others: go row by row.
-            return write_each(deliveries, self._write_one)
+            return [o for d in deliveries for o in self._store_one(d)]
+
+    def _store_one(self, d: Delivery) -> list[Outcome]:
+        try:
+            return self._store([d])
+        except DBAPIError as exc:
+            failed = DeliveryFailed(f"{self.system} refused the row: {_short(exc)}")
+            return [Outcome(d.disclosure_id, "failed", _iso(datetime.now(UTC)), str(failed))]
+
+    def _store(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """Stores what is new and not erased, in one transaction; a redelivery of a stored
+        disclosure reports its first delivery, one erased at retention its erasure."""
+        now = self._clock()
+        try:
+            with self.engine.begin() as conn:
+                ids = [d.disclosure_id for d in deliveries]
+                held = self._delivered_at(conn, ids)
+                new = [d for d in deliveries if d.disclosure_id not in held]
+                gone = self._erased(conn, new)
+                new = [d for d in new if d.disclosure_id not in gone]
+                if new:
+                    conn.execute(self._insert([self._row(d, now) for d in new]))
+                    # An erasure committed since the check above (another process on this
+                    # table): what it forbids is taken out again before this commits.
+                    late = self._erased(conn, new)
+                    if late:
+                        c = self.table.c
+                        conn.execute(delete(self.table).where(c.disclosure_id.in_(list(late))))
+                        gone |= late
+                self._settle(conn, {about(d) for d in deliveries if d.disclosure_id not in gone})
+                firsts = self._delivered_at(conn, ids)
+        except OperationalError as exc:
+            raise SinkUnavailable(f"{self.system}: database unavailable: {_short(exc)}") from exc
         return [
-            Outcome(d.disclosure_id, "delivered", _iso(firsts.get(d.disclosure_id, now)))
+            self._not_stored(d, gone[d.disclosure_id])
+            if d.disclosure_id in gone
+            else Outcome(d.disclosure_id, "delivered", _iso(firsts.get(d.disclosure_id, now)))
             for d in deliveries
         ]
 
-    def _write_one(self, d: Delivery) -> str:
-        now = self._clock()
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(self._insert([self._row(d, now)]))
-                self._settle(conn, {about(d)})
-                return _iso(self._delivered_at(conn, [d.disclosure_id]).get(d.disclosure_id, now))
-        except OperationalError as exc:
-            raise SinkUnavailable(f"{self.system}: database unavailable: {_short(exc)}") from exc
-        except DBAPIError as exc:
-            raise DeliveryFailed(f"{self.system} refused the row: {_short(exc)}") from exc
+    def _erased(self, conn: Any, deliveries: Sequence[Delivery]) -> dict[str, Erased]:
+        """Which of these the retention erased (or a later revision of their event): never
+        stored again. Notices are: they carry no personal data."""
+        asked = [(d.disclosure_id, about(d)) for d in deliveries]
+        return erased_before(conn, self.erased, [(d, a) for d, a in asked if not a.notice])
+
+    def _not_stored(self, d: Delivery, erased: Erased) -> Outcome:
+        log.warning(
+            "%s: disclosure %s to %s not stored: erased at the end of its retention "
+            "(erasure run %s, disclosure %s); a redelivery (replay, group reset or restart) "
+            "brought it back",
+            self.system,
+            d.disclosure_id,
+            d.recipient,
+            erased.run_id,
+            erased.disclosure_id,
+        )
+        reason = erased.reason(d.disclosure_id, about(d).revision)
+        return Outcome(d.disclosure_id, "erased", _iso(erased.erased_at), reason)
 
     def _settle(self, conn: Any, events: set[About]) -> None:
         """Which row of each event the recipient holds, by rank (revisions.py): the top one
@@ -255,8 +304,6 @@ class SqlUpsertWriter:
         self, recipient: str, periods: Mapping[str, Period], *, clock: Callable[[], datetime]
     ) -> RetentionEnforcer:
         """What deletes this table's rows past retention (the sink runner runs it on a timer)."""
-        from connectors.sinks.sql_retention import SqlHolding
-
         return RetentionEnforcer(SqlHolding(self), recipient, periods, clock=clock)
 
     def held(self) -> dict[tuple[str, str], dict[str, Any]]:

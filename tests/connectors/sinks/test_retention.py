@@ -1,6 +1,7 @@
 """Promise (issue 18): each sink keeps a row no longer than its agreement's retention, and
-the audit records the erasure (DPA 2018 s62). The clock is injected: six years pass in a
-test. Real processor, audit store and SQL sink (the corrections harness)."""
+the audit records the erasure (DPA 2018 s62); a replay of the share topics afterwards brings
+none of it back. The clock is injected: six years pass in a test. Real processor, audit
+store and SQL sink (the corrections harness)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from connectors.base.sink import Outcome
 from connectors.sinks.retention import parse_period, periods_for
+from connectors.sinks.sql_upsert import SqlUpsertWriter
 from hub.agreements import Agreement
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
 from tests.processor.test_corrections import RETRACTION_IDS, CorrectionsWorld, revision_event
-from tests.processor.test_event_identity import EVENT_IDS, POLICE
+from tests.processor.test_event_identity import EVENT_IDS, POLICE, receipt
 
 DELIVERED = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -56,6 +59,8 @@ def test_rows_past_retention_are_erased_and_the_audit_shows_it(
     assert periods["liverpool-mash"][agreement["liverpool-mash"]].text == "P6Y"
     assert periods["modern-slavery-network"][agreement["modern-slavery-network"]].text == "P2Y"
 
+    erased_all: set[str] = set()
+
     def enforce(at: datetime) -> dict[str, Any]:
         now[0] = at
         runs = {}
@@ -63,6 +68,7 @@ def test_rows_past_retention_are_erased_and_the_audit_shows_it(
             run = writer.retention_enforcer(recipient, periods[recipient], clock=lambda: at).run()
             store.write_receipts(run.receipts)
             runs[recipient] = run
+            erased_all.update(run.erased)
         return runs
 
     # Two years and a day after the first delivery: the MSN's first row goes, nothing else.
@@ -87,8 +93,31 @@ def test_rows_past_retention_are_erased_and_the_audit_shows_it(
     [decision] = [d for d in store.all_decisions() if d["disclosure_id"] == mash_gone]
     assert (decision["recipient"], decision["event_id"]) == ("liverpool-mash", EVENT_IDS[0])
     assert enforce(DELIVERED + timedelta(days=6 * 366))["liverpool-mash"].erased == ()
+    # A replay of every share topic (a consumer group reset): nothing erased comes back.
+    before = {r: w.rows() for r, w in writers.items()}
+    outcomes = replay(world, writers, store)
+    assert {d for d, o in outcomes.items() if o.status == "erased"} == erased_all
+    assert all(o.status == "delivered" for d, o in outcomes.items() if d not in erased_all)
+    assert {r: w.rows() for r, w in writers.items()} == before
+    erasures = [r["disclosure_id"] for r in store.all_receipts() if r["status"] == "erased"]
+    assert sorted(erasures) == sorted(erased_all), "one erasure receipt per disclosure"
     report = verify_store(store, {})
     assert report.ok, report.problems
     for w in writers.values():
         w.close()
     store.close()
+
+
+def replay(
+    world: CorrectionsWorld, writers: dict[str, SqlUpsertWriter], store: AuditStore
+) -> dict[str, Outcome]:
+    """Every share output into its recipient's sink again, in log order, each receipt into
+    the audit as the sink runner sends it."""
+    out: dict[str, Outcome] = {}
+    for offset, p in enumerate(world.durable):
+        if p["topic"].startswith("share."):
+            d = world.delivery(offset, p, with_headers=True)
+            writer = writers[d.recipient]
+            [out[d.disclosure_id]] = writer.write([d])
+            store.write_receipts([receipt(out[d.disclosure_id], d.recipient, writer.system)])
+    return out
