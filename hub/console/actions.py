@@ -96,9 +96,7 @@ def _row(
     return {
         "action_id": str(uuid.uuid4()),
         "at": datetime.now(UTC).isoformat(),
-        "user_name": principal.name,
-        "role": principal.role.value,
-        "partner": principal.partner,
+        **principal.actor(),
         "agreement_id": a.id,
         "version": a.version,
         "action": action,

@@ -63,6 +63,10 @@ class Principal:
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS[self.role]
 
+    def actor(self) -> dict[str, str | None]:
+        """Who, as the access log and the agreement actions record them."""
+        return {"user_name": self.name, "role": self.role.value, "partner": self.partner}
+
     @property
     def scope(self) -> Scope:
         if self.role is Role.PARTNER_ADMIN:

@@ -32,6 +32,7 @@ from hub.privacy.subjects import SUBJECT_DOMAIN, lookup_tokens
 BAND_ORDER = {label: i for i, (_, label) in enumerate(AGE_BANDS)}
 
 router = APIRouter()
+Reporter = Annotated[Principal, Depends(need("subject-report"))]
 
 REPORT_COLUMNS = (
     "occurred_at",
@@ -51,9 +52,7 @@ REPORT_COLUMNS = (
 
 
 @router.get("/subjects", response_class=HTMLResponse)
-def subject_form(
-    request: Request, _principal: Annotated[Principal, Depends(need("subject-report"))]
-) -> Response:
+def subject_form(request: Request, _principal: Reporter) -> Response:
     return render(request, "subjects.html", report=None, entered={})
 
 
@@ -217,7 +216,7 @@ def _logged_report(
 def subject_report_csv(
     request: Request,
     consultation_id: str,
-    principal: Annotated[Principal, Depends(need("subject-report"))],
+    principal: Reporter,
 ) -> Response:
     rows, _at = _logged_report(console(request), principal, consultation_id, "subject-report-csv")
     return csv_response("subject-disclosures.csv", REPORT_COLUMNS, rows)
@@ -227,7 +226,7 @@ def subject_report_csv(
 def subject_report_pdf(
     request: Request,
     consultation_id: str,
-    principal: Annotated[Principal, Depends(need("subject-report"))],
+    principal: Reporter,
 ) -> Response:
     """The disclosure record as a PDF, for an Article 15 response."""
     st = console(request)

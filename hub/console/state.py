@@ -130,9 +130,7 @@ class ConsoleState:
         row = {
             "consultation_id": str(uuid.uuid4()),
             "at": datetime.now(UTC).isoformat(),
-            "user_name": principal.name,
-            "role": principal.role.value,
-            "partner": principal.partner,
+            **principal.actor(),
             "action": action,
             "target": json.dumps(dict(target), sort_keys=True, default=str),
             "results": results,

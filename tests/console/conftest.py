@@ -34,6 +34,12 @@ PERSON: dict[str, Any] = {
     "family_name": "O'Neill",
     "date_of_birth": date(2011, 3, 4),
 }
+# PERSON as the subject report's form enters them.
+PERSON_FORM = {
+    "given_name": PERSON["given_name"],
+    "family_name": PERSON["family_name"],
+    "date_of_birth": PERSON["date_of_birth"].isoformat(),
+}
 
 
 @dataclasses.dataclass
@@ -101,15 +107,17 @@ def console(tmp_path: Path, catalogue: Catalogue) -> Iterator[Console]:
     state.close()
 
 
-def login(client: TestClient, name: str, password: str = PASSWORD) -> TestClient:
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    response = client.post(
+def sign_in(client: TestClient, name: str, password: str) -> Response:
+    """The login form posted as the login page posts it; the answer, not followed."""
+    return client.post(
         "/login",
-        data={"username": name, "password": password, "csrf_token": token.group(1)},
+        data={"username": name, "password": password, "csrf_token": csrf(client, "/login")},
         follow_redirects=False,
     )
+
+
+def login(client: TestClient, name: str, password: str = PASSWORD) -> TestClient:
+    response = sign_in(client, name, password)
     assert response.status_code == 303 and response.headers["location"] == "/activity"
     return client
 

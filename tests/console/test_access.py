@@ -27,6 +27,7 @@ from tests.console.conftest import (
     csrf,
     login,
     person_tokens,
+    sign_in,
 )
 
 PAGES = ["/", "/activity", "/decisions", "/decisions/d1", "/agreements", "/agreements/police-msn",
@@ -54,12 +55,7 @@ def test_login_needs_csrf_and_a_right_password(console: Console) -> None:
         "/login", data={"username": "officer", "password": PASSWORD}, follow_redirects=False
     )
     assert refused.status_code == 403
-    token = csrf(client, "/login")
-    wrong = client.post(
-        "/login",
-        data={"username": "officer", "password": "not it at all", "csrf_token": token},
-        follow_redirects=False,
-    )
+    wrong = sign_in(client, "officer", "not it at all")
     assert wrong.headers["location"] == "/login?failed=1"
     assert "hub_session" not in client.cookies
 
@@ -67,12 +63,7 @@ def test_login_needs_csrf_and_a_right_password(console: Console) -> None:
 def test_session_cookie_flags(console: Console) -> None:
     for https in (False, True):
         client = console.client(https=https)
-        token = csrf(client, "/login")
-        response = client.post(
-            "/login",
-            data={"username": "officer", "password": PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
+        response = sign_in(client, "officer", PASSWORD)
         cookie = next(
             c for c in response.headers.get_list("set-cookie") if c.startswith("hub_session=")
         )

@@ -5,11 +5,11 @@ when to retry."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import func, select
 
 from hub.audit.tables import console_login_failures
@@ -18,7 +18,7 @@ from hub.console.auth import LocalAuthenticator, LockedOut, Role, add_user
 from hub.console.lockout import Lockout, LockoutPolicy, address_key
 from hub.console.passwords import WeakPassword, common_passwords, problem
 from hub.console.state import ConsoleState
-from tests.console.conftest import PASSWORD, Console, login
+from tests.console.conftest import PASSWORD, Console, login, sign_in
 
 
 @pytest.mark.parametrize(
@@ -46,16 +46,8 @@ def test_the_common_list_is_a_real_list_and_good_passphrases_pass() -> None:
     assert problem("tangerine kettle orbit 42 sparrow", "j.smith") is None
 
 
-def _failing_login(client: TestClient, name: str) -> TestClient:
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    response = client.post(
-        "/login",
-        data={"username": name, "password": "wrong wrong wrong", "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    return response  # type: ignore[return-value]
+def _failing_login(client: TestClient, name: str) -> Response:
+    return sign_in(client, name, "wrong wrong wrong")
 
 
 def test_account_lockout_is_told_with_the_time_to_retry(console: Console) -> None:
@@ -69,14 +61,7 @@ def test_account_lockout_is_told_with_the_time_to_retry(console: Console) -> Non
     assert 0 < int(locked.headers["retry-after"]) <= policy.window.total_seconds() + 1
     assert locked.headers["x-frame-options"] == "DENY"
     # The right password is refused too while locked, without being checked ...
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    right = client.post(
-        "/login",
-        data={"username": "officer", "password": PASSWORD, "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
+    right = sign_in(client, "officer", PASSWORD)
     assert right.status_code == 429 and "hub_session" not in right.cookies
     # ... and a name that does not exist locks the same way (nothing to learn about names).
     for _ in range(policy.account_failures):

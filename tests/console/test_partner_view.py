@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from hub.audit.records import AuditRecord
 from hub.console.params import app_routes
 from tests.audit.test_queries import decision
-from tests.console.conftest import PERSON, Console, csrf, login, person_tokens
+from tests.console.conftest import PERSON_FORM, Console, login, person_tokens, submit
 
 # Police concerns about a Knowsley child, withheld from the Liverpool MASH, and one NHS
 # record withheld from it: Liverpool City Council was not entitled to any of them.
@@ -60,15 +60,8 @@ def partner_console(console: Console) -> Console:
 
 
 def _report(client: TestClient, include_withheld: bool = True) -> str:
-    data = {
-        "given_name": PERSON["given_name"],
-        "family_name": PERSON["family_name"],
-        "date_of_birth": str(PERSON["date_of_birth"]),
-        "csrf_token": csrf(client),
-    }
-    if include_withheld:
-        data["include_withheld"] = "1"
-    return client.post("/subjects", data=data).text
+    withheld = {"include_withheld": "1"} if include_withheld else {}
+    return submit(client, "/subjects", **PERSON_FORM, **withheld).text
 
 
 def _no_canary(body: str, where: str) -> None:

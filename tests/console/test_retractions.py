@@ -13,7 +13,7 @@ import pytest
 
 from hub.audit.records import AuditRecord, ReceiptRecord
 from tests.audit.test_queries import PROBATION, decision
-from tests.console.conftest import PERSON, Console, csrf, login, person_tokens
+from tests.console.conftest import PERSON_FORM, Console, login, person_tokens, submit
 
 OLD = "2026-11-04T{}:00:00+00:00"
 
@@ -113,13 +113,7 @@ def test_the_decision_page_draws_the_revision_chain(corrected: Console) -> None:
 
 def test_the_subject_report_shows_what_was_sent_on(corrected: Console) -> None:
     client = login(corrected.client(), "officer")
-    data = {
-        "given_name": PERSON["given_name"],
-        "family_name": PERSON["family_name"],
-        "date_of_birth": str(PERSON["date_of_birth"]),
-        "csrf_token": csrf(client),
-    }
-    body = client.post("/subjects", data=data).text
+    body = submit(client, "/subjects", **PERSON_FORM).text
     sent = body[body.index('id="sent-on"') :]
     assert "correction (revision 2)" in sent and "retraction notice" in sent
     assert "/decisions/c1" in sent and "/decisions/n1" in sent

@@ -7,9 +7,9 @@ import json
 from sqlalchemy import select
 
 from hub.audit.tables import consultations
-from tests.console.conftest import Console, csrf, login
+from tests.console.conftest import PERSON_FORM, Console, csrf, login
 
-JORDAN = {"given_name": "Jordan", "family_name": "O'Neill", "date_of_birth": "2011-03-04"}
+JORDAN = PERSON_FORM  # Jordan O'Neill, born 2011-03-04
 
 
 def _logged(console: Console) -> list[dict[str, object]]:
