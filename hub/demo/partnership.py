@@ -13,9 +13,7 @@ Reduction Partnership, JSON lines for the police (MASH decisions). Receipts go t
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 import threading
 import time
 from collections import Counter
@@ -25,17 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from connectors.base.config import DropFolderSourceConfig as DropFolderConfig
 from connectors.base.config import (
     FileRoute,
     RetryConfig,
-    SigningConfig,
-    WebhookPartner,
     load_config,
 )
-from connectors.base.config import WebhookSourceConfig as WebhookConfig
 from connectors.base.health import ConnectorMetrics
 from connectors.base.rejects import RejectLog
 from connectors.base.sink import SinkRunner, SinkWriter
@@ -43,8 +36,7 @@ from connectors.base.source import SourceContext
 from connectors.sinks.file_export import FileExportWriter
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from connectors.sources.drop_folder import DropFolderSource
-from connectors.sources.webhook import WebhookReceiver, WebhookSource, token_digest
-from connectors.synthetic.exports import drop_atomically, event_json, jsonl_export, police_csv
+from connectors.synthetic.exports import drop_atomically, jsonl_export, police_csv
 from connectors.synthetic.generator import PartnershipGenerator, SyntheticEvent
 from hub.agreements.loader import load_agreements
 from hub.agreements.partnership import load_partnership
@@ -57,6 +49,7 @@ from hub.catalogue.topics import (
     share_topic,
 )
 from hub.config import Settings, project_root
+from hub.demo.webhook import IN_FLIGHT, WEBHOOK_PARTNERS, post_all, receiver
 from hub.errors import HubError
 from hub.identity.keys import PartnerKeyStore
 from hub.processor.processor import Processor
@@ -72,8 +65,6 @@ DROP_FOLDER_PARTNERS = (
     "st-helens-mbc",
     "wirral-mbc",
 )
-WEBHOOK_PARTNERS = ("merseyside-fire", "probation-nw", "nhs-cm", "yjs-liverpool")
-IN_FLIGHT = 4  # web hook calls each partner's system has under way at once
 POLICE_CSV_EXAMPLE = project_root() / "connectors" / "examples" / "police-concerns-csv.yaml"
 TABLE_BY_KIND = {"mash": "mash_referrals", "iom": "iom_nominals", "msn": "msn_cases"}
 
@@ -247,100 +238,6 @@ def _drop_folders(
             rerun = jsonl_export(catalogue, batch)
             drop_atomically(config.inbox, f"{slug}-{day}.rerun.jsonl", rerun)
     return folders
-
-
-def _post(
-    url: str,
-    posts: list[SyntheticEvent],
-    tokens: dict[str, str],
-    catalogue: Catalogue,
-    stop: threading.Event,
-    bad_input: bool,
-    pool: ThreadPoolExecutor,
-) -> Counter[str]:
-    """The web hook partners' case systems calling the receiver, one event per call, the
-    partners at the same time (as in life). One call at a time, each waited for the
-    broker's acknowledgement of the one before: the demo's longest wait (issue 17)."""
-
-    def body(e: SyntheticEvent) -> dict[str, Any]:
-        et = catalogue.get(e.event_type)
-        assert et is not None
-        data: dict[str, Any] = json.loads(event_json(et, e.event))
-        return data
-
-    calls_by_partner: dict[str, list[tuple[SyntheticEvent, str, dict[str, Any], str]]] = {}
-    for i, e in enumerate(posts):
-        calls_by_partner.setdefault(e.partner, []).append(
-            (e, tokens[e.partner], body(e), f"demo-{i}")
-        )
-    if bad_input and posts:
-        # A stale token, then an event with a field the schema does not have.
-        good = body(posts[0])
-        mine = calls_by_partner[posts[0].partner]
-        mine.append((posts[0], "not-a-real-token", good, "demo-bad-token"))
-        wrong = dict(good, not_in_schema=True)
-        mine.append((posts[0], tokens[posts[0].partner], wrong, "demo-bad-body"))
-
-    def call_all(client: httpx.Client, calls: list[Any]) -> Counter[str]:
-        answered: Counter[str] = Counter()
-        for e, token, data, request_id in calls:
-            if stop.is_set():
-                break
-            r = client.post(
-                f"/v1/events/{e.event_type}",
-                content=json.dumps(data),
-                headers={"Authorization": f"Bearer {token}", "X-Request-Id": request_id},
-            )
-            answered[str(r.status_code)] += 1
-        return answered
-
-    total: Counter[str] = Counter()
-    # Each system keeps a few calls in flight (the receiver answers them with one broker
-    # acknowledgement: connectors/sources/webhook.py GroupCommit). Distinct events, so
-    # their order does not matter; a correction names its revision.
-    lanes = [c[i::IN_FLIGHT] for c in calls_by_partner.values() for i in range(IN_FLIGHT)]
-    limits = httpx.Limits(max_connections=len(lanes) + 1)
-    with httpx.Client(base_url=url, timeout=30, limits=limits) as client:
-        running = [pool.submit(call_all, client, lane) for lane in lanes if lane]
-        for done in running:
-            total.update(done.result())
-    return total
-
-
-def _webhook(
-    by_partner: dict[str, list[SyntheticEvent]],
-    settings: Settings,
-    context: Callable[[str, str], SourceContext],
-    rejects: RejectLog,
-) -> tuple[WebhookSource, dict[str, str]]:
-    """One receiver for the web hook partners, each with its own token and signing key."""
-    digest_key = secrets.token_bytes(32)
-    tokens = {p: secrets.token_urlsafe(24) for p in WEBHOOK_PARTNERS}
-    config = WebhookConfig(
-        kind="webhook",
-        port=0,
-        digest_key_env="NOT_USED_IN_PROCESS",  # the key is handed over directly below
-        partners={
-            p: WebhookPartner(
-                token_digest=token_digest(digest_key, tokens[p]),
-                signing=SigningConfig(
-                    key_id=f"{p}/dev1", dev_keys_dir=settings.data_dir / "partner-keys"
-                ),
-                event_types=sorted({e.event_type for e in by_partner.get(p, [])})
-                or ["safeguarding-concern"],
-            )
-            for p in WEBHOOK_PARTNERS
-        },
-    )
-    receiver = WebhookReceiver(
-        config,
-        name="webhook",
-        digest_key=digest_key,
-        contexts={p: context(p, "webhook") for p in WEBHOOK_PARTNERS},
-        rejects=rejects,
-        metrics=ConnectorMetrics("webhook"),
-    )
-    return WebhookSource(receiver, "127.0.0.1", 0).start(), tokens
 
 
 @dataclass
@@ -524,13 +421,13 @@ def _publish_all(
             files_done += n
             run.report("publish", files_done, total_files)
 
-    hook, tokens = _webhook(by_partner, run.settings, run.context, run.rejects)
+    hook, tokens = receiver(by_partner, run.settings, run.context, run.rejects)
     try:
         posts = [e for e in generated if e.partner in WEBHOOK_PARTNERS]
         lanes = len(folders) + len(WEBHOOK_PARTNERS) * IN_FLIGHT
         with ThreadPoolExecutor(lanes, "demo-partner") as pool:
             scans = [pool.submit(scan, f) for f in folders]
-            calls = _post(hook.url, posts, tokens, run.catalogue, run.stop, bad_input, pool)
+            calls = post_all(hook.url, posts, tokens, run.catalogue, run.stop, bad_input, pool)
             for done in scans:
                 done.result()
     finally:

@@ -8,6 +8,7 @@ summary counts one run; development keys persist in ``<data_dir>/keys``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from hub.identity.keys import PartnerKeyStore, SigningKey
 from hub.processor.build import build_ingester, partner_keys
 from hub.registry import RegistryServer, SchemaStore
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 _STOPPED = threading.Event()
 _STOPPED.set()  # the analytics run after the partnership: read everything, drain, stop
@@ -147,7 +149,12 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress = _noo
             audit.close()
             raise
         # Everything the processor, the analytics and the sinks put on the audit topics.
-        ingesting.finish()
+        ingesting.finish(
+            decisions=run.processor.get("decisions", 0)
+            + sum(analytics.shared.values())
+            + analytics.withheld,
+            receipts=sum(run.receipts.values()),
+        )
         summary = _summary(run, analytics, hostile, audit, run_dir)
         for key, n in correction_counts(audit).items():
             setattr(summary, key, n)
@@ -165,6 +172,7 @@ class _Ingesting:
 
     def __init__(self, settings: Settings, bootstrap: str, audit: AuditStore) -> None:
         self.ingester = build_ingester(settings, bootstrap=bootstrap, store=audit)
+        self.audit = audit
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
         self.thread = threading.Thread(target=self._run, name="audit-ingest", daemon=True)
@@ -181,14 +189,44 @@ class _Ingesting:
         self.thread.join(30)
         self.ingester.close()  # or its client keeps calling a broker that is going away
 
-    def finish(self) -> None:
-        """Stop the thread, then read what is left on the audit topics until idle."""
+    def finish(self, decisions: int, receipts: int, timeout: float = 60.0) -> None:
+        """Stop the thread, then read what is left on the audit topics: until the store
+        holds every decision and receipt the run made (their numbers are known), then until
+        idle. Idle alone could end early on a loaded machine: a receipt acknowledged after
+        the ingester's last fetch looked like the end, and the summary missed it."""
         self.stop.set()
         self.thread.join(30)
-        self.ingester.run_until_idle(0.5, timeout=60)
+        deadline = time.monotonic() + timeout
+
+        def stored(_stats: object) -> bool:
+            if time.monotonic() > deadline:
+                # A redelivered record is counted twice by its sink or the processor and
+                # stored once: the summary then shows what the audit holds.
+                log.warning(
+                    "demo: the audit holds fewer than the run's %d decisions and %d receipts "
+                    "after %.0fs",
+                    decisions,
+                    receipts,
+                    timeout,
+                )
+                return True
+            return self.audit.count_decisions() >= decisions and _receipts(self.audit) >= receipts
+
+        if not stored(None):
+            self.ingester.run(threading.Event(), until=stored, poll_timeout=0.2)
+        self.ingester.run_until_idle(0.5, timeout=timeout)
         self.ingester.close()
         if self.errors:
             raise self.errors[0]
+
+
+def _receipts(audit: AuditStore) -> int:
+    from sqlalchemy import func, select
+
+    from hub.audit.tables import receipts
+
+    with audit.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(receipts)).scalar_one())
 
 
 def _run_stages(
