@@ -112,5 +112,5 @@ def not_measured(record: dict[str, Any], reasons: dict[str, str]) -> dict[str, s
     return {
         k: reasons.get(k, "not measured in this run")
         for k, v in record.items()
-        if v is None and not k.endswith("_note")
+        if v is None and not k.endswith(("_note", "_stalled_at_row"))  # null: said, or no stall
     }
