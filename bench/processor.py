@@ -381,10 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         scale: dict[int, float] = {}
         scale_cpu: dict[int, float] = {}
+        redecided: dict[str, int | None] = {}
         # One process always: it gives the CPU per event of a real `hub process` + helper.
         for instances in (1,) if args.skip_scaling else (1, 2, 3):
             say(f"(d) {instances} x hub process in one consumer group ...")
-            scale[instances], scale_cpu[instances] = group_rate(
+            scale[instances], scale_cpu[instances], redecided[str(instances)] = group_rate(
                 instances=instances,
                 bootstrap=broker.bootstrap,
                 registry_url=registry_url,
@@ -458,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         quix_note=QUIX_NOTE,
         load_average=[round(x, 2) for x in os.getloadavg()],
     )
-    record = {**asdict(result), **phases.figures}
+    record = {**asdict(result), **phases.figures, "redecided_by_processes": redecided}
     with_io = phases.figures.get("floor_with_io_us")
     record["cpu_vs_floor_with_io"] = scale_cpu[1] / with_io if with_io else None
     phases.reasons.setdefault("cpu_vs_floor_with_io", "the I/O floor was not measured")

@@ -23,8 +23,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -52,6 +53,8 @@ class HubProcess:
     proc: subprocess.Popen[bytes]
     ready: threading.Event
     cpu_at_ready: float = 0.0
+    consumed: int | None = None  # from its "stopped: N records" line, once it has stopped
+    done: threading.Event = field(default_factory=threading.Event)
 
     def check(self) -> None:
         if self.proc.poll() is not None:
@@ -67,8 +70,10 @@ def _watch_ready(hp: HubProcess) -> None:
     hp.proc.stdout.readline()  # "hub processor ... consuming partner topics ...": started
     hp.cpu_at_ready = cpu.tree_cpu(hp.proc.pid)
     hp.ready.set()
-    for _ in hp.proc.stdout:  # drain, so the child never blocks on a full pipe
-        pass
+    for line in hp.proc.stdout:  # drain, so the child never blocks on a full pipe
+        if line.startswith(b"stopped: "):
+            hp.consumed = int(line.split()[1])
+    hp.done.set()
 
 
 @contextlib.contextmanager
@@ -110,6 +115,13 @@ def hub_processes(
             except subprocess.TimeoutExpired:
                 hp.proc.kill()
                 hp.proc.wait()
+            hp.done.wait(5)
+
+
+class GroupRun(NamedTuple):
+    eps: float
+    cpu_us_per_event: float
+    redecided: int | None  # records consumed twice in the group (None: a count is missing)
 
 
 def group_rate(
@@ -121,10 +133,12 @@ def group_rate(
     topic: str,
     partitions: int,
     timeout: float = 300.0,
-) -> tuple[float, float]:
+) -> GroupRun:
     """Events/s of ``instances`` processor processes sharing one consumer group, over
     everything on the partner topic; and their CPU per event in µs (every process and its
-    signature helper, from when each said it was consuming to the group's last commit)."""
+    signature helper, from when each said it was consuming to the group's last commit); and
+    the records its processes consumed beyond the topic's (decided again after a rebalance
+    moved them before their batch was committed)."""
     group = f"bench-scale-{instances}-{time.time_ns()}"
     # Never subscribes: it only reads the group's committed offsets.
     watcher = Consumer(consumer_config(bootstrap, group))
@@ -157,6 +171,8 @@ def group_rate(
             used = sum(hp.cpu_since_ready() for hp in procs)
         events = n - first[1]
         eps = events / seconds if seconds > 0 else float("nan")
-        return eps, used / n * 1e6 if n else float("nan")
+        counts = [hp.consumed for hp in procs]
+        redecided = sum(counts) - n if None not in counts else None  # type: ignore[arg-type]
+        return GroupRun(eps, used / n * 1e6 if n else float("nan"), redecided)
     finally:
         watcher.close()

@@ -88,7 +88,7 @@ def test_start_up_cpu_is_left_out() -> None:
     """A process that burns 0.4 s before saying it is consuming and 0.2 s after: only the
     0.2 s counts."""
     code = BURN.format(s=0.4) + "print('consuming', flush=True)\n" + BURN.format(s=0.2)
-    code += "time.sleep(30)\n"
+    code += "time.sleep(1)\nprint('stopped: 12 records, 3 shared, 9 withheld', flush=True)\n"
     child = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -101,6 +101,7 @@ def test_start_up_cpu_is_left_out() -> None:
             time.sleep(0.05)
         assert 0.3 <= hp.cpu_at_ready < 0.55
         assert 0.15 <= hp.cpu_since_ready() < 0.35
+        assert hp.done.wait(30) and hp.consumed == 12  # its own count of records, at the end
     finally:
         child.kill()
         child.wait()
