@@ -64,7 +64,7 @@ def erased_table(name: str, metadata: MetaData) -> Table:
         Column("period", String(32), nullable=False),
         Column("erased_at", DateTime(timezone=True), nullable=False),
         Column("run_id", String(64), nullable=False),
-        Index(f"ix_{name}_erased_event", "provider", "event_id"),
+        Index(f"ix_{name}_erased_event", "event_id", "provider"),
     )
 
 

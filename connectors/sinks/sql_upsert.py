@@ -38,12 +38,12 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    and_,
     create_engine,
     delete,
     func,
@@ -121,7 +121,8 @@ def table_for(name: str, metadata: MetaData) -> Table:
     ]
     if name == "mash_referrals":
         columns.append(Column("triage_status", String(32), nullable=False, server_default="NEW"))
-    return Table(name, metadata, *columns)
+    # An event's rows (its revision history) are read at every delivery of it.
+    return Table(name, metadata, *columns, Index(f"ix_{name}_event", "event_id", "provider"))
 
 
 class SqlUpsertWriter:
@@ -146,6 +147,8 @@ class SqlUpsertWriter:
             self.table.create(self.engine, checkfirst=True)
             self.erased.create(self.engine, checkfirst=True)
             self._add_missing()
+            for index in self.table.indexes:  # a table from before them lacks them
+                index.create(self.engine, checkfirst=True)
         except OperationalError as exc:
             raise SinkUnavailable(f"{system}: database unavailable: {_short(exc)}") from exc
 
@@ -186,8 +189,10 @@ class SqlUpsertWriter:
             row[name] = value[:255] if value else value
         return row
 
-    def _insert(self, rows: list[dict[str, Any]]) -> Any:
-        return insert_new(self.table, self.engine.dialect.name).values(rows)
+    def _insert(self, conn: Any, rows: list[dict[str, Any]]) -> None:
+        # One statement executed for many rows: compiled once and cached, where a
+        # multi-row VALUES is compiled again for each batch (~0.3 s per 500 rows).
+        conn.execute(insert_new(self.table, self.engine.dialect.name), rows)
 
     def _delivered_at(self, conn: Any, ids: list[str]) -> dict[str, datetime]:
         c = self.table.c
@@ -222,7 +227,7 @@ class SqlUpsertWriter:
                 gone = self._erased(conn, new)
                 new = [d for d in new if d.disclosure_id not in gone]
                 if new:
-                    conn.execute(self._insert([self._row(d, now) for d in new]))
+                    self._insert(conn, [self._row(d, now) for d in new])
                     # An erasure committed since the check above (another process on this
                     # table): what it forbids is taken out again before this commits.
                     late = self._erased(conn, new)
@@ -264,33 +269,38 @@ class SqlUpsertWriter:
     def _settle(self, conn: Any, events: set[About]) -> None:
         """Which row of each event the recipient holds, by rank (revisions.py): the top one
         is current (or, a notice, the tombstone); below a tombstone the personal data go."""
+        keys = {e.key for e in events if e.event_id}
+        if not keys:
+            return
         c = self.table.c
-        for key in {e.key for e in events if e.event_id}:
-            rows = conn.execute(
-                select(c.disclosure_id, c.revision, c.state).where(
-                    and_(c.provider == key[0], c.event_id == key[1])
-                )
-            ).all()
-            ranked = sorted(rows, key=_rank)
-            if not ranked:
-                continue
-            top = ranked[-1]
-            notices = [_rank(r) for r in ranked if r.state in ("notice", "tombstone")]
-            withdrawn_below = max(notices) if notices else (0, 0)
-            for r in ranked:
-                notice = r.state in ("notice", "tombstone")
-                if r is top:
-                    state = "tombstone" if notice else "current"
-                elif notice:
-                    state = "notice"
-                elif _rank(r) < withdrawn_below:
-                    # A notice withdrew it (also when it arrived after the notice): the
-                    # personal data go, whatever was shared since.
-                    state = "erased" if self.on_retraction == DELETE else "retracted"
-                else:
-                    state = "superseded"
-                if state != r.state:
-                    self._set_state(conn, r.disclosure_id, state)
+        # One query for the batch's events (not one per event: a batch has hundreds).
+        cols = (c.disclosure_id, c.revision, c.state, c.provider, c.event_id)
+        found = conn.execute(select(*cols).where(c.event_id.in_(sorted({k[1] for k in keys}))))
+        by_event: dict[tuple[str, str], list[Any]] = {}
+        for r in found:
+            if (r.provider, r.event_id) in keys:
+                by_event.setdefault((r.provider, r.event_id), []).append(r)
+        for rows in by_event.values():
+            self._settle_event(conn, sorted(rows, key=_rank))
+
+    def _settle_event(self, conn: Any, ranked: list[Any]) -> None:
+        top = ranked[-1]
+        notices = [_rank(r) for r in ranked if r.state in ("notice", "tombstone")]
+        withdrawn_below = max(notices) if notices else (0, 0)
+        for r in ranked:
+            notice = r.state in ("notice", "tombstone")
+            if r is top:
+                state = "tombstone" if notice else "current"
+            elif notice:
+                state = "notice"
+            elif _rank(r) < withdrawn_below:
+                # A notice withdrew it (also when it arrived after the notice): the
+                # personal data go, whatever was shared since.
+                state = "erased" if self.on_retraction == DELETE else "retracted"
+            else:
+                state = "superseded"
+            if state != r.state:
+                self._set_state(conn, r.disclosure_id, state)
 
     def _set_state(self, conn: Any, disclosure_id: str, state: str) -> None:
         c = self.table.c

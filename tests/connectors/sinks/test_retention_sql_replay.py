@@ -13,9 +13,10 @@ import logging
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import MetaData, event, inspect, select, text
@@ -47,6 +48,7 @@ from tests.connectors.sinks.test_retention_http_push import (
     T0,
     A,
     B,
+    C,
     Clock,
     retraction,
 )
@@ -251,16 +253,34 @@ def test_an_erasure_committed_while_a_batch_is_written_still_wins(database_url: 
     w.close()
 
 
+def test_a_refused_row_fails_alone_and_an_erased_one_stays_out(database_url: str) -> None:
+    """The batch the database refuses is written row by row: the refused row fails, the
+    erased one is still not stored, the others are."""
+    clock = Clock()
+    w = writer(database_url, clock)
+    w.write([share("d-a1", A)])
+    clock.now = T0 + TWO_YEARS + timedelta(days=1)
+    assert w.retention_enforcer(MASH.recipient, PERIODS, clock=clock).run().erased == ("d-a1",)
+    refused = replace(share("d-c1", C), event_type=cast(str, None))  # NOT NULL violated
+    outcomes = w.write([share("d-a1", A), refused, share("d-b1", B)])
+    assert [o.status for o in outcomes] == ["erased", "failed", "delivered"]
+    assert "mash-system refused the row" in (outcomes[1].reason or "")
+    assert {r["disclosure_id"] for r in w.rows()} == {"d-b1"}
+    w.close()
+
+
 def test_a_table_from_before_the_markers_gains_them(database_url: str) -> None:
     clock = Clock()
     w = writer(database_url, clock)
     w.write([share("d-a1", A)])
     with w.engine.begin() as conn:  # the database of a sink from before the markers
         conn.execute(text(f"DROP TABLE {TABLE}_erased"))
+        conn.execute(text(f"DROP INDEX ix_{TABLE}_event"))
     w.close()
     w = writer(database_url, clock)
     writer(database_url, clock).close()  # and again: nothing to add
     assert f"{TABLE}_erased" in inspect(w.engine).get_table_names()
+    assert f"ix_{TABLE}_event" in {i["name"] for i in inspect(w.engine).get_indexes(TABLE)}
     clock.now = T0 + TWO_YEARS + timedelta(days=1)
     assert w.retention_enforcer(MASH.recipient, PERIODS, clock=clock).run().erased == ("d-a1",)
     assert [o.status for o in w.write([share("d-a1", A)])] == ["erased"]
