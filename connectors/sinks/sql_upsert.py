@@ -248,7 +248,7 @@ class SqlUpsertWriter:
 
     def _erased(self, conn: Any, deliveries: Sequence[Delivery]) -> dict[str, Erased]:
         """Which of these the retention erased (or a later revision of their event): never
-        stored again. Notices are: they carry no personal data."""
+        stored again. Notices are always stored: they carry no personal data."""
         asked = [(d.disclosure_id, about(d)) for d in deliveries]
         return erased_before(conn, self.erased, [(d, a) for d, a in asked if not a.notice])
 
