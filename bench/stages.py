@@ -228,13 +228,14 @@ def profile(
         + sum(cpu.process_cpu(c) for c in cpu.helpers(os.getpid()))
         - helper
     )
-    if not recorded.inputs or not recorded.outputs:
-        # Swapping module attributes sees only the calls made through them: fail loudly
-        # rather than report a stage of 0 µs and a floor over nothing.
+    # Swapping attributes sees only the calls made through them: when the processor's code
+    # moves, fail loudly rather than report a stage of 0 µs and a floor over nothing.
+    unseen = [s for s in STAGES if s != "verify" and not clock.seconds.get(s)]
+    if not recorded.inputs or not recorded.outputs or unseen:
         raise NothingTimed(
-            f"profiling pass: {len(recorded.inputs)} decodes and {len(recorded.outputs)} "
-            f"encodes seen over {n} events; the processor no longer calls wire.decode/encode "
-            "where bench/stages.instrument swaps them"
+            f"profiling pass over {n} events: {len(recorded.inputs)} decodes and "
+            f"{len(recorded.outputs)} encodes seen, no time in {unseen}; the processor no "
+            "longer calls them where bench/stages.instrument swaps them"
         )
     stages = {s: clock.seconds.get(s, 0.0) / n * 1e6 for s in STAGES}
     stages["verify"] = (_verify_cpu() - verify0) / n * 1e6
