@@ -54,3 +54,20 @@ def registry_errors(
         raise RegistryUnavailable(
             f"schema registry unreachable for {what}: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def kafka_error_code(exc: BaseException) -> int | None:
+    """The ``KafkaError`` code a confluent-kafka exception carries, or None. Callers compare
+    codes, never message text (which differs between brokers and client versions)."""
+    from confluent_kafka import KafkaError
+
+    err = exc.args[0] if exc.args else None
+    return err.code() if isinstance(err, KafkaError) else None
+
+
+def already_exists(exc: BaseException) -> bool:
+    """A topic creation refused because the topic is there (another process got there
+    first: the outcome wanted)."""
+    from confluent_kafka import KafkaError
+
+    return kafka_error_code(exc) == KafkaError.TOPIC_ALREADY_EXISTS

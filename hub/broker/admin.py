@@ -10,6 +10,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from hub.errors import BrokerUnavailable
 from hub.kafka.connection import KafkaConnection
+from hub.translate import already_exists
 
 
 def _connection(kafka: str | KafkaConnection, client: Mapping[str, Any] | None) -> KafkaConnection:
@@ -41,7 +42,7 @@ def ensure_topics(
             future.result(timeout)
         except KafkaException as exc:
             # Another process may have created it in the meantime: that is fine.
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            if not already_exists(exc):
                 raise BrokerUnavailable(f"cannot create topic {topic}: {exc}") from exc
 
 

@@ -40,6 +40,7 @@ from hub.deploy.acls import AclPlan, Grant, Operation
 from hub.deploy.acls import ResourceType as HubResource
 from hub.deploy.topology import TopicSpec, Topology
 from hub.errors import BrokerUnavailable
+from hub.translate import kafka_error_code
 
 SCRAM_ITERATIONS = 8192
 
@@ -97,12 +98,7 @@ def _wait(
         try:
             future.result(timeout)
         except KafkaException as exc:
-            err = exc.args[0] if exc.args else None
-            if (
-                done_already is None
-                or not isinstance(err, KafkaError)
-                or err.code() != done_already
-            ):
+            if done_already is None or kafka_error_code(exc) != done_already:
                 raise BrokerUnavailable(f"cannot {what} {key}: {exc}") from exc
 
 

@@ -391,6 +391,7 @@ def ensure_ledger_topic(kafka: KafkaConnection, partitions: int = 3, timeout: fl
     from confluent_kafka.cimpl import NewTopic
 
     from hub.broker.admin import ensure_topics
+    from hub.translate import already_exists
 
     admin = kafka.admin()
     if EVENTS_TOPIC in admin.list_topics(timeout=timeout).topics:
@@ -399,7 +400,7 @@ def ensure_ledger_topic(kafka: KafkaConnection, partitions: int = 3, timeout: fl
     try:
         admin.create_topics([spec], operation_timeout=timeout)[EVENTS_TOPIC].result(timeout)
     except KafkaException as exc:
-        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+        if not already_exists(exc):
             log.warning("events ledger: compacted topic refused (%s); creating it plain", exc)
             ensure_topics(kafka, [EVENTS_TOPIC], partitions)
 
