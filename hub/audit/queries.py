@@ -379,7 +379,7 @@ class Attention:
     dead_letters: int
     dead_letter_reasons: dict[str, int]
     failed_receipts: int
-    undelivered: int  # shared decisions with no "delivered" receipt yet
+    undelivered: int  # shared decisions with neither a "delivered" nor an "erased" receipt
 
 
 def attention(
@@ -403,7 +403,11 @@ def attention(
             )
         ).scalar_one()
     )
-    delivered = select(receipts.c.disclosure_id).where(receipts.c.status == "delivered")
+    # An "erased" receipt settles a disclosure too: a sink that erased an earlier copy at
+    # retention answers its redelivery with it and stores nothing (connectors/sinks).
+    delivered = select(receipts.c.disclosure_id).where(
+        receipts.c.status.in_(("delivered", "erased"))
+    )
     undelivered = int(
         conn.execute(
             select(func.count())

@@ -197,7 +197,7 @@ class ReceiptRecord:
     disclosure_id: str
     recipient: str
     sink: str  # which system took it, e.g. "mash-case-system"
-    status: str  # "delivered" | "failed"
+    status: str  # "delivered" | "failed" | "erased" (at retention, or a redelivery not stored)
     at: str
     reason: str | None = None
 

@@ -203,6 +203,21 @@ def test_attention(conn: Connection) -> None:
     assert attention(conn, PROBATION_SCOPE).undelivered == 0
 
 
+def test_a_disclosure_answered_erased_is_not_awaiting_delivery(tmp_path: Path) -> None:
+    # A sink that erased an earlier copy at retention answers a redelivery "erased" and
+    # stores nothing (connectors/sinks): settled, not a delivery still to chase.
+    store = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    populate(store)
+    store.write_receipts(
+        [
+            ReceiptRecord("disc-d5:erased", "disc-d5", "merseyside-vrp", "vrp", "erased",
+                          "2026-11-03T08:00:05+00:00", "not stored: erased at retention"),
+        ]
+    )  # fmt: skip
+    with store.engine.connect() as c:
+        assert attention(c, ALL).undelivered == 1  # d3 only
+
+
 def test_decision_siblings_are_the_same_providers_event(tmp_path: Path) -> None:
     """Another partner's event that reuses the event id (issue 15 item 1) is not listed as
     another decision about this event."""
