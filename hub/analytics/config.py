@@ -29,17 +29,6 @@ class AnalyticsConfig(BaseSettings):
         default=5.0, gt=0, description="Seconds between publications of changed VRP weeks."
     )
     vrp_recipient: str = "merseyside-vrp"
-    producer_batch_bytes: int = Field(
-        default=1,
-        ge=1,
-        description=(
-            "Largest produce batch of the worker's producer, in bytes. 1 keeps one record per "
-            "batch: faust restores a table by reading its changelog up to the end offset the "
-            "broker reports, and the embedded broker reports a partition's end as its last "
-            "batch's first offset + 1, so a batch of several records would hide the rest from "
-            "the restore. On Apache Kafka, raise it (16384) for throughput."
-        ),
-    )
     log_level: str = Field(
         default="WARNING", description="Worker log level (DEBUG names event ids)."
     )
