@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from bench import cpu
 from hub.broker.client_config import consumer_config
@@ -39,11 +39,31 @@ def committed(watcher: Consumer, topic: str, partitions: int) -> int:
     return sum(max(0, tp.offset) for tp in offsets)
 
 
-def end_offsets(watcher: Consumer, topic: str, partitions: int) -> int:
-    return sum(
-        watcher.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-        for p in range(partitions)
+def end_offsets(bootstrap: str, topic: str, partitions: int, timeout: float = 120.0) -> int:
+    """The topic's true end summed over its partitions: read to the end the client's
+    end-of-partition event reports. Not queried watermarks: the embedded broker reports a
+    partition's end as its last batch's first offset + 1 (the difference once showed as
+    "records decided twice")."""
+    reader = Consumer(
+        consumer_config(bootstrap, f"bench-ends-{time.time_ns()}", **{"enable.partition.eof": True})
     )
+    ends = dict.fromkeys(range(partitions), 0)
+    pending = set(ends)
+    reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+    deadline = time.monotonic() + timeout
+    try:
+        while pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: partitions {sorted(pending)} did not reach their end")
+            for m in reader.consume(1000, 0.5):
+                err = m.error()
+                if err is not None and err.code() == KafkaError._PARTITION_EOF:
+                    pending.discard(m.partition())
+                elif err is None:
+                    ends[m.partition() or 0] = (m.offset() or 0) + 1
+    finally:
+        reader.close()
+    return sum(ends.values())
 
 
 @dataclass
@@ -142,7 +162,7 @@ def group_rate(
     group = f"bench-scale-{instances}-{time.time_ns()}"
     # Never subscribes: it only reads the group's committed offsets.
     watcher = Consumer(consumer_config(bootstrap, group))
-    n = end_offsets(watcher, topic, partitions)
+    n = end_offsets(bootstrap, topic, partitions)
     try:
         with hub_processes(
             instances=instances,
