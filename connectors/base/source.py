@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from confluent_kafka.serialization import SerializationError
+
 from connectors.base.checkpoint import Checkpoints
 from connectors.base.config import RetryConfig, SigningConfig, require_env
 from connectors.base.errors import ConnectorConfigError, RecordRejected, SchemaInvalid
@@ -43,11 +45,13 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
-def _publish(publisher: PartnerPublisher, event: dict[str, Any]) -> str:
+def _publish(
+    publisher: PartnerPublisher, event: dict[str, Any], failed: Exception | None = None
+) -> str:
     """Publish, sorting the serializer's errors into the hub's tree: an event the schema
-    refuses is rejected; a registry that does not answer is retried."""
-    from confluent_kafka.serialization import SerializationError
-
+    refuses is rejected; a registry that does not answer is retried. ``failed``: the error
+    a first, untranslated attempt already raised (the fast path), sorted here the same way
+    instead of publishing the event again."""
     try:
         with registry_errors(
             f"the {publisher.event_type.slug} schema",
@@ -56,6 +60,8 @@ def _publish(publisher: PartnerPublisher, event: dict[str, Any]) -> str:
             ),
             passthrough=(SerializationError, RecordTooLarge),
         ):
+            if failed is not None:
+                raise failed
             return publisher.publish(event)
     except RecordTooLarge as exc:
         # The row's own fault: rejected with where it is, and the source carries on (a
@@ -66,7 +72,9 @@ def _publish(publisher: PartnerPublisher, event: dict[str, Any]) -> str:
             fix="shorten free text or move attachments out of the event",
         ) from exc
     except SerializationError as exc:
-        raise SchemaInvalid(f"the {publisher.event_type.slug} schema refused the event") from exc
+        raise SchemaInvalid(
+            f"the {publisher.event_type.slug} schema refused the event: {exc}"
+        ) from exc
 
 
 def resolve_signer(signing: SigningConfig, env: Mapping[str, str]) -> SigningKey:
@@ -162,16 +170,32 @@ class SourceContext:
         return self._publishers[slug]
 
     def publish(self, slug: str, event: dict[str, Any]) -> str:
-        """Queue a signed event; it counts as published once :meth:`flush` returns."""
+        """Queue a signed event; it counts as published once :meth:`flush` returns.
+
+        Thread-safe (a web hook publishes from its request threads). The common case costs
+        one lock and one call: only a failure goes through the retry and the translation
+        of errors, starting from that failure, so nothing is published twice."""
         with self._lock:
-            event_id = retry(
-                lambda: _publish(self.publisher(slug), event),
-                self.retry_policy,
-                what=f"{self.name}: registering the {slug} schema",
-                on_retry=lambda _e: self.metrics.retries.labels(self.name).inc(),
-            )
+            publisher = self._publishers.get(slug) or self.publisher(slug)
+            try:
+                event_id = publisher.publish(event)
+            except Exception as exc:
+                event_id = self._publish_again(slug, publisher, event, exc)
             self._pending[slug] = self._pending.get(slug, 0) + 1
         return event_id
+
+    def _publish_again(
+        self, slug: str, publisher: PartnerPublisher, event: dict[str, Any], failed: Exception
+    ) -> str:
+        """The slow path: ``failed`` sorted as the hub's error; a retryable one retried
+        with backoff (the registry away at the first event, say)."""
+        first: list[Exception] = [failed]
+        return retry(
+            lambda: _publish(publisher, event, first.pop() if first else None),
+            self.retry_policy,
+            what=f"{self.name}: registering the {slug} schema",
+            on_retry=lambda _e: self.metrics.retries.labels(self.name).inc(),
+        )
 
     def flush(self, stop: threading.Event | None = None) -> int:
         """Wait until the broker acknowledged every queued event; returns how many.
