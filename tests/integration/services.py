@@ -204,15 +204,6 @@ def produce_junk(bootstrap: str, kind: Kind, n: int) -> None:
     assert producer.flush(10) == 0, "probe records not acknowledged"
 
 
-def end_offset(bootstrap: str, topic: str) -> int:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "probe-reader"})
-    try:
-        _low, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        return int(high)
-    finally:
-        c.close()
-
-
 def committed(bootstrap: str, group: str, topic: str) -> int:
     """The group's committed offset on partition 0 (-1001 when none). Reading it does not
     join the group."""
