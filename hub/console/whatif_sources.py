@@ -84,27 +84,30 @@ class _Decoder:
         )
 
     def __call__(self, topic: str, value: bytes | None, ms: int | None) -> RecordedEvent | None:
-        from hub.codec import wire
+        from hub.codec.admission import decode_admitted
         from hub.errors import HubError, Retryable
 
         owner = parse_partner_topic(topic)
+        if owner is None:
+            return None
         try:
-            schema_id, body = wire.split(value)
-            writer = self._schemas.writer(schema_id)
-            # As the processor decodes (hub/codec/admission.py): no resolution when the
-            # partner wrote with the catalogue's own schema.
-            event = wire.decode(body, writer.parsed, writer.reader)
+            # The processor's admission (hub/codec/admission.py) short of the signature,
+            # which was checked when the record arrived: a record whose schema is of
+            # another event type than its topic's, or whose event claims another source
+            # partner, was dead-lettered, never decided, so it is not compared either.
+            event_type, event = decode_admitted(
+                self._schemas, owner, topic, value, signer=owner.partner
+            )
         except Retryable:
             raise  # the registry is away: every event would look undecodable, say so instead
         except HubError:
             return None
-        provider = owner.partner if owner else ""
         if ms is None:  # a file keeps no broker time: the event's own time stands in
-            when = event_time(event, writer.event_type)
+            when = event_time(event, event_type)
             recorded = (when if when.tzinfo else when.replace(tzinfo=UTC)) if when else _EPOCH
-            return RecordedEvent(provider, writer.event_type, event, recorded)
+            return RecordedEvent(owner.partner, event_type, event, recorded)
         return RecordedEvent(
-            provider, writer.event_type, event, datetime.fromtimestamp(ms / 1000, UTC)
+            owner.partner, event_type, event, datetime.fromtimestamp(ms / 1000, UTC)
         )
 
 

@@ -203,3 +203,25 @@ def test_a_registry_that_does_not_answer_is_an_error_not_an_empty_replay(
     err = capsys.readouterr().err
     assert code == 1, err
     assert "could not read the recorded events" in err
+
+
+def test_records_the_processor_dead_letters_are_not_compared(
+    tmp_path: Path, registry_url: str, concern_type: EventType
+) -> None:
+    """The what-if decodes as the processor admits (hub/codec/admission.py): an event on the
+    police's topic that claims another source partner was dead-lettered, never decided, so
+    it is not among the events the what-if re-decides."""
+    serialize = AvroSerializer(SchemaRegistryClient({"url": registry_url}), concern_type.schema_str)
+    recorded = tmp_path / "police.bin"
+    with recorded.open("wb") as fh:
+        for i, event in enumerate(PoliceFeed(seed=12).events(12)):
+            if i % 4 == 0:  # three of them claim to be the council's
+                event["envelope"]["source_partner"] = "liverpool-cc"
+            value = serialize(event, SerializationContext(TOPIC, MessageField.VALUE))
+            assert value is not None
+            fh.write(len(value).to_bytes(4, "big") + value)
+    source = TopicFileSource(recorded, TOPIC, registry_url, _catalogue())
+    agreements = load_agreements(ROOT / "partnership" / "agreements")
+    draft = load_agreement(write_draft(tmp_path))
+    result = run_whatif(draft, agreements, source, None, FIRST_DAY, LAST_DAY)
+    assert result.events_read == result.compared == 9
