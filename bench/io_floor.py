@@ -26,16 +26,16 @@ hub's Kafka work in Python with confluent-kafka can spend before any codec or po
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from bench.infra import hub_for_bench
+from bench.raw_copy import consume_until, produce
+from bench.report import emit
 from connectors.synthetic.police import EVENT_TYPE, PARTNER, PoliceFeed
 from hub.agreements.loader import load_agreements
 from hub.broker import ensure_topics
@@ -49,34 +49,6 @@ from hub.processor.verify import Verifier
 BATCH = 2000  # the processor's largest batch
 DECISIONS_PER_AUDIT_RECORD = 100  # hub/processor/processor.py AUDIT_CHUNK
 DISCLOSURE_HEADERS = 7  # disclosure id, event id, provider, recipient, agreement, revision, trace
-
-
-def _consume_all(
-    consumer: Consumer, n: int, handle: Callable[[list[Message]], None], timeout: float = 180
-) -> float:
-    """CPU seconds of this process from the first record to the end of the last batch."""
-    seen, start = 0, 0.0
-    deadline = time.monotonic() + timeout
-    while seen < n:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {seen} of {n} records consumed in {timeout:.0f}s")
-        batch = [m for m in consumer.consume(min(BATCH, n - seen), 0.5) if m.error() is None]
-        if not batch:
-            continue
-        if not start:
-            start = time.process_time()
-        handle(batch)
-        seen += len(batch)
-    return time.process_time() - start
-
-
-def _produce(producer: Producer, topic: str, value: bytes, key: bytes | None, headers: Any) -> None:
-    while True:
-        try:
-            producer.produce(topic, value=value, key=key, headers=headers)
-            return
-        except BufferError:  # the local queue is full: let deliveries drain
-            producer.poll(0.05)
 
 
 def kafka_us(
@@ -107,11 +79,11 @@ def kafka_us(
             headers = [*carried[:1], *extra[:DISCLOSURE_HEADERS]]
             pending["outputs"] += outputs
             while pending["outputs"] >= 1:
-                _produce(producer, sink, value, key, headers)
+                produce(producer, sink, value, key, headers)
                 pending["outputs"] -= 1
             pending["decisions"] += decisions
             while pending["decisions"] >= DECISIONS_PER_AUDIT_RECORD:
-                _produce(producer, sink, audit_value, None, None)
+                produce(producer, sink, audit_value, None, None)
                 pending["decisions"] -= DECISIONS_PER_AUDIT_RECORD
         if producer.flush(30):
             raise RuntimeError("io floor: records not acknowledged")
@@ -123,7 +95,7 @@ def kafka_us(
         )
 
     try:
-        seconds = _consume_all(consumer, n, handle)
+        seconds = consume_until(consumer, n, handle, 180, time.process_time)
     finally:
         consumer.close()
     return seconds / n * 1e6
@@ -134,7 +106,7 @@ def verify_us(bootstrap: str, source: str, n: int, settings: Settings) -> float:
     consumer = Consumer(consumer_config(bootstrap, f"bench-io-verify-{time.time_ns()}"))
     consumer.subscribe([source])
     records: list[Message] = []
-    _consume_all(consumer, n, records.extend)
+    consume_until(consumer, n, records.extend, 180, time.process_time)
     consumer.close()
     keys = partner_keys(settings).public_keys()
     verifier = Verifier(helper_process=False)
@@ -192,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.events, args.audit_bytes)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:26} {v}")
+    emit(result, args.json)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,3 +148,13 @@ def table(r: Result, lat: Latency, rss_before_mb: float, more: dict[str, Any]) -
         lines.append(f"faust: {r.faust_note}")
     lines.append(f"note: {NOTE}")
     return "\n".join(lines)
+
+
+def emit(result: dict[str, Any], as_json: bool, width: int = 26) -> None:
+    """A side benchmark's figures: one JSON line (``--json``, what bench/processor.py and
+    scripts read), else one ``key value`` line each."""
+    if as_json:
+        print(json.dumps(result), flush=True)
+        return
+    for key, value in result.items():
+        print(f"{key:{width}} {value}")

@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.scaling import end_offsets
 from hub.broker import EmbeddedBroker
 from hub.registry import RegistryServer, SchemaStore
 from tests.integration.services import (
     Service,
     committed,
-    end_offset,
     kinds,
     prepare_topics,
     produce_junk,
@@ -44,11 +44,11 @@ def one_round(service: Service, bootstrap: str, how: signal.Signals) -> tuple[fl
     kind = service.kind
     service.start()
     produce_junk(bootstrap, kind, BATCH)
-    wait_committed(bootstrap, kind, end_offset(bootstrap, kind.topic), 120, service)
+    wait_committed(bootstrap, kind, end_offsets(bootstrap, kind.topic, 1), 120, service)
     service.stop(how, timeout=30)
     service.close()
     produce_junk(bootstrap, kind, BATCH)
-    target = end_offset(bootstrap, kind.topic)
+    target = end_offsets(bootstrap, kind.topic, 1)
     service.start()
     started = service.started_at
     out = service.logs / f"{kind.name}-{service.lives}.out"

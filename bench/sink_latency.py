@@ -222,11 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.publisher:
         return publisher_main(args)
     result = measure(args.rate, args.seconds, args.warmup)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>14}: {value}")
+    from bench.report import emit
+
+    emit(result, args.json, width=14)
     return 0
 
 
