@@ -8,28 +8,25 @@ POSTs still work."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+
+from tests.connectors.sinks.local_api import LocalApi
 
 Key = tuple[str, str]
 
 
 @dataclass
-class CaseApi:
+class CaseApi(LocalApi):
     refuse_deletes: int | None = None
     cases: dict[Key, dict[str, Any]] = field(default_factory=dict)
     deletes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # key, body
     posts: list[str] = field(default_factory=list)  # disclosure ids, in order
 
     def __post_init__(self) -> None:
-        self._lock = threading.Lock()
         app = FastAPI()
 
         @app.post("/api/v1/cases")
@@ -42,17 +39,7 @@ class CaseApi:
             key = request.headers.get("idempotency-key", "")
             return self._delete((provider, event_id), key, body)
 
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(app, log_level="warning", log_config=None, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/api/v1/cases"
+        self.serve(app, "/api/v1/cases")
 
     def _post(self, body: dict[str, Any]) -> Response:
         with self._lock:
@@ -74,14 +61,3 @@ class CaseApi:
             if (body["revision"], 1) > held["rank"]:
                 self.cases[case] = {"rank": (body["revision"], 1), "tombstone": body}
             return Response(status_code=204)
-
-    def __enter__(self) -> CaseApi:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
