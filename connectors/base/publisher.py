@@ -33,6 +33,7 @@ from opentelemetry import trace
 from hub.catalogue.schemas import EventType
 from hub.catalogue.topics import partner_topic
 from hub.codec import wire
+from hub.errors import RegistryUnavailable
 from hub.identity.batch import BatchSigner, Outgoing, sign_batch
 from hub.identity.keys import SigningKey
 from hub.kafka import CheckedProducer, KafkaConnection, RecordTooLarge, record_size
@@ -74,7 +75,9 @@ class WireEncoder:
         # as a primitive would be): the registry sees the same text and answers the same id.
         self._schema = Schema(event_type.schema_str.strip(), schema_type="AVRO")
         self._parsed = fastavro.parse_schema(json.loads(event_type.schema_str))
-        self.subject = topic_subject_name_strategy(SerializationContext(topic, _VALUE), None)
+        subject = topic_subject_name_strategy(SerializationContext(topic, _VALUE), None)
+        assert subject is not None  # the strategy always names {topic}-value
+        self.subject: str = subject
         self.schema_id: int | None = None
         self._lock = threading.Lock()
 
@@ -89,7 +92,9 @@ class WireEncoder:
                     found = self._registry.lookup_schema(
                         self.subject, self._schema, normalize_schemas=self.NORMALIZE
                     )
-                self.schema_id = int(found.schema_id)
+                if found.schema_id is None:
+                    raise RegistryUnavailable(f"the registry gave no schema id for {self.subject}")
+                self.schema_id = found.schema_id
             return self.schema_id
 
     def __call__(self, event: dict[str, Any]) -> bytes:
