@@ -226,6 +226,16 @@ def publish_police(hub: Hub, events: list[dict[str, Any]]) -> None:
     publisher.close()
 
 
+def publish_shared(
+    hub: Hub, n: int, seed: int, shared: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    """Publish ``n`` police concerns (from ``seed``); the ones the ``shared`` oracle says
+    the agreement under test shares."""
+    events = police_events(n, seed=seed)
+    publish_police(hub, events)
+    return [e for e in events if shared(e)]
+
+
 def sink_config(hub: Hub, tmp: Path, recipient: str, sink: dict[str, Any], **over: Any) -> Any:
     from connectors.base.config import parse_config
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +16,21 @@ import pytest
 from connectors.sinks import file_export
 from connectors.sinks.file_export import FileExportWriter
 from connectors.sinks.retention import RetentionTimer, parse_period
-from hub.audit.records import ReceiptRecord
 from tests.connectors.conftest import Stream
-from tests.connectors.sinks.test_retention_http_push import POLICE, A, B, C, Clock, retraction
+from tests.connectors.sinks.helpers import (
+    T0,
+    A,
+    B,
+    Broker,
+    C,
+    Clock,
+    hourly,
+    retraction,
+    share,
+)
 
-MASH = Stream("liverpool-mash", "safeguarding-concern", "police-liverpool-mash@v1")
 IOM = Stream("liverpool-mash", "iom-nominal-update", "police-iom@v2")
 PERIODS = {"police-liverpool-mash": parse_period("P2Y"), "police-iom": parse_period("P6Y")}
-T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
-
-
-def share(stream: Stream, disclosure: str, event: str, revision: int = 1) -> Any:
-    headers = {"hub.provider": POLICE.encode(), "hub.revision": str(revision).encode()}
-    record = {"envelope": {"event_id": event}, "name": f"{event}-r{revision}"}
-    return stream.delivery(disclosure, record, headers=headers)
 
 
 def lines(folder: Path, fmt: str = "jsonl") -> dict[str, dict[str, Any]]:
@@ -48,11 +49,11 @@ def exported(tmp_path: Path, clock: Clock, fmt: str = "jsonl") -> FileExportWrit
     ten days later, B (IOM, P6Y) at T0, and A's revision 2 four hundred days on."""
     w = FileExportWriter(tmp_path, "liverpool-mash", "mash-files", fmt, clock=clock)
     clock.now = T0
-    w.write([share(MASH, "d-a1", A), share(MASH, "d-c1", C), share(IOM, "d-b1", B)])
+    w.write([share("d-a1", A), share("d-c1", C), share("d-b1", B, stream=IOM)])
     clock.now = T0 + timedelta(days=10)
     w.write([retraction("n-c1", C)])
     clock.now = T0 + timedelta(days=400)
-    w.write([share(MASH, "d-a2", A, revision=2)])
+    w.write([share("d-a2", A, revision=2)])
     return w
 
 
@@ -89,7 +90,7 @@ def test_lines_past_retention_leave_the_files_and_are_receipted_once(
     # A restart: an erased disclosure redelivered is not written again (same first time).
     w.close()
     w = FileExportWriter(tmp_path, "liverpool-mash", "mash-files", fmt, clock=clock)
-    [again] = w.write([share(MASH, "d-a1", A)])
+    [again] = w.write([share("d-a1", A)])
     assert again.status == "delivered" and datetime.fromisoformat(again.at) == T0
     assert set(lines(folder, fmt)) == {"n-c1"}
     enforcer = w.retention_enforcer("liverpool-mash", PERIODS, clock=clock)
@@ -103,7 +104,7 @@ def test_lines_past_retention_leave_the_files_and_are_receipted_once(
 def test_a_file_with_nothing_left_is_removed_and_a_csv_keeps_its_header(tmp_path: Path) -> None:
     clock = Clock()
     w = FileExportWriter(tmp_path, "liverpool-mash", "mash-files", "csv", clock=clock)
-    w.write([share(MASH, "d-a1", A), share(IOM, "d-b1", B)])
+    w.write([share("d-a1", A), share("d-b1", B, stream=IOM)])
     enforcer = w.retention_enforcer("liverpool-mash", PERIODS, clock=clock)
     clock.now = T0 + timedelta(days=3 * 366)
     assert enforcer.run().erased == ("d-a1",)
@@ -138,33 +139,23 @@ def test_a_crash_mid_erasure_leaves_whole_files_and_loses_no_receipt(
     assert {p.name: p.read_bytes() for p in folder.glob("*.jsonl")} == before, "the old files"
     assert list(folder.glob("*.tmp")), "a temporary file is left, and never read as an export"
 
-    sent: list[ReceiptRecord] = []
-    refuse = [True]
-
-    def send(receipts: list[ReceiptRecord]) -> None:
-        if refuse[0]:
-            raise OSError("broker unavailable")
-        sent.extend(receipts)
+    broker = Broker()
 
     def restart() -> RetentionTimer:
         writer = FileExportWriter(tmp_path, "liverpool-mash", "mash-files", clock=clock)
-        return RetentionTimer(
-            writer.retention_enforcer("liverpool-mash", PERIODS, clock=clock),
-            timedelta(hours=1),
-            clock=clock,
-        )
+        return hourly(writer.retention_enforcer("liverpool-mash", PERIODS, clock=clock), clock)
 
     timer = restart()
-    timer.tick(send)  # the interrupted erasure is finished first; then the broker refuses
+    timer.tick(broker)  # the interrupted erasure is finished first; then the broker refuses
     assert set(lines(folder)) == {"d-b1", "n-c1", "d-a2"} and timer.failures == 1
     assert timer.runs[-1].erased == (), "finished, not erased again under a new run"
     timer = restart()  # the process dies again before the broker is back
-    refuse[0] = False
-    timer.tick(send)
-    assert sorted(r.receipt_id for r in sent) == ["d-a1:erased", "d-c1:erased"]
+    broker.down = False
+    timer.tick(broker)
+    assert broker.ids() == ["d-a1:erased", "d-c1:erased"]
     clock.now += timedelta(hours=2)
-    timer.tick(send)
-    assert len(sent) == 2, "each erasure receipted once"
+    timer.tick(broker)
+    assert len(broker.sent) == 2, "each erasure receipted once"
 
 
 def test_a_failed_rewrite_fails_the_run_not_the_sink_and_is_finished_later(
@@ -173,23 +164,19 @@ def test_a_failed_rewrite_fails_the_run_not_the_sink_and_is_finished_later(
     clock = Clock()
     w = exported(tmp_path, clock)
     folder = tmp_path / "liverpool-mash"
-    timer = RetentionTimer(
-        w.retention_enforcer("liverpool-mash", PERIODS, clock=clock),
-        timedelta(hours=1),
-        clock=clock,
-    )
+    timer = hourly(w.retention_enforcer("liverpool-mash", PERIODS, clock=clock), clock)
     clock.now = T0 + timedelta(days=2 * 366)
     # A real filesystem failure: the temporary file's name is taken by a folder.
     [day] = [p for p in folder.glob("*.jsonl") if p.name.startswith("2026-01-05")]
     blocker = day.with_name(day.name + ".tmp")
     blocker.mkdir()
-    sent: list[ReceiptRecord] = []
-    timer.tick(sent.extend)
-    assert timer.failures == 1 and sent == [] and "d-a1" in lines(folder)
+    broker = Broker(down=False)
+    timer.tick(broker)
+    assert timer.failures == 1 and broker.sent == [] and "d-a1" in lines(folder)
     [(_key, d)] = [(k, v) for k, v in lines(folder).items() if k == "d-b1"]
     assert d["record"]["name"] == f"{B}-r1", "deliveries and other lines untouched"
     blocker.rmdir()
     clock.now += timedelta(minutes=2)
-    timer.tick(sent.extend)
-    assert sorted(r.receipt_id for r in sent) == ["d-a1:erased", "d-c1:erased"]
+    timer.tick(broker)
+    assert broker.ids() == ["d-a1:erased", "d-c1:erased"]
     assert set(lines(folder)) == {"d-b1", "n-c1", "d-a2"}

@@ -5,7 +5,7 @@ keeps the push contract), real ledger file; the clock is injected, so years pass
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,45 +13,21 @@ import pytest
 from connectors.base.sink import Delivery
 from connectors.sinks.http_push import EXPIRED, HttpPushWriter
 from connectors.sinks.ledger import SinkLedger
-from connectors.sinks.retention import RetentionTimer, parse_period
-from hub.audit.records import ReceiptRecord
-from tests.connectors.conftest import Stream
 from tests.connectors.sinks.case_api import CaseApi
-
-MASH = Stream("liverpool-mash", "safeguarding-concern", "police-liverpool-mash@v1")
-POLICE = "merseyside-police"
-PERIODS = {"police-liverpool-mash": parse_period("P2Y")}
-T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
-A, B, C = (f"c0a2e1d0-0000-4000-8000-00000000000{i}" for i in (1, 2, 3))
-
-
-def case(disclosure: str, event: str, revision: int = 1) -> Delivery:
-    headers = {"hub.provider": POLICE.encode(), "hub.revision": str(revision).encode()}
-    record = {"envelope": {"event_id": event}, "name": f"{event}-r{revision}"}
-    return MASH.delivery(disclosure, record, headers=headers)
-
-
-def retraction(disclosure: str, event: str, revision: int = 1) -> Delivery:
-    record = {
-        "notice_id": disclosure,
-        "event_id": event,
-        "event_type": MASH.event_type,
-        "provider": POLICE,
-        "revision": revision,
-        "reason_code": "WRONG_PERSON",
-        "reason": "retracted",
-        "withdraws": None,
-        "issued_at": T0.isoformat(),
-    }
-    return MASH.delivery(disclosure, record, headers={"hub.notice": b"retraction"})
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.connectors.sinks.helpers import (
+    MASH,
+    PERIODS,
+    POLICE,
+    T0,
+    A,
+    B,
+    Broker,
+    C,
+    Clock,
+    hourly,
+    retraction,
+    share,
+)
 
 
 def writer(api: CaseApi, tmp_path: Path, clock: Clock) -> HttpPushWriter:
@@ -67,10 +43,10 @@ def test_expired_cases_are_deleted_at_the_recipient_and_receipted(tmp_path: Path
     clock = Clock()
     with CaseApi() as api:
         w = writer(api, tmp_path, clock)
-        deliver(w, clock, T0, case("d-a1", A), case("d-c1", C))
+        deliver(w, clock, T0, share("d-a1", A), share("d-c1", C))
         deliver(w, clock, T0 + timedelta(days=10), retraction("n-c1", C))
-        deliver(w, clock, T0 + timedelta(days=100), case("d-a2", A, revision=2))
-        deliver(w, clock, T0 + timedelta(days=400), case("d-b1", B))
+        deliver(w, clock, T0 + timedelta(days=100), share("d-a2", A, revision=2))
+        deliver(w, clock, T0 + timedelta(days=400), share("d-b1", B))
         enforcer = w.retention_enforcer(MASH.recipient, PERIODS, clock=clock)
 
         clock.now = T0 + timedelta(days=2 * 366)  # two years on: only d-a1 is past P2Y
@@ -102,7 +78,7 @@ def test_expired_cases_are_deleted_at_the_recipient_and_receipted(tmp_path: Path
         # A replay redelivers an erased disclosure: it is not pushed again (nor erased again).
         w.close()
         w = writer(api, tmp_path, clock)
-        [again] = w.write([case("d-a1", A)])
+        [again] = w.write([share("d-a1", A)])
         assert again.status == "delivered" and datetime.fromisoformat(again.at) == T0
         assert api.posts.count("d-a1") == 1
         assert api.cases[(POLICE, A)]["tombstone"]["reason_code"] == EXPIRED
@@ -117,13 +93,13 @@ def test_a_failing_api_is_tried_again_at_the_next_run_and_deliveries_go_on(
     clock = Clock()
     with CaseApi(refuse_deletes=503) as api:
         w = writer(api, tmp_path, clock)
-        deliver(w, clock, T0, case("d-a1", A), case("d-b1", B))
+        deliver(w, clock, T0, share("d-a1", A), share("d-b1", B))
         enforcer = w.retention_enforcer(MASH.recipient, PERIODS, clock=clock)
         clock.now = T0 + timedelta(days=2 * 366)
         run = enforcer.run()
         assert run.erased == () and run.failed == ("d-a1", "d-b1") and enforcer.pending() == []
         assert len(api.deletes) == 1, "the API is down: the rest wait for the next run"
-        deliver(w, clock, clock.now, case("d-c1", C))  # deliveries go on
+        deliver(w, clock, clock.now, share("d-c1", C))  # deliveries go on
         api.refuse_deletes = 400  # a refusal: each tried, none receipted
         assert enforcer.run().erased == () and len(api.deletes) == 3
         api.refuse_deletes = None
@@ -143,7 +119,7 @@ def test_a_crash_between_the_acknowledged_delete_and_the_receipt_loses_nothing(
     clock = Clock()
     with CaseApi() as api:
         w = writer(api, tmp_path, clock)
-        deliver(w, clock, T0, case("d-a1", A))
+        deliver(w, clock, T0, share("d-a1", A))
         clock.now = T0 + timedelta(days=2 * 366)
 
         def die(*_a: object, **_k: object) -> None:
@@ -156,35 +132,20 @@ def test_a_crash_between_the_acknowledged_delete_and_the_receipt_loses_nothing(
         assert [k for k, _ in api.deletes] == ["d-a1:erased"]
 
         w = writer(api, tmp_path, clock)  # the restart: the same ledger file
-        sent: list[ReceiptRecord] = []
-        refuse = [True]
-
-        def send(receipts: list[ReceiptRecord]) -> None:
-            if refuse[0]:
-                raise OSError("broker unavailable")
-            sent.extend(receipts)
-
-        timer = RetentionTimer(
-            w.retention_enforcer(MASH.recipient, PERIODS, clock=clock),
-            timedelta(hours=1),
-            clock=clock,
-            retry_after=timedelta(minutes=1),
-        )
-        timer.tick(send)  # the DELETE again (the same key), then a broker outage
+        broker = Broker()
+        enforcer = w.retention_enforcer(MASH.recipient, PERIODS, clock=clock)
+        timer = hourly(enforcer, clock, retry_after=timedelta(minutes=1))
+        timer.tick(broker)  # the DELETE again (the same key), then a broker outage
         assert [k for k, _ in api.deletes] == ["d-a1:erased"] * 2 and timer.failures == 1
         w.close()
         w = writer(api, tmp_path, clock)  # and another restart before the broker is back
-        timer = RetentionTimer(
-            w.retention_enforcer(MASH.recipient, PERIODS, clock=clock),
-            timedelta(hours=1),
-            clock=clock,
-        )
-        refuse[0] = False
-        timer.tick(send)
-        assert [r.receipt_id for r in sent] == ["d-a1:erased"]
+        timer = hourly(w.retention_enforcer(MASH.recipient, PERIODS, clock=clock), clock)
+        broker.down = False
+        timer.tick(broker)
+        assert broker.ids() == ["d-a1:erased"]
         clock.now += timedelta(hours=2)
-        timer.tick(send)
-        assert len(sent) == 1 and len(api.deletes) == 2, "erased and receipted once"
+        timer.tick(broker)
+        assert len(broker.sent) == 1 and len(api.deletes) == 2, "erased and receipted once"
         w.close()
 
 

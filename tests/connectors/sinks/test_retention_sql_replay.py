@@ -23,26 +23,15 @@ from sqlalchemy import MetaData, event, inspect, select, text
 
 from connectors.base.runtime import build
 from connectors.base.sink import Delivery, SinkRunner
-from connectors.sinks.retention import ErasureRun, RetentionTimer
+from connectors.sinks.retention import ErasureRun
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from hub.audit.store import AuditStore
 from hub.audit.verify import verify_store
 from hub.processor.build import build_ingester
-from tests.connectors.conftest import (
-    ROOT,
-    Hub,
-    Stream,
-    for_msn,
-    hub_env,
-    police_events,
-    publish_police,
-    read_receipts,
-    sink_config,
-    start_sink,
-    wait_for,
-)
-from tests.connectors.sinks.test_retention_http_push import (
+from tests.connectors.conftest import ROOT, Hub, Stream, read_receipts, wait_for
+from tests.connectors.sinks.helpers import (
     MASH,
+    MSN_SQL,
     PERIODS,
     POLICE,
     T0,
@@ -51,6 +40,7 @@ from tests.connectors.sinks.test_retention_http_push import (
     C,
     Clock,
     retraction,
+    run_msn_sink,
 )
 
 TABLE = "mash_referrals"
@@ -287,33 +277,21 @@ def test_a_table_from_before_the_markers_gains_them(database_url: str) -> None:
     w.close()
 
 
-MSN = "modern-slavery-network"
-SINK = {"type": "sql-upsert", "url_env": "MSN_DB_URL", "table": "msn_cases"}
-
-
 @pytest.mark.integration
 def test_a_group_reset_after_the_erasure_stores_nothing_again(hub: Hub, tmp_path: Path) -> None:
     """The running sink erases everything past P2Y; a sink under a new consumer group then
     reads the whole stream again: nothing is stored, each disclosure is receipted erased,
     and the audit (one erasure receipt per disclosure) still verifies."""
-    events = police_events(120, seed=11)
-    expected = {e["envelope"]["event_id"] for e in events if for_msn(e)}
-    publish_police(hub, events)
-    now = [datetime.now(UTC)]
-    env = hub_env(hub, MSN_DB_URL=f"sqlite:///{tmp_path / 'msn.db'}")
-    config = sink_config(hub, tmp_path, MSN, SINK, retention={"every_seconds": 3600})
-    sink = start_sink(hub, config, env, len(expected), clock=lambda: now[0])
-    assert isinstance(sink.writer, SqlUpsertWriter) and isinstance(
-        sink.housekeeping, RetentionTimer
-    )
-    timer = sink.housekeeping
+    msn = run_msn_sink(hub, tmp_path, MSN_SQL, MSN_DB_URL=f"sqlite:///{tmp_path / 'msn.db'}")
+    sink, timer, clock = msn.runner, msn.timer, msn.clock
+    assert isinstance(sink.writer, SqlUpsertWriter)
     held = {r["disclosure_id"] for r in sink.writer.rows()}
     wait_for(lambda: len(timer.runs) >= 1, 20, "the first retention run")
-    now[0] += timedelta(days=2 * 366 + 1)
+    clock.now += timedelta(days=2 * 366 + 1)
     wait_for(lambda: len(timer.runs) >= 2, 20, "the retention run two years on")
     assert set(timer.runs[-1].erased) == held and sink.writer.rows() == []
 
-    replay = build(config.model_copy(update={"name": "msn-replay"}), env, clock=lambda: now[0])
+    replay = build(msn.config.model_copy(update={"name": "msn-replay"}), msn.env, clock=clock)
     assert isinstance(replay, SinkRunner)
     replay.run(threading.Event(), until=lambda s: s.counts.receipts >= len(held))
     replay.close()
