@@ -265,20 +265,55 @@ def read_receipts(hub: Hub, expected: int) -> list[ReceiptRecord]:
     ]
 
 
+@dataclass
+class RunningSink:
+    """A sink running on the hub's threads, with the configuration and environment it was
+    built from."""
+
+    runner: SinkRunner
+    config: ConnectorConfig
+    env: dict[str, str]
+
+    def replay(self, receipts: int, **build: Any) -> SinkRunner:
+        """The same sink under a new name (a new consumer group reading the whole stream
+        again), run until it has sent ``receipts`` receipts, and closed."""
+        from connectors.base.runtime import build as build_connector
+
+        again = build_connector(
+            self.config.model_copy(update={"name": f"{self.config.name}-replay"}),
+            self.env,
+            **build,
+        )
+        assert isinstance(again, SinkRunner)
+        again.run(threading.Event(), until=lambda s: s.counts.receipts >= receipts)
+        again.close()
+        return again
+
+
 def start_sink(
-    hub: Hub, config: ConnectorConfig, env: Mapping[str, str], receipts: int, **build: Any
-) -> SinkRunner:
-    """The sink ``config`` describes, running on the hub's threads, once it has sent
-    ``receipts`` receipts (``build``: e.g. the retention's clock)."""
+    hub: Hub,
+    tmp: Path,
+    recipient: str,
+    sink: dict[str, Any],
+    receipts: int,
+    env: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    **build: Any,
+) -> RunningSink:
+    """The ``recipient``'s ``sink`` (``config``: more of its configuration; ``env``: its
+    settings beside the hub's), running on the hub's threads, once it has sent ``receipts``
+    receipts (``build``: e.g. the retention's clock)."""
     from connectors.base.runtime import build as build_connector
 
-    sink = build_connector(config, env, **build)
-    assert isinstance(sink, SinkRunner)
-    hub.threads.start(sink.run, config.name)
+    parsed = sink_config(hub, tmp, recipient, sink, **(config or {}))
+    full_env = hub_env(hub, **(env or {}))
+    runner = build_connector(parsed, full_env, **build)
+    assert isinstance(runner, SinkRunner)
+    hub.threads.start(runner.run, parsed.name)
     wait_for(
-        lambda: sink.counts.receipts >= receipts, 60, f"{receipts} receipts from {config.name}"
+        lambda: runner.counts.receipts >= receipts, 60, f"{receipts} receipts from {parsed.name}"
     )
-    return sink
+    return RunningSink(runner, parsed, full_env)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors.base.config import ConnectorConfig
 from connectors.base.sink import Delivery, SinkRunner
 from connectors.sinks.retention import RetentionEnforcer, RetentionTimer, parse_period
 from hub.audit.records import ReceiptRecord
@@ -18,11 +17,10 @@ from hub.audit.store import AuditStore
 from hub.processor.build import build_ingester
 from tests.connectors.conftest import (
     Hub,
+    RunningSink,
     Stream,
     for_msn,
-    hub_env,
     publish_shared,
-    sink_config,
     start_sink,
 )
 
@@ -93,12 +91,14 @@ def hourly(enforcer: RetentionEnforcer, clock: Clock, **kw: Any) -> RetentionTim
 class Running:
     """The MSN's sink running with retention against the hub, on a clock a test moves."""
 
-    runner: SinkRunner
+    sink: RunningSink
     timer: RetentionTimer
-    config: ConnectorConfig
-    env: dict[str, str]
     clock: Clock
     expected: set[str]  # the event ids the MSN agreement shares
+
+    @property
+    def runner(self) -> SinkRunner:
+        return self.sink.runner
 
 
 def run_msn_sink(hub: Hub, tmp_path: Path, sink: dict[str, Any], **env: str) -> Running:
@@ -106,11 +106,10 @@ def run_msn_sink(hub: Hub, tmp_path: Path, sink: dict[str, Any], **env: str) -> 
     clock starting now) once it has receipted each the MSN agreement shares."""
     expected = {e["envelope"]["event_id"] for e in publish_shared(hub, 120, 11, for_msn)}
     clock = Clock(datetime.now(UTC))
-    full_env = hub_env(hub, **env)
-    config = sink_config(hub, tmp_path, MSN, sink, retention={"every_seconds": 3600})
-    runner = start_sink(hub, config, full_env, len(expected), clock=clock)
-    assert isinstance(runner.housekeeping, RetentionTimer)
-    return Running(runner, runner.housekeeping, config, full_env, clock, expected)
+    retention = {"retention": {"every_seconds": 3600}}
+    running = start_sink(hub, tmp_path, MSN, sink, len(expected), env, retention, clock=clock)
+    assert isinstance(running.runner.housekeeping, RetentionTimer)
+    return Running(running, running.runner.housekeeping, clock, expected)
 
 
 def audit_erasures(hub: Hub, tmp_path: Path, erased: set[str]) -> AuditStore:

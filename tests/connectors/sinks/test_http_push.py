@@ -13,11 +13,8 @@ from connectors.base.rejects import RejectLog
 from tests.connectors.conftest import (
     Hub,
     for_mash,
-    hub_env,
-    police_events,
-    publish_police,
+    publish_shared,
     read_receipts,
-    sink_config,
     start_sink,
 )
 from tests.connectors.sinks.recipient_api import RecipientApi
@@ -27,19 +24,12 @@ MASH = "liverpool-mash"
 
 
 def test_push_with_retries_idempotency_and_refusals(hub: Hub, tmp_path: Path) -> None:
-    events = police_events(300, seed=8)
-    shared = [e for e in events if for_mash(e)]
+    shared = publish_shared(hub, 300, 8, for_mash)
     refused = {shared[1]["envelope"]["event_id"]}
     with RecipientApi(token="api-token-for-tests", refuse_events=refused) as api:
-        publish_police(hub, events)
-        config = sink_config(
-            hub,
-            tmp_path,
-            MASH,
-            {"type": "http-push", "url": api.url, "token_env": "MASH_API_TOKEN"},
-        )
-        env = hub_env(hub, MASH_API_TOKEN="api-token-for-tests")
-        sink = start_sink(hub, config, env, len(shared))
+        spec = {"type": "http-push", "url": api.url, "token_env": "MASH_API_TOKEN"}
+        env = {"MASH_API_TOKEN": "api-token-for-tests"}
+        sink = start_sink(hub, tmp_path, MASH, spec, len(shared), env).runner
         time.sleep(0.5)
     assert api.unauthorised == 0
     assert sink.counts.delivered == len(shared) - 1 and sink.counts.failed == 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,8 +20,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import MetaData, event, inspect, select, text
 
-from connectors.base.runtime import build
-from connectors.base.sink import Delivery, SinkRunner
+from connectors.base.sink import Delivery
 from connectors.sinks.retention import ErasureRun
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from hub.audit.store import AuditStore
@@ -291,10 +289,7 @@ def test_a_group_reset_after_the_erasure_stores_nothing_again(hub: Hub, tmp_path
     wait_for(lambda: len(timer.runs) >= 2, 20, "the retention run two years on")
     assert set(timer.runs[-1].erased) == held and sink.writer.rows() == []
 
-    replay = build(msn.config.model_copy(update={"name": "msn-replay"}), msn.env, clock=clock)
-    assert isinstance(replay, SinkRunner)
-    replay.run(threading.Event(), until=lambda s: s.counts.receipts >= len(held))
-    replay.close()
+    replay = msn.sink.replay(len(held), clock=clock)
     assert (replay.counts.not_stored, replay.counts.delivered, replay.counts.failed) == (
         len(held),
         0,

@@ -4,7 +4,6 @@ ingester; the clock is injected, so two years pass in a test."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,64 +13,42 @@ from sqlalchemy import create_engine, select
 
 from connectors.base.errors import ConnectorConfigError
 from connectors.base.runtime import build
-from connectors.sinks.retention import RetentionTimer, parse_period
+from connectors.sinks.retention import parse_period
 from connectors.sinks.sql_upsert import SqlUpsertWriter
-from hub.audit.store import AuditStore
-from hub.processor.build import build_ingester
-from tests.connectors.conftest import (
-    Hub,
-    Stream,
-    for_msn,
-    hub_env,
-    police_events,
-    publish_police,
-    sink_config,
-    start_sink,
-    wait_for,
+from tests.connectors.conftest import Hub, Stream, wait_for
+from tests.connectors.sinks.helpers import (
+    MSN,
+    MSN_SQL,
+    Broker,
+    Clock,
+    audit_erasures,
+    hourly,
+    run_msn_sink,
 )
 
-MSN = "modern-slavery-network"
 MSN_CASES = Stream(MSN, "safeguarding-concern", "police-msn@1")
-SINK = {"type": "sql-upsert", "url_env": "MSN_DB_URL", "table": "msn_cases"}
 
 
 @pytest.mark.integration
 def test_the_running_sink_erases_past_retention_and_the_audit_shows_it(
     hub: Hub, tmp_path: Path
 ) -> None:
-    events = police_events(120, seed=11)
-    expected = {e["envelope"]["event_id"] for e in events if for_msn(e)}
-    publish_police(hub, events)
-    now = [datetime.now(UTC)]
-    env = hub_env(hub, MSN_DB_URL=f"sqlite:///{tmp_path / 'msn.db'}")
-    config = sink_config(hub, tmp_path, MSN, SINK, retention={"every_seconds": 3600})
-    sink = start_sink(hub, config, env, len(expected), clock=lambda: now[0])
+    msn = run_msn_sink(hub, tmp_path, MSN_SQL, MSN_DB_URL=f"sqlite:///{tmp_path / 'msn.db'}")
+    sink, timer, clock = msn.runner, msn.timer, msn.clock
     assert isinstance(sink.writer, SqlUpsertWriter)
-    timer = sink.housekeeping
-    assert isinstance(timer, RetentionTimer)
     assert timer.runs and timer.runs[-1].erased == (), "the first run, at start, erased nothing"
     held = {r["disclosure_id"] for r in sink.writer.rows()}
 
     # A year on: not yet due under the MSN agreement's P2Y, though the timer ran again.
-    now[0] += timedelta(days=366)
+    clock.now += timedelta(days=366)
     wait_for(lambda: len(timer.runs) >= 2, 20, "the second retention run")
     assert {r["disclosure_id"] for r in sink.writer.rows()} == held
     # Two years and two days on: every row goes, each with an erasure receipt.
-    now[0] += timedelta(days=367)
+    clock.now += timedelta(days=367)
     wait_for(lambda: len(timer.runs) >= 3, 20, "the third retention run")
     assert set(timer.runs[-1].erased) == held and sink.writer.rows() == []
 
-    store = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
-    ingester = build_ingester(hub.settings, bootstrap=hub.bootstrap, store=store)
-
-    def erased() -> dict[str, Any]:
-        return {r["disclosure_id"]: r for r in store.all_receipts() if r["status"] == "erased"}
-
-    stop = threading.Event()
-    ingester.run(stop, until=lambda _s: set(erased()) >= held)
-    assert set(erased()) == held
-    assert all("P2Y" in r["reason"] and r["recipient"] == MSN for r in erased().values())
-    assert {d["disclosure_id"] for d in store.all_decisions()} >= held
+    store = audit_erasures(hub, tmp_path, held)
     assert not _outbox(tmp_path), "the outbox is emptied once the broker has the receipts"
     store.close()
 
@@ -100,55 +77,34 @@ def _deliver(writer: SqlUpsertWriter, n: int) -> list[str]:
     return [d.disclosure_id for d in deliveries]
 
 
-class _Refusing:
-    """The hub's receipts topic refusing (a broker outage): ``send`` raises."""
-
-    def __init__(self) -> None:
-        self.fail = True
-        self.sent: list[str] = []
-
-    def __call__(self, receipts: Any) -> None:
-        if self.fail:
-            raise OSError("broker unavailable")
-        self.sent += [r.receipt_id for r in receipts]
-
-
 def test_receipts_survive_a_refused_send_and_a_restart(tmp_path: Path) -> None:
     """The erasure is committed with its receipts in an outbox: neither a refused send nor a
     crash before the send loses the audit's record of it."""
     url = f"sqlite:///{tmp_path / 'msn.db'}"
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    now = [start]
-    writer = SqlUpsertWriter(url, "msn_cases", "msn-system", clock=lambda: now[0])
+    clock = Clock(start)
+    writer = SqlUpsertWriter(url, "msn_cases", "msn-system", clock=clock)
     ids = _deliver(writer, 3)
     periods = {"police-msn": parse_period("P2Y")}
-    timer = RetentionTimer(
-        writer.retention_enforcer(MSN, periods, clock=lambda: now[0]),
-        timedelta(hours=1),
-        clock=lambda: now[0],
-    )
-    send = _Refusing()
-    timer.tick(send)
-    assert timer.runs[-1].erased == () and send.sent == []
-    now[0] = start + timedelta(days=2 * 366)
-    timer.tick(send)  # erased, but the broker refuses the receipts
-    assert writer.rows() == [] and timer.failures == 1 and send.sent == []
-    timer.tick(send)  # held back for retry_after: no tight loop against a broker down
+    timer = hourly(writer.retention_enforcer(MSN, periods, clock=clock), clock)
+    broker = Broker()
+    timer.tick(broker)
+    assert timer.runs[-1].erased == () and broker.sent == []
+    clock.now = start + timedelta(days=2 * 366)
+    timer.tick(broker)  # erased, but the broker refuses the receipts
+    assert writer.rows() == [] and timer.failures == 1 and broker.sent == []
+    timer.tick(broker)  # held back for retry_after: no tight loop against a broker down
     assert timer.failures == 1
     # The process dies here. A new one (a new timer over the same database) sends them first.
     writer.close()
-    writer = SqlUpsertWriter(url, "msn_cases", "msn-system", clock=lambda: now[0])
-    again = RetentionTimer(
-        writer.retention_enforcer(MSN, periods, clock=lambda: now[0]),
-        timedelta(hours=1),
-        clock=lambda: now[0],
-    )
-    send.fail = False
-    run = again.tick(send)
+    writer = SqlUpsertWriter(url, "msn_cases", "msn-system", clock=clock)
+    again = hourly(writer.retention_enforcer(MSN, periods, clock=clock), clock)
+    broker.down = False
+    run = again.tick(broker)
     assert run is not None and run.erased == ()
-    assert sorted(send.sent) == sorted(f"{i}:erased" for i in ids)
-    again.tick(send)
-    assert len(send.sent) == len(ids), "sent once, then gone from the outbox"
+    assert broker.ids() == sorted(f"{i}:erased" for i in ids)
+    again.tick(broker)
+    assert len(broker.sent) == len(ids), "sent once, then gone from the outbox"
     writer.close()
 
 
@@ -160,7 +116,7 @@ def test_a_bad_period_is_named_and_the_sink_not_built(tmp_path: Path) -> None:
             "name": "msn-sink",
             "recipient": MSN,
             "state_dir": str(tmp_path),
-            "sink": SINK,
+            "sink": MSN_SQL,
             "retention": {"periods": {"police-msn": "six years"}},
         }
     )

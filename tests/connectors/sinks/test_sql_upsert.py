@@ -3,23 +3,17 @@ disclosure is written once, receipted once per status, and a redelivery changes 
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from connectors.base.runtime import build
-from connectors.base.sink import SinkRunner
 from connectors.sinks.sql_upsert import SqlUpsertWriter
 from tests.connectors.conftest import (
     Hub,
     for_msn,
-    hub_env,
-    police_events,
-    publish_police,
+    publish_shared,
     read_receipts,
-    sink_config,
     start_sink,
 )
 
@@ -30,13 +24,10 @@ MSN = "modern-slavery-network"
 def test_msn_case_list_written_once_and_receipted(
     hub: Hub, tmp_path: Path, database_url: str
 ) -> None:
-    events = police_events(250, seed=5)
-    expected = {e["envelope"]["event_id"] for e in events if for_msn(e)}
-    publish_police(hub, events)
-    config = sink_config(
-        hub, tmp_path, MSN, {"type": "sql-upsert", "url_env": "MSN_DB_URL", "table": "msn_cases"}
-    )
-    sink = start_sink(hub, config, hub_env(hub, MSN_DB_URL=database_url), len(expected))
+    expected = {e["envelope"]["event_id"] for e in publish_shared(hub, 250, 5, for_msn)}
+    spec = {"type": "sql-upsert", "url_env": "MSN_DB_URL", "table": "msn_cases"}
+    running = start_sink(hub, tmp_path, MSN, spec, len(expected), {"MSN_DB_URL": database_url})
+    sink = running.runner
     time.sleep(0.5)
     assert isinstance(sink.writer, SqlUpsertWriter)
     rows = sink.writer.rows()
@@ -49,12 +40,7 @@ def test_msn_case_list_written_once_and_receipted(
     first = {r["disclosure_id"]: r["delivered_at"] for r in rows}
 
     # Redelivery: a second consumer group reads the whole stream again.
-    again = build(
-        config.model_copy(update={"name": "msn-replay"}), hub_env(hub, MSN_DB_URL=database_url)
-    )
-    assert isinstance(again, SinkRunner)
-    again.run(threading.Event(), until=lambda s: s.counts.receipts >= len(expected))
-    again.close()
+    running.replay(len(expected))
     assert {r["disclosure_id"]: r["delivered_at"] for r in sink.writer.rows()} == first
 
     receipts = read_receipts(hub, 2 * len(expected))
