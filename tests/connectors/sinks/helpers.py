@@ -65,6 +65,11 @@ def retraction(disclosure: str, event: str, revision: int = 1) -> Delivery:
     return MASH.delivery(disclosure, record, headers={"hub.notice": b"retraction"})
 
 
+class Crash(BaseException):
+    """The process dying mid-run: not an Exception, so no handler in the code under test
+    catches it, as none would run on a real crash."""
+
+
 class Broker:
     """The hub's receipts topic as a retention timer sends to it: refusing while ``down``
     (an outage), keeping what it acknowledged in ``sent``."""

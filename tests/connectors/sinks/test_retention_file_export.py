@@ -24,6 +24,7 @@ from tests.connectors.sinks.helpers import (
     Broker,
     C,
     Clock,
+    Crash,
     hourly,
     retraction,
     share,
@@ -116,10 +117,6 @@ def test_a_file_with_nothing_left_is_removed_and_a_csv_keeps_its_header(tmp_path
     w.close()
 
 
-class _Crash(BaseException):
-    """The process dying mid-run (not an error the code could handle)."""
-
-
 def test_a_crash_mid_erasure_leaves_whole_files_and_loses_no_receipt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,10 +127,10 @@ def test_a_crash_mid_erasure_leaves_whole_files_and_loses_no_receipt(
     clock.now = T0 + timedelta(days=2 * 366)
 
     def die(_src: object, _dst: object) -> None:
-        raise _Crash  # the temporary file is written and fsynced; the rename never happens
+        raise Crash  # the temporary file is written and fsynced; the rename never happens
 
     monkeypatch.setattr(file_export.os, "replace", die)
-    with pytest.raises(_Crash):
+    with pytest.raises(Crash):
         w.retention_enforcer("liverpool-mash", PERIODS, clock=clock).run()
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in folder.glob("*.jsonl")} == before, "the old files"

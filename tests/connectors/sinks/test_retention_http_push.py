@@ -24,6 +24,7 @@ from tests.connectors.sinks.helpers import (
     Broker,
     C,
     Clock,
+    Crash,
     hourly,
     retraction,
     share,
@@ -109,10 +110,6 @@ def test_a_failing_api_is_tried_again_at_the_next_run_and_deliveries_go_on(
         w.close()
 
 
-class _Crash(BaseException):
-    """The process dying (not an error the code could handle)."""
-
-
 def test_a_crash_between_the_acknowledged_delete_and_the_receipt_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,10 +120,10 @@ def test_a_crash_between_the_acknowledged_delete_and_the_receipt_loses_nothing(
         clock.now = T0 + timedelta(days=2 * 366)
 
         def die(*_a: object, **_k: object) -> None:
-            raise _Crash
+            raise Crash
 
         monkeypatch.setattr(SinkLedger, "erased", die)  # the API said 204, then the power went
-        with pytest.raises(_Crash):
+        with pytest.raises(Crash):
             w.retention_enforcer(MASH.recipient, PERIODS, clock=clock).run()
         monkeypatch.undo()
         assert [k for k, _ in api.deletes] == ["d-a1:erased"]
