@@ -5,6 +5,7 @@ real hub) the MSN's sink running with retention and the audit of what it erased.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,7 +79,7 @@ class Broker:
         self.down = down
         self.sent: list[ReceiptRecord] = []
 
-    def __call__(self, receipts: list[ReceiptRecord]) -> None:
+    def __call__(self, receipts: Sequence[ReceiptRecord]) -> None:
         if self.down:
             raise OSError("broker unavailable")
         self.sent.extend(receipts)

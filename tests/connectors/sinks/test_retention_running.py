@@ -64,7 +64,7 @@ def test_the_running_sink_erases_past_retention_and_the_audit_shows_it(
         assert held() == before
         clock.now += timedelta(days=367)  # two years and two days on: everything goes
         wait_for(lambda: len(timer.runs) >= 3, 20, "the third retention run")
-        erased_now = set(timer.runs[-1].erased)
+        erased_now: set[str] = set(timer.runs[-1].erased)
         assert len(erased_now) == len(msn.expected) and held() == set()
         if api.deletes:
             assert {b["reason_code"] for _k, b in api.deletes} == {EXPIRED}
