@@ -108,6 +108,24 @@ class HubRun:
     rss_before_mb: float
 
 
+def in_background(
+    processor: Processor, stop: threading.Event, name: str
+) -> tuple[threading.Thread, list[BaseException]]:
+    """The processor running on a daemon thread until ``stop``; what it raised lands in
+    the list, for the caller's wait to re-raise."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            processor.run(stop)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread, errors
+
+
 def hub_run(
     settings: Settings,
     bootstrap: str,
@@ -137,16 +155,7 @@ def hub_run(
 
     setattr(processor, "process_batch", timed)  # noqa: B010 - timing hook on this instance
     stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            processor.run(stop)
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="bench-hub", daemon=True)
-    thread.start()
+    thread, errors = in_background(processor, stop, "bench-hub")
     try:
         deadline = time.monotonic() + 300
         while not times["last"]:
@@ -221,17 +230,9 @@ def profile_run(
     )
     recorded = stages.Recorded()
     stop = threading.Event()
-    errors: list[BaseException] = []
 
     def drive() -> int:
-        def run() -> None:
-            try:
-                processor.run(stop)
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=run, name="bench-profile", daemon=True)
-        thread.start()
+        thread, errors = in_background(processor, stop, "bench-profile")
         deadline = time.monotonic() + 300
         while processor.stats.consumed < n and not errors:
             if time.monotonic() > deadline:
