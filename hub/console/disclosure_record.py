@@ -39,8 +39,45 @@ def _basis(r: dict[str, Any]) -> str:
     return (r.get("agreement_title") or "") + (f"; {basis}" if basis else "")
 
 
+def _sent_on(sent: Sequence[dict[str, Any]], name: Callable[[str], str]) -> tuple[Section, ...]:
+    """Corrections and retraction notices the hub sent on about these events (UK GDPR
+    Art 19), each with the recipient system's receipts; no section when there were none."""
+    if not sent:
+        return ()
+
+    def receipts(r: dict[str, Any]) -> str:
+        got = [f"{x['status']} {str(x['at'])[:16].replace('T', ' ')}" for x in r["receipts"]]
+        return "; ".join(got) or "none yet"
+
+    table = tuple(
+        (
+            r["decided_at"][:16].replace("T", " "),
+            name(r["recipient"]),
+            "retraction notice" if r["outcome"] == "retracted"
+            else f"correction (revision {r.get('revision') or 1})",
+            receipts(r),
+        )
+        for r in sent
+    )  # fmt: skip
+    return (
+        Section(
+            "Corrections and retractions sent on",
+            ("When a partner corrected or withdrew one of these records, the hub told every "
+             "recipient that had received it: an update with the corrected revision, or a "
+             "retraction notice to delete it. The receipt is the recipient system's "
+             "confirmation.",),
+            ("Sent", "To", "What", "Receipt"),
+            table,
+        ),
+    )  # fmt: skip
+
+
 def disclosure_record(
-    rows: Sequence[dict[str, Any]], consultation_id: str, made_at: str, name: Callable[[str], str]
+    rows: Sequence[dict[str, Any]],
+    consultation_id: str,
+    made_at: str,
+    name: Callable[[str], str],
+    sent: Sequence[dict[str, Any]] = (),
 ) -> Document:
     shared = [r for r in rows if r["outcome"] == "shared"]
     recipients = sorted({name(r["recipient"]) for r in shared})
@@ -76,6 +113,7 @@ def disclosure_record(
                 ("Nothing else about this person was shared through the hub.",) if rows else
                 ("No disclosure about this person is recorded.",),
             ),
+            *_sent_on(sent, name),
         ),
         "",
     )  # fmt: skip

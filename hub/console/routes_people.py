@@ -48,7 +48,26 @@ REPORT_COLUMNS = (
     "disclosure_id",
     "outcome",
     "reason",
+    # Issue 18 (UK GDPR Art 19): the corrections and retraction notices sent on follow the
+    # disclosures, one row each, with their revision and the recipient system's receipts.
+    "sent_on",
+    "revision",
+    "receipts",
 )
+
+
+def _export_rows(rows: list[dict[str, Any]], sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's rows, then what was sent on after them, as the CSV lists them."""
+
+    def what(r: dict[str, Any]) -> str:
+        return "retraction notice" if r["outcome"] == "retracted" else "correction"
+
+    def receipts(r: dict[str, Any]) -> str:
+        return "; ".join(f"{x['status']} {x['at']}" for x in r.get("receipts") or ())
+
+    return [r | {"sent_on": ""} for r in rows] + [
+        r | {"sent_on": what(r), "receipts": receipts(r) or "none yet"} for r in sent
+    ]
 
 
 @router.get("/subjects", response_class=HTMLResponse)
@@ -190,9 +209,10 @@ def subject_report(
 
 def _logged_report(
     st: ConsoleState, principal: Principal, consultation_id: str, action: str
-) -> tuple[list[dict[str, Any]], str]:
+) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]]]:
     """A report re-run from the tokens its consultation logged (so the identifiers never
-    travel in a URL); only the officer who made it. Returns its rows and when it was made."""
+    travel in a URL); only the officer who made it. Returns its rows, when it was made, and
+    the corrections and retraction notices sent on for its events."""
     consultation_id = params.text("consultation_id", consultation_id, 36)
     with st.store.engine.connect() as conn:
         row = conn.execute(
@@ -208,8 +228,11 @@ def _logged_report(
         found = queries.subject_decisions(
             conn, principal.scope, target["tokens"], bool(target.get("include_withheld"))
         )
+        sent = revisions.sent_on(
+            conn, principal.scope, [d for d in found if d["outcome"] == "shared"]
+        )
     st.consult(principal, action, {"report": consultation_id}, len(found))
-    return _report_rows(st, found), str(row._mapping["at"])
+    return _report_rows(st, found), str(row._mapping["at"]), _report_rows(st, sent)
 
 
 @router.get("/subjects/report/{consultation_id}.csv")
@@ -218,8 +241,9 @@ def subject_report_csv(
     consultation_id: str,
     principal: Reporter,
 ) -> Response:
-    rows, _at = _logged_report(console(request), principal, consultation_id, "subject-report-csv")
-    return csv_response("subject-disclosures.csv", REPORT_COLUMNS, rows)
+    st = console(request)
+    rows, _at, sent = _logged_report(st, principal, consultation_id, "subject-report-csv")
+    return csv_response("subject-disclosures.csv", REPORT_COLUMNS, _export_rows(rows, sent))
 
 
 @router.get("/subjects/report/{consultation_id}.pdf")
@@ -230,8 +254,8 @@ def subject_report_pdf(
 ) -> Response:
     """The disclosure record as a PDF, for an Article 15 response."""
     st = console(request)
-    rows, at = _logged_report(st, principal, consultation_id, "subject-report-pdf")
-    doc = disclosure_record(rows, consultation_id, at, Names.of(st.partnership))
+    rows, at, sent = _logged_report(st, principal, consultation_id, "subject-report-pdf")
+    doc = disclosure_record(rows, consultation_id, at, Names.of(st.partnership), sent)
     return Response(
         render_pdf(doc),
         media_type="application/pdf",

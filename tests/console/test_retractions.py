@@ -121,6 +121,33 @@ def test_the_subject_report_shows_what_was_sent_on(corrected: Console) -> None:
     assert "delivered" in sent and "none yet" in sent
 
 
+def test_the_subject_reports_csv_and_pdf_list_what_was_sent_on(corrected: Console) -> None:
+    import csv
+    import io
+
+    from pypdf import PdfReader
+
+    client = login(corrected.client(), "officer")
+    body = submit(client, "/subjects", **PERSON_FORM).text
+    found = re.search(r"/subjects/report/([0-9a-f-]{36})\.csv", body)
+    assert found is not None
+    rows = list(csv.DictReader(io.StringIO(client.get(found.group(0)).text)))
+    sent = {r["disclosure_id"]: r for r in rows if r["sent_on"]}
+    on_page = set(re.findall(r'href="/decisions/([cn]\d)"', body[body.index('id="sent-on"') :]))
+    assert {f"disc-{d}" if d.startswith("c") else f"notice-{d}" for d in on_page} == set(sent)
+    assert sent["disc-c1"]["sent_on"] == "correction" and sent["disc-c1"]["revision"] == "2"
+    assert sent["disc-c1"]["receipts"].startswith("delivered")
+    assert sent["notice-n1"]["sent_on"] == "retraction notice"
+    assert sent["notice-n1"]["receipts"] == "none yet"
+    pdf = client.get(found.group(0).replace(".csv", ".pdf"))
+    text = " ".join(
+        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "Corrections and retractions sent on" in text
+    assert "correction (revision 2)" in text and "retraction notice" in text
+    assert "none yet" in text and "delivered" in text
+
+
 def test_activity_counts_notices_apart_from_withheld(console: Console) -> None:
     client = login(console.client(), "officer")
     period = "/activity?from=2026-11-01&to=2026-11-30"
