@@ -46,7 +46,7 @@ def age_band(age: int | None) -> str:
 _FIELDS: dict[int, tuple[FieldInfo, list[FieldInfo], list[str], list[FieldInfo]]] = {}
 
 
-def _fields(person: FieldInfo) -> tuple[list[FieldInfo], list[str], list[FieldInfo]]:
+def search_fields(person: FieldInfo) -> tuple[list[FieldInfo], list[str], list[FieldInfo]]:
     """(name fields, date-of-birth field names, postcode fields) of a person record, worked
     out once per schema field: this runs for every event on the processor's hot path."""
     hit = _FIELDS.get(id(person))
@@ -62,7 +62,7 @@ def _fields(person: FieldInfo) -> tuple[list[FieldInfo], list[str], list[FieldIn
 
 def _name(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
     """The normalised given and family name; None unless both are there."""
-    parts = [normalise(value.get(c.name), c.tags).value for c in _fields(person)[0]]
+    parts = [normalise(value.get(c.name), c.tags).value for c in search_fields(person)[0]]
     if len(parts) < 2 or not all(parts):
         return None
     return "|".join(str(p) for p in parts)
@@ -70,7 +70,7 @@ def _name(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
 
 def _as_entered(person: FieldInfo, given_name: str, family_name: str) -> dict[str, Any]:
     """A name typed by an officer, as the person record would hold it (to tokenise alike)."""
-    names = _fields(person)[0]
+    names = search_fields(person)[0]
     return {c.name: v for c, v in zip(names, (given_name, family_name), strict=False)}
 
 
@@ -99,7 +99,7 @@ def _band_and_area(
 ) -> tuple[str, str]:
     """The person's age band when the event happened, and the event's borough."""
     age = None
-    dob = next((d for n in _fields(person)[1] if isinstance(d := value.get(n), date)), None)
+    dob = next((d for n in search_fields(person)[1] if isinstance(d := value.get(n), date)), None)
     when = event_time(event, event_type) if dob is not None else None
     if dob is not None and when is not None:
         age = age_on(dob, when.date())
@@ -109,7 +109,7 @@ def _band_and_area(
 
 
 def _postcode(person: FieldInfo, value: Mapping[str, Any]) -> str | None:
-    for c in _fields(person)[2]:
+    for c in search_fields(person)[2]:
         norm = normalise(value.get(c.name), c.tags).value
         return str(norm) if norm else None
     return None
@@ -130,7 +130,7 @@ def name_postcode_tokens(
 ) -> set[str]:
     """What to search for a name with a postcode, under every key version."""
     value = _as_entered(person, given_name, family_name)
-    value.update({c.name: postcode for c in _fields(person)[2]})
+    value.update({c.name: postcode for c in search_fields(person)[2]})
     return {t for key in ring.versions if (t := postcode_token(person, value, key))}
 
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -32,6 +32,9 @@ MIN_KEY_BYTES = 32
 LEGACY_KEY_ID = "cfg1"
 # Key ids appear inside tokens (tok.<domain>.<key id>.<digest>): short, lowercase, no dots.
 KEY_ID = re.compile(r"[a-z0-9]{1,16}")
+_BLOCK = 64  # SHA-256's block size, the HMAC key's padded length
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,15 @@ class PseudonymKey:
     activated_at: datetime | None = None
 
     @cached_property
-    def mac(self) -> hmac.HMAC:
-        """HMAC-SHA256 keyed with this secret, to ``copy()`` per token: the key schedule is
-        done once, and short messages are hashed without releasing the GIL (``hmac.digest``
-        releases and re-takes it on every call, a hand-off per token on a busy processor)."""
-        return hmac.new(self.secret, digestmod="sha256")
+    def pads(self) -> tuple[Any, Any]:
+        """SHA-256 states after the HMAC key's inner and outer pads (RFC 2104), to ``copy()``
+        per token: the same MAC as ``hmac.new(secret, msg, "sha256")`` with two hash copies
+        instead of an HMAC object copy (which is Python code in 3.11): about 0.5 of a
+        token's 2.8 µs, several tokens an event on the processor's hot path."""
+        secret = self.secret if len(self.secret) <= _BLOCK else hashlib.sha256(self.secret).digest()
+        padded = secret.ljust(_BLOCK, b"\0")
+        return hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD))
+
 
 
 @dataclass(frozen=True)

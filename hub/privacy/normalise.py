@@ -191,7 +191,12 @@ def _many(values: Sequence[Any], kind: str) -> Normalised:
 
 def normalise(value: Any, tags: frozenset[str]) -> Normalised:
     """Normalise ``value`` by the field's tags. Empty input is absent, not invalid."""
-    kind = kind_for(tags)
+    return normalise_as(value, kind_for(tags))
+
+
+def normalise_as(value: Any, kind: str) -> Normalised:
+    """:func:`normalise` with the kind already worked out from the tags (once per field,
+    by the hot path's compiled plans)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return Normalised(kind, None)
     if isinstance(value, list | tuple):

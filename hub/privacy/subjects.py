@@ -11,14 +11,22 @@ The console tokenises what the officer types with the same keys and looks them u
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from hub.catalogue.schemas import EventType, FieldInfo
-from hub.policy.facts import get_path
-from hub.privacy.candidates import search_tokens
+from hub.policy.facts import age_on, event_time
+from hub.privacy.candidates import (
+    BOROUGHS,
+    KIND,
+    POSTCODE_KIND,
+    UNKNOWN,
+    age_band,
+    search_fields,
+)
 from hub.privacy.keys import KeyRing, PseudonymKey
-from hub.privacy.normalise import normalise
+from hub.privacy.normalise import kind_for, normalise, normalise_as
 from hub.privacy.token import PERSON, make_token, person_input
 
 SUBJECT_DOMAIN = "audit"
@@ -57,17 +65,17 @@ def person_tokens(person: FieldInfo, value: Mapping[str, Any], key: PseudonymKey
 def subject_tokens(
     event: Mapping[str, Any], event_type: EventType, key: PseudonymKey
 ) -> tuple[str, ...]:
-    """Every subject token of the event under ``key``, sorted and without repeats."""
+    """Every subject token of the event under ``key``, sorted and without repeats: for each
+    person record, its ``person_tokens`` and (a name alone, by age band and area, or with a
+    postcode, finds the person's decisions: hub/privacy/candidates.py) ``search_tokens``."""
     tokens: set[str] = set()
-    for person in event_type.person_records():
-        value = get_path(event, person.path)
-        items = value if isinstance(value, list) else [value]
-        for item in items:
+    for plan in _plans(event_type):
+        value: Any = event
+        for part in plan.path:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        for item in value if isinstance(value, list) else (value,):
             if isinstance(item, Mapping):
-                tokens.update(person_tokens(person, item, key))
-                # A name alone (candidates by age band and area), or with a postcode, finds
-                # the person's decisions (hub/privacy/candidates.py).
-                tokens.update(search_tokens(event, event_type, person, item, key))
+                _person_subject_tokens(plan, item, key, event, event_type, tokens)
     return tuple(sorted(tokens))
 
 
@@ -94,3 +102,85 @@ def lookup_tokens(
             if tag in c.tags:
                 value[c.name] = typed
     return {t for key in ring.versions for t in person_tokens(person, value, key)}
+
+
+# -- the hot path: the same tokens, with each person record's fields laid out once ---------
+
+
+@dataclass(frozen=True)
+class _PersonPlan:
+    """One person record of an event type, as the processor tokenises it per event: field
+    names with their normalisation kinds, worked out once (``subject_tokens`` is the
+    processor's largest single step; ``person_tokens`` and ``search_tokens``, which the
+    console uses, stay the specification, and a test holds the two equal)."""
+
+    path: tuple[str, ...]
+    identity: tuple[tuple[str, str], ...]  # (field, kind), schema order: the person token
+    strong: tuple[tuple[str, str], ...]  # NHS number, PNC id: a token each
+    names: tuple[str, ...]  # identity fields that are names: the name-area token
+    dobs: tuple[str, ...]
+    postcode: tuple[str, str] | None  # the first postcode field: the name-postcode token
+
+
+def _plan_of(person: FieldInfo) -> _PersonPlan:
+    identity, strong = person_fields(person)
+    names, dobs, postcodes = search_fields(person)
+    return _PersonPlan(
+        path=tuple(person.path.split(".")),
+        identity=tuple((c.name, kind_for(c.tags)) for c in identity),
+        strong=tuple((c.name, kind_for(c.tags)) for c in strong),
+        names=tuple(c.name for c in names),
+        dobs=tuple(dobs),
+        postcode=(postcodes[0].name, kind_for(postcodes[0].tags)) if postcodes else None,
+    )
+
+
+_PLANS: dict[int, tuple[EventType, tuple[_PersonPlan, ...]]] = {}
+
+
+def _plans(event_type: EventType) -> tuple[_PersonPlan, ...]:
+    hit = _PLANS.get(id(event_type))
+    if hit is None or hit[0] is not event_type:
+        if len(_PLANS) > 256:  # catalogue reloads make new event types; keep this bounded
+            _PLANS.clear()
+        hit = _PLANS[id(event_type)] = (
+            event_type,
+            tuple(_plan_of(p) for p in event_type.person_records()),
+        )
+    return hit[1]
+
+
+def _person_subject_tokens(
+    plan: _PersonPlan,
+    value: Mapping[str, Any],
+    key: PseudonymKey,
+    event: Mapping[str, Any],
+    event_type: EventType,
+    out: set[str],
+) -> None:
+    """``person_tokens`` and ``search_tokens`` of one person, into ``out``."""
+    norms = [normalise_as(value.get(name), kind) for name, kind in plan.identity]
+    text = person_input(norms)
+    if text is not None:
+        out.add(make_token(key, text, PERSON))
+    for name, kind in plan.strong:
+        norm = normalise_as(value.get(name), kind)
+        if norm.value is not None:
+            out.add(make_token(key, norm.value, kind))
+    names = [
+        n.value for (field, _k), n in zip(plan.identity, norms, strict=True) if field in plan.names
+    ]
+    if len(names) < 2 or not all(names):
+        return
+    name = "|".join(str(n) for n in names)
+    age = None
+    dob = next((d for n in plan.dobs if isinstance(d := value.get(n), date)), None)
+    if dob is not None and (when := event_time(event, event_type)) is not None:
+        age = age_on(dob, when.date())
+    borough = event.get("borough")
+    area = borough if isinstance(borough, str) and borough in BOROUGHS else UNKNOWN
+    out.add(make_token(key, f"{name}|{age_band(age)}|{area}", KIND))
+    if plan.postcode is not None:
+        postcode = normalise_as(value.get(plan.postcode[0]), plan.postcode[1]).value
+        if postcode:
+            out.add(make_token(key, f"{name}|{postcode}", POSTCODE_KIND))

@@ -153,3 +153,19 @@ def test_person_token_with_a_missing_part_differs_from_the_complete_one(
     known, _ = _tokens(concern_type, keys, a, concern_event())
     unknown, _ = _tokens(concern_type, keys, a, concern_event(date_of_birth=None))
     assert known["token"] and unknown["token"] and known["token"] != unknown["token"]
+
+
+@pytest.mark.parametrize("length", [32, 63, 64, 65, 100])
+def test_token_is_the_rfc_2104_hmac_of_its_input(length: int) -> None:
+    """The digest is computed from the key's padded SHA-256 states (hub/privacy/keys.py
+    ``pads``); it must be HMAC-SHA256 exactly, for keys shorter and longer than a block."""
+    import hmac
+
+    from hub.privacy.keys import PseudonymKey
+
+    secret = bytes(range(length))
+    key = PseudonymKey("audit", "k1", secret)
+    text = "given=kayden\x1ffamily=obrien\x1fdob=2010-01-02"
+    mac = hmac.new(secret, f"hub-token-v1\x1faudit\x1fperson\x1f{text}".encode(), "sha256")
+    expected = base64.b32encode(mac.digest()).decode().lower()[:40]
+    assert make_token(key, text, PERSON) == f"tok.audit.k1.{expected}"
