@@ -166,6 +166,16 @@ class Settings(BaseSettings):
             "hand-off per record. Falls back to a thread if the helper fails."
         ),
     )
+    ledger_store: Literal["disk", "memory"] = Field(
+        default="disk",
+        description=(
+            "Where the processor keeps its events ledger, every (partner, event id) it has "
+            "decided (HUB_LEDGER_STORE): disk, a file of each process's own under "
+            "<data dir>/ledger-cache rebuilt at every start, with memory flat as it grows; "
+            "or memory, a few µs an event faster, about 140-600 bytes of memory an event "
+            "(hub/processor/ledger_store.py)."
+        ),
+    )
     processor_instance: str = Field(default="hub-processor-0")
 
     @field_validator("pseudonym_keys")

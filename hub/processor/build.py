@@ -16,6 +16,7 @@ from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
 from hub.processor.heap import HeapPolicy
 from hub.processor.ledger import topic_ledger
+from hub.processor.ledger_store import open_store
 from hub.processor.processor import Processor
 from hub.processor.reload import RuleSource
 from hub.processor.verify import Verifier
@@ -65,7 +66,11 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         transactional=settings.transactions,
         verifier=Verifier(helper_process=settings.verify_process),
         heap=HeapPolicy(freeze=settings.gc_freeze),
-        ledger=topic_ledger(kafka, f"{settings.consumer_group}-ledger"),
+        ledger=topic_ledger(
+            kafka,
+            f"{settings.consumer_group}-ledger",
+            open_store(settings.ledger_store, settings.data_dir, settings.processor_instance),
+        ),
     )
 
 

@@ -60,6 +60,7 @@ import orjson
 
 from hub.catalogue.topics import EVENTS_TOPIC
 from hub.errors import EventIdReused
+from hub.processor.ledger_store import LedgerStore, MemoryStore, Row, rank_of
 
 if TYPE_CHECKING:
     from hub.kafka.connection import KafkaConnection
@@ -152,13 +153,11 @@ def _is_rich(data: Mapping[str, Any]) -> bool:
     )
 
 
-def _rank(data: Mapping[str, Any]) -> tuple[int, int, int]:
+def _rank(data: Mapping[str, Any]) -> int:
     """Which of two entries for one key is the later state: a higher revision, then a
     retraction, then more recipients reached (entries only ever grow along these)."""
-    return (
-        data.get("revision") or 1,
-        1 if data.get("retraction") else 0,
-        len(data.get("reached") or ()),
+    return rank_of(
+        data.get("revision") or 1, bool(data.get("retraction")), len(data.get("reached") or ())
     )
 
 
@@ -167,8 +166,17 @@ def ledger_key(provider: str, event_id: str) -> bytes:
 
 
 def _slot(provider: str, event_id: str) -> bytes:
-    # 16 bytes instead of the text key: memory per entry is what limits the ledger's size.
+    # 16 bytes instead of the text key: what the store keeps per entry.
     return hashlib.blake2b(ledger_key(provider, event_id), digest_size=16).digest()
+
+
+def _row(slot: bytes, data: Mapping[str, Any], value: bytes) -> Row:
+    """The store's row for an entry read as JSON: a plain one is its 32-byte digest."""
+    if not _is_rich(data):
+        digest = bytes.fromhex(data["digest"])
+        if len(digest) == 32:
+            return slot, digest, None, 0
+    return slot, None, bytes(value), _rank(data)
 
 
 class LedgerSource(Protocol):
@@ -179,75 +187,83 @@ class LedgerSource(Protocol):
     def more(self) -> Iterable[tuple[bytes | None, bytes | None]]: ...
 
 
-class EventLedger:
-    """Seen (provider, event id) -> content digest, in memory, fed from ``hub.events.v1``."""
+# Rows handed to the store at once while loading (one transaction each).
+LOAD_CHUNK = 5_000
+# What this instance wrote recently, kept in memory (two generations of up to this many):
+# its own entries come back in the tail a fraction of a second later and are recognised
+# without a parse or a read of the store.
+RECENT = 8_192
+_PLAIN = b""  # in ``_recent``: a plain entry was written (its digest is in the store)
 
-    def __init__(self, source: LedgerSource | None = None, *, refresh_every: float = 0.2):
-        self._digests: dict[bytes, bytes] = {}
-        # Entries with recipients, revisions or a retraction (issue 18): the entry's JSON as
-        # read or written (about 500 bytes; parsed only when the event id comes again).
-        self._states: dict[bytes, bytes] = {}
+
+class EventLedger:
+    """Seen (provider, event id) -> content digest, fed from ``hub.events.v1``, kept in a
+    ``LedgerStore`` (hub/processor/ledger_store.py: in memory unless one is given)."""
+
+    def __init__(
+        self,
+        source: LedgerSource | None = None,
+        *,
+        refresh_every: float = 0.2,
+        store: LedgerStore | None = None,
+    ):
+        self._store: LedgerStore = store if store is not None else MemoryStore()
         # A batch's changes, kept apart until its outputs are acknowledged (``begin``).
         self._overlay: dict[bytes, LedgerEntry] | None = None
+        # Slot -> the JSON of a state this instance wrote, or _PLAIN (see RECENT).
+        self._recent: dict[bytes, bytes] = {}
+        self._older: dict[bytes, bytes] = {}
         self._source = source
         self._refresh_every = refresh_every
         self._refreshed = 0.0
         self._last: tuple[str, str, bytes] = ("", "", b"")
         self.loaded = 0
         if source is not None:
-            self.loaded = self._take(source.initial())
+            before = len(self._store)
+            self._take(source.initial())
+            self.loaded = len(self._store) - before
             self._refreshed = time.monotonic()
 
     def __len__(self) -> int:
-        return len(self._digests) + len(self._states)
+        return len(self._store)
 
     def close(self) -> None:
         close = getattr(self._source, "close", None)
         if close is not None:
             close()
+        self._store.close()
 
-    def _take(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
-        n = 0
+    def _take(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> None:
+        """Entries from the topic into the store, in chunks (``merge``: the later rank wins)."""
+        rows: list[Row] = []
+        recent, older = self._recent, self._older
         for key, value in records:
             if key is None or value is None:
                 continue  # a tombstone or a foreign record: nothing to remember
             slot = hashlib.blake2b(key, digest_size=16).digest()
-            if self._states.get(slot) == value:
-                continue  # this instance's own entry coming back in the tail: no JSON parsed
+            mine = recent.get(slot)
+            if mine is None:
+                mine = older.get(slot)
+            if mine is not None and mine == value:
+                continue  # this instance's own state coming back in the tail: no JSON parsed
             try:
                 data = orjson.loads(value)
                 if ledger_key(data["provider"], data["event_id"]) != key:
                     raise ValueError("the entry's provider and event id are not its key")
-                if slot not in self._digests and slot not in self._states:
-                    n += 1
-                self._merge(slot, data, value)
+                row = _row(slot, data, value)
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("events ledger: unreadable entry for key %r: %s", key[:200], exc)
                 continue
-        return n
-
-    def _merge(self, slot: bytes, data: dict[str, Any], value: bytes) -> None:
-        """Keep the later state of the two (``_rank``): an instance's own entries in the tail
-        change nothing; another's correction or retraction is taken. At equal rank the first
-        content wins (two instances deciding a reused id in the tail window; see the module
-        docstring). Plain entries (loading millions at start) stay 16 bytes."""
-        if not _is_rich(data):
-            if slot not in self._digests and slot not in self._states:
-                self._digests[slot] = bytes.fromhex(data["digest"])
-            return
-        known = self._states.get(slot)
-        if known is None or _rank(data) > _rank(orjson.loads(known)):
-            self._digests.pop(slot, None)
-            self._states[slot] = bytes(value)
-
-    def _store(self, slot: bytes, entry: LedgerEntry) -> None:
-        if entry.rich:
-            self._digests.pop(slot, None)
-            # A copy of exact size: orjson's bytes keep their 4 KB output buffer (3.13,
-            # measured), eight times the entry, for as long as the ledger keeps the event.
-            self._states[slot] = memoryview(entry.to_json()).tobytes()
-        elif slot not in self._states:
-            self._digests[slot] = bytes.fromhex(entry.digest)
+            if mine is not None:
+                if row[2] is None:
+                    continue  # a plain entry where this instance wrote one: changes nothing
+                recent.pop(slot, None)  # another's state may win: the store decides
+                older.pop(slot, None)
+            rows.append(row)
+            if len(rows) >= LOAD_CHUNK:
+                self._store.merge(rows)
+                rows = []
+        self._store.merge(rows)
 
     def refresh(self) -> None:
         """Take what other instances have added since, at most every ``refresh_every``
@@ -265,13 +281,19 @@ class EventLedger:
         self._last = (provider, event_id, slot)
         if self._overlay is not None and slot in self._overlay:
             return self._overlay[slot]
-        raw = self._states.get(slot)
-        if raw is not None:
-            return LedgerEntry.from_json(raw)
-        known = self._digests.get(slot)
-        if known is None:
+        mine = self._recent.get(slot)
+        if mine is None:
+            mine = self._older.get(slot)
+        if mine:  # a state this instance wrote, still the latest (``_take`` forgets it else)
+            return LedgerEntry.from_json(mine)
+        found = self._store.get(slot)
+        if found is None:
             return None
-        return LedgerEntry(provider, event_id, known.hex(), "", "", revision=1)
+        digest, state = found
+        if state is not None:
+            return LedgerEntry.from_json(state)
+        assert digest is not None
+        return LedgerEntry(provider, event_id, digest.hex(), "", "", revision=1)
 
     def put(self, entry: LedgerEntry) -> None:
         """The event's new state: at once outside a batch, at ``commit`` inside one."""
@@ -281,7 +303,7 @@ class EventLedger:
         if self._overlay is not None:
             self._overlay[slot] = entry
         else:
-            self._store(slot, entry)
+            self._write({slot: entry})
 
     def begin(self) -> None:
         """Changes from here are the batch's: a batch whose outputs are never acknowledged
@@ -291,11 +313,31 @@ class EventLedger:
 
     def commit(self) -> None:
         overlay, self._overlay = self._overlay or {}, None
-        for slot, entry in overlay.items():
-            self._store(slot, entry)
+        self._write(overlay)
 
     def rollback(self) -> None:
         self._overlay = None
+
+    def _write(self, changes: Mapping[bytes, LedgerEntry]) -> None:
+        """Acknowledged changes into the store, in one transaction (``write``)."""
+        if not changes:
+            return
+        rows: list[Row] = []
+        recent = self._recent
+        for slot, entry in changes.items():
+            if entry.rich or len(entry.digest) != 64:
+                # A copy of exact size: orjson's bytes keep their 4 KB output buffer (3.13,
+                # measured), eight times the entry, as long as the copy is kept.
+                state = memoryview(entry.to_json()).tobytes()
+                rows.append((slot, None, state, _rank(entry.__dict__)))
+                recent[slot] = state
+            else:
+                rows.append((slot, bytes.fromhex(entry.digest), None, 0))
+                # Not the digest: a state already in the store stays (``write``).
+                recent[slot] = _PLAIN
+        self._store.write(rows)
+        if len(recent) >= RECENT:
+            self._older, self._recent = recent, {}
 
     def seen(self, provider: str, event_id: str, digest: str) -> bool:
         """True when this content was seen before (a redelivery or a duplicate); False when
@@ -320,50 +362,45 @@ TAIL_BUDGET = 100_000
 
 class TopicSource:
     """``hub.events.v1`` read by assignment (no group, no commits): all of it at start,
-    then the tail. The load ends at each partition's high watermark and a quiet
-    ``settle``: a broker that reports the watermark short (the embedded one can, issue 15
-    item 8) would otherwise end it early; whatever still arrives is taken by the tail."""
+    then the tail. The load ends when the client has reported the end of every assigned
+    partition (``enable.partition.eof``): that follows the records actually fetched, so it
+    is exact even where the broker reports a partition's high watermark short (the embedded
+    one reports the last produce batch's first offset + 1, issue 15 item 8), and an empty
+    topic costs one fetch, not a quiet period. ``timeout`` bounds the whole load; whatever
+    it leaves is taken by the tail."""
 
-    def __init__(
-        self, consumer: Any, topic: str, *, settle: float = 0.5, timeout: float = 120.0
-    ) -> None:
-        self._consumer = consumer
+    def __init__(self, consumer: Any, topic: str, *, timeout: float = 120.0) -> None:
+        self._consumer = consumer  # created with enable.partition.eof (``topic_ledger``)
         self._topic = topic
-        self._settle = settle
-        self._stall = 10 * settle
         self._timeout = timeout
 
     def initial(self) -> Iterable[tuple[bytes | None, bytes | None]]:
-        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+        from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
         from hub.kafka.assign import partitions
 
         parts = [p for _t, p in partitions(self._consumer, [self._topic], 10)] or [0]
         self._consumer.assign([TopicPartition(self._topic, p, OFFSET_BEGINNING) for p in parts])
-        ends = {
-            p: self._consumer.get_watermark_offsets(TopicPartition(self._topic, p), timeout=10)[1]
-            for p in parts
-        }
-        at = dict.fromkeys(parts, -1)
-        started = last = time.monotonic()
-        while True:
-            now = time.monotonic()
-            behind = any(at[p] + 1 < ends[p] for p in parts)
-            if now - started > self._timeout:
+        pending = set(parts)
+        started = time.monotonic()
+        while pending:
+            if time.monotonic() - started > self._timeout:
                 log.warning(
-                    "events ledger: load stopped after %.0fs, the tail goes on", now - started
+                    "events ledger: load stopped after %.0fs before the end of partition(s) "
+                    "%s of %s; the tail goes on",
+                    self._timeout,
+                    sorted(pending),
+                    self._topic,
                 )
                 return
-            # Behind the watermark and quiet for a while: the rest are offsets with no record
-            # to read (transaction markers, compacted away); the tail takes any late one.
-            if now - last > (self._stall if behind else self._settle):
-                return
             for msg in self._consumer.consume(1000, 0.1):
-                if msg.error() is not None:
-                    continue
-                last = time.monotonic()
-                at[msg.partition()] = max(at.get(msg.partition(), -1), msg.offset())
-                yield msg.key(), msg.value()
+                err = msg.error()
+                if err is None:
+                    yield msg.key(), msg.value()
+                elif err.code() == KafkaError._PARTITION_EOF:
+                    pending.discard(msg.partition())
+                else:  # transient (a broker reconnecting): the timeout bounds the wait
+                    log.debug("events ledger: %s", err)
 
     def more(self) -> Iterable[tuple[bytes | None, bytes | None]]:
         """What has arrived, without waiting: up to ``TAIL_BUDGET`` records a call, so the
@@ -405,13 +442,22 @@ def ensure_ledger_topic(kafka: KafkaConnection, partitions: int = 3, timeout: fl
             ensure_topics(kafka, [EVENTS_TOPIC], partitions)
 
 
-def topic_ledger(kafka: KafkaConnection, group: str) -> EventLedger:
-    """The processor's ledger, loaded from ``hub.events.v1`` (read by assignment; ``group``
-    only names the client, it never joins or commits)."""
+def topic_ledger(
+    kafka: KafkaConnection, group: str, store: LedgerStore | None = None
+) -> EventLedger:
+    """The processor's ledger, loaded from ``hub.events.v1`` into ``store`` (in memory when
+    none is given; ``open_store`` for the setting's choice). Read by assignment: ``group``
+    only names the client, it never joins or commits."""
     ensure_ledger_topic(kafka)
-    consumer = kafka.consumer(group, **{"enable.auto.commit": False})
+    consumer = kafka.consumer(group, **{"enable.auto.commit": False, "enable.partition.eof": True})
     started = time.monotonic()
-    ledger = EventLedger(TopicSource(consumer, EVENTS_TOPIC))
+    try:
+        ledger = EventLedger(TopicSource(consumer, EVENTS_TOPIC), store=store)
+    except BaseException:
+        consumer.close()
+        if store is not None:
+            store.close()
+        raise
     log.info(
         "events ledger: %d entries loaded from %s in %.1fs",
         ledger.loaded,

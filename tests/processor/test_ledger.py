@@ -10,6 +10,7 @@ import pytest
 
 from hub.errors import EventIdReused, InputRejected
 from hub.processor.ledger import EventLedger, LedgerEntry, content_digest
+from hub.processor.ledger_store import MemoryStore
 
 
 def event(**over: object) -> dict[str, object]:
@@ -115,7 +116,8 @@ def test_memory_per_entry_with_recipients_is_small() -> None:
         )
         for i in range(5_000)
     ]
-    ledger = EventLedger()
+    store = MemoryStore()
+    ledger = EventLedger(store=store)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -124,19 +126,20 @@ def test_memory_per_entry_with_recipients_is_small() -> None:
         per_entry = (tracemalloc.get_traced_memory()[0] - before) / len(entries)
     finally:
         tracemalloc.stop()
-    assert len(ledger._states) == len(entries)
+    assert len(store.states) == len(entries)
     print(f"events ledger: {per_entry:.0f} bytes per entry with a recipient")
     assert per_entry < 1_000
 
 
 def test_memory_per_entry_is_small() -> None:
     """What the sizing in the ledger's docstring rests on (bytes per remembered event)."""
-    ledger = EventLedger()
+    store = MemoryStore()
+    ledger = EventLedger(store=store)
     n = 20_000
     digest = content_digest(event())
     for i in range(n):
         ledger.remember(LedgerEntry("merseyside-police", f"event-{i}", digest, "t:0:1", "now"))
-    table = ledger._digests
+    table = store.digests
     total = sys.getsizeof(table) + sum(
         sys.getsizeof(k) + sys.getsizeof(v) for k, v in table.items()
     )
