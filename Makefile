@@ -68,4 +68,4 @@ test: system-deps setup-test lint typecheck check-agreements check-schemas
 	$(BIN)/python -m pytest $(ARGS)
 
 clean:
-	rm -rf $(VENV) .hub .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-quix .hub .pytest_cache .mypy_cache .ruff_cache

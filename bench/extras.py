@@ -15,11 +15,7 @@ from typing import Any
 
 from bench import memory
 
-QUIX_NOTE = (
-    "not measured: quixstreams 3.28.1 (the newest on PyPI) requires confluent-kafka < 2.13 and "
-    "the hub requires >= 2.16, so it cannot run with the hub's pieces in one environment; "
-    "see bench/README.md"
-)
+QUIX_SKIPPED = "skipped (--skip-quix)"
 
 # Keys that stand for a phase: when it is left out, every one of them is null.
 DEMO_KEYS = ("demo_events", "demo_wall_s", "demo_cpu_s", "demo_wall_over_cpu")
@@ -105,6 +101,22 @@ class Phases:
             return got
 
         self.run(keys, phase)
+
+
+def same_work_ratio(
+    hub_eps: float, hub_shared: int, eps: float | None, shared: int | None, name: str
+) -> tuple[float | None, str | None]:
+    """(hub_eps / eps, None), or (None, why not): a contender that produced other
+    disclosures than the hub from the same input did other work, and its ratio means
+    nothing. (None, None) when the contender has no figure (its own note says why)."""
+    if eps is None:
+        return None, None
+    if shared != hub_shared:
+        return None, (
+            f"{name} produced {shared} disclosures from the same input, the hub {hub_shared}: "
+            "not the same work, so no ratio"
+        )
+    return hub_eps / eps, None
 
 
 def not_measured(record: dict[str, Any], reasons: dict[str, str]) -> dict[str, str]:

@@ -55,6 +55,7 @@ class Result:
     p99_ms_200: float | None = None
     quix_eps: float | None = None
     hub_vs_quix: float | None = None
+    quix_shared: int | None = None  # disclosures the Quix application produced
     quix_note: str | None = None
     load_average: list[float] | None = None  # 1, 5, 15 min, at the end of the run
 
@@ -123,7 +124,12 @@ def table(r: Result, lat: Latency, rss_before_mb: float, more: dict[str, Any]) -
             "latency p50 / p99 at 200/s",
             f"{_fmt(r.p50_ms_200, '.0f')} ms / {_fmt(r.p99_ms_200, '.0f')} ms",
         ),
-        ("Quix Streams", _fmt(r.quix_eps) if r.quix_eps else (r.quix_note or "not measured")),
+        (
+            "Quix Streams application",
+            f"{_fmt(r.quix_eps)} events/s (hub / quix {_fmt(r.hub_vs_quix, '.1f')}x)"
+            if r.quix_eps
+            else (r.quix_note or "not measured"),
+        ),
         *(
             (k, str(v))
             for k, v in more.items()
@@ -131,7 +137,10 @@ def table(r: Result, lat: Latency, rss_before_mb: float, more: dict[str, Any]) -
             and not k.endswith("load_average")
         ),
         ("load average 1/5/15 min", f"{r.load_average}"),
-        ("disclosures hub / faust", f"{r.hub_shared:,} / {_fmt(r.faust_shared, ',')}"),
+        (
+            "disclosures hub / faust / quix",
+            f"{r.hub_shared:,} / {_fmt(r.faust_shared, ',')} / {_fmt(r.quix_shared, ',')}",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     head = f"Processor benchmark: {r.events:,} signed safeguarding concerns, one embedded broker"
@@ -146,6 +155,8 @@ def table(r: Result, lat: Latency, rss_before_mb: float, more: dict[str, Any]) -
         )
     if r.faust_note:
         lines.append(f"faust: {r.faust_note}")
+    if r.quix_note:
+        lines.append(f"quix: {r.quix_note}")
     lines.append(f"note: {NOTE}")
     return "\n".join(lines)
 
