@@ -96,7 +96,9 @@ def measure(kind: str, n: int, data_dir: Path) -> dict[str, float]:
 
     out["put_commit"] = cpu_us(len(fresh), put_commit)
     # The last batches' own entries come back in the tail.
-    own = [(e.key(), e.to_json()) for e in fresh[-4 * BATCH :]]
+    own: list[tuple[bytes | None, bytes | None]] = [
+        (e.key(), e.to_json()) for e in fresh[-4 * BATCH :]
+    ]
     source.records = own
     out["tail_own"] = cpu_us(len(own), ledger.refresh)
 
@@ -116,12 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, object] = {"entries": args.entries}
     with tempfile.TemporaryDirectory(prefix="hub-ledger-bench-") as tmp:
         for kind in ("memory", "disk"):
-            result[kind] = measure(kind, args.entries, Path(tmp))
-            print(
-                f"{kind:>6}: " + "  ".join(f"{k} {v} µs" for k, v in result[kind].items()),  # type: ignore[union-attr]
-                file=sys.stderr,
-                flush=True,
-            )
+            figures = result[kind] = measure(kind, args.entries, Path(tmp))
+            line = "  ".join(f"{k} {v} µs" for k, v in figures.items())
+            print(f"{kind:>6}: {line}", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(result))
     return 0

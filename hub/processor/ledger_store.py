@@ -196,7 +196,8 @@ class SqliteStore:
         try:
             # In slot order (a stable sort: one slot's rows keep theirs), so the index is
             # walked in order rather than at random once it outgrows the page cache.
-            db.executemany(sql, sorted(rows, key=_first))
+            ordered: list[Row] = sorted(rows, key=_first)
+            db.executemany(sql, ordered)
         except BaseException:
             db.execute("ROLLBACK")
             raise
