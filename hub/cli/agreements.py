@@ -8,12 +8,13 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.agreements.loader import load_agreements
-from hub.agreements.models import Agreement
+# Both register their arguments with argparse alone; what they run on loads when they run.
 from hub.cli import agreements_whatif, redact_check
-from hub.config import load_settings
+
+if TYPE_CHECKING:
+    from hub.agreements.models import Agreement
 
 SCHEMA_PATH = Path("partnership") / "agreement.schema.json"
 
@@ -44,6 +45,8 @@ def register(commands: Any) -> None:
 
 
 def json_schema() -> str:
+    from hub.agreements.models import Agreement
+
     return json.dumps(Agreement.model_json_schema(), indent=2, sort_keys=True) + "\n"
 
 
@@ -54,14 +57,19 @@ def _now(value: datetime | None) -> datetime:
 
 
 def _agreements() -> tuple[Sequence[Agreement], Path]:
+    from hub.agreements.loader import load_agreements
+    from hub.config import load_settings
+
     settings = load_settings()
     return load_agreements(settings.partnership_dir / "agreements"), settings.partnership_dir
 
 
 def handle_lint(args: argparse.Namespace) -> int:
     from hub.agreements.lint import Linter, Severity
+    from hub.agreements.loader import load_agreements
     from hub.agreements.partnership import load_partnership
     from hub.catalogue.schemas import load_catalogue
+    from hub.config import load_settings
     from hub.demo.samples import sample_events
 
     settings = load_settings()

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.config import load_settings
-
 
 def register(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
@@ -75,6 +73,7 @@ def handle_run(args: argparse.Namespace) -> int:
 def _rules() -> list[Any]:
     from hub.analytics.config import AnalyticsConfig
     from hub.analytics.rules import load_rules
+    from hub.config import load_settings
 
     return load_rules(AnalyticsConfig().rules(load_settings()), active_only=False)
 
@@ -100,6 +99,7 @@ def handle_lint(args: argparse.Namespace) -> int:
     from hub.agreements.partnership import load_partnership
     from hub.analytics.lint import lint_rules
     from hub.catalogue.schemas import load_catalogue
+    from hub.config import load_settings
 
     settings = load_settings()
     rules = _rules()
@@ -129,6 +129,7 @@ def handle_schema(_args: argparse.Namespace) -> int:
 
 def handle_feed(args: argparse.Namespace) -> int:
     from hub.analytics.config import AnalyticsConfig
+    from hub.config import load_settings
 
     folder = AnalyticsConfig().feed(load_settings(data_dir=args.data_dir))
     files = sorted(folder.glob("*.csv" if args.csv else "*.json")) if folder.is_dir() else []

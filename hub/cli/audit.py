@@ -7,22 +7,26 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import make_url
-
-from hub.audit.export import export_archive, load_public_key, verify_archive
-from hub.audit.setup import AUDIT_SIGNER, audit_key_store
-from hub.audit.store import AuditStore
-from hub.audit.verify import verify_store
 from hub.cli.ingest import add_ingest
-from hub.config import Settings, load_settings
 from hub.errors import ConfigError
-from hub.identity.keys import PartnerKeyStore
+
+if TYPE_CHECKING:  # the audit store (SQLAlchemy, alembic) loads when a command runs
+    from hub.config import Settings
+    from hub.identity.keys import PartnerKeyStore
+
+# hub.audit.setup.AUDIT_SIGNER, for the help text: importing hub.audit for one string would
+# load the store's database layer at every `hub` start (tests/cli/test_startup.py checks
+# the two agree).
+AUDIT_SIGNER = "hub-audit"
 
 
 def audit_keys(data_dir: Path) -> PartnerKeyStore:
     """The hub's audit signing key (development: generated into the data dir, 0600)."""
+    from hub.audit.setup import audit_key_store
+    from hub.config import Settings
+
     return audit_key_store(Settings(data_dir=data_dir))
 
 
@@ -99,6 +103,13 @@ def register(commands: Any) -> None:
 
 
 def handle_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy import make_url
+
+    from hub.audit.store import AuditStore
+    from hub.audit.verify import verify_store
+    from hub.config import load_settings
+    from hub.identity.keys import PartnerKeyStore
+
     settings = load_settings()
     url = store_url(settings, args.audit_url)
     store = AuditStore(url)
@@ -129,6 +140,9 @@ def handle_verify(args: argparse.Namespace) -> int:
 
 
 def handle_conflicts(args: argparse.Namespace) -> int:
+    from hub.audit.store import AuditStore
+    from hub.config import load_settings
+
     store = AuditStore(store_url(load_settings(), args.audit_url))
     try:
         conflicts = store.conflicts()
@@ -153,6 +167,10 @@ def handle_conflicts(args: argparse.Namespace) -> int:
 def handle_export(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise ConfigError(f"--to {args.end} is before --from {args.start}")
+    from hub.audit.export import export_archive
+    from hub.audit.store import AuditStore
+    from hub.config import load_settings
+
     settings = load_settings()
     store = AuditStore(store_url(settings, args.audit_url))
     try:
@@ -166,6 +184,9 @@ def handle_export(args: argparse.Namespace) -> int:
 
 
 def handle_verify_export(args: argparse.Namespace) -> int:
+    from hub.audit.export import load_public_key, verify_archive
+    from hub.config import load_settings
+
     key_path = args.public_key or (
         load_settings().data_dir / "audit-keys" / f"{AUDIT_SIGNER}.dev1.pub"
     )

@@ -12,9 +12,10 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.broker.embedded import EmbeddedBroker
+if TYPE_CHECKING:
+    from hub.broker.embedded import EmbeddedBroker
 
 DEFAULT_PORT = 9092  # Kafka's usual port
 
@@ -31,6 +32,8 @@ def register(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hub.broker.embedded import EmbeddedBroker
+
     stop = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:

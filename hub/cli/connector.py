@@ -16,9 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connectors.base.config import environment, load_config, require_env
-from connectors.base.runtime import check, run
-
 
 def register(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
@@ -43,6 +40,9 @@ def register(commands: Any) -> None:
 
 
 def handle_run(args: argparse.Namespace) -> int:
+    from connectors.base.config import environment, load_config
+    from connectors.base.runtime import run
+
     config = load_config(args.config)
     # Said on stdout (and logged at INFO): without it a sink gave no sign it had started.
     kind = "source" if config.source is not None else "sink"
@@ -54,6 +54,9 @@ def handle_run(args: argparse.Namespace) -> int:
 
 
 def handle_check(args: argparse.Namespace) -> int:
+    from connectors.base.config import environment, load_config
+    from connectors.base.runtime import check
+
     config = load_config(args.config)
     report = check(config, environment(), sample=args.sample)
     if args.json:
@@ -84,6 +87,7 @@ def handle_check(args: argparse.Namespace) -> int:
 
 
 def handle_digest(args: argparse.Namespace) -> int:
+    from connectors.base.config import environment, require_env
     from connectors.sources.webhook import token_digest
 
     key = require_env(environment(), args.key_env).get_secret_value().encode()

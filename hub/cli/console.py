@@ -15,7 +15,6 @@ import sys
 from typing import Any
 
 from hub.cli.audit import add_audit_url
-from hub.config import load_settings
 from hub.errors import ConfigError
 
 PASSWORD_ENV = "HUB_CONSOLE_PASSWORD"
@@ -64,6 +63,7 @@ def _engine(audit_url: str | None) -> Any:
 
     from hub.audit.migrate import upgrade
     from hub.cli.audit import store_url
+    from hub.config import load_settings
 
     settings = load_settings()
     url = store_url(settings, audit_url)
@@ -95,6 +95,7 @@ def handle_user_add(args: argparse.Namespace) -> int:
     try:
         if args.partner:
             from hub.agreements.partnership import load_partnership
+            from hub.config import load_settings
 
             known = load_partnership(load_settings().partnership_dir)
             if known.partner(args.partner) is None:
@@ -133,6 +134,7 @@ def handle_user_list(args: argparse.Namespace) -> int:
 
 def handle_serve(args: argparse.Namespace) -> int:
     from hub.cli.audit import store_url
+    from hub.config import load_settings
     from hub.console.server import console_config, serve_forever
 
     settings = load_settings()

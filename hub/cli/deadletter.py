@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hub.audit.store import AuditStore
-from hub.config import load_settings
 from hub.errors import ConfigError
 
 
@@ -42,6 +40,9 @@ def register(commands: Any) -> None:
 
 
 def handle_list(args: argparse.Namespace) -> int:
+    from hub.audit.store import AuditStore
+    from hub.config import load_settings
+
     settings = load_settings()
     store = AuditStore(settings.resolved_audit_url())
     rows = [
@@ -61,6 +62,7 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_replay(args: argparse.Namespace) -> int:
+    from hub.config import load_settings
     from hub.kafka import KafkaConnection
     from hub.processor.replay import DeadLetter, replay
 
@@ -93,6 +95,7 @@ def handle_replay(args: argparse.Namespace) -> int:
 def handle_skip(args: argparse.Namespace) -> int:
     import getpass
 
+    from hub.config import load_settings
     from hub.kafka import KafkaConnection
     from hub.processor.build import partner_keys
     from hub.processor.skip import skip

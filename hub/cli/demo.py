@@ -10,8 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.config import load_settings
-
 if TYPE_CHECKING:  # the demo (and rich) load when the command runs: every `hub` command
     # start paid 0.4 s for them, a restarted service included
     from rich.console import Console
@@ -58,6 +56,7 @@ def handle(args: argparse.Namespace) -> int:
         TimeElapsedColumn,
     )
 
+    from hub.config import load_settings
     from hub.demo import DemoOptions, run_demo
 
     settings = load_settings(data_dir=args.data_dir)

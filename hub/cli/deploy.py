@@ -11,16 +11,32 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.config import Settings, load_settings
-from hub.deploy.acls import AclPlan, PlanOptions, build_acl_plan
-from hub.deploy.kubernetes import KubernetesOptions
-from hub.deploy.load import load_topology
-from hub.deploy.plan_text import plan_document, plan_lines
-from hub.deploy.render import render_all, write_rendering
-from hub.deploy.topology import Topology, TopologyOptions
 from hub.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hub.config import Settings
+    from hub.deploy.acls import AclPlan, PlanOptions
+    from hub.deploy.topology import Topology, TopologyOptions
+
+# The defaults of hub.deploy's option classes, for the arguments and their help, written
+# out: reading them from the classes imported hub.deploy, and with it the agreements, the
+# catalogue and pydantic, at every `hub` start (0.3 s). tests/cli/test_startup.py fails
+# when one of them parts from the library's.
+OPTION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "PlanOptions": {"processor_instances": ("hub-processor-0", "hub-processor-1")},
+    "TopologyOptions": {"partner_partitions": 6, "share_partitions": 3, "partner_retention": "P7D"},
+    "KubernetesOptions": {
+        "namespace": "partner-hub",
+        "image": "partner-data-hub:0.1.0",
+        "cluster": "hub-kafka",
+        "bootstrap": "hub-kafka-kafka-bootstrap:9093",
+        "schema_registry_url": "http://schema-registry:8080/apis/ccompat/v7",
+        "otlp_endpoint": "http://otel-collector:4318",
+        "processor_replicas": 2,
+    },
+}
 
 # Client security for `apply`, named as the hub's services read them (HUB_KAFKA__*).
 _SECURITY_ENV = {
@@ -42,16 +58,16 @@ def _topology_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--processor-instances",
-        default=",".join(PlanOptions().processor_instances),
+        default=",".join(OPTION_DEFAULTS["PlanOptions"]["processor_instances"]),
         help="processor instance names, comma-separated: their transactional ids "
         "(default %(default)s)",
     )
-    defaults = TopologyOptions()
-    p.add_argument("--partner-partitions", type=int, default=defaults.partner_partitions)
-    p.add_argument("--share-partitions", type=int, default=defaults.share_partitions)
+    defaults = OPTION_DEFAULTS["TopologyOptions"]
+    p.add_argument("--partner-partitions", type=int, default=defaults["partner_partitions"])
+    p.add_argument("--share-partitions", type=int, default=defaults["share_partitions"])
     p.add_argument(
         "--partner-retention",
-        default=defaults.partner_retention,
+        default=defaults["partner_retention"],
         help="ISO 8601 duration (default %(default)s)",
     )
 
@@ -70,14 +86,14 @@ def register(commands: Any) -> None:
     render = sub.add_parser("render", help="write the script, Strimzi and Kubernetes renderings")
     _topology_args(render)
     render.add_argument("--output", type=Path, required=True, help="folder to write into")
-    defaults = KubernetesOptions()
-    render.add_argument("--namespace", default=defaults.namespace)
-    render.add_argument("--image", default=defaults.image, help="the hub image")
-    render.add_argument("--cluster", default=defaults.cluster, help="Strimzi Kafka name")
-    render.add_argument("--bootstrap", default=defaults.bootstrap, help="SASL_SSL listener")
-    render.add_argument("--registry-url", default=defaults.schema_registry_url)
-    render.add_argument("--otlp-endpoint", default=defaults.otlp_endpoint)
-    render.add_argument("--processor-replicas", type=int, default=defaults.processor_replicas)
+    k8s = OPTION_DEFAULTS["KubernetesOptions"]
+    render.add_argument("--namespace", default=k8s["namespace"])
+    render.add_argument("--image", default=k8s["image"], help="the hub image")
+    render.add_argument("--cluster", default=k8s["cluster"], help="Strimzi Kafka name")
+    render.add_argument("--bootstrap", default=k8s["bootstrap"], help="SASL_SSL listener")
+    render.add_argument("--registry-url", default=k8s["schema_registry_url"])
+    render.add_argument("--otlp-endpoint", default=k8s["otlp_endpoint"])
+    render.add_argument("--processor-replicas", type=int, default=k8s["processor_replicas"])
     render.set_defaults(handler=handle_render)
 
     apply = sub.add_parser("apply", help="create topics, SCRAM users and ACLs (admin API)")
@@ -112,6 +128,9 @@ def register(commands: Any) -> None:
 
 
 def _options(args: argparse.Namespace, settings: Settings) -> tuple[TopologyOptions, PlanOptions]:
+    from hub.deploy.acls import PlanOptions
+    from hub.deploy.topology import TopologyOptions
+
     topo = TopologyOptions(
         replication_factor=args.replication_factor,
         min_insync_replicas=args.min_insync_replicas,
@@ -131,6 +150,10 @@ def _options(args: argparse.Namespace, settings: Settings) -> tuple[TopologyOpti
 
 
 def build(args: argparse.Namespace) -> tuple[Topology, AclPlan, PlanOptions]:
+    from hub.config import load_settings
+    from hub.deploy.acls import build_acl_plan
+    from hub.deploy.load import load_topology
+
     settings = load_settings()
     topo_opts, plan_opts = _options(args, settings)
     topology = load_topology(settings.partnership_dir, settings.schemas_dir, topo_opts)
@@ -138,6 +161,8 @@ def build(args: argparse.Namespace) -> tuple[Topology, AclPlan, PlanOptions]:
 
 
 def handle_plan(args: argparse.Namespace) -> int:
+    from hub.deploy.plan_text import plan_document, plan_lines
+
     topology, plan, _ = build(args)
     if args.json:
         print(json.dumps(plan_document(topology, plan), indent=2))
@@ -147,6 +172,9 @@ def handle_plan(args: argparse.Namespace) -> int:
 
 
 def handle_render(args: argparse.Namespace) -> int:
+    from hub.deploy.kubernetes import KubernetesOptions
+    from hub.deploy.render import render_all, write_rendering
+
     topology, plan, plan_opts = build(args)
     pods = tuple(f"hub-processor-{i}" for i in range(args.processor_replicas))
     if plan_opts.transactions and plan_opts.processor_instances != pods:
@@ -216,6 +244,7 @@ def user_passwords(folder: Path | None, plan: AclPlan) -> dict[str, bytes]:
 
 def handle_apply(args: argparse.Namespace) -> int:
     # Imported here: the admin client loads librdkafka, which plan and render never need.
+    from hub.config import load_settings
     from hub.deploy.apply import apply_plan
 
     topology, plan, _ = build(args)

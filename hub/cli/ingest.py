@@ -11,15 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.audit.setup import open_store
-from hub.broker.admin import ensure_topics
-from hub.catalogue.topics import AUDIT_TOPIC, RECEIPTS_TOPIC
-from hub.config import Settings, load_settings
 from hub.errors import ConfigError
-from hub.kafka import KafkaConnection
-from hub.processor.build import build_ingester
+
+if TYPE_CHECKING:
+    from hub.config import Settings
 
 log = logging.getLogger("hub.audit.ingest")
 
@@ -45,6 +42,13 @@ def add_ingest(audit_commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hub.audit.setup import open_store
+    from hub.broker.admin import ensure_topics
+    from hub.catalogue.topics import AUDIT_TOPIC, RECEIPTS_TOPIC
+    from hub.config import load_settings
+    from hub.kafka import KafkaConnection
+    from hub.processor.build import build_ingester
+
     settings = load_settings()
     bootstrap = settings.bootstrap_servers
     if not bootstrap:
@@ -88,6 +92,12 @@ def ingest_alongside(settings: Settings, *, enabled: bool = True) -> Iterator[No
     if not enabled or not bootstrap:
         yield
         return
+    from hub.audit.setup import open_store
+    from hub.broker.admin import ensure_topics
+    from hub.catalogue.topics import AUDIT_TOPIC, RECEIPTS_TOPIC
+    from hub.kafka import KafkaConnection
+    from hub.processor.build import build_ingester
+
     ensure_topics(KafkaConnection.from_settings(settings, bootstrap), [AUDIT_TOPIC, RECEIPTS_TOPIC])
     store = open_store(settings)
     ingester = build_ingester(settings, bootstrap=bootstrap, store=store)

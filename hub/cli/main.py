@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from hub import __version__, lifecycle
+from hub import __version__
 from hub.cli import (
     agreements,
     analytics,
@@ -30,8 +30,12 @@ from hub.cli import (
     schemas,
 )
 from hub.errors import HubError
-from hub.outage import broker_lost, failure_line, outage_for, watch
-from hub.telemetry.logs import configure_logging
+
+# Each command module registers its arguments with argparse alone and imports what it runs
+# on when it runs: every `hub` process used to import every command's libraries (the
+# console's web stack, the audit store's database layer, faust...) before parsing, 1.5 s
+# or more, and a restarted `hub process` paid it before consuming again.
+# tests/cli/test_startup.py holds parsing to the standard library and hub.cli.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,9 +81,13 @@ def service_name(args: argparse.Namespace) -> str | None:
 def _install_thread_excepthook() -> None:
     """A thread that dies because the broker is gone says so in one line, not a traceback
     (the outage line says which broker and since when); anything else keeps its traceback."""
+    from hub import lifecycle
+
     previous = threading.excepthook
 
     def on_thread_error(args: threading.ExceptHookArgs) -> None:
+        from hub.outage import broker_lost  # (confluent_kafka: only once a thread has died)
+
         exc = args.exc_value
         name = args.thread.name if args.thread else "a thread"
         if exc is not None and broker_lost(exc):
@@ -102,6 +110,10 @@ def _broker_of() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # After parsing: `hub --help` and a usage error need none of these.
+    from hub import lifecycle
+    from hub.telemetry.logs import configure_logging
+
     # `kill -USR1 <pid>` prints every thread's stack to stderr: how an operator (or a test)
     # sees where a service that makes no progress is waiting, without stopping it. (Not
     # where stderr is no file, e.g. under pytest's capture.)
@@ -120,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lifecycle.install(service)
             # (the analytics worker is a child process: it watches for itself)
             if os.environ.get("HUB_BOOTSTRAP_SERVERS") and service != "hub analytics run":
+                from hub.outage import watch
+
                 watch(os.environ["HUB_BOOTSTRAP_SERVERS"])  # the outage line, promptly
         code: int = args.handler(args)
         shutdown = lifecycle.current()
@@ -133,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # librdkafka's own exceptions (a commit that found no coordinator, a fatal client
         # error) end the command with one line; anything else is a bug and keeps its traceback.
+        from hub.outage import broker_lost, failure_line, outage_for
+
         line = failure_line(exc)
         if line is None:
             raise

@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 from typing import Any, cast
 
-from hub.config import load_settings
 from hub.errors import ConfigError
 
 
@@ -51,6 +50,8 @@ def register(commands: Any) -> None:
 
 
 def _registry_url(given: str | None) -> str:
+    from hub.config import load_settings
+
     url = given or load_settings().schema_registry_url
     if not url:
         raise ConfigError("set --registry-url or HUB_SCHEMA_REGISTRY_URL")
@@ -58,6 +59,7 @@ def _registry_url(given: str | None) -> str:
 
 
 def handle_check(args: argparse.Namespace) -> int:
+    from hub.config import load_settings
     from hub.sandbox.dryrun import RecordChecker
     from hub.sandbox.record import load_record_file
 
@@ -95,6 +97,7 @@ def _event(args: argparse.Namespace) -> dict[str, Any]:
 
     from hub.agreements.loader import load_agreements
     from hub.catalogue.schemas import load_catalogue
+    from hub.config import load_settings
     from hub.policy.engine import PolicyEngine
     from hub.sandbox.samples import sample_event
 
@@ -117,6 +120,7 @@ def handle_publish(args: argparse.Namespace) -> int:
 
     from hub.catalogue.schemas import load_catalogue
     from hub.catalogue.topics import partner_topic
+    from hub.config import load_settings
     from hub.identity.batch import Outgoing, sign_batch
     from hub.kafka import KafkaConnection
     from hub.sandbox.record import record_document

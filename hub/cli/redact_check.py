@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.agreements.loader import load_agreements
-from hub.agreements.models import Agreement
-from hub.config import load_settings
-from hub.policy.plan import FieldPlan, compile_plan
+if TYPE_CHECKING:  # the engine's modules load when the command runs, not at every `hub`
+    from hub.agreements.models import Agreement
+    from hub.policy.plan import FieldPlan
 
 
 def add_parser(sub: Any) -> None:
@@ -50,6 +49,8 @@ def pick(agreements: Sequence[Agreement], ref: str) -> Agreement | None:
 def find_field(agreement: Agreement, field: str) -> tuple[FieldPlan | None, list[str]]:
     """The plan of ``field`` in any of the agreement's event types; the paths it knows."""
     from hub.catalogue.schemas import load_catalogue
+    from hub.config import load_settings
+    from hub.policy.plan import compile_plan
 
     catalogue = load_catalogue(load_settings().schemas_dir)
     known: list[str] = []
@@ -65,6 +66,9 @@ def find_field(agreement: Agreement, field: str) -> tuple[FieldPlan | None, list
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hub.agreements.loader import load_agreements
+    from hub.config import load_settings
+
     settings = load_settings()
     agreement = pick(load_agreements(settings.partnership_dir / "agreements"), args.agreement)
     if agreement is None:

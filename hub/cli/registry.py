@@ -15,9 +15,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hub.config import load_settings
-from hub.registry import RegistryServer, SchemaStore
-
 DEFAULT_PORT = 8081  # Confluent Schema Registry's usual port
 
 
@@ -44,6 +41,8 @@ def database_url(db: str | None, data_dir: Path | None = None) -> str:
     """The ``--db`` URL, or SQLite in the settings' data folder (created if missing)."""
     if db:
         return db
+    from hub.config import load_settings
+
     folder = load_settings(data_dir=data_dir).data_dir
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(folder / 'registry.db').resolve()}"
@@ -53,6 +52,8 @@ def serve(
     host: str, port: int, db_url: str, stop: threading.Event, announce: Callable[[str], None]
 ) -> int:
     """Serve until ``stop`` is set; 1 if the server thread dies on its own."""
+    from hub.registry import RegistryServer, SchemaStore  # FastAPI, SQLAlchemy: only here
+
     with SchemaStore(db_url) as store, RegistryServer(store, host, port) as server:
         announce(f"schema registry listening on {server.url} (database {db_url}); Ctrl-C stops")
         while not stop.wait(0.5):

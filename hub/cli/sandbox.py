@@ -16,8 +16,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hub.config import load_settings
-
 
 def register(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
@@ -37,6 +35,7 @@ def register(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from hub.config import load_settings
     from hub.sandbox.guide import banner
     from hub.sandbox.run import Sandbox, SandboxOptions
 

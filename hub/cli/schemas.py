@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.catalogue import reference
-from hub.catalogue.check import Finding, run_check
-from hub.config import load_settings, project_root
+if TYPE_CHECKING:  # the catalogue (fastavro) loads when a command runs
+    from hub.catalogue.check import Finding
 
 
 def register(commands: Any) -> None:
@@ -45,6 +44,9 @@ def register(commands: Any) -> None:
 
 
 def handle_check(args: argparse.Namespace) -> int:
+    from hub.catalogue.check import run_check
+    from hub.config import load_settings, project_root
+
     if args.repo is not None:
         repo, schemas_dir = args.repo, args.repo / "schemas" / "avro"
     else:
@@ -77,6 +79,7 @@ def handle_check(args: argparse.Namespace) -> int:
 def handle_standalone(_args: argparse.Namespace) -> int:
     from hub.catalogue.schemas import load_catalogue
     from hub.catalogue.standalone import STANDALONE_DIR, write_standalone
+    from hub.config import load_settings
 
     schemas_dir = load_settings().schemas_dir
     for path in write_standalone(load_catalogue(schemas_dir), schemas_dir / STANDALONE_DIR):
@@ -87,6 +90,7 @@ def handle_standalone(_args: argparse.Namespace) -> int:
 def standalone_findings(repo: Path, schemas_dir: Path) -> list[Finding]:
     """What partners copy must be what the hub decodes with: the generated standalone files
     match the catalogue (a schema changed without regenerating them fails here)."""
+    from hub.catalogue.check import Finding
     from hub.catalogue.schemas import load_catalogue
     from hub.catalogue.standalone import STANDALONE_DIR, drift
     from hub.errors import ConfigError
@@ -104,4 +108,6 @@ def standalone_findings(repo: Path, schemas_dir: Path) -> list[Finding]:
 
 
 def handle_docs(args: argparse.Namespace) -> int:
+    from hub.catalogue import reference
+
     return reference.main([str(args.out)] if args.out is not None else [])
