@@ -43,7 +43,7 @@ from bench.infra import PARTITIONS
 from bench.infra import hub_for_bench as hub_for_bench
 from bench.infra import publisher_for as publisher_for
 from bench.latency import Latency, measure
-from bench.quix import quix_run
+from bench.quix import QuixRun, quix_run
 from bench.raw_copy import BATCH, RAW_COPY_TOPIC, raw_copy
 from bench.report import NOTE, Result, table
 from bench.scaling import group_rate
@@ -372,14 +372,10 @@ def main(argv: list[str] | None = None) -> int:
             faust_eps, faust_shared, faust_note = faust_run(
                 settings, broker.bootstrap, registry_url, topic, n
             )
-        quix_eps: float | None = None
-        quix_shared: int | None = None
-        quix_note: str | None = QUIX_SKIPPED
+        quix = QuixRun.failed(QUIX_SKIPPED)
         if not args.skip_quix:
             say("(c') Quix Streams application (its own environment, .venv-quix) ...")
-            quix_eps, quix_shared, quix_note = quix_run(
-                settings.data_dir, broker.bootstrap, registry_url, topic, n
-            )
+            quix = quix_run(settings.data_dir, broker.bootstrap, registry_url, topic, n)
         say("(b') profiling pass, codec floor, what-if from recorded topic bytes ...")
         prof = profile_run(settings, broker.bootstrap, registry_url, n, args.whatif_events)
         # The hub last: its latency phase publishes more input after the N records.
@@ -420,12 +416,13 @@ def main(argv: list[str] | None = None) -> int:
     phases.demo(args.demo_events)
     say(f"(h) I/O floor (Kafka traffic and provenance alone), {args.io_events:,} events ...")
     phases.io_floor(args.io_events)
-    hub_vs_quix, different = same_work_ratio(hub.eps, hub.shared, quix_eps, quix_shared, "Quix")
-    quix_note = quix_note or different
+    hub_vs_quix, different = same_work_ratio(hub.eps, hub.shared, quix.eps, quix.shared, "Quix")
+    quix_note = quix.note or different
     phases.reasons.update(
         quix_eps=quix_note or "",
         hub_vs_quix=quix_note or "",
         quix_shared=quix_note or "",
+        quix_cpu_us_per_event=quix_note or "",
         faust_eps=faust_note or "",
         hub_vs_faust=faust_note or "",
         faust_shared=faust_note or "",
@@ -470,9 +467,10 @@ def main(argv: list[str] | None = None) -> int:
         whatif_1m_seconds=1_000_000 / prof.whatif_eps,
         p50_ms_200=hub.at_200.p50_ms,
         p99_ms_200=hub.at_200.p99_ms,
-        quix_eps=quix_eps,
+        quix_eps=quix.eps,
         hub_vs_quix=hub_vs_quix,
-        quix_shared=quix_shared,
+        quix_shared=quix.shared,
+        quix_cpu_us_per_event=quix.cpu_us_per_event,
         quix_note=quix_note,
         load_average=[round(x, 2) for x in os.getloadavg()],
     )

@@ -20,6 +20,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-quix"
@@ -41,6 +42,19 @@ HUB_PIECES = (
     "alembic",
 )
 SETUP_TIMEOUT = 600  # pip downloads on a shared machine
+
+
+class QuixRun(NamedTuple):
+    """The application's figures, or (all None) the note saying why there are none."""
+
+    eps: float | None = None
+    shared: int | None = None  # disclosures produced
+    cpu_us_per_event: float | None = None  # the child's CPU, every thread, per event
+    note: str | None = None
+
+    @classmethod
+    def failed(cls, note: str) -> QuixRun:
+        return cls(note=note)
 
 
 class QuixUnavailable(Exception):
@@ -97,31 +111,30 @@ def ensure_venv(venv: Path = VENV) -> Path:
     return python
 
 
-def parse_result(text: str, n: int) -> tuple[float | None, int | None, str | None]:
-    """(events/s, disclosures produced, note) from the application's result file; a run
-    that did not do the same work as the others is a note, not a figure."""
+def parse_result(text: str, n: int) -> QuixRun:
+    """The figures in the application's result file; a run that did not do the same work
+    as the others is a note, not a figure."""
     try:
         out = json.loads(text)
         consumed, eps, shared = int(out["consumed"]), float(out["eps"]), int(out["shared"])
+        cpu = float(out["cpu_us_per_event"])
         rejected = int(out.get("rejected", 0))
     except (ValueError, KeyError, TypeError) as exc:
-        return None, None, f"Quix application's result unreadable: {type(exc).__name__}: {exc}"
+        return QuixRun.failed(f"Quix application's result unreadable: {type(exc).__name__}: {exc}")
     if consumed != n:
-        return None, None, f"Quix application consumed {consumed} records, not the {n} input"
+        return QuixRun.failed(f"Quix application consumed {consumed} records, not the {n} input")
     if rejected:
-        return None, None, f"Quix application rejected {rejected} of {n} records (see its log)"
-    return eps, shared, None
+        return QuixRun.failed(f"Quix application rejected {rejected} of {n} records (its log)")
+    return QuixRun(eps, shared, cpu)
 
 
-def quix_run(
-    data_dir: Path, bootstrap: str, registry_url: str, topic: str, n: int
-) -> tuple[float | None, int | None, str | None]:
-    """(events/s, disclosures produced, note) of the Quix application, in a child process
-    under the Quix environment; the note says why there is no figure."""
+def quix_run(data_dir: Path, bootstrap: str, registry_url: str, topic: str, n: int) -> QuixRun:
+    """The Quix application's figures over the N records on ``topic``, in a child process
+    under the Quix environment; or the note saying why there are none."""
     try:
         python = ensure_venv()
     except QuixUnavailable as exc:
-        return None, None, f"Quix environment (.venv-quix) could not be made: {exc}"
+        return QuixRun.failed(f"Quix environment (.venv-quix) could not be made: {exc}")
     result_file = data_dir / "quix-result.json"
     result_file.unlink(missing_ok=True)
     cmd = [
@@ -146,11 +159,11 @@ def quix_run(
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return None, None, f"Quix application did not consume {n} events in {timeout:.0f}s"
+        return QuixRun.failed(f"Quix application did not consume {n} events in {timeout:.0f}s")
     if proc.returncode == 0 and result_file.exists():
         return parse_result(result_file.read_text(), n)
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return None, None, f"Quix application failed (exit {proc.returncode}): {' | '.join(tail)}"
+    return QuixRun.failed(f"Quix application failed (exit {proc.returncode}): {' | '.join(tail)}")
 
 
 def main() -> int:

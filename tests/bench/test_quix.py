@@ -15,11 +15,18 @@ from pytest import MonkeyPatch
 from bench import quix
 from bench.extras import same_work_ratio
 
-GOOD = {"consumed": 6000, "seconds": 4.0, "eps": 1500.0, "shared": 3210, "rejected": 0}
+GOOD = {
+    "consumed": 6000,
+    "seconds": 4.0,
+    "eps": 1500.0,
+    "cpu_us_per_event": 420.5,
+    "shared": 3210,
+    "rejected": 0,
+}
 
 
 def test_a_complete_run_is_a_figure() -> None:
-    assert quix.parse_result(json.dumps(GOOD), 6000) == (1500.0, 3210, None)
+    assert quix.parse_result(json.dumps(GOOD), 6000) == quix.QuixRun(1500.0, 3210, 420.5)
 
 
 @pytest.mark.parametrize(
@@ -31,15 +38,15 @@ def test_a_complete_run_is_a_figure() -> None:
     ],
 )
 def test_a_run_that_did_other_work_is_a_note(change: dict[str, object], n: int, said: str) -> None:
-    eps, shared, note = quix.parse_result(json.dumps({**GOOD, **change}), n)
-    assert (eps, shared) == (None, None)
-    assert note is not None and said in note
+    got = quix.parse_result(json.dumps({**GOOD, **change}), n)
+    assert (got.eps, got.shared, got.cpu_us_per_event) == (None, None, None)
+    assert got.note is not None and said in got.note
 
 
 @pytest.mark.parametrize("text", ["", "{", "[]", json.dumps({"eps": 1.0})])
 def test_a_broken_result_file_is_a_note(text: str) -> None:
-    eps, _shared, note = quix.parse_result(text, 10)
-    assert eps is None and note is not None and "unreadable" in note
+    got = quix.parse_result(text, 10)
+    assert got.eps is None and got.note is not None and "unreadable" in got.note
 
 
 def test_the_ratio_needs_the_same_disclosures() -> None:
@@ -81,6 +88,7 @@ def test_an_environment_that_cannot_be_made_is_a_reason(
         raise caught.value
 
     monkeypatch.setattr(quix, "ensure_venv", unavailable)
-    eps, shared, note = quix.quix_run(tmp_path, "127.0.0.1:1", "http://127.0.0.1:1", "t", 10)
-    assert (eps, shared) == (None, None)
-    assert note is not None and note.startswith("Quix environment (.venv-quix) could not be made")
+    got = quix.quix_run(tmp_path, "127.0.0.1:1", "http://127.0.0.1:1", "t", 10)
+    assert (got.eps, got.shared) == (None, None)
+    assert got.note is not None
+    assert got.note.startswith("Quix environment (.venv-quix) could not be made")
