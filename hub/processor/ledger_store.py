@@ -36,6 +36,9 @@ from typing import Literal, Protocol
 
 import orjson
 
+from hub.catalogue.topics import EVENTS_TOPIC
+from hub.errors import HubError
+
 log = logging.getLogger("hub.processor.ledger")
 
 Row = tuple[bytes, bytes | None, bytes | None, int]  # slot, digest, state, rank
@@ -46,6 +49,12 @@ StoreKind = Literal["disk", "memory"]
 CACHE_KB = 8 * 1024
 CACHE_DIR = "ledger-cache"
 _STALE_AFTER = 60.0  # seconds: a younger unlocked file may be a process still starting
+
+
+class LedgerStoreFailed(HubError, OSError):
+    """The on-disk store failed (disk full, an I/O error). An OSError, so the processor
+    stops rather than dead-letter records (infrastructure, not input); with no journal a
+    failed write leaves the file's contents unknown, and the next start rebuilds it."""
 
 
 def rank_of(revision: object, retracted: bool, reached: int) -> int:
@@ -175,11 +184,15 @@ class SqliteStore:
             self._db.execute(statement)
         self._cursor = self._db.cursor()
         self._count: int | None = 0
+        self._broken: BaseException | None = None
 
     def get(self, slot: bytes) -> tuple[bytes | None, bytes | None] | None:
-        row: tuple[bytes | None, bytes | None] | None = self._cursor.execute(
-            _GET, (slot,)
-        ).fetchone()
+        try:
+            row: tuple[bytes | None, bytes | None] | None = self._cursor.execute(
+                _GET, (slot,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._failed(exc) from exc
         return row
 
     def write(self, rows: Sequence[Row]) -> None:
@@ -191,18 +204,28 @@ class SqliteStore:
     def _many(self, sql: str, rows: Sequence[Row]) -> None:
         if not rows:
             return
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            # In slot order (a stable sort: one slot's rows keep theirs), so the index is
-            # walked in order rather than at random once it outgrows the page cache.
-            ordered: list[Row] = sorted(rows, key=_first)
-            db.executemany(sql, ordered)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        if self._broken is not None:
+            raise self._failed(self._broken)
         self._count = None
+        # In slot order (a stable sort: one slot's rows keep theirs), so the index is
+        # walked in order rather than at random once it outgrows the page cache.
+        ordered: list[Row] = sorted(rows, key=_first)
+        db = self._db
+        try:
+            db.execute("BEGIN")
+            db.executemany(sql, ordered)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # No ROLLBACK: without a journal it is undefined. The store is not used again.
+            self._broken = exc
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: BaseException) -> LedgerStoreFailed:
+        return LedgerStoreFailed(
+            f"events ledger store {self.path}: {exc}. The processor stops; at its next start "
+            f"the store is rebuilt from {EVENTS_TOPIC} (check the space and health of "
+            f"{self.path.parent}, or set HUB_LEDGER_STORE=memory)"
+        )
 
     def __len__(self) -> int:
         """Rows in the table (a scan, cached until the next write: for start-up and tests)."""

@@ -297,3 +297,26 @@ def test_memory_store_is_what_the_ledger_uses_unless_told(tmp_path: Path) -> Non
         assert disk.path.name.startswith("hub-processor-7-")
     finally:
         disk.close()
+
+
+def test_a_full_disk_stops_the_processor_with_a_clear_error(tmp_path: Path) -> None:
+    """A store that cannot write (disk full here: SQLite's page limit) raises an OSError,
+    which the processor lets stop its loop (infrastructure) instead of dead-lettering each
+    record; the message names the file, what happens next and what to check."""
+    store = SqliteStore(tmp_path)
+    store._db.execute("PRAGMA max_page_count = 8")
+    ledger = EventLedger(store=store)
+    try:
+        ledger.begin()
+        for i in range(2_000):
+            ledger.put(rich(f"r{i}"))
+        with pytest.raises(OSError) as caught:
+            ledger.commit()
+        message = str(caught.value)
+        assert str(store.path) in message and "full" in message
+        assert "rebuilt from hub.events.v1" in message and "HUB_LEDGER_STORE" in message
+        with pytest.raises(OSError):  # the store's contents are unknown: not used again
+            ledger.put(plain("e1"))
+    finally:
+        store.close()
+    assert not store.path.exists()
