@@ -35,13 +35,12 @@ from typing import Any, Protocol
 
 from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer
-from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 from connectors.base.config import RetryConfig
 from connectors.base.health import ConnectorMetrics
 from connectors.base.rejects import RejectLog
 from connectors.base.retry import retry
+from connectors.base.share_decoder import ShareDecoder
 from hub.audit.records import ReceiptRecord
 from hub.catalogue.headers import AGREEMENT, DISCLOSURE_ID
 from hub.catalogue.topics import RECEIPTS_TOPIC
@@ -55,7 +54,6 @@ from hub.telemetry.tracing import (
     messaging_attributes,
     tracer,
 )
-from hub.translate import registry_errors
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +166,7 @@ class SinkRunner:
         self._loop = BatchLoop(
             self._consumer, name=name, size=batch_size, wait=0.5, producer=self._producer
         )
-        self._deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
+        self._decoder = ShareDecoder(SchemaRegistryClient({"url": registry_url}))
 
     def run(
         self,
@@ -287,21 +285,9 @@ class SinkRunner:
         )
 
     def _decode(self, msg: Message, topic: str) -> dict[str, Any]:
-        from connectors.base.errors import DeliveryFailed
-
-        value = msg.value()
-        try:
-            with registry_errors(
-                f"the writer schema of a record on {topic}",
-                lambda message, _status: DeliveryFailed(f"schema not found: {message}"),
-                passthrough=(SerializationError,),
-            ):
-                record = self._deserialize(value, SerializationContext(topic, MessageField.VALUE))
-        except SerializationError as exc:
-            raise DeliveryFailed(f"record cannot be decoded: {exc}") from exc
-        if not isinstance(record, dict):
-            raise DeliveryFailed("record is not an Avro record")
-        return record
+        """The disclosure's record (connectors/base/share_decoder.py: bad bytes fail this
+        record; only the registry being away is retried)."""
+        return self._decoder.decode(msg.value(), topic)
 
     def _write(self, deliveries: list[Delivery], stop: threading.Event | None) -> list[Outcome]:
         outcomes = retry(
