@@ -423,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         hub_vs_quix=quix_note or "",
         quix_shared=quix_note or "",
         quix_cpu_us_per_event=quix_note or "",
+        quix_stage_us=quix_note or "",
         faust_eps=faust_note or "",
         hub_vs_faust=faust_note or "",
         faust_shared=faust_note or "",
@@ -471,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         hub_vs_quix=hub_vs_quix,
         quix_shared=quix.shared,
         quix_cpu_us_per_event=quix.cpu_us_per_event,
+        quix_stage_us=quix.stage_us,
         quix_note=quix_note,
         load_average=[round(x, 2) for x in os.getloadavg()],
     )

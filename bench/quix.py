@@ -50,6 +50,8 @@ class QuixRun(NamedTuple):
     eps: float | None = None
     shared: int | None = None  # disclosures produced
     cpu_us_per_event: float | None = None  # the child's CPU, every thread, per event
+    # Of that: the work's steps (its processing thread) and the rest, Quix's and librdkafka's.
+    stage_us: dict[str, float] | None = None
     note: str | None = None
 
     @classmethod
@@ -118,6 +120,7 @@ def parse_result(text: str, n: int) -> QuixRun:
         out = json.loads(text)
         consumed, eps, shared = int(out["consumed"]), float(out["eps"]), int(out["shared"])
         cpu = float(out["cpu_us_per_event"])
+        stages = {str(k): float(v) for k, v in dict(out["stage_us"]).items()}
         rejected = int(out.get("rejected", 0))
     except (ValueError, KeyError, TypeError) as exc:
         return QuixRun.failed(f"Quix application's result unreadable: {type(exc).__name__}: {exc}")
@@ -125,7 +128,8 @@ def parse_result(text: str, n: int) -> QuixRun:
         return QuixRun.failed(f"Quix application consumed {consumed} records, not the {n} input")
     if rejected:
         return QuixRun.failed(f"Quix application rejected {rejected} of {n} records (its log)")
-    return QuixRun(eps, shared, cpu)
+    stages["quix_and_kafka"] = cpu - sum(stages.values())
+    return QuixRun(eps, shared, cpu, {k: round(v, 1) for k, v in stages.items()})
 
 
 def quix_run(data_dir: Path, bootstrap: str, registry_url: str, topic: str, n: int) -> QuixRun:

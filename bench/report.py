@@ -57,6 +57,7 @@ class Result:
     hub_vs_quix: float | None = None
     quix_shared: int | None = None  # disclosures the Quix application produced
     quix_cpu_us_per_event: float | None = None  # its process's CPU, every thread
+    quix_stage_us: dict[str, float] | None = None  # of which its work's steps, and the rest
     quix_note: str | None = None
     load_average: list[float] | None = None  # 1, 5, 15 min, at the end of the run
 
@@ -128,7 +129,7 @@ def table(r: Result, lat: Latency, rss_before_mb: float, more: dict[str, Any]) -
         (
             "Quix Streams application",
             f"{_fmt(r.quix_eps)} events/s (hub / quix {_fmt(r.hub_vs_quix, '.2f')}x; CPU "
-            f"{_fmt(r.quix_cpu_us_per_event, ',.1f')} µs per event)"
+            f"{_fmt(r.quix_cpu_us_per_event, ',.1f')} µs per event: {r.quix_stage_us})"
             if r.quix_eps
             else (r.quix_note or "not measured"),
         ),

@@ -20,13 +20,22 @@ GOOD = {
     "seconds": 4.0,
     "eps": 1500.0,
     "cpu_us_per_event": 420.5,
+    "stage_us": {"verify": 80.0, "decode": 20.0, "decide_transform_audit": 150.25},
     "shared": 3210,
     "rejected": 0,
 }
 
 
 def test_a_complete_run_is_a_figure() -> None:
-    assert quix.parse_result(json.dumps(GOOD), 6000) == quix.QuixRun(1500.0, 3210, 420.5)
+    got = quix.parse_result(json.dumps(GOOD), 6000)
+    assert (got.eps, got.shared, got.cpu_us_per_event, got.note) == (1500.0, 3210, 420.5, None)
+    # What the work's steps leave of the process's CPU is the framework's and the client's.
+    assert got.stage_us == {
+        "verify": 80.0,
+        "decode": 20.0,
+        "decide_transform_audit": 150.2,
+        "quix_and_kafka": 170.2,
+    }
 
 
 @pytest.mark.parametrize(
@@ -35,6 +44,7 @@ def test_a_complete_run_is_a_figure() -> None:
         ({"consumed": 5999}, 6000, "consumed 5999 records, not the 6000 input"),
         ({"rejected": 2}, 6000, "rejected 2 of 6000"),
         ({"eps": "fast"}, 6000, "unreadable: ValueError"),
+        ({"stage_us": None}, 6000, "unreadable: TypeError"),
     ],
 )
 def test_a_run_that_did_other_work_is_a_note(change: dict[str, object], n: int, said: str) -> None:
