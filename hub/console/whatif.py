@@ -19,7 +19,8 @@ compared, so a change elsewhere since then is never blamed on the draft.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -156,6 +157,7 @@ class _PlanFields:
 
     def __init__(self) -> None:
         self._known: dict[int, tuple[RecordPlan, dict[str, str]]] = {}
+        self._stored: dict[int, tuple[Mapping[str, Any], dict[str, str]]] = {}
 
     def __call__(self, plan: RecordPlan) -> dict[str, str]:
         hit = self._known.get(id(plan))
@@ -172,7 +174,15 @@ class _PlanFields:
         if plan is not None:
             return self(plan)
         raw = decision.get("fields") or {}
-        return {path: str(v.get("treatment", "keep")) for path, v in raw.items()}
+        # The audit hands out one parsed object per distinct fields text (queries.py): one
+        # treatment map per object, as per plan.
+        hit = self._stored.get(id(raw))
+        if hit is None or hit[0] is not raw:
+            if len(self._stored) > 10_000:
+                self._stored.clear()
+            treatments = {path: str(v.get("treatment", "keep")) for path, v in raw.items()}
+            hit = self._stored[id(raw)] = (raw, treatments)
+        return hit[1]
 
 
 def _at(value: datetime | str) -> datetime:
@@ -226,29 +236,80 @@ def _chunks(items: Iterable[RecordedEvent], size: int) -> Iterable[list[Recorded
         yield chunk
 
 
-def register_baseline(
-    agreements: Sequence[Agreement],
-) -> Callable[[RecordedEvent], list[dict[str, Any]]]:
+def naming(agreements: Iterable[Agreement], recipients: Collection[str]) -> list[Agreement]:
+    """The agreements that name one of ``recipients``. A recipient's decision reads only the
+    agreements naming it (the engine's routes), so an engine of these alone decides the
+    compared recipients exactly as an engine of every agreement would, for less work: the
+    other candidates of the stream are never decided only to be left out of the comparison."""
+    wanted = set(recipients)
+    return [a for a in agreements if wanted.intersection(a.recipients)]
+
+
+@dataclass(frozen=True)
+class Before:
+    """An event's baseline: when it was decided (the earliest of its decisions: the draft
+    decides at that time), and the compared recipients' decisions in the audit's shape."""
+
+    when: datetime
+    decisions: dict[str, dict[str, Any]]
+
+
+# The baselines of a chunk of events (their ids alongside): None for an event never decided.
+Baseline = Callable[[Sequence[RecordedEvent], Sequence[str]], list[Before | None]]
+
+
+def audit_baseline(recorded: Recorded, recipients: Collection[str]) -> Baseline:
+    """What the hub decided, from the audit: one look-up per chunk of event ids."""
+    wanted = set(recipients)
+
+    def before(chunk: Sequence[RecordedEvent], ids: Sequence[str]) -> list[Before | None]:
+        found = recorded(ids)
+        out: list[Before | None] = []
+        for item, event_id in zip(chunk, ids, strict=True):
+            by_recipient = {
+                d["recipient"]: d
+                for d in found.get(event_id, ())
+                if d["provider"] == item.provider  # another partner's event under the same id
+            }
+            if not by_recipient:
+                out.append(None)
+                continue
+            when = min(_at(d["decided_at"]) for d in by_recipient.values())
+            compared = {r: d for r, d in by_recipient.items() if r in wanted}
+            out.append(Before(when, compared))
+        return out
+
+    return before
+
+
+def register_baseline(agreements: Sequence[Agreement], recipients: Collection[str]) -> Baseline:
     """A baseline without an audit (a recorded topic file, another hub's history): what the
     agreements on disk decide, each event at its own event time, in the audit's shape."""
-    engine = PolicyEngine(list(agreements))
+    every = PolicyEngine(list(agreements))  # which streams have any candidate at all
+    engine = PolicyEngine(naming(agreements, recipients))
 
-    def decide(item: RecordedEvent) -> list[dict[str, Any]]:
+    def one(item: RecordedEvent) -> Before | None:
+        if not every.candidates(item.provider, item.event_type.slug):
+            return None  # no agreement names a recipient for it: never decided
         when = item.occurred
-        return [
+        decided = compiled.decide(engine, item.event, item.event_type, item.provider, when)
+        return Before(
+            when,
             {
-                "recipient": d.recipient,
-                "provider": d.provider,
-                "outcome": d.outcome.value,
-                "reason": d.reason,
-                "decision_id": None,  # never recorded: nothing to open in the explorer
-                "decided_at": when,
-                "plan": d.plan,  # its fields are read only when both share (_PlanFields)
-            }
-            for d in compiled.decide(engine, item.event, item.event_type, item.provider, when)
-        ]
+                d.recipient: {
+                    "recipient": d.recipient,
+                    "provider": d.provider,
+                    "outcome": d.outcome.value,
+                    "reason": d.reason,
+                    "decision_id": None,  # never recorded: nothing to open in the explorer
+                    "decided_at": when,
+                    "plan": d.plan,  # its fields are read only when both share (_PlanFields)
+                }
+                for d in decided
+            },
+        )
 
-    return decide
+    return lambda chunk, _ids: [one(item) for item in chunk]
 
 
 def run_whatif(
@@ -267,42 +328,68 @@ def run_whatif(
     (:func:`register_baseline`). ``progress`` is told how far the reading got. Events are
     read, looked up and compared a chunk at a time, so memory stays flat."""
     result = WhatIfResult(draft.ref, since, until)
-    others = [a for a in agreements if a.id != draft.id]
-    engine = PolicyEngine([*others, as_in_force(draft)])
     recipients = sorted(
         set(draft.recipients) | {r for a in agreements if a.id == draft.id for r in a.recipients}
     )
+    others = [a for a in naming(agreements, recipients) if a.id != draft.id]
+    engine = PolicyEngine([*others, as_in_force(draft)])
     topics = [partner_topic(p, t) for p in draft.providers for t in draft.event_types]
     start = datetime.combine(since, datetime.min.time(), UTC)
     end = datetime.combine(until, datetime.min.time(), UTC) + timedelta(days=1)
-    decide_now = register_baseline(agreements) if recorded is None else None
+    baseline = (
+        register_baseline(agreements, recipients)
+        if recorded is None
+        else audit_baseline(recorded, recipients)
+    )
     plan_fields = _PlanFields()
-    events = _in_period(source, topics, start, end, limit, result, progress)
-    for chunk in _chunks(events, CHUNK):
+    chunks = _chunks(_in_period(source, topics, start, end, limit, result, progress), CHUNK)
+    for chunk, ids, befores in _looked_up(chunks, baseline, ahead=recorded is not None):
         result.events_read += len(chunk)
-        ids = [e.event_type.event_id(e.event) for e in chunk]
-        baseline = recorded(ids) if recorded is not None else {}
-        for item, event_id in zip(chunk, ids, strict=True):
-            found = decide_now(item) if decide_now is not None else baseline.get(event_id, [])
-            before = {
-                d["recipient"]: d
-                for d in found
-                if d["provider"] == item.provider  # another partner's event under the same id
-            }
-            if not before:
+        for item, event_id, before in zip(chunk, ids, befores, strict=True):
+            if before is None:
                 result.not_in_audit += 1
                 continue
             result.compared += 1
-            when = min(_at(d["decided_at"]) for d in before.values())
             after = {
                 # The compiled stream (hub/policy/compiled.py): the engine's decisions, faster.
                 d.recipient: d
-                for d in compiled.decide(engine, item.event, item.event_type, item.provider, when)
+                for d in compiled.decide(
+                    engine, item.event, item.event_type, item.provider, before.when
+                )
             }
             for recipient in recipients:
-                old, new = before.get(recipient), after.get(recipient)
+                old, new = before.decisions.get(recipient), after.get(recipient)
                 _compare(result, item, event_id, recipient, old, new, plan_fields)
     return result
+
+
+def _looked_up(
+    chunks: Iterable[list[RecordedEvent]], baseline: Baseline, ahead: bool
+) -> Iterator[tuple[list[RecordedEvent], list[str], list[Before | None]]]:
+    """Each chunk with its event ids and baselines. ``ahead``: a chunk's look-up runs on a
+    thread of its own while the next chunk is read and this one compared, so the audit's
+    database work (the driver lets go of the GIL while it searches) overlaps reading and
+    deciding; a look-up that fails raises here. One look-up at a time, in order: the
+    caller's connection is never used by two threads at once."""
+
+    def ids_of(chunk: list[RecordedEvent]) -> list[str]:
+        return [e.event_type.event_id(e.event) for e in chunk]
+
+    if not ahead:
+        for chunk in chunks:
+            ids = ids_of(chunk)
+            yield chunk, ids, baseline(chunk, ids)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="what-if baseline") as pool:
+        pending: tuple[list[RecordedEvent], list[str], Future[list[Before | None]]] | None = None
+        for chunk in chunks:
+            ids = ids_of(chunk)
+            looking = pool.submit(baseline, chunk, ids)
+            if pending is not None:
+                yield pending[0], pending[1], pending[2].result()
+            pending = (chunk, ids, looking)
+        if pending is not None:
+            yield pending[0], pending[1], pending[2].result()
 
 
 def _compare(
