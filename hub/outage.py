@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException
 
-from hub.errors import BrokerError, BrokerUnavailable, Terminal
+from hub.errors import BrokerError, BrokerUnavailable, RegistryUnavailable, Terminal
 
 log = logging.getLogger("hub.outage")
 kafka_log = logging.getLogger("hub.kafka")
@@ -422,6 +422,7 @@ class LossRetry:
         self.backoff = backoff or Backoff()
         self.failures = 0  # in a row, with the broker answering
         self.busy = False  # the audit store was busy at the last attempt
+        self.registry_away = False  # the schema registry did not answer at the last attempt
 
     def recover(
         self, consumer: Any, records: list[Any], exc: BaseException, stop: threading.Event
@@ -434,6 +435,21 @@ class LossRetry:
             if not self.busy:
                 log.error("%s: the audit store is busy (%s); retrying", self.service, exc)
             self.busy = True
+            rewind(consumer, records)
+            stop.wait(self.backoff.next())
+            return True
+        if isinstance(exc, RegistryUnavailable):
+            # The registry is away (a schema not yet cached, an output schema to register):
+            # the same batch again once it answers, in place, as for a lost broker. Only the
+            # registry calls raise this (hub/translate.py); a record's bad bytes never do.
+            if not self.registry_away:
+                log.error(
+                    "%s: the schema registry is unavailable (%s); the batch is retried with "
+                    "backoff and nothing past it is committed",
+                    self.service,
+                    exc,
+                )
+            self.registry_away = True
             rewind(consumer, records)
             stop.wait(self.backoff.next())
             return True
@@ -468,9 +484,12 @@ class LossRetry:
         return True
 
     def succeeded(self) -> None:
+        if self.registry_away:
+            log.warning("%s: the schema registry answers again; going on", self.service)
         self.backoff.reset()
         self.failures = 0
         self.busy = False
+        self.registry_away = False
 
 
 def async_client_loss(exc: BaseException) -> bool:

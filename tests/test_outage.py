@@ -169,3 +169,23 @@ def test_no_client_is_declared_wedged_while_the_broker_is_away(
     for _ in range(LossRetry.WEDGED + 2):
         assert retry.recover(Seeks(), [], BrokerUnavailable("gone"), threading.Event())
     outage.outage_for("127.0.0.1:1").since = None
+
+
+def test_a_registry_outage_retries_the_batch_in_place(caplog: pytest.LogCaptureFixture) -> None:
+    """The registry away: the batch is rewound and retried with backoff, one ERROR line for
+    the outage and one when it answers again, not an exit (or a line per attempt)."""
+    from hub.errors import RegistryUnavailable
+
+    consumer = Seeks()
+    retry = LossRetry("hub processor", Backoff(initial=0.001, jitter=0.0))
+    batch = [FakeMessage("a", 0, 5, None), FakeMessage("a", 0, 6, None)]
+    away = RegistryUnavailable("schema registry unreachable for schema id 12: ConnectError")
+    with caplog.at_level(logging.WARNING, logger="hub"):
+        for _ in range(3):
+            assert retry.recover(consumer, batch, away, threading.Event())
+        retry.succeeded()
+    assert consumer.seeks == [("a", 0, 5)] * 3
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert "schema registry is unavailable" in lines[0] and "schema id 12" in lines[0]
+    assert "answers again" in lines[1]
