@@ -30,6 +30,18 @@ BACKFILL_KEYS = (
 )
 IO_KEYS = ("io_copy_us", "io_fanout_us", "io_verify_us", "floor_with_io_us")
 RSS_KEYS = ("rss_events", "rss_mb_10pct", "rss_mb_100pct", "rss_growth_pct")
+# `hub agreements whatif` over N recorded events as a user runs it (bench/whatif.py).
+WHATIF_KEYS = (
+    "whatif_cli_events",
+    "whatif_cli_1m_seconds",
+    "whatif_cli_audit_1m_seconds",
+    "whatif_cli_eps",
+    "whatif_cli_audit_eps",
+    "whatif_cli_cpu_s",
+    "whatif_cli_audit_cpu_s",
+    "whatif_cli_rss_mb",
+    "whatif_cli_audit_rss_mb",
+)
 
 
 class Phases:
@@ -82,6 +94,12 @@ class Phases:
             self.skip(IO_KEYS, "skipped (--io-events 0)")
             return
         self.optional_module("bench.io_floor", IO_KEYS, lambda run: run(events))
+
+    def whatif(self, events: int) -> None:
+        if events <= 0:
+            self.skip(WHATIF_KEYS, "skipped (--whatif-cli-events 0)")
+            return
+        self.optional_module("bench.whatif", WHATIF_KEYS, lambda run: run(events))
 
     def optional_module(
         self, name: str, keys: tuple[str, ...], call: Callable[[Any], dict[str, Any]]

@@ -340,6 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--whatif-events", type=int, default=100_000, help="events re-decided by what-if (100000)"
     )
+    parser.add_argument(
+        "--whatif-cli-events",
+        type=int,
+        default=1_000_000,
+        help="events for `hub agreements whatif` timed as run (bench/whatif.py; 0 skips)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # Whole batches: the hub's loop asks for 2,000 records with a 0.5 s timeout, so a last,
@@ -416,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     phases.demo(args.demo_events)
     say(f"(h) I/O floor (Kafka traffic and provenance alone), {args.io_events:,} events ...")
     phases.io_floor(args.io_events)
+    say(f"(i) hub agreements whatif over {args.whatif_cli_events:,} recorded events ...")
+    phases.whatif(args.whatif_cli_events)
     hub_vs_quix, different = same_work_ratio(hub.eps, hub.shared, quix.eps, quix.shared, "Quix")
     quix_note = quix.note or different
     phases.reasons.update(
