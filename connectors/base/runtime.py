@@ -156,6 +156,9 @@ def run(
             signal.signal(sig, handler)
 
 
+SAMPLE_REJECTS_SHOWN = 1000  # rejected sample rows reported one by one (all are counted)
+
+
 @dataclass
 class CheckReport:
     """What ``hub connector check`` found: problems stop a deployment, notes do not."""
@@ -163,7 +166,9 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rows_ok: int = 0
+    # The first SAMPLE_REJECTS_SHOWN rejected rows in detail; every one is counted.
     rows_rejected: list[dict[str, Any]] = field(default_factory=list)
+    rows_rejected_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -255,31 +260,40 @@ def _check_sample(
 ) -> None:
     import fnmatch
 
-    from connectors.sources.drop_folder import read_rows
+    from connectors.sources.drop_folder import fingerprint, read_rows
 
     matches = [i for i, r in enumerate(source.files) if fnmatch.fnmatch(sample.name, r.pattern)]
     if not matches:
         report.problems.append(f"{sample.name} matches no route pattern")
         return
     route, mapper = source.files[matches[0]], mappers[matches[0]]
-    try:
-        rows, warnings = read_rows(sample.read_bytes(), route, mapper)
-    except RecordRejected as exc:
-        report.problems.append(f"{sample.name}: {exc.code}: {exc}")
-        return
-    report.notes += warnings
     et = catalogue.get(route.event_type)
     assert et is not None
-    for row_no, line, _cells, record in rows:
+    # Streamed as the drop folder reads it: a sample may be a whole export of millions of
+    # rows, so neither the file nor every rejected row is held in memory.
+    with sample.open("rb") as fh:
+        _digest, problem = fingerprint(fh, route.encoding)
+        if problem is not None:
+            report.problems.append(f"{sample.name}: malformed: {problem}")
+            return
         try:
-            if isinstance(record, RecordRejected):
-                raise record
-            if mapper is not None:
-                mapper.map(record)
-            else:
-                coerce_event(et, record, partner)
-            report.rows_ok += 1
+            rows, warnings = read_rows(fh, route, mapper)
         except RecordRejected as exc:
-            report.rows_rejected.append(
-                {"row": row_no, "line": line, "code": exc.code, "reason": str(exc)}
-            )
+            report.problems.append(f"{sample.name}: {exc.code}: {exc}")
+            return
+        report.notes += warnings
+        for row_no, line, _cells, record in rows:
+            try:
+                if isinstance(record, RecordRejected):
+                    raise record
+                if mapper is not None:
+                    mapper.map(record)
+                else:
+                    coerce_event(et, record, partner)
+                report.rows_ok += 1
+            except RecordRejected as exc:
+                report.rows_rejected_count += 1
+                if len(report.rows_rejected) < SAMPLE_REJECTS_SHOWN:
+                    report.rows_rejected.append(
+                        {"row": row_no, "line": line, "code": exc.code, "reason": str(exc)}
+                    )

@@ -68,6 +68,7 @@ def handle_check(args: argparse.Namespace) -> int:
                     "notes": report.notes,
                     "rows_ok": report.rows_ok,
                     "rows_rejected": report.rows_rejected,
+                    "rows_rejected_count": report.rows_rejected_count,
                 },
                 indent=2,
             )
@@ -80,10 +81,12 @@ def handle_check(args: argparse.Namespace) -> int:
         for note in report.notes:
             print(f"  note: {note}")
         if args.sample is not None:
-            print(f"  sample: {report.rows_ok} rows map, {len(report.rows_rejected)} rejected")
+            print(f"  sample: {report.rows_ok} rows map, {report.rows_rejected_count} rejected")
             for r in report.rows_rejected:
                 print(f"    row {r['row']} (line {r['line']}): {r['code']}: {r['reason']}")
-    return 0 if report.ok and not report.rows_rejected else 1
+            if report.rows_rejected_count > len(report.rows_rejected):
+                print(f"    ... the first {len(report.rows_rejected)} shown")
+    return 0 if report.ok and not report.rows_rejected_count else 1
 
 
 def handle_digest(args: argparse.Namespace) -> int:
