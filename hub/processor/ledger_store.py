@@ -159,7 +159,7 @@ class SqliteStore:
     the process's resident set, which is what this store is for keeping flat."""
 
     def __init__(self, directory: Path, name: str = "hub-processor", cache_kb: int = CACHE_KB):
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         sweep(directory)
         stem = f"{_safe(name)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.path = directory / f"{stem}.sqlite"
@@ -168,6 +168,9 @@ class SqliteStore:
         self._lock_fd = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.path.unlink(missing_ok=True)
+        # Created here, readable by this user only (who received what); SQLite takes an
+        # empty file as an empty database.
+        os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         # One thread uses the ledger at a time (the processor's loop); it may not be the
         # thread that built it.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

@@ -222,6 +222,7 @@ def test_the_disk_store_is_a_file_of_this_process_removed_at_close(tmp_path: Pat
     try:
         assert a.path != b.path and a.path.parent == tmp_path / CACHE_DIR
         assert str(os.getpid()) in a.path.name and a.path.exists()
+        assert a.path.stat().st_mode & 0o777 == 0o600  # who received what: this user only
         ledger = EventLedger(store=a)
         ledger.remember(plain("e1"))
         assert EventLedger(store=b).entry(P, "e1") is None  # not shared
