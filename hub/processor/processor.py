@@ -154,7 +154,6 @@ class Processor:
         self.metrics = metrics or Metrics()
         self._group = group
         self._trace_id: str | None = None  # of the record being handled, for its audit rows
-        self._owner: PartnerTopic | None = None  # the topic of the record being handled
         self._basis: dict[tuple[str, int], tuple[str | None, tuple[str, ...]]] = {}
         self._decision_counters: dict[tuple[str, str, str, Outcome], Any] = {}
         self._batch_counts: Counter[tuple[str, str, str, Outcome]] = Counter()
@@ -298,7 +297,7 @@ class Processor:
         verdict: str | InputRejected,
     ) -> None:
         """Decide one record in its own ``process`` span, or dead-letter it."""
-        self._owner = owner = parse_partner_topic(topic)
+        owner = parse_partner_topic(topic)
         partner = owner.partner if owner else None
         self._batch_events[partner or "?"] += 1
         headers = headers_bytes(msg)
@@ -310,14 +309,14 @@ class Processor:
                 f"process {topic}", context=extract_context(headers), kind=PROCESS, attributes=attrs
             ) as span:
                 self._trace_id, self._carry = trace_id_of(span), None
-                rejected = self._decide(msg, now, audit_rows, verdict)
+                rejected = self._decide(msg, owner, now, audit_rows, verdict)
                 if rejected is not None:
                     span.set_attribute("error.type", rejected.code)
         else:
             carry = Passthrough(headers)
             self._trace_id, self._carry = carry.trace_id, carry.headers
             with record_trace(carry.trace_id):  # log lines about it name its trace id
-                rejected = self._decide(msg, now, audit_rows, verdict)
+                rejected = self._decide(msg, owner, now, audit_rows, verdict)
         if rejected is None:
             return
         code = rejected.code
@@ -343,6 +342,7 @@ class Processor:
     def _decide(
         self,
         msg: Message,
+        owner: PartnerTopic | None,
         now: datetime,
         audit_rows: list[AuditRecord],
         verdict: str | InputRejected,
@@ -352,7 +352,7 @@ class Processor:
         loop, so that nothing is lost."""
         staged = self._staged
         try:
-            rows = self._handle(msg, now, verdict)
+            rows = self._handle(msg, owner, now, verdict)
         except InputRejected as exc:
             staged.clear()
             return exc
@@ -383,9 +383,13 @@ class Processor:
     # -- one record ---------------------------------------------------------------------
 
     def _handle(
-        self, msg: Message, now: datetime, verdict: str | InputRejected
+        self,
+        msg: Message,
+        owner: PartnerTopic | None,
+        now: datetime,
+        verdict: str | InputRejected,
     ) -> list[AuditRecord]:
-        partner, event_type, event = self._checked(msg, verdict)
+        partner, event_type, event = self._checked(msg, owner, verdict)
         # Identity of the content: a reused event id with other content is dead-lettered
         # (EventIdReused), the same content again is a redelivery decided with the same ids,
         # a higher revision is a correction (hub/processor/corrections.py).
@@ -397,13 +401,13 @@ class Processor:
         return self._revise(partner, event, event_type, digest, source, now)
 
     def _checked(
-        self, msg: Message, verdict: str | InputRejected
+        self, msg: Message, owner: PartnerTopic | None, verdict: str | InputRejected
     ) -> tuple[str, EventType, dict[str, Any]]:
         """The record's partner, event type and decoded event, once its size, signer,
-        schema and claimed source are proven; else the reason it is rejected."""
+        schema and claimed source are proven; else the reason it is rejected. ``owner``:
+        the record's topic as _one parsed it (None: not a partner topic, which raises)."""
         topic = msg.topic() or ""
-        # The topic was parsed once for this record, in _one; not a partner topic: raises.
-        owner = self._owner or partner_topic_of(topic)
+        owner = owner or partner_topic_of(topic)
         value = msg.value()
         check_size(value, self._max_bytes)
         # Identity first: nothing from an unproven sender is decoded, let alone shared.
