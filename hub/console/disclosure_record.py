@@ -9,7 +9,7 @@ when it was decided, by whom, to whom, under which agreement and legal basis.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hub.agreements.document import Document, Section
@@ -39,26 +39,34 @@ def _basis(r: dict[str, Any]) -> str:
     return (r.get("agreement_title") or "") + (f"; {basis}" if basis else "")
 
 
+def sent_on_what(r: Mapping[str, Any], *, revision: bool = True) -> str:
+    """What was sent on (UK GDPR Art 19): a retraction notice, or a correction (with its
+    revision, where the report has no column for it)."""
+    if r["outcome"] == "retracted":
+        return "retraction notice"
+    return f"correction (revision {r.get('revision') or 1})" if revision else "correction"
+
+
+def receipts_text(r: Mapping[str, Any], at: Callable[[str], str] = str) -> str:
+    """The recipient system's receipts of what was sent on, ``at`` spelling each time (the
+    PDF to the minute, the CSV as stored); "none yet" when there is none."""
+    got = [f"{x['status']} {at(str(x['at']))}" for x in r.get("receipts") or ()]
+    return "; ".join(got) or "none yet"
+
+
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
 def _sent_on(sent: Sequence[dict[str, Any]], name: Callable[[str], str]) -> tuple[Section, ...]:
     """Corrections and retraction notices the hub sent on about these events (UK GDPR
     Art 19), each with the recipient system's receipts; no section when there were none."""
     if not sent:
         return ()
-
-    def receipts(r: dict[str, Any]) -> str:
-        got = [f"{x['status']} {str(x['at'])[:16].replace('T', ' ')}" for x in r["receipts"]]
-        return "; ".join(got) or "none yet"
-
     table = tuple(
-        (
-            r["decided_at"][:16].replace("T", " "),
-            name(r["recipient"]),
-            "retraction notice" if r["outcome"] == "retracted"
-            else f"correction (revision {r.get('revision') or 1})",
-            receipts(r),
-        )
+        (_minute(r["decided_at"]), name(r["recipient"]), sent_on_what(r), receipts_text(r, _minute))
         for r in sent
-    )  # fmt: skip
+    )
     return (
         Section(
             "Corrections and retractions sent on",

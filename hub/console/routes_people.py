@@ -18,7 +18,7 @@ from hub.audit.tables import consultations
 from hub.console import params
 from hub.console.auth import Principal
 from hub.console.csv_out import csv_response
-from hub.console.disclosure_record import disclosure_record
+from hub.console.disclosure_record import disclosure_record, receipts_text, sent_on_what
 from hub.console.lookups import who_looked_up
 from hub.console.params import ParamError
 from hub.console.state import ConsoleState
@@ -57,16 +57,10 @@ REPORT_COLUMNS = (
 
 
 def _export_rows(rows: list[dict[str, Any]], sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The report's rows, then what was sent on after them, as the CSV lists them."""
-
-    def what(r: dict[str, Any]) -> str:
-        return "retraction notice" if r["outcome"] == "retracted" else "correction"
-
-    def receipts(r: dict[str, Any]) -> str:
-        return "; ".join(f"{x['status']} {x['at']}" for x in r.get("receipts") or ())
-
+    """The report's rows, then what was sent on after them, as the CSV lists them (its
+    revision has a column of its own)."""
     return [r | {"sent_on": ""} for r in rows] + [
-        r | {"sent_on": what(r), "receipts": receipts(r) or "none yet"} for r in sent
+        r | {"sent_on": sent_on_what(r, revision=False), "receipts": receipts_text(r)} for r in sent
     ]
 
 
