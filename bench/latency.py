@@ -5,6 +5,13 @@ The load runs in a child process (``python -m bench.latency``), as a partner's c
 and a recipient's sink would: inside the benchmark process, their threads took the GIL from
 the processor being measured thousands of times a second.
 
+What is timed is partner topic -> recipient topic, so neither end adds waits of its own:
+the partner's producer sends each record as it is produced (``linger.ms`` 0: the hub's
+5 ms default would be the partner's wait, before its record is on the topic), and the
+recipient's consumer is configured as a latency-sensitive sink is, with the hub's own
+short fetch wait (``FETCH_WAIT_MS``, hub/kafka/config.py, which the hub's sinks use), and
+stamps each record as it arrives.
+
 Every input carries a ``bench.sent_ns`` header (wall clock at produce). The hub does not
 copy input headers to its outputs (it writes its own: disclosure id, event id...), so the
 receiving side finds each output's send time by its ``hub.event_id`` header, through the
@@ -72,6 +79,7 @@ def measure(
     seconds: float = 12.0,
     warmup: float = 1.0,
     max_drain: float = 45.0,
+    dump: Path | None = None,
 ) -> Latency:
     """Publish ``rate * seconds`` PoliceFeed(seed) events at ``rate``/s from a child process
     and time each disclosure from send to receipt.
@@ -102,6 +110,7 @@ def measure(
         str(warmup),
         "--topics",
         ",".join(recipient_topics),
+        *(["--dump", str(dump)] if dump is not None else []),
     ]
     child = subprocess.Popen(
         cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -150,19 +159,24 @@ def run_load(
     rate: int,
     warmup: float,
     wait_drained: Callable[[int], None],
+    dump: Path | None = None,
 ) -> dict[str, Any]:
-    """Send ``prepared`` (key, value, signature headers) at ``rate``/s and time receipts."""
-    from hub.broker.client_config import consumer_config, producer_config
-    from hub.broker.records import header, next_batch
+    """Send ``prepared`` (key, value, signature headers) at ``rate``/s and time receipts.
+    ``dump``: a file for each counted receipt's event id, send and receive time (ns), one
+    JSON array a line, which bench/latency_budget.py joins with the processor's timings."""
+    from hub.kafka.config import FETCH_WAIT_MS, consumer_config, producer_config
+    from hub.kafka.records import header, next_batch
 
     sent_at: dict[str, int] = {}
     received: list[float] = []
+    receipts: list[tuple[str, int, int]] = []
     assigned = threading.Event()
     stop = threading.Event()
     counting_from = [0]  # wall-clock ns after which sends are counted (set at start)
 
     def receive() -> None:
-        c = Consumer(consumer_config(bootstrap, f"bench-latency-{time.time_ns()}"))
+        group = f"bench-latency-{time.time_ns()}"
+        c = Consumer(consumer_config(bootstrap, group, **{"fetch.wait.max.ms": FETCH_WAIT_MS}))
         c.subscribe(list(recipient_topics), on_assign=lambda _c, _p: assigned.set())
         try:
             while not stop.is_set():
@@ -177,6 +191,7 @@ def run_load(
                     sent = sent_at.get(event_id or "")
                     if sent is not None and sent >= counting_from[0]:
                         received.append((now - sent) / 1e6)
+                        receipts.append((event_id or "", sent, now))
         finally:
             c.close()
 
@@ -185,7 +200,7 @@ def run_load(
     assigned.wait(30)
     print("ready", flush=True)
 
-    producer = Producer(producer_config(bootstrap))
+    producer = Producer(producer_config(bootstrap, **{"linger.ms": 0}))
     start = time.perf_counter()
     counting_from[0] = time.time_ns() + int(warmup * 1e9)
     for i, (key, value, headers) in enumerate(prepared):
@@ -215,6 +230,8 @@ def run_load(
     stop.set()
     thread.join(10)
     values = sorted(received)
+    if dump is not None:
+        dump.write_text("".join(json.dumps(r) + "\n" for r in receipts))
     return {
         "rate": rate,
         "seconds": seconds,
@@ -242,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--topics", required=True)
+    parser.add_argument("--dump", type=Path, default=None)
     args = parser.parse_args(argv)
     settings = Settings(data_dir=Path(args.data_dir))
     publisher = publisher_for(settings, args.bootstrap, args.registry)
@@ -265,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         rate=args.rate,
         warmup=args.warmup,
         wait_drained=wait_drained,
+        dump=args.dump,
     )
     publisher.close()
     print(json.dumps(result), flush=True)

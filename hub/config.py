@@ -134,6 +134,18 @@ class Settings(BaseSettings):
             "batch_size): batches grow with the rate."
         ),
     )
+    fetch_wait_ms: int = Field(
+        default=5,  # hub.kafka.config.FETCH_WAIT_MS, where the measurements are
+        ge=1,
+        le=500,
+        description=(
+            "Every consumer's fetch.wait.max.ms (HUB_FETCH_WAIT_MS). The embedded broker "
+            "finds a new record only at its next scan within this wait, on every hop "
+            "(partner -> processor, processor -> sink): keep it short there. Apache Kafka "
+            "answers as soon as data arrives, so there a larger value (100-500) only saves "
+            "idle requests."
+        ),
+    )
     max_record_bytes: int = Field(
         default=1_000_000,
         ge=1024,

@@ -7,10 +7,15 @@ on everywhere so a retry never duplicates a record inside the broker.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from confluent_kafka import KafkaError, TopicPartition
 
 from hub.membership import static_membership
 from hub.outage import error_callback, kafka_logger
+
+log = logging.getLogger("hub.kafka")
 
 
 def _reporting(bootstrap: str) -> dict[str, Any]:
@@ -25,6 +30,31 @@ def _reporting(bootstrap: str) -> dict[str, Any]:
 # to fail asynchronously at the broker (which stalled a partition: issue 15). The embedded
 # broker accepts far more (12 MB measured), so there the producer's limit is the only one.
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
+
+
+# How long a fetch may wait for data. Apache Kafka answers as soon as data is there
+# (fetch.min.bytes 1), so there the wait costs only idle requests. The embedded Tansu broker
+# (0.6, tansu-storage service/fetch.rs) scans for data at halving intervals of the wait (at
+# 0, W/2, 3W/4, ...) and answers at the first scan that finds some: a record waits for that
+# scan, up to W/2 and W/6 on average, on every consumer hop (partner topic -> processor,
+# recipient topic -> sink). Measured one hop at 200 events/s (bench/README.md, "Latency
+# budget"): p50 7.8-9.1 ms at 20 ms, 1.9-4.7 ms at 5 (254 ms at librdkafka's 500 default).
+# The price is idle scans: four idle consumers cost the broker 5.2% of a core at 20 ms,
+# 14.2% at 5. HUB_FETCH_WAIT_MS sets it (a larger value suits Apache Kafka).
+FETCH_WAIT_MS = 5
+
+
+def commit_reported(err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+    """An offset commit that failed is not lost work: the records after the group's last
+    committed offsets are handled again after a restart or rebalance (outputs are
+    idempotent by their ids), and the next batch's commit covers them."""
+    if err is not None:
+        log.warning(
+            "offset commit failed (%s) for %s: those records are handled again after a "
+            "restart or rebalance unless a later commit covers them",
+            err,
+            ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in partitions[:5]),
+        )
 
 
 def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
@@ -54,11 +84,11 @@ def consumer_config(bootstrap: str, group_id: str, **extra: Any) -> dict[str, An
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "isolation.level": "read_committed",
-        # The embedded broker answers a fetch only when this wait is over, even with data
-        # ready (measured: p50 delivery 254 ms at librdkafka's 500 ms default, 12 ms at 10).
-        # Apache Kafka answers as soon as data is there, so a short wait costs only idle polls.
-        "fetch.wait.max.ms": 20,
+        "fetch.wait.max.ms": FETCH_WAIT_MS,
         "log.connection.close": False,
+        # Commits go out without waiting for the answer (hub/kafka/loop.py): a failure is
+        # reported here instead of raised.
+        "on_commit": commit_reported,
         **_reporting(bootstrap),
         # HUB_GROUP_INSTANCE_ID: static membership for Apache Kafka (hub/membership.py).
         **static_membership(),

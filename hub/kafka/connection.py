@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient
 from hub.errors import ConfigError
 from hub.kafka.config import (
     DEFAULT_MAX_MESSAGE_BYTES,
+    FETCH_WAIT_MS,
     admin_config,
     consumer_config,
     producer_config,
@@ -39,6 +40,7 @@ class KafkaConnection:
     bootstrap: str
     security: Mapping[str, Any] = field(default_factory=dict)
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    fetch_wait_ms: int = FETCH_WAIT_MS  # every consumer's fetch.wait.max.ms (config.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, bootstrap: str | None = None) -> KafkaConnection:
@@ -47,7 +49,12 @@ class KafkaConnection:
         servers = bootstrap or settings.bootstrap_servers
         if not servers:
             raise ConfigError("no Kafka bootstrap servers: set HUB_BOOTSTRAP_SERVERS")
-        return cls(servers, settings.kafka.client_config(), settings.max_message_bytes)
+        return cls(
+            servers,
+            settings.kafka.client_config(),
+            settings.max_message_bytes,
+            settings.fetch_wait_ms,
+        )
 
     @classmethod
     def of(cls, where: str | KafkaConnection) -> KafkaConnection:
@@ -66,7 +73,8 @@ class KafkaConnection:
     # -- configurations (pure: the unit tests read them) ------------------------------
 
     def consumer_config(self, group: str, **extra: Any) -> dict[str, Any]:
-        return {**consumer_config(self.bootstrap, group, **extra), **self.security}
+        waits = {"fetch.wait.max.ms": self.fetch_wait_ms, **extra}
+        return {**consumer_config(self.bootstrap, group, **waits), **self.security}
 
     def producer_config(self, **extra: Any) -> dict[str, Any]:
         conf = producer_config(self.bootstrap, **{"message.max.bytes": self.max_message_bytes})

@@ -53,16 +53,25 @@ class Offsets:
     def positions(self) -> list[TopicPartition]:
         return [TopicPartition(t, p, o) for (t, p), o in self._next.items()]
 
-    def commit(self, consumer: Consumer, producer: CheckedProducer | None) -> None:
+    def commit(
+        self, consumer: Consumer, producer: CheckedProducer | None, *, wait: bool = True
+    ) -> None:
         """Wait until every record ``producer`` queued is acknowledged, then commit.
         A record unacknowledged or refused raises, and nothing is committed: the batch is
-        handled again after a restart (outputs are idempotent by their ids)."""
+        handled again after a restart (outputs are idempotent by their ids).
+
+        ``wait=False`` sends the commit without waiting for the broker's answer (the batch
+        loop: the next batch need not wait a round trip for it). The rule holds either way:
+        the commit is sent only once everything is acknowledged. A commit that then fails
+        is logged (hub/kafka/config.py ``commit_reported``) and its records are handled again
+        after a restart, as after a crash before a commit; the consumer's close waits for
+        commits still in flight."""
         if not self._next:
             return
         if producer is not None:
             producer.flush_or_raise()
         try:
-            consumer.commit(offsets=self.positions(), asynchronous=False)
+            consumer.commit(offsets=self.positions(), asynchronous=not wait)
         except KafkaException as exc:
             raise BrokerUnavailable(f"offset commit failed: {exc}") from exc
         self._next.clear()
