@@ -15,6 +15,7 @@ with a message naming the file or option and what to fix.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -196,6 +197,10 @@ def handle(args: argparse.Namespace) -> int:
     source = _source(args, settings)
     recorded = _recorded(args, settings)
     line = ProgressLine(sys.stderr)
+    # What is loaded by now (modules, schemas, agreements) lives as long as this command;
+    # the cyclic collector's full passes would walk all of it again and again while a
+    # million events come and go (a fifth of a what-if's CPU here): set it aside.
+    gc.freeze()
     started = time.monotonic()
     try:
         result = run_whatif(

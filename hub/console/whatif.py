@@ -19,6 +19,7 @@ compared, so a change elsewhere since then is never blamed on the draft.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -119,6 +120,8 @@ class WhatIfResult:
     outside: int = 0
     outside_first: datetime | None = None
     outside_last: datetime | None = None
+    # Examples kept per (recipient, change): counted, not searched for, once per change.
+    _kept: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False, compare=False)
 
     def examples_for(self, recipient: str, change: str) -> list[Example]:
         return [e for e in self.examples if e.recipient == recipient and e.change == change]
@@ -150,6 +153,30 @@ def as_in_force(draft: Agreement) -> Agreement:
     )
 
 
+@dataclass(frozen=True)
+class _FieldsDiff:
+    added: frozenset[str]
+    removed: frozenset[str]
+    changed: frozenset[str]  # same field, other treatment
+    note: str
+
+
+def _fields_diff(after: Mapping[str, str], before: Mapping[str, str]) -> _FieldsDiff | None:
+    added = frozenset(after.keys() - before.keys())
+    removed = frozenset(before.keys() - after.keys())
+    changed = frozenset(p for p in after.keys() & before.keys() if after[p] != before[p])
+    if not (added or removed or changed):
+        return None
+    note = "; ".join(
+        f"{label} {', '.join(sorted(paths))}"
+        for label, paths in (
+            ("adds", added), ("leaves out", removed), ("treats differently", changed)
+        )
+        if paths
+    )  # fmt: skip
+    return _FieldsDiff(added, removed, changed, note)
+
+
 class _PlanFields:
     """Output path -> treatment of a plan, as the processor audits it, worked out once per
     plan: the compiled stream hands out the same plan for every event of a stream and
@@ -158,6 +185,7 @@ class _PlanFields:
     def __init__(self) -> None:
         self._known: dict[int, tuple[RecordPlan, dict[str, str]]] = {}
         self._stored: dict[int, tuple[Mapping[str, Any], dict[str, str]]] = {}
+        self._diffs: dict[tuple[int, int], tuple[object, object, _FieldsDiff | None]] = {}
 
     def __call__(self, plan: RecordPlan) -> dict[str, str]:
         hit = self._known.get(id(plan))
@@ -167,6 +195,18 @@ class _PlanFields:
             fields = {p: f["treatment"] for p, f in plan.audit_fields().items()}
             hit = self._known[id(plan)] = (plan, fields)
         return hit[1]
+
+    def diff(self, after: dict[str, str], before: dict[str, str]) -> _FieldsDiff | None:
+        """What differs between two field maps handed out here; None when nothing does.
+        Worked out once per pair: every disclosure under one plan compares the same pair."""
+        hit = self._diffs.get((id(after), id(before)))
+        if hit is None or hit[0] is not after or hit[1] is not before:
+            if len(self._diffs) > 10_000:
+                self._diffs.clear()
+            hit = self._diffs[(id(after), id(before))] = (
+                after, before, _fields_diff(after, before)
+            )  # fmt: skip
+        return hit[2]
 
     def recorded(self, decision: Mapping[str, Any]) -> dict[str, str]:
         """The fields a baseline decision shared: its plan's, or as the audit stored them."""
@@ -254,15 +294,16 @@ class Before:
     decisions: dict[str, dict[str, Any]]
 
 
-# The baselines of a chunk of events (their ids alongside): None for an event never decided.
-Baseline = Callable[[Sequence[RecordedEvent], Sequence[str]], list[Before | None]]
+# The baselines of a chunk of events: None for an event never decided.
+Baseline = Callable[[Sequence[RecordedEvent]], list[Before | None]]
 
 
 def audit_baseline(recorded: Recorded, recipients: Collection[str]) -> Baseline:
     """What the hub decided, from the audit: one look-up per chunk of event ids."""
     wanted = set(recipients)
 
-    def before(chunk: Sequence[RecordedEvent], ids: Sequence[str]) -> list[Before | None]:
+    def before(chunk: Sequence[RecordedEvent]) -> list[Before | None]:
+        ids = [e.event_type.event_id(e.event) for e in chunk]
         found = recorded(ids)
         out: list[Before | None] = []
         for item, event_id in zip(chunk, ids, strict=True):
@@ -309,7 +350,7 @@ def register_baseline(agreements: Sequence[Agreement], recipients: Collection[st
             },
         )
 
-    return lambda chunk, _ids: [one(item) for item in chunk]
+    return lambda chunk: [one(item) for item in chunk]
 
 
 def run_whatif(
@@ -343,9 +384,9 @@ def run_whatif(
     )
     plan_fields = _PlanFields()
     chunks = _chunks(_in_period(source, topics, start, end, limit, result, progress), CHUNK)
-    for chunk, ids, befores in _looked_up(chunks, baseline, ahead=recorded is not None):
+    for chunk, befores in _looked_up(chunks, baseline, ahead=recorded is not None):
         result.events_read += len(chunk)
-        for item, event_id, before in zip(chunk, ids, befores, strict=True):
+        for item, before in zip(chunk, befores, strict=True):
             if before is None:
                 result.not_in_audit += 1
                 continue
@@ -359,43 +400,36 @@ def run_whatif(
             }
             for recipient in recipients:
                 old, new = before.decisions.get(recipient), after.get(recipient)
-                _compare(result, item, event_id, recipient, old, new, plan_fields)
+                _compare(result, item, recipient, old, new, plan_fields)
     return result
 
 
 def _looked_up(
     chunks: Iterable[list[RecordedEvent]], baseline: Baseline, ahead: bool
-) -> Iterator[tuple[list[RecordedEvent], list[str], list[Before | None]]]:
-    """Each chunk with its event ids and baselines. ``ahead``: a chunk's look-up runs on a
-    thread of its own while the next chunk is read and this one compared, so the audit's
-    database work (the driver lets go of the GIL while it searches) overlaps reading and
-    deciding; a look-up that fails raises here. One look-up at a time, in order: the
-    caller's connection is never used by two threads at once."""
-
-    def ids_of(chunk: list[RecordedEvent]) -> list[str]:
-        return [e.event_type.event_id(e.event) for e in chunk]
-
+) -> Iterator[tuple[list[RecordedEvent], list[Before | None]]]:
+    """Each chunk with its baselines. ``ahead``: a chunk's look-up runs on a thread of its
+    own while the next chunk is read and this one compared, so the audit's database work
+    (the driver lets go of the GIL while it searches) overlaps reading and deciding; a
+    look-up that fails raises here. One look-up at a time, in order: the caller's
+    connection is never used by two threads at once."""
     if not ahead:
         for chunk in chunks:
-            ids = ids_of(chunk)
-            yield chunk, ids, baseline(chunk, ids)
+            yield chunk, baseline(chunk)
         return
     with ThreadPoolExecutor(1, thread_name_prefix="what-if baseline") as pool:
-        pending: tuple[list[RecordedEvent], list[str], Future[list[Before | None]]] | None = None
+        pending: tuple[list[RecordedEvent], Future[list[Before | None]]] | None = None
         for chunk in chunks:
-            ids = ids_of(chunk)
-            looking = pool.submit(baseline, chunk, ids)
+            looking = pool.submit(baseline, chunk)
             if pending is not None:
-                yield pending[0], pending[1], pending[2].result()
-            pending = (chunk, ids, looking)
+                yield pending[0], pending[1].result()
+            pending = (chunk, looking)
         if pending is not None:
-            yield pending[0], pending[1], pending[2].result()
+            yield pending[0], pending[1].result()
 
 
 def _compare(
     result: WhatIfResult,
     item: RecordedEvent,
-    event_id: str,
     recipient: str,
     old: dict[str, Any] | None,
     new: Decision | None,
@@ -416,27 +450,16 @@ def _compare(
         change = "removed"
     elif was and now and new is not None and new.plan is not None and old is not None:
         # The same shape the processor audits: output path -> treatment.
-        after_fields = plan_fields(new.plan)
-        before_fields = plan_fields.recorded(old)
-        added = set(after_fields) - set(before_fields)
-        removed = set(before_fields) - set(after_fields)
-        changed = {
-            p for p in set(after_fields) & set(before_fields) if after_fields[p] != before_fields[p]
-        }
-        if added or removed or changed:
-            diff.fields_added |= added
-            diff.fields_removed |= removed
-            diff.fields_changed |= changed
-            change = "fields"
-            note = "; ".join(
-                f"{label} {', '.join(sorted(paths))}"
-                for label, paths in (
-                    ("adds", added), ("leaves out", removed), ("treats differently", changed)
-                )
-                if paths
-            )  # fmt: skip
-    if change is None or len(result.examples_for(recipient, change)) >= EXAMPLES:
+        fields = plan_fields.diff(plan_fields(new.plan), plan_fields.recorded(old))
+        if fields is not None:
+            diff.fields_added |= fields.added
+            diff.fields_removed |= fields.removed
+            diff.fields_changed |= fields.changed
+            change, note = "fields", fields.note
+    if change is None or result._kept[(recipient, change)] >= EXAMPLES:
         return
+    result._kept[(recipient, change)] += 1
+    event_id = item.event_type.event_id(item.event)
     result.examples.append(_example(item, event_id, recipient, change, old, new, note))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from hub.catalogue.schemas import Catalogue, EventType
-from hub.catalogue.topics import parse_partner_topic
+from hub.catalogue.topics import PartnerTopic, parse_partner_topic
 from hub.policy.facts import event_time
 
 if TYPE_CHECKING:
@@ -82,12 +82,15 @@ class _Decoder:
         self._schemas: SchemaCache = SchemaCache(
             SchemaRegistryClient({"url": registry_url}), catalogue
         )
+        self._owners: dict[str, PartnerTopic | None] = {}  # a topic parsed once, not per record
 
     def __call__(self, topic: str, value: bytes | None, ms: int | None) -> RecordedEvent | None:
         from hub.codec.admission import decode_admitted
         from hub.errors import HubError, Retryable
 
-        owner = parse_partner_topic(topic)
+        owner = self._owners.get(topic)
+        if owner is None:
+            owner = self._owners[topic] = parse_partner_topic(topic)
         if owner is None:
             return None
         try:
@@ -105,7 +108,10 @@ class _Decoder:
         if ms is None:  # a file keeps no broker time: the event's own time stands in
             when = event_time(event, event_type)
             recorded = (when if when.tzinfo else when.replace(tzinfo=UTC)) if when else _EPOCH
-            return RecordedEvent(owner.partner, event_type, event, recorded)
+            item = RecordedEvent(owner.partner, event_type, event, recorded)
+            if when is not None:  # what ``occurred`` would work out again: its cached value
+                item.__dict__["occurred"] = recorded
+            return item
         return RecordedEvent(
             owner.partner, event_type, event, datetime.fromtimestamp(ms / 1000, UTC)
         )
