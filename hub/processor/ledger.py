@@ -29,8 +29,8 @@ rebuilt from the topic at every start and removed at close, so the process's mem
 flat however many events it has decided (bench/memory.py); or in two dicts on the heap
 (``memory``: tests, and operators who prefer memory to a file), about 143 bytes an entry
 and 614 for one with recipients. Measured with bench/ledger.py on 200,000 entries, CPU an
-entry, dicts against the file: load about 4.5 against 5.5 µs, a new event's ``entry`` +
-``put`` + its share of ``commit`` about 4 against 9 µs, an ``entry`` miss 0.9 against 3 µs.
+entry, dicts against the file: load about 4 against 6 µs, a new event's ``entry`` + ``put``
++ its share of ``commit`` 3-4 against 9-11 µs, an ``entry`` miss 0.9 against 3-3.6 µs.
 An instance's own entries coming back in the tail are recognised in memory (the recent
 writes, two bounded generations), neither parsed nor read from the store. Start-up reads the
 whole topic (``TopicSource``); national scale (tens of millions of events a year) would want
