@@ -59,7 +59,6 @@ class PseudonymKey:
         return hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD))
 
 
-
 @dataclass(frozen=True)
 class KeyRing:
     """A domain's key versions, current first."""
