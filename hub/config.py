@@ -188,6 +188,16 @@ class Settings(BaseSettings):
             "(hub/processor/ledger_store.py)."
         ),
     )
+    ledger_rebuild: Literal["auto", "always", "off"] = Field(
+        default="auto",
+        description=(
+            "Rebuild the events ledger from the audit store at start (HUB_LEDGER_REBUILD): "
+            "auto, when hub.events.v1 gave no entry and the store holds decisions (the "
+            "embedded broker restarts empty); always, at every start, filling only missing "
+            "entries (after an interrupted rebuild or a deleted topic); off, never "
+            "(hub/processor/ledger_seed.py)."
+        ),
+    )
     processor_instance: str = Field(default="hub-processor-0")
 
     @field_validator("pseudonym_keys")

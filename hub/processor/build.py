@@ -3,10 +3,10 @@ runtime kit's connection (hub/kafka/connection.py), with the security settings."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from hub.audit.ingest import AuditIngester
-from hub.audit.store import AuditStore
 from hub.catalogue.schemas import load_catalogue
 from hub.codec.schemas import SchemaCache
 from hub.config import Settings
@@ -15,11 +15,16 @@ from hub.kafka.connection import KafkaConnection
 from hub.privacy.keys import LocalKeyProvider
 from hub.privacy.transform import Transformer
 from hub.processor.heap import HeapPolicy
-from hub.processor.ledger import topic_ledger
+from hub.processor.ledger import EventLedger, topic_ledger
+from hub.processor.ledger_seed import producer_send, rebuild_from_audit
 from hub.processor.ledger_store import open_store
 from hub.processor.processor import Processor
 from hub.processor.reload import RuleSource
 from hub.processor.verify import Verifier
+
+if TYPE_CHECKING:  # the audit store and ingester: only `hub process --ingest` builds them
+    from hub.audit.ingest import AuditIngester
+    from hub.audit.store import AuditStore
 
 # How long the processor's producer may hold a record before sending (see build_processor).
 BATCH_LINGER_MS = 1000
@@ -30,6 +35,23 @@ def partner_keys(settings: Settings) -> PartnerKeyStore:
     return PartnerKeyStore(
         settings.partnership_dir / "partner-keys", settings.data_dir / "partner-keys"
     )
+
+
+def rebuild_ledger(ledger: EventLedger, kafka: KafkaConnection, settings: Settings) -> None:
+    """An empty ledger topic (the embedded broker restarted) refilled from the audit store,
+    acknowledged before the processor consumes (hub/processor/ledger_seed.py)."""
+    if settings.ledger_rebuild == "off":
+        return
+    producer = kafka.producer()
+    try:
+        rebuild_from_audit(
+            ledger, producer_send(producer), settings.resolved_audit_url(), settings.ledger_rebuild
+        )
+    except BaseException:  # the ledger's consumer and file go with the failed start
+        ledger.close()
+        raise
+    finally:
+        producer.close()
 
 
 def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) -> Processor:
@@ -56,6 +78,12 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
     # ledger entries and audit chunks in a few requests at the flush instead of one round
     # every 5 ms (measured: the client threads' CPU 62-74 -> 31-32 µs an event).
     producer = kafka.producer(**{"linger.ms": BATCH_LINGER_MS, **transactional})
+    ledger = topic_ledger(
+        kafka,
+        f"{settings.consumer_group}-ledger",
+        open_store(settings.ledger_store, settings.data_dir, settings.processor_instance),
+    )
+    rebuild_ledger(ledger, kafka, settings)
     return Processor(
         consumer=consumer,
         producer=producer,
@@ -73,15 +101,13 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         transactional=settings.transactions,
         verifier=Verifier(helper_process=settings.verify_process),
         heap=HeapPolicy(freeze=settings.gc_freeze),
-        ledger=topic_ledger(
-            kafka,
-            f"{settings.consumer_group}-ledger",
-            open_store(settings.ledger_store, settings.data_dir, settings.processor_instance),
-        ),
+        ledger=ledger,
     )
 
 
 def build_ingester(settings: Settings, *, bootstrap: str, store: AuditStore) -> AuditIngester:
     """The audit ingester for these settings: its own consumer group on the audit topics."""
+    from hub.audit.ingest import AuditIngester
+
     kafka = KafkaConnection.from_settings(settings, bootstrap)
     return AuditIngester(kafka.consumer(settings.audit_ingest_group), store)
