@@ -171,3 +171,60 @@ def test_the_cli_copies_of_library_defaults_are_the_librarys() -> None:
         library = getattr(hub.deploy, class_name)()
         for field, value in fields.items():
             assert getattr(library, field) == value, f"{class_name}.{field}"
+
+
+# A command that uses one module of a package (which it must load: the check ran that far),
+# and what it must not load with it: the
+# package __init__s that imported every submodule made each pay for the largest
+# (tests/test_imports.py holds the modules themselves to it).
+CONNECTOR_NEEDS_NONE = ("faust", "sqlalchemy", "alembic", "hub.audit.store", "hub.registry")
+ONE_MODULE_OF_A_PACKAGE = [
+    # hub.registry.compatibility, not the registry's server and store
+    (
+        ["schemas", "check"],
+        "hub.registry.compatibility",
+        (*WEB_AND_REPORTS, "sqlalchemy", "alembic", "confluent_kafka"),
+    ),
+    # hub.audit.records, not the audit store
+    (
+        ["partner", "check-record", "missing.json", "--registry-url", "http://127.0.0.1:9"],
+        "hub.audit.records",
+        (*WEB_AND_REPORTS, "alembic", "hub.audit.store", "hub.registry"),
+    ),
+    # connectors.base's sink and runtime, not the audit store nor the embedded registry
+    *(
+        (
+            ["connector", command, "missing.yaml"],
+            "connectors.base.sink",
+            (*WEB_AND_REPORTS, *CONNECTOR_NEEDS_NONE),
+        )
+        for command in ("check", "run")
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needs", "banned"),
+    ONE_MODULE_OF_A_PACKAGE,
+    ids=[" ".join(argv[:2]) for argv, _, _ in ONE_MODULE_OF_A_PACKAGE],
+)
+def test_a_command_using_one_module_of_a_package_loads_not_the_rest(
+    argv: list[str], needs: str, banned: tuple[str, ...], tmp_path: Path
+) -> None:
+    """Each runs its handler through main() until it stops on the missing file (or, for
+    schemas check, to the end): what it has loaded by then is its import set."""
+    loaded = _run(
+        "import contextlib, io\n"
+        "from hub.cli.main import main\n"
+        "with contextlib.redirect_stderr(io.StringIO()) as err,"
+        " contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        "assert code in (0, 1, 2), (code, err.getvalue())\n"
+        "assert code != 2 or 'missing.' in err.getvalue(), err.getvalue()\n",
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
+            "HUB_DATA_DIR": str(tmp_path),
+        },
+    )
+    assert needs in loaded
+    assert not _offenders(loaded, banned), _offenders(loaded, banned)
