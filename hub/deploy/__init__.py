@@ -3,8 +3,8 @@ its renderings (Kafka tool script, Strimzi resources, Kubernetes manifests), plu
 the plan through the admin API. Pure model and renderers; I/O only in ``load``, ``render``
 and ``apply``.
 
-The exports are imported when first read (hub/lazy.py): importing one renderer does not
-load the others, the plan's loader or the admin client."""
+The exports are imported when first read (hub/lazy.py): importing one part (the topology,
+the ACL plan) does not load the renderers and the loader with it."""
 
 from typing import TYPE_CHECKING
 
