@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Engine, create_engine, inspect, select
 from sqlalchemy.engine import make_url
@@ -227,7 +227,7 @@ def audit_rows(engine: Engine, fetch: int = FETCH) -> Iterator[Mapping[str, Any]
     stmt = select(*cols).order_by(decisions.c.provider, decisions.c.event_id)
     with engine.connect() as conn:
         for row in conn.execution_options(yield_per=fetch).execute(stmt):
-            yield row._mapping
+            yield cast("Mapping[str, Any]", row._mapping)  # keyed by column name
 
 
 Send = Callable[[Sequence[LedgerEntry]], None]

@@ -308,3 +308,59 @@ def test_the_rebuild_says_how_many_and_from_where(
         rebuild_from_audit(EventLedger(), lambda _es: None, url, "auto")
     [line] = [r.getMessage() for r in caplog.records if "rebuilt" in r.getMessage()]
     assert "rebuilt 2 entries from the audit store sqlite:///" in line
+
+
+def test_an_unreachable_server_is_logged_without_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = "postgresql+psycopg://hub:s3cret-pw@127.0.0.1:1/audit"  # nothing listens on port 1
+    with caplog.at_level(logging.WARNING, "hub.processor.ledger"):
+        tally = rebuild_from_audit(EventLedger(), never, url, "auto")
+    assert tally is not None and tally.entries == 0
+    assert "started WITHOUT a rebuild" in caplog.text and "127.0.0.1:1/audit" in caplog.text
+    assert "s3cret-pw" not in caplog.text
+
+
+class Topic:
+    """One ``hub.events.v1`` shared by two instances: each reads what the other produced."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes, bytes]] = []
+
+    def reader(self) -> Any:
+        topic, seen = self, [0]
+
+        class Source:
+            def initial(self) -> list[tuple[bytes, bytes]]:
+                seen[0] = len(topic.records)
+                return list(topic.records)
+
+            def more(self) -> list[tuple[bytes, bytes]]:
+                new = topic.records[seen[0] :]
+                seen[0] = len(topic.records)
+                return new
+
+        return Source()
+
+    def send(self, entries: Any) -> None:
+        self.records.extend((e.key(), e.to_json()) for e in entries)
+
+
+def test_a_second_instance_seeding_later_never_puts_an_older_state_after_a_newer_one() -> None:
+    """Two instances start on the empty topic. The first seeds and decides a correction; the
+    second seeds after it: it takes the first's entries from the tail and produces none of
+    them again, so the topic's last record per key is the newest state."""
+    topic = Topic()
+    first = EventLedger(topic.reader(), refresh_every=0)
+    second = EventLedger(topic.reader(), refresh_every=0)
+    audit = [entry(EVENT_IDS[0]), entry(EVENT_IDS[1])]
+    seed(first, audit, topic.send, Rebuilt())
+    corrected = entry(EVENT_IDS[0], "c" * 64, revision=2)
+    first.put(corrected)  # the first instance's processor, deciding revision 2
+    topic.send([corrected])
+    tally = Rebuilt()
+    seed(second, audit, topic.send, tally)
+    assert (tally.entries, tally.present) == (0, 2)
+    last = {k: v for k, v in topic.records}
+    assert LedgerEntry.from_json(last[corrected.key()]) == corrected
+    assert second.entry(POLICE, EVENT_IDS[0]) == corrected
