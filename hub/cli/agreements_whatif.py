@@ -199,7 +199,8 @@ def handle(args: argparse.Namespace) -> int:
     line = ProgressLine(sys.stderr)
     # What is loaded by now (modules, schemas, agreements) lives as long as this command;
     # the cyclic collector's full passes would walk all of it again and again while a
-    # million events come and go (a fifth of a what-if's CPU here): set it aside.
+    # million events come and go (a fifth of a what-if's CPU here): set it aside. Given
+    # back after (a caller in the same process, e.g. a test, keeps its collector).
     gc.freeze()
     started = time.monotonic()
     try:
@@ -211,6 +212,8 @@ def handle(args: argparse.Namespace) -> int:
         line.end()
         print(f"hub: error: could not read the recorded events: {exc}", file=sys.stderr)
         return 1
+    finally:
+        gc.unfreeze()
     line.end()
     seconds = time.monotonic() - started
     if args.json:

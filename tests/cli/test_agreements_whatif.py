@@ -7,6 +7,7 @@ percentage and the same result the console's engine gives for the same draft.
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,6 +182,7 @@ def test_a_topic_file_run_equals_the_console_engine(
     expected = run_whatif(load_agreement(draft), agreements, source, None, FIRST_DAY, LAST_DAY)
     got.pop("seconds")
     assert got == as_dict(expected)
+    assert gc.get_freeze_count() == 0  # the command gave the collector back
     msn = got["recipients"]["modern-slavery-network"]
     # The draft adds domestic abuse concerns and stops sending the borough.
     assert got["events_read"] == got["compared"] == 300 and got["changed"]
