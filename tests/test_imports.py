@@ -24,7 +24,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 # The packages whose __init__ re-exports lazily.
-LAZY_PACKAGES = ("hub.audit", "hub.registry", "hub.telemetry", "hub.deploy", "connectors.base")
+LAZY_PACKAGES = (
+    "hub.audit",
+    "hub.registry",
+    "hub.telemetry",
+    "hub.deploy",
+    "connectors.base",
+    "hub.processor",
+    "hub.policy",
+    "hub.privacy",
+    "hub.codec",
+)
 
 WEB = ("fastapi", "starlette", "uvicorn")
 STORE = ("sqlalchemy", "alembic", "hub.audit.store")
@@ -63,7 +73,19 @@ SMALL_IMPORTS = {
     # a plug-in's configuration: no broker client, no runtime
     "connectors.base.config": ("confluent_kafka", "connectors.base.runtime", *STORE),
     # `hub process`: what the processor runs on (the ingester's store only with --ingest)
-    "hub.processor.processor": (*WEB, "alembic", "hub.audit.store", "hub.audit.ingest"),
+    "hub.processor.processor": (
+        *WEB,
+        "sqlalchemy",
+        "alembic",
+        "hub.audit.store",
+        "hub.audit.ingest",
+        "hub.processor.build",
+    ),
+    # what the connectors, the codec and the tokens read: no CEL engine, no processor
+    "hub.policy.facts": ("cel", "hub.policy.engine", "confluent_kafka"),
+    "hub.policy.plan": ("cel", "hub.policy.engine", "confluent_kafka"),
+    "hub.codec.wire": ("cel", "confluent_kafka", "hub.processor"),
+    "hub.privacy.token": ("cel", "hub.privacy.transform", "confluent_kafka"),
     "hub.processor.build": (*WEB, "alembic", "hub.audit.store", "hub.audit.ingest"),
     "hub.cli.process_service": (*WEB, "alembic", "hub.audit.store", "hub.audit.ingest"),
     # the deployment plan: the admin client only when applying it
