@@ -40,8 +40,8 @@ def partner_keys(settings: Settings) -> PartnerKeyStore:
 def rebuild_ledger(ledger: EventLedger, kafka: KafkaConnection, settings: Settings) -> None:
     """An empty ledger topic (the embedded broker restarted) refilled from the audit store,
     acknowledged before the processor consumes (hub/processor/ledger_seed.py)."""
-    if settings.ledger_rebuild == "off":
-        return
+    if settings.ledger_rebuild == "off" or (settings.ledger_rebuild == "auto" and len(ledger)):
+        return  # the usual start: no producer to make
     producer = kafka.producer()
     try:
         rebuild_from_audit(
