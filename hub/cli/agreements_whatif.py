@@ -199,7 +199,7 @@ def handle(args: argparse.Namespace) -> int:
     line = ProgressLine(sys.stderr)
     # What is loaded by now (modules, schemas, agreements) lives as long as this command;
     # the cyclic collector's full passes would walk all of it again and again while a
-    # million events come and go (a fifth of a what-if's CPU here): set it aside. Given
+    # million events come and go (10-20% of a what-if's CPU here): set it aside. Given
     # back after (a caller in the same process, e.g. a test, keeps its collector).
     gc.freeze()
     started = time.monotonic()
