@@ -17,7 +17,7 @@ from hub.agreements.models import Status
 def test_the_draft_is_a_next_version_that_changes_what_is_shared(tmp_path: Path) -> None:
     draft = load_agreement(whatif.write_draft(tmp_path / "draft.yaml"))
     assert (draft.id, draft.version, draft.status) == ("police-msn", 2, Status.DRAFT)
-    assert "DOMESTIC_ABUSE" in draft.condition
+    assert draft.condition is not None and "DOMESTIC_ABUSE" in draft.condition
     assert "borough" not in {f.id for f in draft.fields}
 
 

@@ -217,7 +217,9 @@ def test_look_ups_run_one_at_a_time_in_order_off_the_callers_thread(
 ) -> None:
     monkeypatch.setattr(whatif, "CHUNK", 10)
     events = recorded_events(95)
-    running, most, seen, threads = [0], [0], [], set()
+    running, most = [0], [0]
+    seen: list[str] = []
+    threads: set[int] = set()
     lock = threading.Lock()
 
     def recorded(ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
