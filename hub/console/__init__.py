@@ -1,9 +1,11 @@
-"""The information-governance console: who got what, under which agreement, and why."""
+"""The information-governance console: who got what, under which agreement, and why.
 
-from __future__ import annotations
+The exports are imported when first read (hub/lazy.py): ``hub agreements whatif`` imports
+hub.console.whatif, and the whole web application came with it, seconds of its start."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hub.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hub.console.app import create_app
@@ -12,19 +14,14 @@ if TYPE_CHECKING:
 
 __all__ = ["ConsoleConfig", "ConsoleHandle", "create_app", "create_demo_officer", "start_console"]
 
-# Imported on first use, not with the package: `hub agreements whatif` imports
-# hub.console.whatif, and the whole web application with it cost seconds of its start.
-_HOMES = {
-    "create_app": "hub.console.app",
-    "ConsoleHandle": "hub.console.server",
-    "create_demo_officer": "hub.console.server",
-    "start_console": "hub.console.server",
-    "ConsoleConfig": "hub.console.state",
-}
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "ConsoleConfig": "hub.console.state",
+            "ConsoleHandle": "hub.console.server",
+            "create_app": "hub.console.app",
+            "create_demo_officer": "hub.console.server",
+            "start_console": "hub.console.server",
+        },
+    )
