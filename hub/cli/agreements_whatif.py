@@ -15,7 +15,6 @@ with a message naming the file or option and what to fix.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import time
@@ -197,11 +196,6 @@ def handle(args: argparse.Namespace) -> int:
     source = _source(args, settings)
     recorded = _recorded(args, settings)
     line = ProgressLine(sys.stderr)
-    # What is loaded by now (modules, schemas, agreements) lives as long as this command;
-    # the cyclic collector's full passes would walk all of it again and again while a
-    # million events come and go (10-20% of a what-if's CPU here): set it aside. Given
-    # back after (a caller in the same process, e.g. a test, keeps its collector).
-    gc.freeze()
     started = time.monotonic()
     try:
         result = run_whatif(
@@ -212,8 +206,6 @@ def handle(args: argparse.Namespace) -> int:
         line.end()
         print(f"hub: error: could not read the recorded events: {exc}", file=sys.stderr)
         return 1
-    finally:
-        gc.unfreeze()
     line.end()
     seconds = time.monotonic() - started
     if args.json:
