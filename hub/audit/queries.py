@@ -484,15 +484,19 @@ def events_decided(
         stmt = select(*columns).where(
             decisions.c.event_id.in_(chunk), (scope or Scope()).decisions()
         )
-        for row in conn.execute(stmt):
-            d = dict(zip(WHATIF_COLUMNS, row, strict=True))
-            text = d["fields"]
-            if isinstance(text, str):
-                fields = parsed.get(text)
-                if fields is None:
-                    fields = parsed[text] = json.loads(text)
-                d["fields"] = fields
-            out.setdefault(d["event_id"], []).append(d)
+        for event_id, provider, recipient, outcome, reason, decision_id, at, text in conn.execute(
+            stmt
+        ):
+            fields = parsed.get(text) if isinstance(text, str) else text
+            if fields is None and isinstance(text, str):
+                fields = parsed[text] = json.loads(text)
+            # A literal, not dict(zip(...)): three rows an event, a million events a what-if.
+            d = {
+                "event_id": event_id, "provider": provider, "recipient": recipient,
+                "outcome": outcome, "reason": reason, "decision_id": decision_id,
+                "decided_at": at, "fields": fields,
+            }  # fmt: skip
+            out.setdefault(event_id, []).append(d)
     return out
 
 
