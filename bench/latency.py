@@ -5,12 +5,15 @@ The load runs in a child process (``python -m bench.latency``), as a partner's c
 and a recipient's sink would: inside the benchmark process, their threads took the GIL from
 the processor being measured thousands of times a second.
 
-What is timed is partner topic -> recipient topic, so neither end adds waits of its own:
-the partner's producer sends each record as it is produced (``linger.ms`` 0: the hub's
-5 ms default would be the partner's wait, before its record is on the topic), and the
-recipient's consumer is configured as a latency-sensitive sink is, with the hub's own
-short fetch wait (``FETCH_WAIT_MS``, hub/kafka/config.py, which the hub's sinks use), and
-stamps each record as it arrives.
+What is timed is partner topic -> recipient topic, so the recipient's end adds no wait of
+its own: its consumer is configured as a latency-sensitive sink is, with the hub's short
+fetch wait (``FETCH_WAIT_MS``, hub/kafka/config.py, which the hub's sinks use), and stamps
+each record as it arrives. The partner's producer is a connector's (the hub's producer
+settings, as the SDK's): its linger of up to 5 ms before a record is on the topic is in
+the figure. Sending sooner (``linger.ms`` 0, or a flush after each tick's burst) spread
+the same records over many more, smaller batches, which cost the embedded broker and the
+processor enough to saturate the hub at 2,000/s (p50 0.45-2.4 s against 0.07-0.1 s,
+bench/README.md "Latency budget").
 
 Every input carries a ``bench.sent_ns`` header (wall clock at produce). The hub does not
 copy input headers to its outputs (it writes its own: disclosure id, event id...), so the
@@ -200,7 +203,7 @@ def run_load(
     assigned.wait(30)
     print("ready", flush=True)
 
-    producer = Producer(producer_config(bootstrap, **{"linger.ms": 0}))
+    producer = Producer(producer_config(bootstrap))
     start = time.perf_counter()
     counting_from[0] = time.time_ns() + int(warmup * 1e9)
     for i, (key, value, headers) in enumerate(prepared):

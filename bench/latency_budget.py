@@ -45,6 +45,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,10 @@ def budget(receipts: list[tuple[str, int, int]], timings: Timings) -> dict[str, 
     }
 
 
+def _consumed_since(processor: Processor, base: int) -> int:
+    return processor.stats.consumed - base
+
+
 def run(rates: list[int], seconds: float) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with hub_for_bench("hub-latency-budget-") as hub:
@@ -280,7 +285,7 @@ def run(rates: list[int], seconds: float) -> list[dict[str, Any]]:
                         data_dir=hub.settings.data_dir,
                         seed=SEED + i,
                         recipient_topics=hub.outputs,
-                        consumed=lambda base=base: processor.stats.consumed - base,
+                        consumed=partial(_consumed_since, processor, base),
                         rate=rate,
                         seconds=seconds,
                         dump=Path(dump.name),

@@ -71,7 +71,10 @@ class Offsets:
         if producer is not None:
             producer.flush_or_raise()
         try:
-            consumer.commit(offsets=self.positions(), asynchronous=not wait)
+            if wait:
+                consumer.commit(offsets=self.positions(), asynchronous=False)
+            else:
+                consumer.commit(offsets=self.positions(), asynchronous=True)
         except KafkaException as exc:
             raise BrokerUnavailable(f"offset commit failed: {exc}") from exc
         self._next.clear()
