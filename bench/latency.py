@@ -11,10 +11,10 @@ fetch wait (``FETCH_WAIT_MS``, hub/kafka/config.py, which the hub's sinks use), 
 each record as it arrives. The partner's producer is a connector's (the hub's producer
 settings, as the SDK's): its linger of up to 5 ms before a record is on the topic is in
 the figure. Sending sooner (``linger.ms`` 0, or a flush after each tick's burst) spreads
-the same records over more, smaller batches on the partner topic, which cost the embedded
-broker more: at 2,000/s the hub saturated in all five such runs (p50 0.45-2.4 s), against
-three of five with linger 5 (p50 0.07-0.1 s when it kept up; bench/README.md "Latency
-budget").
+the same records over more, smaller batches on the partner topic, which the embedded
+broker handles less well: p50 at 2,000/s in runs within one hour, linger 5: 73, 90, 102,
+884, 1,909 ms; linger 1: 125, 270; linger 0: 572, 642; a flush per burst: 451, 2,370
+(bench/README.md "Latency budget").
 
 Every input carries a ``bench.sent_ns`` header (wall clock at produce). The hub does not
 copy input headers to its outputs (it writes its own: disclosure id, event id...), so the
