@@ -19,9 +19,9 @@ compared, so a change elsewhere since then is never blamed on the draft.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import threading
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -123,8 +123,12 @@ class WhatIfResult:
     outside: int = 0
     outside_first: datetime | None = None
     outside_last: datetime | None = None
-    # Examples kept per (recipient, change): counted, not searched for, once per change.
-    _kept: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False, compare=False)
+    # The examples so far per (recipient, change), by (event time, event id): the earliest
+    # EXAMPLES are kept, whatever order the partitions were read in (``examples`` is made
+    # from them at the end).
+    _kept: dict[tuple[str, str], list[tuple[datetime, str, Example]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def examples_for(self, recipient: str, change: str) -> list[Example]:
         return [e for e in self.examples if e.recipient == recipient and e.change == change]
@@ -412,6 +416,7 @@ def run_whatif(
     events = _in_period(source, topics, start, end, limit, result, progress)
     with _collector_aside():
         _run(result, engine, baseline, recipients, _chunks(events, CHUNK), recorded is not None)
+    result.examples = _examples(result)
     return result
 
 
@@ -496,11 +501,24 @@ def _compare(
             diff.fields_removed |= fields.removed
             diff.fields_changed |= fields.changed
             change, note = "fields", fields.note
-    if change is None or result._kept[(recipient, change)] >= EXAMPLES:
+    if change is None:
         return
-    result._kept[(recipient, change)] += 1
+    kept = result._kept.setdefault((recipient, change), [])
+    when = item.occurred
+    if len(kept) >= EXAMPLES and when > kept[-1][0]:
+        return  # later than every example kept: the common case, decided without the id
     event_id = item.event_type.event_id(item.event)
-    result.examples.append(_example(item, event_id, recipient, change, old, new, note))
+    if len(kept) >= EXAMPLES and (when, event_id) >= kept[-1][:2]:
+        return
+    bisect.insort(kept, (when, event_id, _example(item, event_id, recipient, change, old, new,
+                                                  note)), key=lambda k: k[:2])  # fmt: skip
+    del kept[EXAMPLES:]
+
+
+def _examples(result: WhatIfResult) -> list[Example]:
+    """The examples kept, earliest first (by event time, then event id, recipient)."""
+    kept = [k for per in result._kept.values() for k in per]
+    return [e for *_, e in sorted(kept, key=lambda k: (k[0], k[1], k[2].recipient, k[2].change))]
 
 
 def _example(

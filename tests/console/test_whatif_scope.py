@@ -308,3 +308,32 @@ def test_the_collector_is_set_aside_while_it_runs_and_given_back_after(
     with pytest.raises(RuntimeError):
         run_whatif(draft, AGREEMENTS, Listed(events), failing, *span)
     assert gc.get_freeze_count() == 0
+
+
+def test_the_examples_do_not_depend_on_the_order_the_events_were_read_in() -> None:
+    """The broker's partitions interleave differently from one read to the next: the
+    examples are the earliest by event time (then event id), not the first read."""
+    events = recorded_events(200)
+    span = date(1970, 1, 1), date(2999, 12, 31)
+    base = drafted("police-msn")
+    draft = drafted(
+        "police-msn",
+        condition='event.concern_category in ["CCE", "CSE", "COUNTY_LINES", "MODERN_SLAVERY", '
+        '"DOMESTIC_ABUSE"]',
+        fields=tuple(f for f in base.fields if f.id != "borough"),
+    )
+    forward = run_whatif(draft, AGREEMENTS, Listed(events), None, *span)
+    backward = run_whatif(draft, AGREEMENTS, Listed(events[::-1]), None, *span)
+    assert forward.examples == backward.examples
+    assert figures(forward) == figures(backward)
+    for change in ("added", "fields"):
+        shown = forward.examples_for("modern-slavery-network", change)
+        assert len(shown) == whatif.EXAMPLES
+        times = [e.occurred for e in shown if e.occurred is not None]
+        assert len(times) == len(shown) and times == sorted(times)
+    first_added = min(
+        e.occurred
+        for e in events
+        if e.event["concern_category"] == "DOMESTIC_ABUSE"  # what the draft newly shares
+    )
+    assert forward.examples_for("modern-slavery-network", "added")[0].occurred == first_added
