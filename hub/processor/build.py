@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the audit store and ingester: only `hub process --ingest` b
     from hub.audit.store import AuditStore
 
 # How long the processor's producer may hold a record before sending (see build_processor).
-BATCH_LINGER_MS = 1000
+BATCH_LINGER_MS = 50
 
 
 def partner_keys(settings: Settings) -> PartnerKeyStore:
@@ -73,10 +73,12 @@ def build_processor(settings: Settings, *, bootstrap: str, registry_url: str) ->
         # Stable per instance across restarts, so a restarted instance fences its zombie.
         {"transactional.id": f"hub-{settings.processor_instance}"} if settings.transactions else {}
     )
-    # The processor flushes every batch before it commits, so no output waits longer than
-    # its batch: a linger past a batch's length lets the client send a batch's disclosures,
-    # ledger entries and audit chunks in a few requests at the flush instead of one round
-    # every 5 ms (measured: the client threads' CPU 62-74 -> 31-32 µs an event).
+    # The processor flushes every batch before it commits, so a record waits at most for its
+    # batch; a linger of 50 ms lets the client send a busy batch's disclosures, ledger
+    # entries and audit chunks in a request every 50 ms instead of every 5 (measured: about
+    # 15 µs of CPU an event less, most of what a linger past the batch saves), and a full
+    # batch's early records still leave while it is decided (a 1 s linger held them to the
+    # flush: 200-475 ms more p99 when saturated, bench/README.md latency budget).
     producer = kafka.producer(**{"linger.ms": BATCH_LINGER_MS, **transactional})
     ledger = topic_ledger(
         kafka,
