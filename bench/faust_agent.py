@@ -22,9 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import faust  # type: ignore[import-untyped]
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from bench.agents import add_agent_args
 from hub.agreements.loader import load_agreements
 from hub.audit.records import AuditRecord
 from hub.catalogue.schemas import load_catalogue
@@ -145,13 +149,7 @@ def build_app(args: argparse.Namespace) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--registry", required=True)
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--events", type=int, required=True)
-    parser.add_argument("--result", required=True, help="file to write the JSON result to")
+    add_agent_args(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     app = build_app(args)

@@ -23,7 +23,6 @@ import gc
 import json
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +35,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from confluent_kafka import Message
 
 from bench import stages
+from bench.agents import run_agent
 from bench.extras import QUIX_SKIPPED, Phases, not_measured, same_work_ratio
 from bench.infra import PARTITIONS
 
@@ -275,35 +275,20 @@ def faust_run(
         import faust  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return None, None, "faust-streaming not installed (pip install '.[bench]')"
-    result_file = settings.data_dir / "faust-result.json"
-    cmd = [
+    run = run_agent(
+        "faust",
         sys.executable,
-        str(Path(__file__).resolve().parent / "faust_agent.py"),
-        "--bootstrap",
-        bootstrap,
-        "--registry",
-        registry_url,
-        "--data-dir",
-        str(settings.data_dir),
-        "--topic",
-        topic,
-        "--group",
-        f"bench-faust-{time.time_ns()}",
-        "--events",
-        str(n),
-        "--result",
-        str(result_file),
-    ]
-    timeout = 90 + n / 200
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return None, None, f"faust agent did not consume {n} events in {timeout:.0f}s"
-    if proc.returncode == 0 and result_file.exists():
-        out = json.loads(result_file.read_text())
-        return float(out["eps"]), int(out["shared"]), None
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return None, None, f"faust agent failed (exit {proc.returncode}): {' | '.join(tail)}"
+        Path(__file__).resolve().parent / "faust_agent.py",
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        data_dir=settings.data_dir,
+        topic=topic,
+        n=n,
+    )
+    if run.result is None:
+        return None, None, run.failure
+    out = json.loads(run.result)
+    return float(out["eps"]), int(out["shared"]), None
 
 
 def main(argv: list[str] | None = None) -> int:

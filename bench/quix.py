@@ -17,10 +17,11 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import NamedTuple
+
+from bench.agents import run_agent
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-quix"
@@ -139,35 +140,19 @@ def quix_run(data_dir: Path, bootstrap: str, registry_url: str, topic: str, n: i
         python = ensure_venv()
     except QuixUnavailable as exc:
         return QuixRun.failed(f"Quix environment (.venv-quix) could not be made: {exc}")
-    result_file = data_dir / "quix-result.json"
-    result_file.unlink(missing_ok=True)
-    cmd = [
+    run = run_agent(
+        "quix",
         str(python),
-        str(Path(__file__).resolve().parent / "quix_app.py"),
-        "--bootstrap",
-        bootstrap,
-        "--registry",
-        registry_url,
-        "--data-dir",
-        str(data_dir),
-        "--topic",
-        topic,
-        "--group",
-        f"bench-quix-{time.time_ns()}",
-        "--events",
-        str(n),
-        "--result",
-        str(result_file),
-    ]
-    timeout = 90 + n / 200
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return QuixRun.failed(f"Quix application did not consume {n} events in {timeout:.0f}s")
-    if proc.returncode == 0 and result_file.exists():
-        return parse_result(result_file.read_text(), n)
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return QuixRun.failed(f"Quix application failed (exit {proc.returncode}): {' | '.join(tail)}")
+        Path(__file__).resolve().parent / "quix_app.py",
+        bootstrap=bootstrap,
+        registry_url=registry_url,
+        data_dir=data_dir,
+        topic=topic,
+        n=n,
+    )
+    if run.result is None:
+        return QuixRun.failed(f"Quix application: {run.failure}")
+    return parse_result(run.result, n)
 
 
 def main() -> int:

@@ -38,15 +38,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from quixstreams import Application, message_context  # type: ignore[import-not-found]
 from quixstreams.models.serializers import Serializer  # type: ignore[import-not-found]
 
+from bench.agents import add_agent_args
 from hub.agreements.loader import load_agreements
 from hub.audit.records import AuditRecord
 from hub.catalogue.headers import disclosure_headers
@@ -239,13 +244,7 @@ def build_app(args: argparse.Namespace, work: Work) -> tuple[Any, dict[str, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--registry", required=True)
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--events", type=int, required=True)
-    parser.add_argument("--result", required=True, help="file to write the JSON result to")
+    add_agent_args(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = Work(Path(args.data_dir), args.registry, args.topic)
